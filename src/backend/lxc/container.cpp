@@ -1,0 +1,273 @@
+#include "backend/lxc/container.hpp"
+
+#include "cgroup/cgroup.hpp"
+#include "init/process.hpp"
+#include "sys/fd.hpp"
+#include "sys/fs.hpp"
+#include "sys/log.hpp"
+#include "sys/proc.hpp"
+
+#include <lxc/lxccontainer.h>
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace lxcri::lxc {
+namespace {
+
+constexpr int kHighFd = 1000;
+
+std::string dirname_of(const std::string& p) {
+    auto s = p.rfind('/');
+    return s == std::string::npos ? "." : p.substr(0, s);
+}
+
+// setns(2) type for an OCI namespace name.
+int clone_flag(const std::string& type) {
+    if (type == "network") return CLONE_NEWNET;
+    if (type == "ipc") return CLONE_NEWIPC;
+    if (type == "uts") return CLONE_NEWUTS;
+    if (type == "mount") return CLONE_NEWNS;
+    if (type == "pid") return CLONE_NEWPID;
+    if (type == "user") return CLONE_NEWUSER;
+    if (type == "cgroup") return CLONE_NEWCGROUP;
+    if (type == "time") return 0x00000080; // CLONE_NEWTIME
+    return 0;
+}
+
+[[noreturn]] void child_fail(const char* what) {
+    dprintf(2, "proxmox-lxcri: monitor: %s: %s\n", what, std::strerror(errno));
+    _exit(127);
+}
+
+// Runs in the forked monitor: never returns.
+[[noreturn]] void run_monitor(const plan::Plan& plan, const CreateRequest& req, int console_fd, int ready_fd) {
+    // Unblock and reset signals inherited from the runtime.
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, nullptr);
+    for (int s = 1; s < NSIG; ++s) signal(s, SIG_DFL);
+    // Recorded first, so that `delete --force` finds this monitor even if the runtime dies mid-create.
+    (void)sys::write_file_atomic(req.state_dir + "/monitor.pid", std::to_string(getpid()));
+
+    // Join namespaces given by path before liblxc clones the rest.
+    std::vector<std::pair<int, int>> joins; // fd, flag
+    for (auto& ns : plan.namespaces) {
+        if (ns.path.empty()) continue;
+        int fd = open(ns.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) child_fail(("open namespace " + ns.path).c_str());
+        joins.emplace_back(fd, clone_flag(ns.type));
+    }
+    // The user namespace first, so that the others are joined with its privileges.
+    std::stable_sort(joins.begin(), joins.end(),
+                     [](auto& a, auto& b) { return a.second == CLONE_NEWUSER && b.second != CLONE_NEWUSER; });
+    for (auto& [fd, flag] : joins) {
+        if (setns(fd, flag) < 0) child_fail("setns");
+        close(fd);
+    }
+
+    // Lay out fds: 0-2 stdio, 3..3+n-1 preserved, then console, then ready; close the rest (locks included).
+    int next = 3 + req.preserve_fds;
+    int hi_console = console_fd >= 0 ? fcntl(console_fd, F_DUPFD_CLOEXEC, kHighFd) : -1;
+    int hi_ready = fcntl(ready_fd, F_DUPFD_CLOEXEC, kHighFd + 1);
+    if (hi_ready < 0) child_fail("dup ready socket");
+    if (hi_console >= 0) {
+        if (dup2(hi_console, next++) < 0) child_fail("dup console socket");
+    }
+    if (dup2(hi_ready, next++) < 0) child_fail("dup ready socket");
+    syscall(SYS_close_range, next, ~0U, 0);
+    for (int fd = 3; fd < 3 + req.preserve_fds; ++fd) fcntl(fd, F_SETFD, 0);
+
+    struct lxc_container* c = lxc_container_new(plan.id.c_str(), req.lxcpath.c_str());
+    if (!c) child_fail("lxc_container_new");
+    c->want_daemonize(c, false);
+    c->want_close_all_fds(c, false);
+    bool ok = c->start(c, 0, nullptr);
+    int status = c->error_num;
+    if (!ok && status == 0) _exit(127);
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        rlimit no_core{0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        signal(sig, SIG_DFL);
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, sig);
+        sigprocmask(SIG_UNBLOCK, &one, nullptr);
+        kill(getpid(), sig);
+        _exit(128 + sig);
+    }
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
+}
+
+// Waits for the init helper's ready message; its pid arrives as SCM_CREDENTIALS, translated to our namespace.
+Result<pid_t> wait_ready(int sock, pid_t monitor, std::chrono::milliseconds timeout) {
+    pollfd p{sock, POLLIN, 0};
+    int r;
+    do {
+        r = poll(&p, 1, static_cast<int>(timeout.count()));
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) return fail("timed out waiting for the container's init");
+    char byte;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(ucred))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof ctrl;
+    ssize_t n;
+    do {
+        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return fail("the container's init exited before it was ready");
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+            ucred cr;
+            std::memcpy(&cr, CMSG_DATA(c), sizeof cr);
+            if (cr.pid > 0 && cr.pid != monitor) return cr.pid;
+        }
+    }
+    return fail("the container's init sent no credentials");
+}
+
+// Put the monitor into the container's cgroups (every hierarchy init is in).
+Status join_cgroups(pid_t monitor, const std::map<std::string, std::string>& paths) {
+    std::string pid = std::to_string(monitor);
+    for (auto& [ctrl, dir] : paths) {
+        if (auto r = sys::write_file(dir + "/cgroup.procs", pid, O_APPEND); !r)
+            return std::unexpected(std::move(r).error().context("move monitor into cgroup " + dir));
+    }
+    return ok();
+}
+
+} // namespace
+
+Result<std::string> find_init_binary() {
+    if (const char* e = getenv("LXCRI_INIT"); e && *e) return std::string(e);
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = 0;
+        std::string p = dirname_of(self) + "/proxmox-lxcri-init";
+        if (sys::exists(p)) return p;
+    }
+    std::string sys_path = "/usr/libexec/proxmox-lxcri/proxmox-lxcri-init";
+    if (sys::exists(sys_path)) return sys_path;
+    return fail("cannot find the init helper proxmox-lxcri-init (set LXCRI_INIT)");
+}
+
+std::string log_tail(const std::string& state_dir) {
+    auto text = sys::read_file(state_dir + "/lxc.log");
+    if (!text || text->empty()) return "";
+    // Keep the last few ERROR lines, without liblxc's prefix up to the function name.
+    std::vector<std::string> lines;
+    size_t pos = 0;
+    while (pos < text->size()) {
+        size_t nl = text->find('\n', pos);
+        std::string line = text->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        pos = nl == std::string::npos ? text->size() : nl + 1;
+        if (line.find(" ERROR ") == std::string::npos) continue;
+        auto dash = line.find(" - ");
+        lines.push_back(dash == std::string::npos ? line : line.substr(dash + 3));
+    }
+    std::string out;
+    size_t from = lines.size() > 3 ? lines.size() - 3 : 0;
+    for (size_t i = from; i < lines.size(); ++i) out += (out.empty() ? "" : "; ") + lines[i];
+    return out;
+}
+
+Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
+    std::string helper = req.state_dir + "/helper";
+    TRY(sys::mkdir_p(helper, 0711));
+
+    HostEnv env;
+    env.helper_dir = helper;
+    env.cgroup_mode = cgroup::detect();
+    env.apparmor_enabled = sys::exists("/sys/kernel/security/apparmor");
+    env.selinux_enabled = sys::exists("/sys/fs/selinux/enforce");
+    env.log_file = req.state_dir + "/lxc.log";
+    env.log_level = "ERROR";
+    auto cfg = TRY_CTX(lxc_config(plan, env), "map the spec onto liblxc");
+    // The static init helper itself, bound over an empty file inside the helper mount.
+    TRY(sys::write_file_atomic(helper + "/" + kInitName, "", 0755));
+    cfg.keys.push_back({"lxc.mount.entry", req.init_binary + " " + std::string(kHelperMount + 1) + "/" +
+                                               kInitName + " none bind,ro 0 0"});
+    TRY(sys::write_file_atomic(req.state_dir + "/config", to_text(cfg), 0600));
+
+    plan::InitConfig ic = plan::make_init_config(plan);
+    int next = 3 + req.preserve_fds;
+    ic.preserve_fds = req.preserve_fds;
+    ic.console_fd = req.console_fd >= 0 ? next++ : -1;
+    ic.ready_fd = next;
+    TRY(sys::write_file_atomic(helper + "/init.json", plan::init_config_to_json(ic), 0600));
+    std::string fifo = helper + "/fifo";
+    if (mkfifo(fifo.c_str(), 0600) < 0) return fail_errno("mkfifo " + fifo);
+
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
+    sys::Fd ours(sp[0]), theirs(sp[1]);
+    int one = 1;
+    if (setsockopt(ours.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) return fail_errno("SO_PASSCRED");
+
+    pid_t monitor = fork();
+    if (monitor < 0) return fail_errno("fork monitor");
+    if (monitor == 0) {
+        ours.reset();
+        run_monitor(plan, req, req.console_fd, theirs.get());
+    }
+    theirs.reset();
+
+    auto reap_error = [&](Error e) -> Result<Created> {
+        kill(monitor, SIGKILL);
+        int st;
+        waitpid(monitor, &st, 0);
+        std::string lxc_err = log_tail(req.state_dir);
+        if (!lxc_err.empty()) e.context(lxc_err);
+        return std::unexpected(std::move(e));
+    };
+    auto init_pid = wait_ready(ours.get(), monitor, req.timeout);
+    if (!init_pid) return reap_error(std::move(init_pid).error());
+
+    Created out;
+    out.monitor_pid = monitor;
+    out.init_pid = *init_pid;
+    out.gaps = cfg.gaps;
+    auto cg = cgroup::Cgroup::of_pid(*init_pid);
+    if (!cg) return reap_error(std::move(cg).error());
+    out.cgroup_paths = cg->paths();
+    if (auto r = join_cgroups(monitor, out.cgroup_paths); !r) return reap_error(std::move(r).error());
+    return out;
+}
+
+Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time) {
+    std::string fifo = state_dir + "/helper/fifo";
+    // The init opens the fifo right after it reported ready; retry briefly for that window.
+    for (int i = 0; i < 2000; ++i) {
+        int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) {
+            sys::Fd f(fd);
+            if (write(fd, "1", 1) != 1) return fail_errno("write " + fifo);
+            return ok();
+        }
+        if (errno != ENXIO) return fail_errno("open " + fifo);
+        if (!sys::process_alive(init_pid, init_start_time)) return fail("container init exited before start");
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return fail("timed out waiting for the container's init to accept start");
+}
+
+} // namespace lxcri::lxc

@@ -1,0 +1,55 @@
+// The liblxc executor: carries out a Plan as an LXC container whose liblxc monitor is the pid-file process.
+//
+// create: writes <state_dir>/config (lxc keys from lxc_config) and <state_dir>/helper/{init.json,fifo,init},
+// forks the monitor (which joins path namespaces, then calls liblxc start() non-daemonized), waits until the init
+// helper reports that it blocks on the fifo, and moves the monitor into the container's cgroups so that clients
+// reading the pid-file pid's cgroup (containerd metrics, OOM events) see the container's.
+// The monitor exits with init's exit status, or kills itself with init's signal.
+#pragma once
+#include "backend/lxc/lxc_config.hpp"
+#include "plan/plan.hpp"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+
+namespace lxcri::lxc {
+
+struct CreateRequest {
+    std::string lxcpath;   // the store root: liblxc's lxcpath/<id> is the container's state directory
+    std::string state_dir; // lxcpath/<id>
+    std::string init_binary;
+    int console_fd = -1; // connected --console-socket
+    int preserve_fds = 0;
+    std::chrono::milliseconds timeout{30000};
+};
+
+struct Created {
+    pid_t monitor_pid = 0;
+    pid_t init_pid = 0;
+    std::map<std::string, std::string> cgroup_paths;
+    std::vector<spec::Gap> gaps; // from the liblxc mapping
+};
+
+Result<Created> create(const plan::Plan& plan, const CreateRequest& req);
+// Releases the init helper (it then execs the process).
+Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time);
+
+struct ExecRequest {
+    std::string lxcpath;
+    std::string id;
+    pid_t init_pid = 0;
+    plan::InitConfig process; // process, seccomp (the container's), console_fd, preserve_fds
+};
+// Runs the process in the container (liblxc attach); returns its pid, a child of the caller.
+Result<pid_t> exec(const ExecRequest& req);
+
+// Host path of the static init helper: $LXCRI_INIT, next to this executable, or /usr/libexec/proxmox-lxcri.
+Result<std::string> find_init_binary();
+
+// Error lines from the container's liblxc log, for error messages.
+std::string log_tail(const std::string& state_dir);
+
+} // namespace lxcri::lxc

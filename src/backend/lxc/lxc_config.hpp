@@ -1,0 +1,36 @@
+// Pure mapping Plan -> liblxc configuration keys. Golden-tested (tests/golden/*.json -> *.lxc).
+#pragma once
+#include "cgroup/cgroup.hpp"
+#include "plan/plan.hpp"
+
+#include <string>
+#include <vector>
+
+namespace lxcri::lxc {
+
+// Host facts the mapping needs, passed in so it stays pure.
+struct HostEnv {
+    std::string helper_dir;         // host dir bind-mounted at kHelperMount in the container (init, init.json, fifo)
+    cgroup::Mode cgroup_mode = cgroup::Mode::Hybrid;
+    bool apparmor_enabled = false;
+    bool selinux_enabled = false;
+    std::string log_file;           // lxc.log.file
+    std::string log_level = "ERROR"; // lxc.log.level
+};
+
+inline constexpr const char* kHelperMount = "/dev/.lxcri"; // inside the container; removed by init before exec
+inline constexpr const char* kInitName = "init";           // kHelperMount/init is lxc.init.cmd
+
+struct Key {
+    std::string key, value;
+};
+
+struct Config {
+    std::vector<Key> keys;
+    std::vector<plan::Gap> gaps; // anything the liblxc mapping could not express
+};
+
+Result<Config> lxc_config(const plan::Plan& plan, const HostEnv& env);
+std::string to_text(const Config& cfg); // "key = value" per line
+
+} // namespace lxcri::lxc

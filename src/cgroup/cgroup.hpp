@@ -1,0 +1,93 @@
+// The cgroup layer: v1, hybrid and unified (v2) hierarchies, one mapping of OCI linux.resources shared by the
+// liblxc config (lxc.cgroup.* / lxc.cgroup2.* keys) and live updates, plus freezer, stats, pids and cleanup.
+#pragma once
+#include "base/result.hpp"
+#include "spec/spec.hpp"
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace lxcri::cgroup {
+
+enum class Mode { Legacy, Hybrid, Unified }; // v1 only, v1 + cgroup2 at <root>/unified, pure v2
+std::string_view mode_name(Mode m);
+// Looks at <root> (statfs magic of <root> and <root>/unified).
+Mode detect(const std::string& root = "/sys/fs/cgroup");
+
+// One file write: controller ("memory", "cpu", ...; "" for cgroup2 core files) and file ("memory.max").
+struct Setting {
+    std::string controller;
+    std::string file;
+    std::string value;
+    bool unified = false; // true: goes to the cgroup2 hierarchy (lxc.cgroup2.*), false: v1 (lxc.cgroup.*)
+};
+
+struct Mapping {
+    std::vector<Setting> settings;
+    std::vector<spec::Gap> gaps; // fields the hierarchy cannot honour, worded like runc's warnings
+};
+
+// Pure: OCI resources -> file writes for this hierarchy, as runc maps them (cpu.shares -> cpu.weight etc.).
+// linux.resources.unified on a v1-only host is an error.
+Result<Mapping> map_resources(const spec::Resources& res, Mode mode);
+
+struct Stats {
+    // cpu (nanoseconds)
+    uint64_t cpu_total = 0, cpu_user = 0, cpu_kernel = 0;
+    std::vector<uint64_t> cpu_percpu;
+    uint64_t throttle_periods = 0, throttled_periods = 0, throttled_time = 0;
+    // memory (bytes)
+    uint64_t mem_usage = 0, mem_max_usage = 0, mem_limit = 0, mem_failcnt = 0;
+    uint64_t swap_usage = 0, swap_limit = 0;
+    uint64_t oom_kill = 0; // memory.events oom_kill (v2) / memory.oom_control oom_kill (v1)
+    std::map<std::string, uint64_t> mem_raw; // memory.stat
+    // pids
+    uint64_t pids_current = 0, pids_limit = 0; // 0 limit: max
+    // blkio / io: io_service_bytes_recursive entries
+    struct IoEntry {
+        uint64_t major = 0, minor = 0;
+        std::string op;
+        uint64_t value = 0;
+    };
+    std::vector<IoEntry> io_service_bytes, io_serviced;
+    // hugetlb: page size -> usage
+    std::map<std::string, uint64_t> hugetlb_usage;
+};
+
+// runc's `events --stats` "data" object for these stats.
+std::string stats_to_json(const Stats& s);
+
+// The cgroups of one container: controller -> absolute directory ("" key: the cgroup2 directory).
+class Cgroup {
+  public:
+    Cgroup() = default;
+    explicit Cgroup(std::map<std::string, std::string> paths, Mode mode)
+        : paths_(std::move(paths)), mode_(mode) {}
+    // From /proc/<pid>/cgroup, resolved under root.
+    static Result<Cgroup> of_pid(pid_t pid, const std::string& root = "/sys/fs/cgroup");
+    // Where a container with this cgroupsPath lives (not created here).
+    static Cgroup for_path(const std::string& cgroups_path, Mode mode, const std::string& root = "/sys/fs/cgroup");
+
+    const std::map<std::string, std::string>& paths() const { return paths_; }
+    Mode mode() const { return mode_; }
+
+    Status apply(const Mapping& m) const; // write each setting (update)
+    Status freeze() const;               // freezer.state=FROZEN / cgroup.freeze=1, waits until frozen
+    Status thaw() const;
+    Result<bool> frozen() const;
+    Result<std::vector<pid_t>> pids() const; // all processes (recursive)
+    Result<Stats> stats() const;
+    Status kill_all(int sig) const;
+    // rmdir the container's directories (children first); missing is fine, a busy one is an error.
+    Status destroy() const;
+
+  private:
+    std::map<std::string, std::string> paths_;
+    Mode mode_ = Mode::Legacy;
+};
+
+} // namespace lxcri::cgroup

@@ -1,0 +1,247 @@
+// proxmox-lxcri-init: PID 1 of every container, started by liblxc as
+//   lxc.init.cmd = /dev/.lxcri/init /dev/.lxcri/init.json
+// It reads the InitConfig, sets up the pty (terminal=true), waits on the fifo until `start` writes a byte
+// (EOF without a byte: the container is deleted before start, exit 1), runs the startContainer hooks,
+// detaches the helper directory and execs the user process through exec_process().
+// Failures print "proxmox-lxcri-init: <error chain>" and exit 127 (126 when exec was refused).
+#include "init/process.hpp"
+#include "plan/plan.hpp"
+#include "sys/fd.hpp"
+#include "sys/fs.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace {
+
+using namespace lxcri;
+using sys::Fd;
+
+constexpr int exit_failure = 127;
+constexpr int exit_not_executable = 126;
+constexpr int exit_never_started = 1;
+
+Result<plan::InitConfig> load_config(const std::string& path) {
+    std::string text = TRY_CTX(sys::read_file(path), "read init config");
+    return TRY_CTX(plan::init_config_from_json(text), "parse " + path);
+}
+
+// ---- terminal ----
+
+// One message: the pty name as payload (as runc sends it) and the master fd as SCM_RIGHTS.
+Status send_fd(int sock, int fd, const std::string& name) {
+    iovec iov{const_cast<char*>(name.data()), name.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+        if (errno != EINTR) return fail_errno("send pty master over console socket");
+    return ok();
+}
+
+Result<Fd> open_ptmx() {
+    Fd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master.valid() && errno == ENOENT) master.reset(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master.valid()) return fail_errno("open /dev/ptmx");
+    if (::unlockpt(master.get()) < 0) return fail_errno("unlockpt");
+    return master;
+}
+
+// The slave of this master's devpts instance, whatever path the master was opened through.
+Result<Fd> open_slave(int master, const std::string& name) {
+    Fd slave(::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave.valid()) slave.reset(::open(name.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave.valid()) return fail_errno("open " + name);
+    return slave;
+}
+
+Status become_controlling(int slave) {
+    if (::setsid() < 0 && ::getsid(0) != ::getpid()) return fail_errno("setsid");
+    if (::ioctl(slave, TIOCSCTTY, 0) < 0) return fail_errno("TIOCSCTTY");
+    for (int fd = 0; fd <= 2; ++fd)
+        if (::dup2(slave, fd) < 0) return fail_errno("dup2 pty slave");
+    return ok();
+}
+
+Status setup_console(const plan::InitConfig& cfg) {
+    Fd master = TRY(open_ptmx());
+    int n = 0;
+    if (::ioctl(master.get(), TIOCGPTN, &n) < 0) return fail_errno("TIOCGPTN");
+    std::string name = "/dev/pts/" + std::to_string(n);
+    Fd slave = TRY(open_slave(master.get(), name));
+    if (const auto& size = cfg.process.console_size) {
+        winsize ws{static_cast<unsigned short>(size->height), static_cast<unsigned short>(size->width), 0, 0};
+        if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) return fail_errno("set console size");
+    }
+    TRY(send_fd(cfg.console_fd, master.get(), name));
+    TRY(become_controlling(slave.get()));
+    ::close(cfg.console_fd);
+    return ok();
+}
+
+// ---- start signal ----
+
+// true: start; false: the writer closed the fifo without a byte (never start).
+Result<bool> wait_for_start(const std::string& fifo) {
+    Fd fd(::open(fifo.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return fail_errno("open " + fifo);
+    char byte = 0;
+    for (;;) {
+        ssize_t n = ::read(fd.get(), &byte, 1);
+        if (n >= 0) return n == 1;
+        if (errno != EINTR) return fail_errno("read " + fifo);
+    }
+}
+
+// ---- startContainer hooks ----
+
+Result<Fd> memfd(const char* name, std::string_view content) {
+    Fd fd(::memfd_create(name, MFD_CLOEXEC));
+    if (!fd.valid()) return fail_errno("memfd_create");
+    if (!content.empty() && ::write(fd.get(), content.data(), content.size()) != ssize_t(content.size()))
+        return fail_errno("write hook input");
+    ::lseek(fd.get(), 0, SEEK_SET);
+    return fd;
+}
+
+std::string read_back(int fd) {
+    std::string out;
+    char buf[4096];
+    ::lseek(fd, 0, SEEK_SET);
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    return out;
+}
+
+std::vector<char*> c_strings(const std::vector<std::string>& v) {
+    std::vector<char*> out;
+    for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
+struct HookIo {
+    Fd in, out, err;
+};
+
+[[noreturn]] void exec_hook(const spec::Hook& hook, const HookIo& io, int err_pipe) {
+    ::dup2(io.in.get(), 0);
+    ::dup2(io.out.get(), 1);
+    ::dup2(io.err.get(), 2);
+    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::signal(SIGPIPE, SIG_DFL);
+    std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+    auto argv = c_strings(args);
+    auto envp = c_strings(hook.env);
+    ::execve(hook.path.c_str(), argv.data(), envp.data());
+    int e = errno;
+    (void)!::write(err_pipe, &e, sizeof e);
+    ::_exit(exit_failure);
+}
+
+// Waits for pid; false when the timeout (seconds, <= 0: none) passed first.
+bool wait_with_timeout(pid_t pid, const std::optional<int>& timeout) {
+    if (!timeout || *timeout <= 0) return true;
+    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd.valid()) return true;
+    pollfd p{pidfd.get(), POLLIN, 0};
+    int r;
+    while ((r = ::poll(&p, 1, *timeout * 1000)) < 0 && errno == EINTR) {
+    }
+    return r != 0;
+}
+
+std::string describe_status(int status) {
+    if (WIFSIGNALED(status)) return std::string("signal: ") + ::strsignal(WTERMSIG(status));
+    return "exit status " + std::to_string(WEXITSTATUS(status));
+}
+
+Status run_hook(const spec::Hook& hook, const std::string& state) {
+    HookIo io{TRY(memfd("hook-stdin", state)), TRY(memfd("hook-stdout", {})), TRY(memfd("hook-stderr", {}))};
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return fail_errno("pipe");
+    Fd err_r(p[0]), err_w(p[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) return fail_errno("fork");
+    if (pid == 0) exec_hook(hook, io, err_w.get());
+    err_w.reset();
+    int exec_errno = 0;
+    bool exec_failed = ::read(err_r.get(), &exec_errno, sizeof exec_errno) == sizeof exec_errno;
+    bool in_time = exec_failed || wait_with_timeout(pid, hook.timeout);
+    if (!in_time) ::kill(pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (exec_failed) return fail("fork/exec " + hook.path, exec_errno);
+    if (!in_time) return fail("hook ran past specified timeout of " + std::to_string(*hook.timeout) + ".0s");
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok();
+    return fail("error running hook: " + describe_status(status) + ", stdout: " + read_back(io.out.get()) +
+                ", stderr: " + read_back(io.err.get()));
+}
+
+Status run_start_hooks(const std::vector<spec::Hook>& hooks) {
+    // The runtime's state (id, bundle, annotations) is not in init.json: hooks get what init knows.
+    std::string state = R"({"status":"created","pid":)" + std::to_string(::getpid()) + "}";
+    for (size_t i = 0; i < hooks.size(); ++i)
+        TRY_CTX(run_hook(hooks[i], state), "error running startContainer hook #" + std::to_string(i));
+    return ok();
+}
+
+// ---- helper directory ----
+
+Status detach_helper(const std::string& dir) {
+    if (dir.empty()) return ok();
+    if (::umount2(dir.c_str(), MNT_DETACH) < 0) return fail_errno("umount " + dir);
+    if (::rmdir(dir.c_str()) < 0 && errno != EBUSY) return fail_errno("rmdir " + dir);
+    return ok();
+}
+
+// ---- main ----
+
+[[noreturn]] void die(const Error& e) {
+    std::string msg = e.message();
+    std::fprintf(stderr, "proxmox-lxcri-init: %s\n", msg.c_str());
+    bool refused = (e.code() == EACCES || e.code() == ENOEXEC) && msg.starts_with("exec");
+    std::exit(refused ? exit_not_executable : exit_failure);
+}
+
+void check(Status s, const char* context = nullptr) {
+    if (!s && context) s.error().context(context);
+    if (!s) die(s.error());
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) die(Error("usage: proxmox-lxcri-init INIT_JSON"));
+    auto cfg = load_config(argv[1]);
+    if (!cfg) die(cfg.error());
+    if (cfg->process.terminal && cfg->console_fd >= 0)
+        check(setup_console(*cfg), "set up console");
+    auto start = wait_for_start(cfg->fifo);
+    if (!start) die(start.error());
+    if (!*start) return exit_never_started;
+    check(run_start_hooks(cfg->start_container_hooks));
+    check(detach_helper(cfg->cleanup_dir));
+    check(init::exec_process(*cfg, true));
+    return exit_failure;
+}

@@ -1,0 +1,192 @@
+#include "runtime/common.hpp"
+
+#include "cgroup/cgroup.hpp"
+#include "sys/fd.hpp"
+#include "sys/fs.hpp"
+#include "sys/log.hpp"
+#include "sys/proc.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace lxcri::runtime {
+
+std::string absolute_path(const std::string& p) {
+    if (!p.empty() && p[0] == '/') return p;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) return p;
+    std::string base = cwd;
+    if (p.empty() || p == ".") return base;
+    std::string rel = p.starts_with("./") ? p.substr(2) : p;
+    return base + "/" + rel;
+}
+
+static Status run_hook(const spec::Hook& h, const std::string& phase, const std::string& state_json,
+                       pid_t enter_mnt_of) {
+    std::string what = phase + " hook " + h.path;
+    sys::Fd bin(open(h.path.c_str(), O_PATH | O_CLOEXEC));
+    if (!bin.valid()) return fail_errno(what);
+    sys::Fd ns;
+    if (enter_mnt_of > 0) {
+        ns.reset(open(("/proc/" + std::to_string(enter_mnt_of) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!ns.valid()) return fail_errno(what + ": open mount namespace");
+    }
+    int in[2], err[2];
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) return fail_errno(what + ": pipe");
+    sys::Fd in_r(in[0]), in_w(in[1]), err_r(err[0]), err_w(err[1]);
+    std::vector<std::string> args = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (auto& e : h.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    pid_t pid = fork();
+    if (pid < 0) return fail_errno(what + ": fork");
+    if (pid == 0) {
+        dup2(in_r.get(), 0);
+        dup2(err_w.get(), 2);
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) dup2(devnull, 1);
+        if (ns.valid() && setns(ns.get(), CLONE_NEWNS) < 0) _exit(126);
+        fexecve(bin.get(), argv.data(), envp.data());
+        _exit(127);
+    }
+    in_r.reset();
+    err_w.reset();
+    ssize_t wn = write(in_w.get(), state_json.data(), state_json.size());
+    (void)wn;
+    in_w.reset();
+    std::string errtext;
+    int timeout_ms = h.timeout ? *h.timeout * 1000 : -1;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    bool timed_out = false;
+    for (;;) {
+        pollfd p{err_r.get(), POLLIN, 0};
+        int left = -1;
+        if (timeout_ms >= 0) {
+            auto l = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            left = l.count() > 0 ? static_cast<int>(l.count()) : 0;
+        }
+        int r = poll(&p, 1, left);
+        if (r < 0 && errno == EINTR) continue;
+        if (r == 0) {
+            timed_out = true;
+            ::kill(pid, SIGKILL);
+            break;
+        }
+        char buf[1024];
+        ssize_t k = read(err_r.get(), buf, sizeof buf);
+        if (k <= 0) break;
+        errtext.append(buf, static_cast<size_t>(k));
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (timed_out) return fail(what + ": timeout after " + std::to_string(*h.timeout) + "s");
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return ok();
+    while (!errtext.empty() && errtext.back() == '\n') errtext.pop_back();
+    std::string how = WIFEXITED(st) ? "exit status " + std::to_string(WEXITSTATUS(st))
+                                    : "signal " + std::to_string(WTERMSIG(st));
+    return fail(what + ": " + how + (errtext.empty() ? "" : ", stderr: " + errtext));
+}
+
+Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& phase, const std::string& state_json,
+                 pid_t enter_mnt_of) {
+    for (auto& h : hooks) TRY(run_hook(h, phase, state_json, enter_mnt_of));
+    return ok();
+}
+
+Status write_pid_file(const std::string& path, pid_t pid) {
+    if (path.empty()) return ok();
+    return sys::write_file_atomic(absolute_path(path), std::to_string(pid), 0644);
+}
+
+Result<int> connect_console_socket(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return fail("console socket path too long: " + path);
+    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return fail_errno("console socket");
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+        int e = errno;
+        close(fd);
+        return fail("connect to console socket " + path, e);
+    }
+    return fd;
+}
+
+Result<Locked> open_container(const Store& store, const std::string& id, bool exclusive) {
+    auto lock = TRY(const_cast<Store&>(store).lock(id, exclusive));
+    auto st = TRY(store.load(id));
+    return Locked{std::move(lock), std::move(st)};
+}
+
+// lxc.cgroup.dir.* keys from the container's liblxc config: cleaned up even when create died before saving paths.
+static std::vector<std::string> lxc_cgroup_dirs(const std::string& state_dir) {
+    std::vector<std::string> dirs;
+    std::ifstream in(state_dir + "/config");
+    std::string line;
+    while (std::getline(in, line)) {
+        for (const char* key : {"lxc.cgroup.dir.container", "lxc.cgroup.dir.monitor", "lxc.cgroup.dir"}) {
+            std::string k = key;
+            if (line.starts_with(k + " =") || line.starts_with(k + "=")) {
+                std::string v = line.substr(line.find('=') + 1);
+                v.erase(0, v.find_first_not_of(' '));
+                if (!v.empty()) dirs.push_back(v);
+            }
+        }
+    }
+    return dirs;
+}
+
+Status destroy_container(const Store& store, const State& st) {
+    std::string dir = store.dir(st.id);
+    cgroup::Mode mode = cgroup::detect();
+    std::vector<cgroup::Cgroup> groups;
+    if (!st.cgroup_paths.empty()) groups.emplace_back(st.cgroup_paths, mode);
+    for (auto& d : lxc_cgroup_dirs(dir)) groups.push_back(cgroup::Cgroup::for_path(d, mode));
+
+    pid_t monitor = st.monitor_pid;
+    uint64_t monitor_start = st.monitor_start_time;
+    if (monitor <= 0) {
+        if (auto t = sys::read_file(dir + "/monitor.pid")) {
+            monitor = std::atoi(t->c_str());
+            monitor_start = 0;
+        }
+    }
+    if (st.init_alive()) ::kill(st.init_pid, SIGKILL);
+    for (auto& g : groups) (void)g.kill_all(SIGKILL);
+    if (monitor > 0 && sys::process_alive(monitor, monitor_start)) {
+        if (!sys::wait_gone(monitor, std::chrono::seconds(10))) {
+            ::kill(monitor, SIGKILL);
+            sys::wait_gone(monitor, std::chrono::seconds(5));
+        }
+    }
+    Status result = ok();
+    for (auto& g : groups) {
+        if (auto r = g.destroy(); !r && result) result = std::unexpected(std::move(r).error());
+    }
+    if (!result) return std::unexpected(std::move(result).error().context("remove cgroups of " + st.id));
+    // poststop hooks: failures are logged, not fatal (runtime-spec).
+    if (auto spec = spec::load(st.bundle); spec && !spec->hooks.poststop.empty()) {
+        State stopped = st;
+        stopped.creating = false;
+        if (auto r = run_hooks(spec->hooks.poststop, "poststop", oci_state_json(stopped, 0)); !r)
+            log::warn(r.error().message());
+    }
+    return store.remove(st.id);
+}
+
+} // namespace lxcri::runtime

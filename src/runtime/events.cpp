@@ -1,0 +1,38 @@
+#include "cgroup/cgroup.hpp"
+#include "runtime/common.hpp"
+
+#include <cstdio>
+#include <thread>
+
+namespace lxcri::runtime {
+
+static std::string event_line(const std::string& type, const std::string& id, const std::string& data) {
+    return "{\"type\":\"" + type + "\",\"id\":\"" + id + "\",\"data\":" + data + "}";
+}
+
+Status events(const Global& g, const std::string& id, bool stats, std::chrono::milliseconds interval) {
+    Store store(g.root);
+    State st;
+    {
+        auto c = TRY(open_container(store, id, false));
+        st = c.state;
+    }
+    if (st.status() == RunState::Stopped) return fail("container with id " + id + " is not running");
+    cgroup::Cgroup cg(st.cgroup_paths, static_cast<cgroup::Mode>(st.cgroup_mode));
+    uint64_t ooms = 0;
+    for (bool first = true;; first = false) {
+        auto s = TRY_CTX(cg.stats(), "stats of " + id);
+        if (stats) {
+            std::printf("%s\n", event_line("stats", id, cgroup::stats_to_json(s)).c_str());
+            return ok();
+        }
+        if (!first && s.oom_kill > ooms) std::printf("%s\n", event_line("oom", id, "null").c_str());
+        ooms = s.oom_kill;
+        std::printf("%s\n", event_line("stats", id, cgroup::stats_to_json(s)).c_str());
+        std::fflush(stdout);
+        std::this_thread::sleep_for(interval);
+        if (!st.init_alive()) return ok();
+    }
+}
+
+} // namespace lxcri::runtime

@@ -1,0 +1,103 @@
+#include "backend/lxc/container.hpp"
+#include "plan/plan.hpp"
+#include "runtime/common.hpp"
+#include "sys/fs.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <iterator>
+
+namespace lxcri::runtime {
+
+namespace {
+
+Result<uint32_t> parse_id(const std::string& s, const char* what) {
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
+        return fail(std::string("invalid ") + what + " \"" + s + "\"");
+    return static_cast<uint32_t>(std::stoul(s));
+}
+
+// The process to run: --process FILE as is, or the container's process with runc's command-line overrides.
+Result<spec::Process> exec_process_spec(const ExecOpts& o, const spec::Process& base) {
+    if (!o.process_file.empty()) {
+        std::string text;
+        if (o.process_file == "-") {
+            text.assign(std::istreambuf_iterator<char>(std::cin), {});
+        } else {
+            text = TRY_CTX(sys::read_file(o.process_file), "read process file");
+        }
+        return TRY_CTX(spec::parse_process(text), "process " + o.process_file);
+    }
+    if (o.args.empty()) return fail("exec: no command given (use --process or COMMAND [ARGS])");
+    spec::Process p = base;
+    p.args = o.args;
+    p.terminal = o.tty;
+    p.env.insert(p.env.end(), o.env.begin(), o.env.end());
+    if (!o.cwd.empty()) p.cwd = o.cwd;
+    if (!o.user.empty()) {
+        auto colon = o.user.find(':');
+        p.user.uid = TRY(parse_id(o.user.substr(0, colon), "user"));
+        if (colon != std::string::npos) p.user.gid = TRY(parse_id(o.user.substr(colon + 1), "group"));
+    }
+    for (auto& g : o.additional_gids) p.user.additional_gids.push_back(TRY(parse_id(g, "additional gid")));
+    if (o.no_new_privs) p.no_new_privileges = true;
+    if (!o.apparmor.empty()) p.apparmor_profile = o.apparmor;
+    if (!o.process_label.empty()) p.selinux_label = o.process_label;
+    if (!o.caps.empty()) {
+        if (!p.capabilities) p.capabilities = spec::Capabilities{};
+        for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted,
+                          &p.capabilities->ambient, &p.capabilities->inheritable}) {
+            if (!*set) *set = std::vector<std::string>{};
+            (*set)->insert((*set)->end(), o.caps.begin(), o.caps.end());
+        }
+    }
+    return p;
+}
+
+} // namespace
+
+Result<int> exec(const Global& g, const ExecOpts& o) {
+    Store store(g.root);
+    State st;
+    {
+        auto c = TRY(open_container(store, o.id, false));
+        st = c.state;
+    }
+    RunState s = st.status();
+    if (s != RunState::Running && s != RunState::Created) {
+        if (s == RunState::Paused) return fail("cannot exec in a paused container");
+        return fail("cannot exec in a stopped container");
+    }
+    auto sp = TRY(spec::load(st.bundle));
+    auto plan = TRY(plan::make_plan(sp, plan::Options{.id = o.id, .bundle = st.bundle}));
+    plan::InitConfig ic = plan::make_init_config(plan);
+    ic.process = TRY(exec_process_spec(o, plan.process));
+    if (ic.process.terminal && o.console_socket.empty() && o.detach)
+        return fail("cannot allocate tty if runc will detach without setting console socket");
+    sys::Fd console;
+    if (!o.console_socket.empty()) {
+        console.reset(TRY(connect_console_socket(o.console_socket)));
+        ic.console_fd = console.get();
+        fcntl(console.get(), F_SETFD, 0);
+    }
+    ic.preserve_fds = o.preserve_fds;
+    ic.fifo.clear();
+    ic.cleanup_dir.clear();
+
+    lxc::ExecRequest req{.lxcpath = store.root(), .id = o.id, .init_pid = st.init_pid, .process = ic};
+    pid_t pid = TRY(lxc::exec(req));
+    console.reset();
+    TRY(write_pid_file(o.pid_file, pid));
+    if (o.detach) return 0;
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return fail_errno("wait for exec process");
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+} // namespace lxcri::runtime

@@ -1,0 +1,82 @@
+// The runtime API: one function per runc verb (one file each). cli/ only parses arguments and calls these.
+// Every verb: lock -> load state -> check the transition -> backend -> save.
+#pragma once
+#include "base/result.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lxcri::runtime {
+
+struct Global {
+    std::string root = "/run/proxmox-lxcri";
+    bool systemd_cgroup = false;
+    bool strict = false; // unsupported spec fields are errors
+};
+
+struct CreateOpts {
+    std::string id;
+    std::string bundle = ".";
+    std::string pid_file;
+    std::string console_socket;
+    bool no_pivot = false;
+    bool no_new_keyring = false;
+    int preserve_fds = 0;
+};
+Status create(const Global& g, const CreateOpts& o);
+Status start(const Global& g, const std::string& id);
+
+struct RunOpts {
+    CreateOpts create;
+    bool detach = false;
+    bool keep = false;
+};
+// Exit code of the container (run without -d), 0 when detached.
+Result<int> run(const Global& g, const RunOpts& o);
+
+Status state(const Global& g, const std::string& id);
+Status kill(const Global& g, const std::string& id, const std::string& signal, bool all);
+Status remove(const Global& g, const std::string& id, bool force); // `delete`
+Status list(const Global& g, const std::string& format, bool quiet);
+Status ps(const Global& g, const std::string& id, const std::string& format, const std::vector<std::string>& ps_args);
+
+struct ExecOpts {
+    std::string id;
+    std::string process_file; // --process
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string cwd;
+    std::string user; // uid[:gid]
+    std::vector<std::string> additional_gids;
+    std::vector<std::string> caps;
+    bool tty = false;
+    bool detach = false;
+    bool no_new_privs = false;
+    std::string pid_file;
+    std::string console_socket;
+    std::string apparmor, process_label;
+    int preserve_fds = 0;
+};
+Result<int> exec(const Global& g, const ExecOpts& o);
+
+Status pause(const Global& g, const std::string& id);
+Status resume(const Global& g, const std::string& id);
+
+struct UpdateOpts {
+    std::string id;
+    std::string resources_file; // "-" = stdin
+    std::optional<int64_t> memory, memory_reservation, memory_swap, pids_limit, cpu_quota;
+    std::optional<uint64_t> cpu_shares, cpu_period, blkio_weight;
+    std::string cpuset_cpus, cpuset_mems;
+};
+Status update(const Global& g, const UpdateOpts& o);
+Status events(const Global& g, const std::string& id, bool stats, std::chrono::milliseconds interval);
+
+Status spec(const std::string& bundle, bool rootless);
+Status features();
+Status info(const Global& g);
+std::string version_text();
+
+} // namespace lxcri::runtime

@@ -1,0 +1,14 @@
+#include "runtime/common.hpp"
+
+#include <cstdio>
+
+namespace lxcri::runtime {
+
+Status state(const Global& g, const std::string& id) {
+    Store store(g.root);
+    auto c = TRY(open_container(store, id, false));
+    std::printf("%s\n", oci_state_json(c.state, 2).c_str());
+    return ok();
+}
+
+} // namespace lxcri::runtime

@@ -1,0 +1,79 @@
+#include "runtime/store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+namespace lxcri::runtime {
+
+std::string not_exist_message(const std::string& id) { return "container \"" + id + "\" does not exist"; }
+
+Status validate_id(const std::string& id) {
+    if (id.empty()) return fail("invalid container id: empty");
+    if (id == "." || id == "..") return fail("invalid container id: \"" + id + "\"");
+    if (id.size() > 1024) return fail("invalid container id: too long");
+    for (unsigned char c : id) {
+        if (!(std::isalnum(c) || c == '_' || c == '+' || c == '-' || c == '.'))
+            return fail("invalid container id: \"" + id + "\"");
+    }
+    return ok();
+}
+
+static Result<sys::FileLock> lock_dir(const std::string& path, bool exclusive) {
+    sys::Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid()) return fail_errno("open " + path);
+    while (::flock(fd.get(), exclusive ? LOCK_EX : LOCK_SH) < 0) {
+        if (errno != EINTR) return fail_errno("lock " + path);
+    }
+    return sys::FileLock(std::move(fd));
+}
+
+Result<sys::FileLock> Store::create(const std::string& id) {
+    TRY(validate_id(id));
+    TRY(sys::mkdir_p(root_, 0711));
+    auto global = TRY(lock_dir(root_, true));
+    std::string d = dir(id);
+    if (::mkdir(d.c_str(), 0711) < 0) {
+        if (errno == EEXIST) return fail("container with id exists: " + id);
+        return fail_errno("mkdir " + d);
+    }
+    return lock_dir(d, true);
+}
+
+Result<sys::FileLock> Store::lock(const std::string& id, bool exclusive) {
+    TRY(validate_id(id));
+    auto l = lock_dir(dir(id), exclusive);
+    if (!l) {
+        if (l.error().code() == ENOENT) return fail(not_exist_message(id));
+        return l;
+    }
+    // A concurrent delete may have removed the directory while we waited.
+    if (!sys::exists(dir(id) + "/state.json")) return fail(not_exist_message(id));
+    return l;
+}
+
+Result<State> Store::load(const std::string& id) const {
+    auto text = sys::read_file(dir(id) + "/state.json");
+    if (!text) {
+        if (text.error().code() == ENOENT) return fail(not_exist_message(id));
+        return std::unexpected(std::move(text).error());
+    }
+    return TRY_CTX(state_from_json(*text), "load state of " + id);
+}
+
+Status Store::save(const State& s) const { return sys::write_file_atomic(dir(s.id) + "/state.json", state_to_json(s)); }
+
+Status Store::remove(const std::string& id) const { return sys::remove_all(dir(id)); }
+
+std::vector<std::string> Store::list() const {
+    std::vector<std::string> ids;
+    for (auto& n : sys::list_dir(root_)) {
+        if (sys::exists(dir(n) + "/state.json")) ids.push_back(n);
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+} // namespace lxcri::runtime

@@ -1,0 +1,37 @@
+// The state store under --root: <root>/<id>/state.json (atomic writes), one flock per container directory,
+// and a flock on <root> itself only while an id is allocated.
+#pragma once
+#include "base/result.hpp"
+#include "runtime/state.hpp"
+#include "sys/fs.hpp"
+
+#include <string>
+#include <vector>
+
+namespace lxcri::runtime {
+
+// runc's rule: ^[\w+-\.]+$ and not "." or "..".
+Status validate_id(const std::string& id);
+
+class Store {
+  public:
+    explicit Store(std::string root) : root_(std::move(root)) {}
+    const std::string& root() const { return root_; }
+    std::string dir(const std::string& id) const { return root_ + "/" + id; }
+
+    // Allocates <root>/<id> and returns its lock; "container with id exists: ID" if taken.
+    Result<sys::FileLock> create(const std::string& id);
+    // Locks an existing container; "container \"ID\" does not exist" if not.
+    Result<sys::FileLock> lock(const std::string& id, bool exclusive = true);
+    Result<State> load(const std::string& id) const;
+    Status save(const State& s) const;
+    Status remove(const std::string& id) const;
+    std::vector<std::string> list() const;
+
+  private:
+    std::string root_;
+};
+
+std::string not_exist_message(const std::string& id);
+
+} // namespace lxcri::runtime

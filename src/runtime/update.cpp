@@ -1,0 +1,52 @@
+#include "cgroup/cgroup.hpp"
+#include "runtime/common.hpp"
+#include "sys/fs.hpp"
+#include "sys/log.hpp"
+
+#include <iostream>
+#include <iterator>
+
+namespace lxcri::runtime {
+
+Status update(const Global& g, const UpdateOpts& o) {
+    Store store(g.root);
+    auto c = TRY(open_container(store, o.id));
+    const State& st = c.state;
+    if (st.status() == RunState::Stopped) return fail("container not running");
+    spec::Resources res;
+    if (!o.resources_file.empty()) {
+        std::string text;
+        if (o.resources_file == "-") text.assign(std::istreambuf_iterator<char>(std::cin), {});
+        else text = TRY_CTX(sys::read_file(o.resources_file), "read resources");
+        res = TRY_CTX(spec::parse_resources(text), "resources");
+    }
+    // Command-line flags override the file, as in runc.
+    auto mem = [&]() -> spec::Memory& {
+        if (!res.memory) res.memory = spec::Memory{};
+        return *res.memory;
+    };
+    auto cpu = [&]() -> spec::Cpu& {
+        if (!res.cpu) res.cpu = spec::Cpu{};
+        return *res.cpu;
+    };
+    if (o.memory) mem().limit = o.memory;
+    if (o.memory_reservation) mem().reservation = o.memory_reservation;
+    if (o.memory_swap) mem().swap = o.memory_swap;
+    if (o.pids_limit) res.pids_limit = o.pids_limit;
+    if (o.cpu_quota) cpu().quota = o.cpu_quota;
+    if (o.cpu_shares) cpu().shares = o.cpu_shares;
+    if (o.cpu_period) cpu().period = o.cpu_period;
+    if (!o.cpuset_cpus.empty()) cpu().cpus = o.cpuset_cpus;
+    if (!o.cpuset_mems.empty()) cpu().mems = o.cpuset_mems;
+    if (o.blkio_weight) {
+        res.block_io = res.block_io.value_or(spec::BlockIO{});
+        res.block_io->weight = static_cast<uint16_t>(*o.blkio_weight);
+    }
+    cgroup::Cgroup cg(st.cgroup_paths, static_cast<cgroup::Mode>(st.cgroup_mode));
+    auto mapping = TRY(cgroup::map_resources(res, cg.mode()));
+    for (auto& gap : mapping.gaps) log::warn("unsupported: " + gap.field + ": " + gap.reason);
+    TRY_CTX(cg.apply(mapping), "update " + o.id);
+    return ok();
+}
+
+} // namespace lxcri::runtime

@@ -1,0 +1,34 @@
+// File helpers: whole-file read/write, atomic replace, directories, flock.
+#pragma once
+#include "base/result.hpp"
+#include "sys/fd.hpp"
+
+#include <string>
+#include <vector>
+
+namespace lxcri::sys {
+
+Result<std::string> read_file(const std::string& path);
+// Plain write (truncate); for cgroup and proc files.
+Status write_file(const std::string& path, std::string_view data, int flags = 0);
+// temp file in the same directory, fsync, rename, fsync directory.
+Status write_file_atomic(const std::string& path, std::string_view data, int mode = 0644);
+Status mkdir_p(const std::string& path, int mode = 0755);
+// Recursive removal without crossing mount points; missing path is not an error.
+Status remove_all(const std::string& path);
+bool exists(const std::string& path);
+std::vector<std::string> list_dir(const std::string& path);
+
+// An exclusive (or shared) flock on a lock file, released on destruction.
+class FileLock {
+  public:
+    FileLock() = default;
+    explicit FileLock(Fd fd) : fd_(std::move(fd)) {}
+    bool held() const { return fd_.valid(); }
+
+  private:
+    Fd fd_;
+};
+Result<FileLock> lock_file(const std::string& path, bool exclusive = true);
+
+} // namespace lxcri::sys

@@ -1,0 +1,166 @@
+# shellcheck shell=bash
+# containerd 1.6 + containerd-shim-runc-v2 driving the runtime through `ctr run --runc-binary`.
+
+# write_oci_archive ROOTFS-TAR-STREAM-CMD OUT NAME: an OCI image layout (one gzip layer) written by hand and
+# tarred to OUT; the image is called NAME (io.containerd.image.name) with ref name "latest".
+write_oci_archive() {
+    local out=$1 name=$2
+    local d
+    d=$(mktemp -d "$E2E_WORK/oci.XXXXXX")
+    mkdir -p "$d/blobs/sha256"
+    busybox_rootfs_tar >"$d/layer.tar"
+    local diff_id
+    diff_id=$(sha256sum "$d/layer.tar" | cut -d' ' -f1)
+    gzip -n -c "$d/layer.tar" >"$d/layer.tar.gz"
+    local layer_digest layer_size
+    layer_digest=$(sha256sum "$d/layer.tar.gz" | cut -d' ' -f1)
+    layer_size=$(stat -c %s "$d/layer.tar.gz")
+    mv "$d/layer.tar.gz" "$d/blobs/sha256/$layer_digest"
+    rm "$d/layer.tar"
+
+    jq -cn --arg diff "sha256:$diff_id" '{
+        architecture: "amd64", os: "linux",
+        config: {Env: ["PATH=/bin"], Cmd: ["sh"], WorkingDir: "/"},
+        rootfs: {type: "layers", diff_ids: [$diff]},
+        history: [{created_by: "tests/e2e write_oci_archive"}]}' >"$d/config.json"
+    local config_digest config_size
+    config_digest=$(sha256sum "$d/config.json" | cut -d' ' -f1)
+    config_size=$(stat -c %s "$d/config.json")
+    mv "$d/config.json" "$d/blobs/sha256/$config_digest"
+
+    jq -cn --arg cd "sha256:$config_digest" --argjson cs "$config_size" \
+        --arg ld "sha256:$layer_digest" --argjson ls "$layer_size" '{
+        schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $cd, size: $cs},
+        layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $ld, size: $ls}]}' \
+        >"$d/manifest.json"
+    local manifest_digest manifest_size
+    manifest_digest=$(sha256sum "$d/manifest.json" | cut -d' ' -f1)
+    manifest_size=$(stat -c %s "$d/manifest.json")
+    mv "$d/manifest.json" "$d/blobs/sha256/$manifest_digest"
+
+    jq -cn --arg md "sha256:$manifest_digest" --argjson ms "$manifest_size" --arg name "$name" '{
+        schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+        manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $md, size: $ms,
+                     platform: {architecture: "amd64", os: "linux"},
+                     annotations: {"io.containerd.image.name": $name, "org.opencontainers.image.ref.name": "latest"}}]}' \
+        >"$d/index.json"
+    echo '{"imageLayoutVersion":"1.0.0"}' >"$d/oci-layout"
+    tar -C "$d" -cf "$out" oci-layout index.json blobs
+    rm -rf "$d"
+}
+
+# Start a private containerd (own root, state, sockets; CRI disabled) and wait for its socket.
+start_containerd() {
+    local d=$1
+    mkdir -p "$d/root" "$d/state" "$d/opt"
+    cat >"$d/config.toml" <<EOF
+version = 2
+root = "$d/root"
+state = "$d/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+[grpc]
+  address = "$d/c.sock"
+
+[ttrpc]
+  address = "$d/c.sock.ttrpc"
+
+[debug]
+  address = "$d/debug.sock"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$d/opt"
+EOF
+    containerd --config "$d/config.toml" >"$d/containerd.log" 2>&1 &
+    echo $! >"$d/containerd.pid"
+    local deadline=$((SECONDS + 30))
+    until ctr -a "$d/c.sock" version >/dev/null 2>&1; do
+        pid_alive "$(cat "$d/containerd.pid")" || fail "containerd died: $(tail -20 "$d/containerd.log")"
+        ((SECONDS < deadline)) || fail "containerd socket not ready after 30s: $(tail -20 "$d/containerd.log")"
+        sleep 0.1
+    done
+}
+
+stop_containerd() {
+    local d=$1 pid
+    pid=$(cat "$d/containerd.pid" 2>/dev/null) || return 0
+    kill "$pid" 2>/dev/null || true
+    local i
+    for i in $(seq 100); do
+        pid_alive "$pid" || break
+        sleep 0.1
+    done
+    pid_alive "$pid" && kill -9 "$pid" 2>/dev/null
+    # The snapshotter's mounts of a crashed run, if any.
+    grep -F " $d/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+}
+
+test_containerd_ctr_run_and_task() {
+    require_root
+    command -v containerd >/dev/null || skip "containerd not installed"
+    command -v containerd-shim-runc-v2 >/dev/null || skip "containerd-shim-runc-v2 not installed"
+    local d="$E2E_WORK/ctrd"
+    mkdir -p "$d"
+    local ns="${E2E_PREFIX}ns"
+    local img="localhost/busybox:latest"
+    local c=(ctr -a "$d/c.sock" -n "$ns")
+    snapshot_host "$E2E_WORK/ctrd-host"
+    containerd_cleanup() {
+        local t
+        for t in $("${c[@]}" task ls -q 2>/dev/null); do "${c[@]}" task kill -s KILL "$t" >/dev/null 2>&1 || true; done
+        sleep 0.2
+        for t in $("${c[@]}" task ls -q 2>/dev/null); do "${c[@]}" task delete -f "$t" >/dev/null 2>&1 || true; done
+        for t in $("${c[@]}" c ls -q 2>/dev/null); do "${c[@]}" c rm "$t" >/dev/null 2>&1 || true; done
+        "${c[@]}" images rm "$img" >/dev/null 2>&1 || true
+        stop_containerd "$d"
+        rmdir_new_cgroup_parents "$E2E_WORK/ctrd-host" "$ns"
+    }
+    trap containerd_cleanup EXIT
+    start_containerd "$d"
+
+    write_oci_archive "$d/busybox-oci.tar" "$img"
+    "${c[@]}" images import "$d/busybox-oci.tar" >/dev/null
+    "${c[@]}" images ls -q | grep -qxF "$img" || fail "image $img not imported: $("${c[@]}" images ls)"
+
+    local out rc=0
+    out=$("${c[@]}" run --rm --runc-binary "$RUNTIME" "$img" "${E2E_PREFIX}echo" echo hi)
+    assert_eq hi "$(tr -d '\r' <<<"$out")" "ctr run output"
+
+    "${c[@]}" run --rm --runc-binary "$RUNTIME" "$img" "${E2E_PREFIX}exit" sh -c 'exit 4' || rc=$?
+    assert_eq 4 "$rc" "ctr run exit code"
+
+    local t="${E2E_PREFIX}det"
+    "${c[@]}" run -d --runc-binary "$RUNTIME" "$img" "$t" sleep 100 >/dev/null
+    local tasks
+    tasks=$("${c[@]}" task ls)
+    echo "$tasks"
+    grep -Eq "^$t +[0-9]+ +RUNNING" <<<"$tasks" || fail "task $t not RUNNING: $tasks"
+
+    # containerd reads the cgroup of the pid-file pid: its memory usage must be the container's (non-zero).
+    local metrics usage
+    metrics=$("${c[@]}" task metrics --format json "$t")
+    echo "$metrics"
+    usage=$(jq -r '(.Memory.Usage.Usage // .memory.usage.usage // .Data.memory.usage.usage // .Data.Memory.Usage.Usage // .Data.usage // 0)' <<<"$metrics")
+    [[ $usage =~ ^[0-9]+$ ]] && ((usage > 0)) || fail "task metrics: memory usage '$usage'"
+
+    out=$("${c[@]}" task exec --exec-id e1 "$t" echo from-exec)
+    assert_eq from-exec "$(tr -d '\r' <<<"$out")" "ctr task exec output"
+
+    "${c[@]}" task kill -s SIGKILL "$t"
+    local deadline=$((SECONDS + 10))
+    until "${c[@]}" task ls | grep -Eq "^$t +[0-9]+ +STOPPED"; do
+        ((SECONDS < deadline)) || fail "task $t not STOPPED after kill: $("${c[@]}" task ls)"
+        sleep 0.1
+    done
+    "${c[@]}" task delete "$t" >/dev/null
+    "${c[@]}" c rm "$t"
+    assert_eq "" "$("${c[@]}" c ls -q)" "containers after ctr c rm"
+
+    containerd_cleanup
+    trap - EXIT
+    assert_host_clean "$E2E_WORK/ctrd-host"
+    local leftover
+    leftover=$(grep -F "$d" /proc/self/mountinfo || true)
+    [[ -z $leftover ]] || fail "containerd mounts left: $leftover"
+}
