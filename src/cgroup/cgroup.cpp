@@ -1,4 +1,5 @@
-// Cgroup: where a container's cgroups are, and the live operations on them (update, freezer, pids, kill, rmdir).
+// Cgroup: where a container's cgroups are, and the live operations on them (update, freezer, pids, kill,
+// rmdir).
 #include "cgroup/cgroup.hpp"
 
 #include "sys/fs.hpp"
@@ -24,9 +25,9 @@ using namespace std::chrono_literals;
 
 // Controllers of the v1 hierarchies; any other directory under the root (named hierarchies such as
 // name=systemd, the cgroup2 mount) is not one.
-static constexpr std::array kV1Controllers = {"blkio",    "cpu",     "cpuacct", "cpuset", "devices",
-                                              "freezer",  "hugetlb", "memory",  "misc",   "net_cls",
-                                              "net_prio", "perf_event", "pids", "rdma"};
+static constexpr std::array kV1Controllers = {"blkio",    "cpu",        "cpuacct", "cpuset", "devices",
+                                              "freezer",  "hugetlb",    "memory",  "misc",   "net_cls",
+                                              "net_prio", "perf_event", "pids",    "rdma"};
 
 static bool is_v1_controller(std::string_view name) {
     return std::find(kV1Controllers.begin(), kV1Controllers.end(), name) != kV1Controllers.end();
@@ -51,14 +52,16 @@ static std::optional<uint64_t> parse_u64(std::string_view s) {
 }
 
 static bool is_dir(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 // "/a/b/" -> "/a/b", "/" -> "", "a" -> "/a".
 static std::string clean_subpath(std::string_view p) {
-    while (!p.empty() && p.back() == '/') p.remove_suffix(1);
-    while (!p.empty() && p.front() == '/') p.remove_prefix(1);
+    while (!p.empty() && p.back() == '/')
+        p.remove_suffix(1);
+    while (!p.empty() && p.front() == '/')
+        p.remove_prefix(1);
     return p.empty() ? std::string() : "/" + std::string(p);
 }
 
@@ -70,7 +73,7 @@ static std::string unified_root(Mode mode, const std::string& root) {
 // each controller (under root/ctrl1,ctrl2 when that joined mount exists, else root/ctrlN); "0::/path" is the
 // cgroup2 directory (key ""); named hierarchies (name=systemd) are ignored.
 Result<std::map<std::string, std::string>> parse_proc_cgroup(std::string_view text, Mode mode,
-                                                              const std::string& root) {
+                                                             const std::string& root) {
     std::map<std::string, std::string> paths;
     for (const auto& line : split(text, '\n')) {
         if (line.empty()) continue;
@@ -98,7 +101,8 @@ Result<std::map<std::string, std::string>> parse_proc_cgroup(std::string_view te
 Result<Cgroup> Cgroup::of_pid(pid_t pid, const std::string& root) {
     std::string file = "/proc/" + std::to_string(pid) + "/cgroup";
     auto text = sys::read_file(file);
-    if (!text) return std::unexpected(std::move(text).error().context("cgroup of pid " + std::to_string(pid)));
+    if (!text)
+        return std::unexpected(std::move(text).error().context("cgroup of pid " + std::to_string(pid)));
     Mode mode = detect(root);
     auto paths = parse_proc_cgroup(*text, mode, root);
     if (!paths) return std::unexpected(std::move(paths).error().context("parse " + file));
@@ -126,7 +130,25 @@ Cgroup Cgroup::for_path(const std::string& cgroups_path, Mode mode, const std::s
     return Cgroup(std::move(paths), mode);
 }
 
-// ---- apply -------------------------------------------------------------------------------------------------
+// Child cgroup directories, deepest first (post-order), then dir itself.
+static void subdirs_post_order(const std::string& dir, std::vector<std::string>& out) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return;
+    std::vector<std::string> children;
+    while (auto* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n == "." || n == "..") continue;
+        if (e->d_type == DT_DIR || (e->d_type == DT_UNKNOWN && is_dir(dir + "/" + n)))
+            children.push_back(dir + "/" + n);
+    }
+    ::closedir(d);
+    std::sort(children.begin(), children.end());
+    for (const auto& c : children)
+        subdirs_post_order(c, out);
+    out.push_back(dir);
+}
+
+// ---- apply ----
 
 namespace {
 
@@ -135,13 +157,15 @@ Error write_error(const Setting& s, const std::string& dir, int code) {
 }
 
 Status write_setting(const Setting& s, const std::string& dir) {
-    if (auto r = sys::write_file(dir + "/" + s.file, s.value); !r) return std::unexpected(write_error(s, dir, r.error().code()));
+    if (auto r = sys::write_file(dir + "/" + s.file, s.value); !r)
+        return std::unexpected(write_error(s, dir, r.error().code()));
     return ok();
 }
 
 Result<uint64_t> read_uint(const std::string& dir, const std::string& file) {
     auto text = TRY(sys::read_file(dir + "/" + file));
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.pop_back();
     if (text == "max") return std::numeric_limits<uint64_t>::max();
     if (!text.empty() && text.front() == '-') return 0; // runc's ParseUint: negative values are 0
     if (auto v = parse_u64(text)) return *v;
@@ -184,12 +208,15 @@ const Setting* find_setting(const std::vector<Setting>& ss, std::string_view fil
     return nullptr;
 }
 
-// setMemoryAndSwap: with both limits given, raise memory+swap first when it goes above the current memory limit.
-std::vector<Setting> order_v1_memory(std::vector<Setting> ss, const std::map<std::string, std::string>& paths) {
+// setMemoryAndSwap: with both limits given, raise memory+swap first when it goes above the current memory
+// limit.
+std::vector<Setting> order_v1_memory(std::vector<Setting> ss,
+                                     const std::map<std::string, std::string>& paths) {
     auto mem = std::find_if(ss.begin(), ss.end(),
                             [](const Setting& s) { return !s.unified && s.file == "memory.limit_in_bytes"; });
-    auto swap = std::find_if(ss.begin(), ss.end(),
-                             [](const Setting& s) { return !s.unified && s.file == "memory.memsw.limit_in_bytes"; });
+    auto swap = std::find_if(ss.begin(), ss.end(), [](const Setting& s) {
+        return !s.unified && s.file == "memory.memsw.limit_in_bytes";
+    });
     if (mem == ss.end() || swap == ss.end() || swap < mem || !paths.contains("memory")) return ss;
     auto cur = read_uint(paths.at("memory"), "memory.limit_in_bytes");
     auto want = parse_u64(swap->value);
@@ -223,7 +250,8 @@ Status Cgroup::apply(const Mapping& m) const {
             TRY(write_v1_cpu_shares(s, dir));
         } else if (s.file == "cpu.cfs_period_us" && find_setting(settings, "cpu.cfs_quota_us")) {
             auto r = sys::write_file(dir + "/" + s.file, s.value);
-            if (!r && r.error().code() != EINVAL) return std::unexpected(write_error(s, dir, r.error().code()));
+            if (!r && r.error().code() != EINVAL)
+                return std::unexpected(write_error(s, dir, r.error().code()));
             if (!r) deferred_period = &s;
         } else {
             Setting actual = s;
@@ -235,12 +263,13 @@ Status Cgroup::apply(const Mapping& m) const {
     return ok();
 }
 
-// ---- freezer -----------------------------------------------------------------------------------------------
+// ---- freezer ----
 
 namespace {
 
 std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+        s.pop_back();
     return s;
 }
 
@@ -272,9 +301,20 @@ Result<bool> events_frozen(const std::string& dir) {
     return fail("no \"frozen\" in " + dir + "/cgroup.events");
 }
 
+// Like fs2's waitFrozen, but for every cgroup of the subtree: this kernel may report the top frozen while a
+// child cgroup is still freezing.
 Status wait_frozen_v2(const std::string& dir) {
+    std::vector<std::string> dirs;
+    subdirs_post_order(dir, dirs);
     for (int i = 0; i < 1000; ++i) {
-        if (TRY_CTX(events_frozen(dir), "freeze")) return ok();
+        bool all = true;
+        for (const auto& d : dirs) {
+            if (!TRY_CTX(events_frozen(d), "freeze")) {
+                all = false;
+                break;
+            }
+        }
+        if (all) return ok();
         std::this_thread::sleep_for(10ms);
     }
     return fail("freeze " + dir + ": timeout of 10s reached waiting for the cgroup to freeze");
@@ -326,24 +366,7 @@ Result<bool> Cgroup::frozen() const {
     return true;
 }
 
-// ---- pids, kill, destroy -----------------------------------------------------------------------------------
-
-// Child cgroup directories, deepest first (post-order), then dir itself.
-static void subdirs_post_order(const std::string& dir, std::vector<std::string>& out) {
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return;
-    std::vector<std::string> children;
-    while (auto* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n == "." || n == "..") continue;
-        if (e->d_type == DT_DIR || (e->d_type == DT_UNKNOWN && is_dir(dir + "/" + n)))
-            children.push_back(dir + "/" + n);
-    }
-    ::closedir(d);
-    std::sort(children.begin(), children.end());
-    for (const auto& c : children) subdirs_post_order(c, out);
-    out.push_back(dir);
-}
+// ---- pids, kill, destroy ----
 
 Result<std::vector<pid_t>> Cgroup::pids() const {
     const std::string* dir = nullptr;

@@ -10,7 +10,9 @@ namespace {
 
 constexpr std::string_view kRes = "linux.resources.";
 
-std::string field(std::string_view path) { return std::string(kRes) + std::string(path); }
+std::string field(std::string_view path) {
+    return std::string(kRes) + std::string(path);
+}
 
 class Builder {
   public:
@@ -22,7 +24,9 @@ class Builder {
     void v2(std::string controller, std::string file, std::string value) {
         m_.settings.push_back({std::move(controller), std::move(file), std::move(value), true});
     }
-    void gap(std::string_view path, std::string reason) { m_.gaps.push_back({field(path), std::move(reason)}); }
+    void gap(std::string_view path, std::string reason) {
+        m_.gaps.push_back({field(path), std::move(reason)});
+    }
     Mapping take() { return std::move(m_); }
 
   private:
@@ -30,8 +34,12 @@ class Builder {
     Mapping m_;
 };
 
-std::string num(int64_t v) { return std::to_string(v); }
-std::string num(uint64_t v) { return std::to_string(v); }
+std::string num(int64_t v) {
+    return std::to_string(v);
+}
+std::string num(uint64_t v) {
+    return std::to_string(v);
+}
 
 // fs2's numToStr: 0 is "unset", -1 is "max".
 std::string v2_num(int64_t v) {
@@ -140,7 +148,8 @@ void map_cpu_v2(const spec::Cpu& cpu, Builder& b) {
         b.v2("cpu", "cpu.max", v + " " + num(period != 0 ? period : uint64_t{100000}));
     }
     if (cpu.realtime_period) b.gap("cpu.realtimePeriod", "realtime scheduling is not supported on cgroup v2");
-    if (cpu.realtime_runtime) b.gap("cpu.realtimeRuntime", "realtime scheduling is not supported on cgroup v2");
+    if (cpu.realtime_runtime)
+        b.gap("cpu.realtimeRuntime", "realtime scheduling is not supported on cgroup v2");
 }
 
 void map_pids(const spec::Resources& res, Builder& b, bool unified) {
@@ -153,7 +162,9 @@ void map_pids(const spec::Resources& res, Builder& b, bool unified) {
         b.v1("pids", "pids.max", v);
 }
 
-std::string dev(int64_t major, int64_t minor) { return num(major) + ":" + num(minor); }
+std::string dev(int64_t major, int64_t minor) {
+    return num(major) + ":" + num(minor);
+}
 
 void map_blkio_v1(const spec::BlockIO& io, Builder& b) {
     // apply() switches to blkio.bfq.weight{,_device} where blkio.weight is absent, as runc does.
@@ -168,7 +179,8 @@ void map_blkio_v1(const spec::BlockIO& io, Builder& b) {
                  dev(wd.major, wd.minor) + " " + num(uint64_t{*wd.leaf_weight}));
     }
     auto throttle = [&](const std::vector<spec::ThrottleDevice>& tds, const char* file) {
-        for (const auto& td : tds) b.v1("blkio", file, dev(td.major, td.minor) + " " + num(td.rate));
+        for (const auto& td : tds)
+            b.v1("blkio", file, dev(td.major, td.minor) + " " + num(td.rate));
     };
     throttle(io.throttle_read_bps, "blkio.throttle.read_bps_device");
     throttle(io.throttle_write_bps, "blkio.throttle.write_bps_device");
@@ -177,7 +189,8 @@ void map_blkio_v1(const spec::BlockIO& io, Builder& b) {
 }
 
 // runc 1.1 writes the raw weight to io.bfq.weight when BFQ is there and falls back to io.weight with
-// ConvertBlkIOToIOWeightValue. Being pure, this takes the fallback, for the default and per-device weights alike.
+// ConvertBlkIOToIOWeightValue. Being pure, this takes the fallback, for the default and per-device weights
+// alike.
 void map_io_v2(const spec::BlockIO& io, Builder& b) {
     if (uint64_t w = blkio_to_io_weight(io.weight.value_or(0)); w != 0) b.v2("io", "io.weight", num(w));
     if (io.leaf_weight) b.gap("blockIO.leafWeight", "blkio leaf weight is not supported on cgroup v2");
@@ -215,7 +228,8 @@ void map_net(const spec::Resources& res, Builder& b, bool unified) {
         if (res.network_class_id)
             b.gap("network.classID", "net_cls is not available on cgroup v2: network class ID is ignored");
         if (!res.network_priorities.empty())
-            b.gap("network.priorities", "net_prio is not available on cgroup v2: network priorities are ignored");
+            b.gap("network.priorities",
+                  "net_prio is not available on cgroup v2: network priorities are ignored");
         return;
     }
     if (res.network_class_id && *res.network_class_id != 0)
@@ -236,14 +250,16 @@ void map_rdma(const spec::Resources& res, Builder& b, bool unified) {
     }
 }
 
-// linux.resources.unified: written verbatim to the cgroup2 directory, last (so they win), like fs2's setUnified.
+// linux.resources.unified: written verbatim to the cgroup2 directory, last (so they win), like fs2's
+// setUnified.
 Status map_unified(const spec::Resources& res, Builder& b) {
     if (res.unified.empty()) return ok();
     if (b.mode() == Mode::Legacy)
         return fail(field("unified") + ": invalid configuration: cannot use unified on cgroup v1");
     for (const auto& [key, value] : res.unified) {
         if (key.find('/') != std::string::npos)
-            return fail(field("unified") + ": unified resource \"" + key + "\" must be a file name (no slashes)");
+            return fail(field("unified") + ": unified resource \"" + key +
+                        "\" must be a file name (no slashes)");
         auto dot = key.find('.');
         if (dot == std::string::npos || dot == 0)
             return fail(field("unified") + ": unified resource \"" + key +

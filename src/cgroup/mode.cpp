@@ -18,16 +18,17 @@ std::string_view mode_name(Mode m) {
 }
 
 static bool fs_magic_is(const std::string& path, long magic) {
-    struct statfs st{};
+    struct statfs st {};
     if (::statfs(path.c_str(), &st) < 0) return false;
     return static_cast<long>(st.f_type) == magic;
 }
 
-// Like runc's cgroups.IsCgroup2UnifiedMode / IsCgroup2HybridMode: cgroup2 on the root is unified; a tmpfs root
-// with cgroup2 mounted at <root>/unified is hybrid; anything else is v1 only.
+// Like runc's cgroups.IsCgroup2UnifiedMode / IsCgroup2HybridMode: cgroup2 on the root is unified; a tmpfs
+// root with cgroup2 mounted at <root>/unified is hybrid; anything else is v1 only.
 Mode detect(const std::string& root) {
     if (fs_magic_is(root, CGROUP2_SUPER_MAGIC)) return Mode::Unified;
-    if (fs_magic_is(root, TMPFS_MAGIC) && fs_magic_is(root + "/unified", CGROUP2_SUPER_MAGIC)) return Mode::Hybrid;
+    if (fs_magic_is(root, TMPFS_MAGIC) && fs_magic_is(root + "/unified", CGROUP2_SUPER_MAGIC))
+        return Mode::Hybrid;
     return Mode::Legacy;
 }
 

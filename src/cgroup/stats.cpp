@@ -26,15 +26,19 @@ std::optional<uint64_t> to_u64(std::string_view s) {
     return v;
 }
 
-bool space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+bool space(char c) {
+    return c == ' ' || c == '\t' || c == '\n';
+}
 
 std::vector<std::string_view> fields(std::string_view line) {
     std::vector<std::string_view> out;
     size_t i = 0;
     while (i < line.size()) {
-        while (i < line.size() && space(line[i])) ++i;
+        while (i < line.size() && space(line[i]))
+            ++i;
         size_t start = i;
-        while (i < line.size() && !space(line[i])) ++i;
+        while (i < line.size() && !space(line[i]))
+            ++i;
         if (i > start) out.push_back(line.substr(start, i - start));
     }
     return out;
@@ -200,7 +204,9 @@ Status cpu_v2(const std::string& dir, Stats& s) {
     return ok();
 }
 
-uint64_t sat_add(uint64_t a, uint64_t b) { return a > kMax - b ? kMax : a + b; }
+uint64_t sat_add(uint64_t a, uint64_t b) {
+    return a > kMax - b ? kMax : a + b;
+}
 
 Status memory_v2(const std::string& dir, Stats& s) {
     TRY(read_uint(dir, "memory.current", s.mem_usage));
@@ -256,7 +262,8 @@ Status stats_v1(const std::map<std::string, std::string>& paths, Stats& s) {
     if (auto d = path_of(paths, "blkio"); !d.empty()) TRY(blkio_v1(d, s));
     if (auto d = path_of(paths, "hugetlb"); !d.empty()) TRY(hugetlb_stats(d, "usage_in_bytes", s));
     // Hybrid hosts may run hugetlb in the cgroup2 hierarchy instead.
-    if (auto d = path_of(paths, ""); !d.empty() && !paths.contains("hugetlb")) TRY(hugetlb_stats(d, "current", s));
+    if (auto d = path_of(paths, ""); !d.empty() && !paths.contains("hugetlb"))
+        TRY(hugetlb_stats(d, "current", s));
     return ok();
 }
 
@@ -278,7 +285,7 @@ Result<Stats> Cgroup::stats() const {
     return s;
 }
 
-// ---- runc events --stats ----------------------------------------------------------------------------------
+// ---- runc events --stats ----
 
 namespace {
 
@@ -326,9 +333,9 @@ json cpu_json(const Stats& s) {
 
 json cpuset_json() {
     // Not collected: the zero value runc prints when it has no cpuset stats.
-    return {{"cpu_exclusive", 0},      {"mem_hardwall", 0},       {"mem_exclusive", 0},
-            {"memory_migrate", 0},     {"memory_spread_page", 0}, {"memory_spread_slab", 0},
-            {"memory_pressure", 0},    {"sched_load_balance", 0}, {"sched_relax_domain_level", 0}};
+    return {{"cpu_exclusive", 0},   {"mem_hardwall", 0},       {"mem_exclusive", 0},
+            {"memory_migrate", 0},  {"memory_spread_page", 0}, {"memory_spread_slab", 0},
+            {"memory_pressure", 0}, {"sched_load_balance", 0}, {"sched_relax_domain_level", 0}};
 }
 
 json memory_json(const Stats& s) {
@@ -359,9 +366,14 @@ json to_json(const Stats& s) {
         h["failcnt"] = 0;
         hugetlb[size] = std::move(h);
     }
-    return {{"cpu", cpu_json(s)},       {"cpuset", cpuset_json()}, {"memory", memory_json(s)},
-            {"pids", pids},             {"blkio", blkio},          {"hugetlb", hugetlb},
-            {"intel_rdt", json::object()}, {"network_interfaces", nullptr}};
+    return {{"cpu", cpu_json(s)},
+            {"cpuset", cpuset_json()},
+            {"memory", memory_json(s)},
+            {"pids", pids},
+            {"blkio", blkio},
+            {"hugetlb", hugetlb},
+            {"intel_rdt", json::object()},
+            {"network_interfaces", nullptr}};
 }
 
 } // namespace

@@ -1,8 +1,8 @@
 // proxmox-lxcri-init: PID 1 of every container, started by liblxc as
 //   lxc.init.cmd = /dev/.lxcri/init /dev/.lxcri/init.json
-// It reads the InitConfig, sets up the pty (terminal=true), waits on the fifo until `start` writes a byte
-// (EOF without a byte: the container is deleted before start, exit 1), runs the startContainer hooks,
-// detaches the helper directory and execs the user process through exec_process().
+// It reads the InitConfig, sets up the pty (terminal=true), reports ready over ready_fd, waits on the fifo
+// until `start` writes a byte (EOF without a byte: the container is deleted before start, exit 1), runs the
+// startContainer hooks, detaches the helper directory and execs the user process through exec_process().
 // Failures print "proxmox-lxcri-init: <error chain>" and exit 127 (126 when exec was refused).
 #include "init/process.hpp"
 #include "plan/plan.hpp"
@@ -61,7 +61,8 @@ Status send_fd(int sock, int fd, const std::string& name) {
 
 Result<Fd> open_ptmx() {
     Fd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!master.valid() && errno == ENOENT) master.reset(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master.valid() && errno == ENOENT)
+        master.reset(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!master.valid()) return fail_errno("open /dev/ptmx");
     if (::unlockpt(master.get()) < 0) return fail_errno("unlockpt");
     return master;
@@ -101,6 +102,16 @@ Status setup_console(const plan::InitConfig& cfg) {
 
 // ---- start signal ----
 
+// One byte on the runtime's socket (the kernel adds init's pid as SCM_CREDENTIALS), sent right before init
+// blocks on the fifo.
+Status signal_ready(int fd) {
+    char byte = 0;
+    while (::send(fd, &byte, 1, MSG_NOSIGNAL) < 0)
+        if (errno != EINTR) return fail_errno("send ready message");
+    ::close(fd);
+    return ok();
+}
+
 // true: start; false: the writer closed the fifo without a byte (never start).
 Result<bool> wait_for_start(const std::string& fifo) {
     Fd fd(::open(fifo.c_str(), O_RDONLY | O_CLOEXEC));
@@ -128,13 +139,15 @@ std::string read_back(int fd) {
     std::string out;
     char buf[4096];
     ::lseek(fd, 0, SEEK_SET);
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<size_t>(n));
     return out;
 }
 
 std::vector<char*> c_strings(const std::vector<std::string>& v) {
     std::vector<char*> out;
-    for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+    for (const auto& s : v)
+        out.push_back(const_cast<char*>(s.c_str()));
     out.push_back(nullptr);
     return out;
 }
@@ -235,8 +248,8 @@ int main(int argc, char** argv) {
     if (argc != 2) die(Error("usage: proxmox-lxcri-init INIT_JSON"));
     auto cfg = load_config(argv[1]);
     if (!cfg) die(cfg.error());
-    if (cfg->process.terminal && cfg->console_fd >= 0)
-        check(setup_console(*cfg), "set up console");
+    if (cfg->process.terminal && cfg->console_fd >= 0) check(setup_console(*cfg), "set up console");
+    if (cfg->ready_fd >= 0) check(signal_ready(cfg->ready_fd));
     auto start = wait_for_start(cfg->fifo);
     if (!start) die(start.error());
     if (!*start) return exit_never_started;

@@ -28,16 +28,46 @@ namespace lxcri::init {
 namespace {
 
 constexpr std::array<std::string_view, 41> capability_names{
-    "CAP_CHOWN",           "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-    "CAP_FSETID",          "CAP_KILL",           "CAP_SETGID",          "CAP_SETUID",
-    "CAP_SETPCAP",         "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",       "CAP_NET_RAW",        "CAP_IPC_LOCK",        "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",      "CAP_SYS_RAWIO",      "CAP_SYS_CHROOT",      "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",       "CAP_SYS_ADMIN",      "CAP_SYS_BOOT",        "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",    "CAP_SYS_TIME",       "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
-    "CAP_LEASE",           "CAP_AUDIT_WRITE",    "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",      "CAP_SYSLOG",          "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",   "CAP_AUDIT_READ",     "CAP_PERFMON",         "CAP_BPF",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
     "CAP_CHECKPOINT_RESTORE",
 };
 
@@ -64,7 +94,9 @@ constexpr std::array<RlimitName, 16> rlimit_names{{
     {"RLIMIT_STACK", RLIMIT_STACK},
 }};
 
-std::string quote(const std::string& s) { return "\"" + s + "\""; }
+std::string quote(const std::string& s) {
+    return "\"" + s + "\"";
+}
 
 // ---- fds, rlimits, oom ----
 
@@ -78,8 +110,7 @@ Status set_rlimit(const spec::Rlimit& rl) {
     for (const auto& entry : rlimit_names) {
         if (entry.name != rl.type) continue;
         rlimit lim{static_cast<rlim_t>(rl.soft), static_cast<rlim_t>(rl.hard)};
-        if (::setrlimit(entry.resource, &lim) < 0)
-            return fail_errno("setrlimit " + rl.type);
+        if (::setrlimit(entry.resource, &lim) < 0) return fail_errno("setrlimit " + rl.type);
         return ok();
     }
     return fail("unknown rlimit type " + quote(rl.type));
@@ -94,7 +125,7 @@ Status set_oom_score_adj(int value) {
 
 // Flags a bind remount must repeat: the kernel refuses to clear locked ones in a user namespace.
 unsigned long kept_mount_flags(const std::string& path) {
-    struct statfs st{};
+    struct statfs st {};
     if (::statfs(path.c_str(), &st) < 0) return 0;
     unsigned long flags = 0;
     if (st.f_flags & ST_NOSUID) flags |= MS_NOSUID;
@@ -138,8 +169,10 @@ Status mask_path(const std::string& path) {
 
 Status apply_mounts_of(const plan::InitConfig& cfg) {
     if (cfg.readonly_root) TRY_CTX(make_mount_readonly("/", false), "read-only root");
-    for (const auto& p : cfg.readonly_paths) TRY_CTX(readonly_path(p), "readonlyPaths");
-    for (const auto& p : cfg.masked_paths) TRY_CTX(mask_path(p), "maskedPaths");
+    for (const auto& p : cfg.readonly_paths)
+        TRY_CTX(readonly_path(p), "readonlyPaths");
+    for (const auto& p : cfg.masked_paths)
+        TRY_CTX(mask_path(p), "maskedPaths");
     return ok();
 }
 
@@ -173,8 +206,10 @@ Status set_user(const spec::User& user) {
         std::vector<gid_t> gids(user.additional_gids.begin(), user.additional_gids.end());
         if (::setgroups(gids.size(), gids.data()) < 0) return fail_errno("setgroups");
     }
-    if (::setresgid(user.gid, user.gid, user.gid) < 0) return fail_errno("setresgid " + std::to_string(user.gid));
-    if (::setresuid(user.uid, user.uid, user.uid) < 0) return fail_errno("setresuid " + std::to_string(user.uid));
+    if (::setresgid(user.gid, user.gid, user.gid) < 0)
+        return fail_errno("setresgid " + std::to_string(user.gid));
+    if (::setresuid(user.uid, user.uid, user.uid) < 0)
+        return fail_errno("setresuid " + std::to_string(user.uid));
     return ok();
 }
 
@@ -193,7 +228,8 @@ std::string home_of(uint32_t uid) {
     while (std::getline(in, line)) {
         std::vector<std::string> f;
         std::istringstream fields(line);
-        for (std::string part; std::getline(fields, part, ':');) f.push_back(part);
+        for (std::string part; std::getline(fields, part, ':');)
+            f.push_back(part);
         if (f.size() >= 6 && f[2] == std::to_string(uid)) return f[5].empty() ? "/" : f[5];
     }
     return "/";
@@ -211,7 +247,8 @@ std::vector<std::string> process_env(const spec::Process& p) {
 
 int last_cap() {
     int cap = 0;
-    while (cap + 1 < 64 && ::prctl(PR_CAPBSET_READ, cap + 1, 0, 0, 0) >= 0) ++cap;
+    while (cap + 1 < 64 && ::prctl(PR_CAPBSET_READ, cap + 1, 0, 0, 0) >= 0)
+        ++cap;
     return cap;
 }
 
@@ -265,7 +302,8 @@ Status raise_ambient(uint64_t ambient, int last) {
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) return fail_errno("clear ambient");
     for (int c = 0; c <= last; ++c) {
         if (!(ambient & (uint64_t{1} << c))) continue;
-        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+        // Like runc: a cap that is not also permitted and inheritable cannot be ambient; skip it (EPERM).
+        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && errno != EPERM)
             return fail_errno("raise ambient " + std::string(capability_names[static_cast<size_t>(c)]));
     }
     return ok();
@@ -294,7 +332,7 @@ Status switch_user(const spec::Process& p) {
 // ---- executable lookup (Go's exec.LookPath as used by runc) ----
 
 int check_executable(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) < 0) return errno;
     if (S_ISDIR(st.st_mode) || !(st.st_mode & 0111)) return EACCES;
     return 0;
@@ -302,7 +340,8 @@ int check_executable(const std::string& path) {
 
 std::string env_value(const std::vector<std::string>& env, std::string_view key) {
     for (const auto& e : env)
-        if (e.size() > key.size() && e.starts_with(key) && e[key.size()] == '=') return e.substr(key.size() + 1);
+        if (e.size() > key.size() && e.starts_with(key) && e[key.size()] == '=')
+            return e.substr(key.size() + 1);
     return {};
 }
 
@@ -322,11 +361,14 @@ Result<std::string> look_path(const std::string& file, const std::vector<std::st
     return fail("exec: " + quote(file) + ": executable file not found in $PATH");
 }
 
-Status exec(const std::string& path, const std::vector<std::string>& args, const std::vector<std::string>& env) {
+Status exec(const std::string& path, const std::vector<std::string>& args,
+            const std::vector<std::string>& env) {
     std::vector<char*> argv, envp;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+    for (const auto& e : env)
+        envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
     while (::execve(path.c_str(), argv.data(), envp.data()) < 0 && errno == EINTR) {
     }
@@ -346,12 +388,14 @@ Status exec_process(const plan::InitConfig& cfg, bool apply_mounts) {
     if (p.args.empty()) return fail("process.args must not be empty");
     TRY(mark_fds_cloexec(cfg.preserve_fds));
     std::vector<std::string> env = process_env(p);
-    for (const auto& rl : p.rlimits) TRY(set_rlimit(rl));
+    for (const auto& rl : p.rlimits)
+        TRY(set_rlimit(rl));
     if (p.oom_score_adj) TRY(set_oom_score_adj(*p.oom_score_adj));
     if (apply_mounts) TRY(apply_mounts_of(cfg));
     ::umask(p.user.umask.value_or(022));
     TRY(set_labels(p));
-    if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return fail_errno("set no_new_privs");
+    if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return fail_errno("set no_new_privs");
     if (cfg.seccomp && !p.no_new_privileges) TRY(apply_seccomp(*cfg.seccomp, true));
     TRY(switch_user(p));
     std::string path = TRY(look_path(p.args[0], env));

@@ -1,7 +1,7 @@
 // OCI linux.seccomp -> libseccomp filter, with runc's semantics:
-// SCMP_ACT_KILL is KILL_THREAD, ERRNO/TRACE default to EPERM, rules whose action equals the default action are
-// skipped, unknown syscall names are skipped, and when two or more conditions of a rule share an argument index
-// every condition becomes a rule of its own (otherwise the conditions of a rule are ANDed).
+// SCMP_ACT_KILL is KILL_THREAD, ERRNO/TRACE default to EPERM, rules whose action equals the default action
+// are skipped, unknown syscall names are skipped, and when two or more conditions of a rule share an argument
+// index every condition becomes a rule of its own (otherwise the conditions of a rule are ANDed).
 #include "init/process.hpp"
 
 #include <seccomp.h>
@@ -122,7 +122,8 @@ Status add_syscall(scmp_filter_ctx ctx, const spec::SeccompSyscall& call, uint32
             TRY(add_rule(ctx, nr, action, conds, name));
             continue;
         }
-        for (const auto& cond : conds) TRY(add_rule(ctx, nr, action, {cond}, name));
+        for (const auto& cond : conds)
+            TRY(add_rule(ctx, nr, action, {cond}, name));
     }
     return ok();
 }
@@ -139,8 +140,10 @@ Status check_notify(const spec::Seccomp& sc, uint32_t default_action) {
 }
 
 Status build(scmp_filter_ctx ctx, const spec::Seccomp& sc, uint32_t default_action) {
-    for (const auto& arch : sc.architectures) TRY(add_arch(ctx, arch));
-    for (const auto& flag : sc.flags) TRY(set_flag(ctx, flag));
+    for (const auto& arch : sc.architectures)
+        TRY(add_arch(ctx, arch));
+    for (const auto& flag : sc.flags)
+        TRY(set_flag(ctx, flag));
     // Loading without no_new_privs needs CAP_SYS_ADMIN, which the caller still has at this point.
     TRY(check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0), "clear seccomp no_new_privs attribute"));
     if (sc.syscalls.size() > optimize_threshold) seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
@@ -152,7 +155,8 @@ Status build(scmp_filter_ctx ctx, const spec::Seccomp& sc, uint32_t default_acti
 } // namespace
 
 Result<uint32_t> seccomp_action(const std::string& name, std::optional<uint32_t> errno_ret) {
-    if (errno_ret && *errno_ret > 0xffff) return fail("errnoRet " + std::to_string(*errno_ret) + " out of range");
+    if (errno_ret && *errno_ret > 0xffff)
+        return fail("errnoRet " + std::to_string(*errno_ret) + " out of range");
     uint32_t ret = errno_ret.value_or(EPERM);
     if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
     if (name == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
@@ -177,7 +181,8 @@ Result<uint32_t> seccomp_arch(const std::string& name) {
 
 Status apply_seccomp(const spec::Seccomp& sc, bool load) {
     auto run = [&]() -> Status {
-        uint32_t default_action = TRY_CTX(seccomp_action(sc.default_action, sc.default_errno_ret), "defaultAction");
+        uint32_t default_action =
+            TRY_CTX(seccomp_action(sc.default_action, sc.default_errno_ret), "defaultAction");
         TRY(check_notify(sc, default_action));
         Filter ctx(seccomp_init(default_action), &seccomp_release);
         if (!ctx) return fail("seccomp_init failed");

@@ -15,7 +15,8 @@ InitConfig make_init_config(const Plan& plan) {
     cfg.masked_paths = plan.masked_paths;
     cfg.readonly_paths = plan.readonly_paths;
     cfg.start_container_hooks = plan.hooks.start_container;
-    // lxc::kHelperMount and its fifo; plan/ must not include backend headers, so the literal is repeated here.
+    // lxc::kHelperMount and its fifo; plan/ must not include backend headers, so the literal is repeated
+    // here.
     cfg.fifo = "/dev/.lxcri/fifo";
     cfg.cleanup_dir = "/dev/.lxcri";
     return cfg;
@@ -30,12 +31,14 @@ std::string init_config_to_json(const InitConfig& cfg) {
     j["maskedPaths"] = cfg.masked_paths;
     j["readonlyPaths"] = cfg.readonly_paths;
     Json hooks = Json::array();
-    for (const auto& h : cfg.start_container_hooks) hooks.push_back(sj::write_hook(h));
+    for (const auto& h : cfg.start_container_hooks)
+        hooks.push_back(sj::write_hook(h));
     j["startContainerHooks"] = std::move(hooks);
     j["fifo"] = cfg.fifo;
     j["cleanupDir"] = cfg.cleanup_dir;
     j["consoleFd"] = cfg.console_fd;
     j["preserveFds"] = cfg.preserve_fds;
+    j["readyFd"] = cfg.ready_fd;
     // Strings were validated UTF-8 by the parser; replace keeps dump() from throwing on anything else.
     return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
@@ -46,8 +49,8 @@ Result<InitConfig> read_init_config(const Json& v) {
     using namespace spec::json;
     std::vector<std::string> unknown;
     TRY(object_with(v, "init",
-                    {"process", "seccomp", "readonlyRoot", "maskedPaths", "readonlyPaths", "startContainerHooks",
-                     "fifo", "cleanupDir", "consoleFd", "preserveFds"},
+                    {"process", "seccomp", "readonlyRoot", "maskedPaths", "readonlyPaths",
+                     "startContainerHooks", "fifo", "cleanupDir", "consoleFd", "preserveFds", "readyFd"},
                     unknown));
     if (!unknown.empty()) return fail(unknown.front() + ": unknown key");
     InitConfig cfg;
@@ -56,11 +59,13 @@ Result<InitConfig> read_init_config(const Json& v) {
     TRY(field(v, "readonlyRoot", "init", cfg.readonly_root, to_bool));
     TRY(field(v, "maskedPaths", "init", cfg.masked_paths, list_of(to_abs_path)));
     TRY(field(v, "readonlyPaths", "init", cfg.readonly_paths, list_of(to_abs_path)));
-    TRY(field(v, "startContainerHooks", "init", cfg.start_container_hooks, list_of(with(read_hook, unknown))));
+    TRY(field(v, "startContainerHooks", "init", cfg.start_container_hooks,
+              list_of(with(read_hook, unknown))));
     TRY(field(v, "fifo", "init", cfg.fifo, to_str));
     TRY(field(v, "cleanupDir", "init", cfg.cleanup_dir, to_str));
     TRY(field(v, "consoleFd", "init", cfg.console_fd, to_int));
     TRY(field(v, "preserveFds", "init", cfg.preserve_fds, to_int));
+    TRY(field(v, "readyFd", "init", cfg.ready_fd, to_int));
     if (cfg.console_fd < -1) return fail("init.consoleFd: must be -1 or a file descriptor");
     if (cfg.preserve_fds < 0) return fail("init.preserveFds: must not be negative");
     return cfg;

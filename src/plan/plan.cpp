@@ -1,11 +1,14 @@
 // Spec -> Plan: copy what the runtime honours, list every field it does not as a Gap.
 #include "plan/plan.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace lxcri::plan {
 
-bool Plan::has_namespace(std::string_view type) const { return find_namespace(type) != nullptr; }
+bool Plan::has_namespace(std::string_view type) const {
+    return find_namespace(type) != nullptr;
+}
 
 const spec::Namespace* Plan::find_namespace(std::string_view type) const {
     for (const auto& ns : namespaces)
@@ -15,12 +18,15 @@ const spec::Namespace* Plan::find_namespace(std::string_view type) const {
 
 namespace {
 
-bool is_absolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
+bool is_absolute(const std::string& p) {
+    return !p.empty() && p[0] == '/';
+}
 
 Result<std::string> resolve_rootfs(const std::string& root, const std::string& bundle) {
     std::filesystem::path p(root);
     if (!p.is_absolute()) {
-        if (!is_absolute(bundle)) return fail("root.path: relative path \"" + root + "\" needs an absolute bundle");
+        if (!is_absolute(bundle))
+            return fail("root.path: relative path \"" + root + "\" needs an absolute bundle");
         p = std::filesystem::path(bundle) / p;
     }
     std::string out = p.lexically_normal().string();
@@ -35,13 +41,16 @@ std::string unknown_reason(const std::string& key) {
     return "not supported by proxmox-lxcri";
 }
 
-// systemd's "slice:prefix:name" -> the cgroupfs path systemd would create ("a-b.slice" nests as a.slice/a-b.slice).
+// systemd's "slice:prefix:name" -> the cgroupfs path systemd would create ("a-b.slice" nests as
+// a.slice/a-b.slice).
 Result<std::string> systemd_cgroup_path(const std::string& value) {
     auto c1 = value.find(':');
     auto c2 = c1 == std::string::npos ? c1 : value.find(':', c1 + 1);
     if (c2 == std::string::npos || value.find(':', c2 + 1) != std::string::npos)
-        return fail("linux.cgroupsPath: expected \"slice:prefix:name\" with --systemd-cgroup, got \"" + value + "\"");
-    std::string slice = value.substr(0, c1), prefix = value.substr(c1 + 1, c2 - c1 - 1), name = value.substr(c2 + 1);
+        return fail("linux.cgroupsPath: expected \"slice:prefix:name\" with --systemd-cgroup, got \"" +
+                    value + "\"");
+    std::string slice = value.substr(0, c1), prefix = value.substr(c1 + 1, c2 - c1 - 1),
+                name = value.substr(c2 + 1);
     if (name.empty()) return fail("linux.cgroupsPath: empty unit name in \"" + value + "\"");
     if (slice.empty()) slice = "system.slice";
     constexpr std::string_view kSuffix = ".slice";
@@ -53,21 +62,24 @@ Result<std::string> systemd_cgroup_path(const std::string& value) {
             path += "/" + stem.substr(0, dash) + std::string(kSuffix);
         path += "/" + slice;
     }
-    std::string unit = name.ends_with(".slice") ? name : (prefix.empty() ? name : prefix + "-" + name) + ".scope";
+    std::string unit =
+        name.ends_with(".slice") ? name : (prefix.empty() ? name : prefix + "-" + name) + ".scope";
     return path + "/" + unit;
 }
 
 void process_gaps(const spec::Process& p, std::vector<Gap>& gaps) {
     if (!p.user.username.empty())
         gaps.push_back({"process.user.username", "Windows only; the process runs as process.user.uid/gid"});
-    if (!p.command_line.empty()) gaps.push_back({"process.commandLine", "Windows only; process.args is used"});
+    if (!p.command_line.empty())
+        gaps.push_back({"process.commandLine", "Windows only; process.args is used"});
     if (p.io_priority_class) gaps.push_back({"process.ioPriority", "I/O priority is not applied"});
 }
 
 void linux_gaps(const spec::Linux& l, std::vector<Gap>& gaps) {
     if (l.has_intel_rdt) gaps.push_back({"linux.intelRdt", "Intel RDT (resctrl) is not supported"});
     if (l.personality_domain && *l.personality_domain != "LINUX")
-        gaps.push_back({"linux.personality", "execution domain " + *l.personality_domain + " is not applied"});
+        gaps.push_back(
+            {"linux.personality", "execution domain " + *l.personality_domain + " is not applied"});
     if (l.has_time_offsets) gaps.push_back({"linux.timeOffsets", "time namespace offsets are not applied"});
     if (l.seccomp && !l.seccomp->listener_path.empty())
         gaps.push_back({"linux.seccomp.listenerPath", "seccomp user notification is not supported"});
@@ -75,7 +87,8 @@ void linux_gaps(const spec::Linux& l, std::vector<Gap>& gaps) {
         if (l.resources->network_class_id)
             gaps.push_back({"linux.resources.network.classID", "the net_cls controller is not supported"});
         if (!l.resources->network_priorities.empty())
-            gaps.push_back({"linux.resources.network.priorities", "the net_prio controller is not supported"});
+            gaps.push_back(
+                {"linux.resources.network.priorities", "the net_prio controller is not supported"});
     }
 }
 
@@ -101,9 +114,32 @@ void copy_linux(const spec::Linux& l, Plan& p) {
     p.mount_label = l.mount_label;
 }
 
+bool is_bind(const spec::Mount& m) {
+    auto has = [&](std::string_view o) {
+        return std::find(m.options.begin(), m.options.end(), o) != m.options.end();
+    };
+    return m.type == "bind" || has("bind") || has("rbind");
+}
+
+// runc resolves a relative bind-mount source against the bundle directory.
+void resolve_bind_sources(std::vector<spec::Mount>& mounts, const std::string& bundle) {
+    for (auto& m : mounts)
+        if (is_bind(m) && !m.source.empty() && !is_absolute(m.source) && is_absolute(bundle))
+            m.source = (std::filesystem::path(bundle) / m.source).lexically_normal().string();
+}
+
+// runc refuses these: without a namespace of its own the host's names would change.
+Status check_uts(const Plan& p) {
+    if (p.has_namespace("uts")) return ok();
+    if (!p.hostname.empty()) return fail("hostname: setting the hostname needs a uts namespace");
+    if (!p.domainname.empty()) return fail("domainname: setting the domain name needs a uts namespace");
+    return ok();
+}
+
 std::string gap_list(const std::vector<Gap>& gaps) {
     std::string out;
-    for (const auto& g : gaps) out += (out.empty() ? "" : "; ") + g.field + " (" + g.reason + ")";
+    for (const auto& g : gaps)
+        out += (out.empty() ? "" : "; ") + g.field + " (" + g.reason + ")";
     return out;
 }
 
@@ -123,19 +159,25 @@ Result<Plan> make_plan(const spec::Spec& s, const Options& opts) {
     p.hooks = s.hooks;
     p.annotations = s.annotations;
     if (s.linux_) copy_linux(*s.linux_, p);
+    resolve_bind_sources(p.mounts, opts.bundle);
+    TRY(check_uts(p));
 
     process_gaps(p.process, p.gaps);
     for (size_t i = 0; i < s.mounts.size(); ++i)
         if (s.mounts[i].has_idmap)
-            p.gaps.push_back({"mounts[" + std::to_string(i) + "].uidMappings",
-                              "idmapped mounts are not supported; " + s.mounts[i].destination + " is mounted unmapped"});
+            p.gaps.push_back(
+                {"mounts[" + std::to_string(i) + "]", "idmapped mounts (uidMappings/gidMappings) are not "
+                                                      "supported; " +
+                                                          s.mounts[i].destination + " is mounted unmapped"});
     if (s.linux_) linux_gaps(*s.linux_, p.gaps);
     if (opts.systemd_cgroup && !p.cgroups_path.empty()) {
         p.cgroups_path = TRY(systemd_cgroup_path(p.cgroups_path));
-        p.gaps.push_back({"linux.cgroupsPath", "the systemd cgroup driver is not supported; using the cgroupfs path " +
-                                                   p.cgroups_path + " without a systemd unit"});
+        p.gaps.push_back(
+            {"linux.cgroupsPath", "the systemd cgroup driver is not supported; using the cgroupfs path " +
+                                      p.cgroups_path + " without a systemd unit"});
     }
-    for (const auto& key : s.unknown_keys) p.gaps.push_back({key, unknown_reason(key)});
+    for (const auto& key : s.unknown_keys)
+        p.gaps.push_back({key, unknown_reason(key)});
 
     if (opts.strict && !p.gaps.empty())
         return fail("strict mode: spec fields not honoured: " + gap_list(p.gaps));

@@ -23,7 +23,9 @@ std::string join(const std::string& path, std::string_view key) {
     return path + "." + std::string(key);
 }
 
-std::string index(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+std::string index(const std::string& path, size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+}
 
 const Json* member(const Json& obj, std::string_view key) {
     auto it = obj.find(std::string(key));
@@ -99,7 +101,9 @@ Status object_with(const Json& v, const std::string& path, std::initializer_list
     return ok();
 }
 
-static bool is_absolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
+static bool is_absolute(const std::string& p) {
+    return !p.empty() && p[0] == '/';
+}
 
 Result<std::string> to_abs_path(const Json& v, const std::string& path) {
     std::string s = TRY(to_str(v, path));
@@ -110,9 +114,9 @@ Result<std::string> to_abs_path(const Json& v, const std::string& path) {
 // ---- process ----
 
 static constexpr std::array kRlimits = {
-    "RLIMIT_AS",      "RLIMIT_CORE",   "RLIMIT_CPU",    "RLIMIT_DATA",       "RLIMIT_FSIZE",  "RLIMIT_LOCKS",
-    "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE",     "RLIMIT_NPROC",  "RLIMIT_RSS",
-    "RLIMIT_RTPRIO",  "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK"};
+    "RLIMIT_AS",      "RLIMIT_CORE",     "RLIMIT_CPU",        "RLIMIT_DATA",   "RLIMIT_FSIZE", "RLIMIT_LOCKS",
+    "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",       "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_RSS",
+    "RLIMIT_RTPRIO",  "RLIMIT_RTTIME",   "RLIMIT_SIGPENDING", "RLIMIT_STACK"};
 
 static Result<Rlimit> read_rlimit(const Json& v, const std::string& path, std::vector<std::string>& unknown) {
     TRY(object_with(v, path, {"type", "soft", "hard"}, unknown));
@@ -138,7 +142,8 @@ static Result<User> read_user(const Json& v, const std::string& path, std::vecto
     return u;
 }
 
-static Result<Capabilities> read_caps(const Json& v, const std::string& path, std::vector<std::string>& unknown) {
+static Result<Capabilities> read_caps(const Json& v, const std::string& path,
+                                      std::vector<std::string>& unknown) {
     TRY(object_with(v, path, {"bounding", "effective", "inheritable", "permitted", "ambient"}, unknown));
     Capabilities c;
     TRY(field(v, "bounding", path, c.bounding, to_strs));
@@ -189,7 +194,8 @@ static Status check_rlimits(const std::vector<Rlimit>& rl, const std::string& pa
 Result<Process> read_process(const Json& v, const std::string& path, std::vector<std::string>& unknown) {
     TRY(object_with(v, path,
                     {"terminal", "consoleSize", "user", "args", "commandLine", "env", "cwd", "capabilities",
-                     "rlimits", "noNewPrivileges", "apparmorProfile", "oomScoreAdj", "selinuxLabel", "ioPriority"},
+                     "rlimits", "noNewPrivileges", "apparmorProfile", "oomScoreAdj", "selinuxLabel",
+                     "ioPriority"},
                     unknown));
     Process p;
     TRY(field(v, "terminal", path, p.terminal, to_bool));
@@ -219,14 +225,14 @@ Result<Process> read_process(const Json& v, const std::string& path, std::vector
 // ---- seccomp ----
 
 static constexpr std::array kSeccompActions = {
-    "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
+    "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",
     "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW",        "SCMP_ACT_LOG",         "SCMP_ACT_NOTIFY"};
 static constexpr std::array kSeccompOps = {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",       "SCMP_CMP_EQ",
                                            "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"};
 
 template <size_t N>
-static Result<std::string> one_of(const Json& v, const std::string& path, const std::array<const char*, N>& names,
-                                  std::string_view what) {
+static Result<std::string> one_of(const Json& v, const std::string& path,
+                                  const std::array<const char*, N>& names, std::string_view what) {
     std::string s = TRY(to_str(v, path));
     if (std::find(names.begin(), names.end(), s) == names.end())
         return fail(path + ": unknown " + std::string(what) + " \"" + s + "\"");
@@ -251,7 +257,8 @@ static Result<SeccompSyscall> read_seccomp_syscall(const Json& v, const std::str
     SeccompSyscall s;
     s.names = TRY(to_strs(*TRY(required(v, "names", path)), join(path, "names")));
     if (s.names.empty()) return fail(join(path, "names") + ": must not be empty");
-    s.action = TRY(one_of(*TRY(required(v, "action", path)), join(path, "action"), kSeccompActions, "action"));
+    s.action =
+        TRY(one_of(*TRY(required(v, "action", path)), join(path, "action"), kSeccompActions, "action"));
     TRY(field(v, "errnoRet", path, s.errno_ret, to_u32));
     TRY(field(v, "args", path, s.args, list_of(with(read_seccomp_arg, unknown))));
     return s;
@@ -263,8 +270,8 @@ Result<Seccomp> read_seccomp(const Json& v, const std::string& path, std::vector
                      "listenerMetadata", "syscalls"},
                     unknown));
     Seccomp s;
-    s.default_action =
-        TRY(one_of(*TRY(required(v, "defaultAction", path)), join(path, "defaultAction"), kSeccompActions, "action"));
+    s.default_action = TRY(one_of(*TRY(required(v, "defaultAction", path)), join(path, "defaultAction"),
+                                  kSeccompActions, "action"));
     TRY(field(v, "defaultErrnoRet", path, s.default_errno_ret, to_u32));
     TRY(field(v, "architectures", path, s.architectures, to_strs));
     TRY(field(v, "flags", path, s.flags, to_strs));
@@ -293,7 +300,8 @@ Result<Hook> read_hook(const Json& v, const std::string& path, std::vector<std::
 Json write_process(const Process& p) {
     Json j = Json::object();
     j["terminal"] = p.terminal;
-    if (p.console_size) j["consoleSize"] = {{"height", p.console_size->height}, {"width", p.console_size->width}};
+    if (p.console_size)
+        j["consoleSize"] = {{"height", p.console_size->height}, {"width", p.console_size->width}};
     Json user = {{"uid", p.user.uid}, {"gid", p.user.gid}};
     if (p.user.umask) user["umask"] = *p.user.umask;
     if (!p.user.additional_gids.empty()) user["additionalGids"] = p.user.additional_gids;
@@ -315,7 +323,8 @@ Json write_process(const Process& p) {
     }
     if (!p.rlimits.empty()) {
         Json rl = Json::array();
-        for (const auto& r : p.rlimits) rl.push_back({{"type", r.type}, {"soft", r.soft}, {"hard", r.hard}});
+        for (const auto& r : p.rlimits)
+            rl.push_back({{"type", r.type}, {"soft", r.soft}, {"hard", r.hard}});
         j["rlimits"] = std::move(rl);
     }
     j["noNewPrivileges"] = p.no_new_privileges;
@@ -340,7 +349,8 @@ Json write_seccomp(const Seccomp& s) {
         if (!sc.args.empty()) {
             Json args = Json::array();
             for (const auto& a : sc.args)
-                args.push_back({{"index", a.index}, {"value", a.value}, {"valueTwo", a.value_two}, {"op", a.op}});
+                args.push_back(
+                    {{"index", a.index}, {"value", a.value}, {"valueTwo", a.value_two}, {"op", a.op}});
             o["args"] = std::move(args);
         }
         syscalls.push_back(std::move(o));

@@ -49,7 +49,8 @@ template <class F> auto list_of(F conv) {
         if (!v.is_array()) return fail(path + ": expected an array");
         std::vector<Elem> out;
         out.reserve(v.size());
-        for (size_t i = 0; i < v.size(); ++i) out.push_back(TRY(conv(v[i], index(path, i))));
+        for (size_t i = 0; i < v.size(); ++i)
+            out.push_back(TRY(conv(v[i], index(path, i))));
         return out;
     };
 }

@@ -17,7 +17,9 @@ namespace {
 
 using Unknown = std::vector<std::string>;
 
-bool is_absolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
+bool is_absolute(const std::string& p) {
+    return !p.empty() && p[0] == '/';
+}
 
 Result<uint16_t> to_u16(const Json& v, const std::string& path) {
     uint64_t n = TRY(to_u64(v, path));
@@ -28,7 +30,8 @@ Result<uint16_t> to_u16(const Json& v, const std::string& path) {
 Result<std::map<std::string, std::string>> to_str_map(const Json& v, const std::string& path) {
     TRY(expect_object(v, path));
     std::map<std::string, std::string> out;
-    for (const auto& [k, val] : v.items()) out[k] = TRY(to_str(val, join(path, k)));
+    for (const auto& [k, val] : v.items())
+        out[k] = TRY(to_str(val, join(path, k)));
     return out;
 }
 
@@ -72,9 +75,9 @@ Result<Memory> read_memory(const Json& v, const std::string& path, Unknown& unkn
 }
 
 Result<Cpu> read_cpu(const Json& v, const std::string& path, Unknown& unknown) {
-    TRY(object_with(v, path,
-                    {"shares", "quota", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"},
-                    unknown));
+    TRY(object_with(
+        v, path, {"shares", "quota", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"},
+        unknown));
     Cpu c;
     TRY(field(v, "shares", path, c.shares, to_u64));
     TRY(field(v, "quota", path, c.quota, to_i64));
@@ -108,8 +111,8 @@ Result<ThrottleDevice> read_throttle_device(const Json& v, const std::string& pa
 
 Result<BlockIO> read_block_io(const Json& v, const std::string& path, Unknown& unknown) {
     TRY(object_with(v, path,
-                    {"weight", "leafWeight", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice",
-                     "throttleReadIOPSDevice", "throttleWriteIOPSDevice"},
+                    {"weight", "leafWeight", "weightDevice", "throttleReadBpsDevice",
+                     "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"},
                     unknown));
     BlockIO b;
     auto throttle = list_of(with(read_throttle_device, unknown));
@@ -165,7 +168,8 @@ Status read_pids(const Json& v, const std::string& path, Resources& r, Unknown& 
 Result<std::map<std::string, Rdma>> read_rdma_map(const Json& v, const std::string& path, Unknown& unknown) {
     TRY(expect_object(v, path));
     std::map<std::string, Rdma> out;
-    for (const auto& [k, val] : v.items()) out[k] = TRY(read_rdma(val, join(path, k), unknown));
+    for (const auto& [k, val] : v.items())
+        out[k] = TRY(read_rdma(val, join(path, k), unknown));
     return out;
 }
 
@@ -174,9 +178,10 @@ Result<std::map<std::string, Rdma>> read_rdma_map(const Json& v, const std::stri
 namespace json {
 
 Result<Resources> read_resources(const Json& v, const std::string& path, Unknown& unknown) {
-    TRY(object_with(v, path,
-                    {"devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"},
-                    unknown));
+    TRY(object_with(
+        v, path,
+        {"devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"},
+        unknown));
     Resources r;
     TRY(field(v, "devices", path, r.devices, list_of(with(read_device_rule, unknown))));
     TRY(field(v, "memory", path, r.memory, with(read_memory, unknown)));
@@ -205,7 +210,8 @@ Result<Namespace> read_namespace(const Json& v, const std::string& path, Unknown
     if (std::find(kNamespaces.begin(), kNamespaces.end(), ns.type) == kNamespaces.end())
         return fail(join(path, "type") + ": unknown namespace type \"" + ns.type + "\"");
     TRY(field(v, "path", path, ns.path, to_str));
-    if (!ns.path.empty() && !is_absolute(ns.path)) return fail(join(path, "path") + ": must be an absolute path");
+    if (!ns.path.empty() && !is_absolute(ns.path))
+        return fail(join(path, "path") + ": must be an absolute path");
     return ns;
 }
 
@@ -252,7 +258,7 @@ Result<std::string> read_personality(const Json& v, const std::string& path, Unk
     return domain;
 }
 
-constexpr std::array kPropagation = {"shared", "slave",  "private",  "unbindable",
+constexpr std::array kPropagation = {"shared",  "slave",  "private",  "unbindable",
                                      "rshared", "rslave", "rprivate", "runbindable"};
 
 Status check_namespaces(const std::vector<Namespace>& nss, const std::string& path) {
@@ -264,7 +270,8 @@ Status check_namespaces(const std::vector<Namespace>& nss, const std::string& pa
 }
 
 Status check_user_namespace(const Linux& l) {
-    auto user = std::find_if(l.namespaces.begin(), l.namespaces.end(), [](auto& n) { return n.type == "user"; });
+    auto user =
+        std::find_if(l.namespaces.begin(), l.namespaces.end(), [](auto& n) { return n.type == "user"; });
     bool mapped = !l.uid_mappings.empty() || !l.gid_mappings.empty();
     if (user == l.namespaces.end()) {
         if (mapped) return fail("linux.uidMappings: id mappings need a user namespace");
@@ -284,8 +291,8 @@ Result<bool> present_object(const Json& v, const std::string& path) {
 Result<Linux> read_linux(const Json& v, const std::string& path, Unknown& unknown) {
     TRY(object_with(v, path,
                     {"namespaces", "uidMappings", "gidMappings", "timeOffsets", "devices", "cgroupsPath",
-                     "resources", "rootfsPropagation", "maskedPaths", "readonlyPaths", "mountLabel", "personality",
-                     "intelRdt", "sysctl", "seccomp"},
+                     "resources", "rootfsPropagation", "maskedPaths", "readonlyPaths", "mountLabel",
+                     "personality", "intelRdt", "sysctl", "seccomp"},
                     unknown));
     Linux l;
     TRY(field(v, "namespaces", path, l.namespaces, list_of(with(read_namespace, unknown))));
@@ -308,7 +315,8 @@ Result<Linux> read_linux(const Json& v, const std::string& path, Unknown& unknow
     TRY(check_user_namespace(l));
     if (!l.rootfs_propagation.empty() &&
         std::find(kPropagation.begin(), kPropagation.end(), l.rootfs_propagation) == kPropagation.end())
-        return fail(join(path, "rootfsPropagation") + ": unknown propagation \"" + l.rootfs_propagation + "\"");
+        return fail(join(path, "rootfsPropagation") + ": unknown propagation \"" + l.rootfs_propagation +
+                    "\"");
     return l;
 }
 
@@ -329,7 +337,8 @@ Result<bool> read_idmap_presence(const Json& v, const std::string& path, Unknown
 }
 
 Result<Mount> read_mount(const Json& v, const std::string& path, Unknown& unknown) {
-    TRY(object_with(v, path, {"destination", "type", "source", "options", "uidMappings", "gidMappings"}, unknown));
+    TRY(object_with(v, path, {"destination", "type", "source", "options", "uidMappings", "gidMappings"},
+                    unknown));
     Mount m;
     m.destination = TRY(to_abs_path(*TRY(required(v, "destination", path)), join(path, "destination")));
     TRY(field(v, "type", path, m.type, to_str));
@@ -343,9 +352,9 @@ Result<Mount> read_mount(const Json& v, const std::string& path, Unknown& unknow
 }
 
 Result<Hooks> read_hooks(const Json& v, const std::string& path, Unknown& unknown) {
-    TRY(object_with(v, path,
-                    {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
-                    unknown));
+    TRY(object_with(
+        v, path, {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
+        unknown));
     Hooks h;
     auto hooks = list_of(with(read_hook, unknown));
     TRY(field(v, "prestart", path, h.prestart, hooks));
@@ -362,8 +371,8 @@ Result<Spec> read_spec(const Json& v) {
     Unknown& unknown = s.unknown_keys;
     TRY(expect_object(v, "config"));
     TRY(object_with(v, "",
-                    {"ociVersion", "root", "process", "hostname", "domainname", "mounts", "hooks", "annotations",
-                     "linux"},
+                    {"ociVersion", "root", "process", "hostname", "domainname", "mounts", "hooks",
+                     "annotations", "linux"},
                     unknown));
     s.oci_version = TRY(to_str(*TRY(required(v, "ociVersion", "")), "ociVersion"));
     if (s.oci_version.empty()) return fail("ociVersion: must not be empty");

@@ -70,7 +70,7 @@ busybox_template() {
 make_busybox_bundle() {
     local dir=$1
     shift
-    local tmpl
+    local tmpl a
     tmpl=$(busybox_template) || return 1
     mkdir -p "$dir"
     rm -rf "$dir/rootfs"
@@ -78,7 +78,10 @@ make_busybox_bundle() {
     rm -f "$dir/config.json"
     (cd "$dir" && runc spec) || return 1
     local args='["sh"]'
-    if (($# > 0)); then args=$(printf '%s\n' "$@" | jq -R . | jq -cs .); fi
+    if (($# > 0)); then
+        # One jq call per argument: arguments may hold newlines and look like jq options ("-c").
+        args=$(for a in "$@"; do jq -n --arg a "$a" '$a'; done | jq -cs .)
+    fi
     spec_edit "$dir" ".process.terminal = false | .process.args = $args"
 }
 
@@ -133,11 +136,11 @@ assert_contains() {
 assert_fails_with() {
     local words=$1
     shift
-    local out rc=0
+    local out rc=0 w alts
     out=$("$@" 2>&1) || rc=$?
     ((rc != 0)) || fail "'$*' succeeded, expected a failure ($words); output: $out"
-    local w IFS='|'
-    for w in $words; do
+    IFS='|' read -ra alts <<<"$words"
+    for w in "${alts[@]}"; do
         [[ ${out,,} == *"${w,,}"* ]] && return 0
     done
     fail "'$*' failed (rc=$rc) without saying '$words': $out"

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # containerd 1.6 + containerd-shim-runc-v2 driving the runtime through `ctr run --runc-binary`.
 
-# write_oci_archive ROOTFS-TAR-STREAM-CMD OUT NAME: an OCI image layout (one gzip layer) written by hand and
+# write_oci_archive OUT NAME: the busybox rootfs as an OCI image layout (one gzip layer) written by hand and
 # tarred to OUT; the image is called NAME (io.containerd.image.name) with ref name "latest".
 write_oci_archive() {
     local out=$1 name=$2
@@ -131,24 +131,30 @@ test_containerd_ctr_run_and_task() {
     assert_eq 4 "$rc" "ctr run exit code"
 
     local t="${E2E_PREFIX}det"
-    "${c[@]}" run -d --runc-binary "$RUNTIME" "$img" "$t" sleep 100 >/dev/null
+    # The task holds ~20 MiB in a shell variable so that its memory usage is unmistakably the container's.
+    "${c[@]}" run -d --runc-binary "$RUNTIME" "$img" "$t" \
+        sh -c 'x=$(head -c 20000000 /dev/zero | tr "\0" a); sleep 100; echo "${#x}"' >/dev/null
     local tasks
     tasks=$("${c[@]}" task ls)
     echo "$tasks"
     grep -Eq "^$t +[0-9]+ +RUNNING" <<<"$tasks" || fail "task $t not RUNNING: $tasks"
 
-    # containerd reads the cgroup of the pid-file pid: its memory usage must be the container's (non-zero).
-    local metrics usage
-    metrics=$("${c[@]}" task metrics --format json "$t")
-    echo "$metrics"
-    usage=$(jq -r '(.Memory.Usage.Usage // .memory.usage.usage // .Data.memory.usage.usage // .Data.Memory.Usage.Usage // .Data.usage // 0)' <<<"$metrics")
-    [[ $usage =~ ^[0-9]+$ ]] && ((usage > 0)) || fail "task metrics: memory usage '$usage'"
+    # containerd loads the cgroup of the pid-file pid for metrics: it must be the container's cgroup.
+    local metrics usage=0 deadline=$((SECONDS + 15))
+    while ((SECONDS < deadline)); do
+        metrics=$("${c[@]}" task metrics --format json "$t")
+        usage=$(jq -r '(.memory.usage.usage // .memory.usage // 0)' <<<"$metrics")
+        ((usage > 16000000)) && break
+        sleep 0.2
+    done
+    jq -c '{pids, memory: {usage: .memory.usage}}' <<<"$metrics"
+    ((usage > 16000000)) || fail "task metrics: memory usage $usage, the task holds 20 MB"
 
     out=$("${c[@]}" task exec --exec-id e1 "$t" echo from-exec)
     assert_eq from-exec "$(tr -d '\r' <<<"$out")" "ctr task exec output"
 
     "${c[@]}" task kill -s SIGKILL "$t"
-    local deadline=$((SECONDS + 10))
+    deadline=$((SECONDS + 10))
     until "${c[@]}" task ls | grep -Eq "^$t +[0-9]+ +STOPPED"; do
         ((SECONDS < deadline)) || fail "task $t not STOPPED after kill: $("${c[@]}" task ls)"
         sleep 0.1

@@ -236,8 +236,8 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
         int st;
         waitpid(monitor, &st, 0);
         std::string lxc_err = log_tail(req.state_dir);
-        if (!lxc_err.empty()) e.context(lxc_err);
-        return std::unexpected(std::move(e));
+        if (lxc_err.empty()) return std::unexpected(std::move(e));
+        return fail(e.message() + ": " + lxc_err);
     };
     auto init_pid = wait_ready(ours.get(), monitor, req.timeout);
     if (!init_pid) return reap_error(std::move(init_pid).error());

@@ -20,7 +20,8 @@ std::vector<std::string> render(const Mapping& m) {
 
 std::vector<std::string> gap_fields(const Mapping& m) {
     std::vector<std::string> out;
-    for (const auto& g : m.gaps) out.push_back(g.field);
+    for (const auto& g : m.gaps)
+        out.push_back(g.field);
     return out;
 }
 
@@ -264,8 +265,9 @@ TEST(MapResources, Swappiness) {
     spec::Resources r;
     r.memory = spec::Memory{};
     r.memory->swappiness = 101;
-    EXPECT_EQ(map_error(r, Mode::Legacy),
-              "linux.resources.memory.swappiness: invalid memory swappiness value: 101 (valid range is 0-100)");
+    EXPECT_EQ(
+        map_error(r, Mode::Legacy),
+        "linux.resources.memory.swappiness: invalid memory swappiness value: 101 (valid range is 0-100)");
     r.memory->swappiness = std::numeric_limits<uint64_t>::max(); // -1: kernel default
     EXPECT_TRUE(must_map(r, Mode::Legacy).settings.empty());
     EXPECT_TRUE(must_map(r, Mode::Unified).gaps.empty());
@@ -279,8 +281,9 @@ TEST(MapResources, UnifiedKeys) {
     EXPECT_EQ(render(must_map(r, Mode::Unified)), std::vector<std::string>{"v2 memory memory.high=1G"});
     r.unified.clear();
     r.unified["../memory.high"] = "1G";
-    EXPECT_EQ(map_error(r, Mode::Unified),
-              "linux.resources.unified: unified resource \"../memory.high\" must be a file name (no slashes)");
+    EXPECT_EQ(
+        map_error(r, Mode::Unified),
+        "linux.resources.unified: unified resource \"../memory.high\" must be a file name (no slashes)");
     r.unified.clear();
     r.unified["nodot"] = "1";
     EXPECT_NE(map_error(r, Mode::Hybrid).find("must be in the form CONTROLLER.PARAMETER"), std::string::npos);

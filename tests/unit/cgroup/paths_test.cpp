@@ -1,5 +1,5 @@
-// of_pid parsing, for_path and detect against fake trees; stats() parsing and runc's events JSON from fake files;
-// apply() against fake controller directories.
+// of_pid parsing, for_path and detect against fake trees; stats() parsing and runc's events JSON from fake
+// files; apply() against fake controller directories.
 #include "cgroup/cgroup.hpp"
 #include "sys/fs.hpp"
 
@@ -16,7 +16,7 @@ using namespace lxcri::cgroup;
 namespace lxcri::cgroup {
 // Defined in cgroup.cpp: the parser behind Cgroup::of_pid.
 Result<std::map<std::string, std::string>> parse_proc_cgroup(std::string_view text, Mode mode,
-                                                              const std::string& root);
+                                                             const std::string& root);
 } // namespace lxcri::cgroup
 
 namespace {
@@ -95,7 +95,8 @@ TEST(ProcCgroup, OfPidMatchesProcSelf) {
     ASSERT_TRUE(text);
     EXPECT_EQ(cg->mode(), detect());
     // Every v1 controller line of our own process must show up, resolved under /sys/fs/cgroup.
-    for (const auto& [ctrl, dir] : cg->paths()) EXPECT_TRUE(sys::exists(dir)) << ctrl << " " << dir;
+    for (const auto& [ctrl, dir] : cg->paths())
+        EXPECT_TRUE(sys::exists(dir)) << ctrl << " " << dir;
     if (cg->mode() != Mode::Unified && text->find(":memory:") != std::string::npos) {
         auto line = text->substr(text->find(":memory:") + 8);
         line = line.substr(0, line.find('\n'));
@@ -237,7 +238,7 @@ TEST(Stats, V2FakeFiles) {
     EXPECT_EQ(s->throttled_time, 7000u);
     EXPECT_EQ(s->mem_usage, 4096u);
     EXPECT_EQ(s->mem_limit, UINT64_MAX);
-    EXPECT_EQ(s->swap_usage, 4196u);     // memory+swap, like runc
+    EXPECT_EQ(s->swap_usage, 4196u);      // memory+swap, like runc
     EXPECT_EQ(s->swap_limit, UINT64_MAX); // memory.max is max
     EXPECT_EQ(s->mem_failcnt, 4u);
     EXPECT_EQ(s->oom_kill, 1u);
@@ -260,7 +261,8 @@ TEST(Stats, MalformedFileIsAnError) {
     Cgroup cg(Paths{{"memory", t.path()}}, Mode::Legacy);
     auto s = cg.stats();
     ASSERT_FALSE(s);
-    EXPECT_EQ(s.error().message(), "cgroup stats: parse " + t.path() + "/memory.usage_in_bytes: malformed content");
+    EXPECT_EQ(s.error().message(),
+              "cgroup stats: parse " + t.path() + "/memory.usage_in_bytes: malformed content");
 }
 
 TEST(Stats, EmptyJson) {
@@ -279,8 +281,9 @@ TEST(Apply, WritesToFakeControllerFiles) {
     t.put("pids/pids.max", "max\n");
     t.mkdir("unified");
     t.put("unified/memory.high", "max\n");
-    Cgroup cg(Paths{{"blkio", t.path() + "/blkio"}, {"pids", t.path() + "/pids"}, {"", t.path() + "/unified"}},
-              Mode::Hybrid);
+    Cgroup cg(
+        Paths{{"blkio", t.path() + "/blkio"}, {"pids", t.path() + "/pids"}, {"", t.path() + "/unified"}},
+        Mode::Hybrid);
     spec::Resources r;
     r.block_io = spec::BlockIO{};
     r.block_io->weight = 300;
@@ -308,7 +311,8 @@ TEST(Apply, ErrorsNameTheWrite) {
     r.hugepage_limits.push_back({"2MB", 0});
     st = cg.apply(*map_resources(r, Mode::Hybrid));
     ASSERT_FALSE(st);
-    EXPECT_EQ(st.error().message(), "write hugetlb.2MB.limit_in_bytes=0: cgroup controller hugetlb is not mounted");
+    EXPECT_EQ(st.error().message(),
+              "write hugetlb.2MB.limit_in_bytes=0: cgroup controller hugetlb is not mounted");
     st = cg.apply(Mapping{{{"memory", "memory.high", "1", true}}, {}});
     ASSERT_FALSE(st);
     EXPECT_EQ(st.error().message(), "write memory.high=1: no cgroup2 hierarchy");

@@ -22,7 +22,8 @@ struct ChildResult {
 inline std::string drain(int fd) {
     std::string s;
     char buf[4096];
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) s.append(buf, static_cast<size_t>(n));
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+        s.append(buf, static_cast<size_t>(n));
     ::close(fd);
     return s;
 }

@@ -2,6 +2,7 @@
 #include "init/process.hpp"
 
 #include "child.hpp"
+#include "sys/fs.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -26,7 +27,9 @@ spec::SeccompSyscall rule(std::vector<std::string> names, const char* action, st
 }
 
 // "rc/errno" of a raw syscall.
-std::string result(long rc) { return std::to_string(rc) + "/" + std::to_string(rc < 0 ? errno : 0); }
+std::string result(long rc) {
+    return std::to_string(rc) + "/" + std::to_string(rc < 0 ? errno : 0);
+}
 
 void load_or_die(const spec::Seccomp& sc) {
     if (auto r = init::apply_seccomp(sc, true); !r) {
@@ -49,7 +52,8 @@ TEST(Seccomp, ErrnoRetAndArgumentConditions) {
         // getcwd(buf, size): only size == 7 is refused.
         rule({"getcwd"}, "SCMP_ACT_ERRNO", 77, {arg(1, "SCMP_CMP_EQ", 7)}),
         // Two conditions on one index: runc makes two rules (either matches).
-        rule({"getpriority"}, "SCMP_ACT_ERRNO", 88, {arg(0, "SCMP_CMP_EQ", PRIO_PGRP), arg(0, "SCMP_CMP_EQ", PRIO_USER)}),
+        rule({"getpriority"}, "SCMP_ACT_ERRNO", 88,
+             {arg(0, "SCMP_CMP_EQ", PRIO_PGRP), arg(0, "SCMP_CMP_EQ", PRIO_USER)}),
         // Conditions on different indexes are ANDed.
         rule({"kill"}, "SCMP_ACT_ERRNO", 55, {arg(0, "SCMP_CMP_EQ", 999999), arg(1, "SCMP_CMP_EQ", 0)}),
         // MASKED_EQ: (arg & value) == valueTwo.
@@ -118,14 +122,16 @@ TEST(Seccomp, DefaultErrnoRet) {
     spec::Seccomp sc;
     sc.default_action = "SCMP_ACT_ERRNO";
     sc.default_errno_ret = 38;
-    sc.syscalls = {rule({"write", "exit_group", "exit", "getpid", "fstat", "newfstatat", "brk", "mmap", "munmap"},
-                        "SCMP_ACT_ALLOW", std::nullopt)};
+    sc.syscalls = {
+        rule({"write", "exit_group", "exit", "getpid", "fstat", "newfstatat", "brk", "mmap", "munmap"},
+             "SCMP_ACT_ALLOW", std::nullopt)};
     auto r = run_child([&] {
         load_or_die(sc);
         long pid = ::syscall(SYS_getpid);
         long rc = ::syscall(SYS_getppid);
         int e = errno;
-        std::string line = (pid > 0 ? "getpid ok " : "getpid fail ") + std::to_string(rc) + "/" + std::to_string(e);
+        std::string line =
+            (pid > 0 ? "getpid ok " : "getpid fail ") + std::to_string(rc) + "/" + std::to_string(e);
         (void)!::write(1, line.data(), line.size());
         ::syscall(SYS_exit_group, 0);
     });
@@ -152,8 +158,8 @@ TEST(Seccomp, BuildErrors) {
     bad.syscalls = {rule({"getpid"}, "SCMP_ACT_NOTIFY", std::nullopt)};
     EXPECT_EQ(message(bad), "seccomp: SCMP_ACT_NOTIFY requires linux.seccomp.listenerPath");
     bad.listener_path = "/run/agent.sock";
-    EXPECT_EQ(message(bad),
-              "seccomp: SCMP_ACT_NOTIFY: seccomp user notification (listenerPath /run/agent.sock) is not supported");
+    EXPECT_EQ(message(bad), "seccomp: SCMP_ACT_NOTIFY: seccomp user notification (listenerPath "
+                            "/run/agent.sock) is not supported");
     bad = sc;
     bad.architectures = {"SCMP_ARCH_VAX"};
     EXPECT_EQ(message(bad), "seccomp: unknown seccomp architecture \"SCMP_ARCH_VAX\"");
@@ -177,10 +183,11 @@ TEST(Seccomp, FlagsAndManyRulesBuild) {
     sc.default_action = "SCMP_ACT_ERRNO";
     sc.flags = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"};
     // Over 32 rules turns on libseccomp's binary tree.
-    for (const char* name : {"read",  "write",  "open",   "close",  "stat",   "fstat", "lstat",  "poll",  "lseek",
-                             "mmap",  "mprotect", "munmap", "brk",  "ioctl",  "pread64", "pwrite64", "readv",
-                             "writev", "access", "pipe",  "select", "sched_yield", "mremap", "msync", "mincore",
-                             "madvise", "shmget", "shmat", "shmctl", "dup",   "dup2",  "pause",  "nanosleep"})
+    for (const char* name : {"read",        "write",    "open",  "close",    "stat",     "fstat",  "lstat",
+                             "poll",        "lseek",    "mmap",  "mprotect", "munmap",   "brk",    "ioctl",
+                             "pread64",     "pwrite64", "readv", "writev",   "access",   "pipe",   "select",
+                             "sched_yield", "mremap",   "msync", "mincore",  "madvise",  "shmget", "shmat",
+                             "shmctl",      "dup",      "dup2",  "pause",    "nanosleep"})
         sc.syscalls.push_back(rule({name}, "SCMP_ACT_ALLOW", std::nullopt));
     auto r = init::apply_seccomp(sc, false);
     EXPECT_TRUE(r) << r.error().message();

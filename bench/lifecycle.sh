@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Lifecycle benchmark: runc, crun (through bench/crun-wrapper.sh) and proxmox-lxcri on a busybox bundle.
+#
+#   sudo bash bench/lifecycle.sh [N]          N iterations per measurement (default 50)
+#   RUNTIME=/abs/path/to/runtime              ours (default: build/proxmox-lxcri)
+#   BENCH_CONTAINERS=10                       containers kept alive for the memory measurement
+#   BENCH_RUNTIMES="runc crun ours"           which runtimes to measure
+#
+# Measures, per runtime:
+#   run        `run` of busybox `true` (the runtime creates, starts, waits and deletes)
+#   lifecycle  create -> start -> (poll state until stopped) -> delete of busybox `true`
+#   overhead   memory of the processes that stay alive per container besides the container's own processes
+#              (Pss from /proc/<pid>/smaps_rollup; runc and crun leave none: 0), in KiB per container
+# Prints mean/median ms, the ratios ours/runc and ours/crun, and a markdown table. Nothing is asserted: the
+# numbers depend on the machine.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+N=${1:-50}
+CONTAINERS=${BENCH_CONTAINERS:-10}
+RUNTIMES=${BENCH_RUNTIMES:-runc crun ours}
+OURS=${RUNTIME:-$repo/build/proxmox-lxcri}
+
+[[ $(id -u) == 0 ]] || { echo "bench: needs root" >&2; exit 1; }
+command -v hyperfine >/dev/null || { echo "bench: hyperfine not installed (scripts/install-deps.sh)" >&2; exit 1; }
+
+# shellcheck source=tests/e2e/lib.sh
+source "$repo/tests/e2e/lib.sh"
+E2E_WORK=$(mktemp -d /tmp/lxcri-bench.XXXXXX)
+export E2E_WORK
+out_dir=${BENCH_OUT:-$repo/bench/out}
+mkdir -p "$out_dir"
+
+runtime_bin() {
+    case $1 in
+    runc) command -v runc ;;
+    crun) command -v crun >/dev/null && echo "$repo/bench/crun-wrapper.sh" ;;
+    ours) [[ -x $OURS ]] && echo "$OURS" ;;
+    esac
+}
+
+# ms_stats JSON: "mean median" in ms from a hyperfine export.
+ms_stats() { jq -r '.results[0] | "\(.mean * 1000) \(.median * 1000)"' "$1" | awk '{printf "%.1f %.1f", $1, $2}'; }
+
+bench_times() {
+    local name=$1 bin=$2 root="$E2E_WORK/root-$1" b
+    mkdir -p "$root"
+    b=$(make_busybox_bundle "$E2E_WORK/bundle-$name" true >/dev/null && echo "$E2E_WORK/bundle-$name")
+    local rt
+    rt=$(printf '%q --root %q' "$bin" "$root")
+    hyperfine -N --style basic --warmup 3 --runs "$N" --export-json "$E2E_WORK/$name-run.json" \
+        "$bin --root $root run --bundle $b bench-run" >&2
+    local cycle="$E2E_WORK/$name-cycle.sh"
+    cat >"$cycle" <<EOF
+#!/bin/sh
+$rt create --bundle $b bench-cycle </dev/null >/dev/null || exit 1
+$rt start bench-cycle || exit 1
+while [ "\$($rt state bench-cycle | jq -r .status)" != stopped ]; do :; done
+$rt delete bench-cycle
+EOF
+    chmod +x "$cycle"
+    hyperfine -N --style basic --warmup 3 --runs "$N" --export-json "$E2E_WORK/$name-cycle.json" "$cycle" >&2
+    echo "$(ms_stats "$E2E_WORK/$name-run.json") $(ms_stats "$E2E_WORK/$name-cycle.json")"
+}
+
+pss_kib() { awk '/^Pss:/ {print $2; exit}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+
+# Processes kept alive for one container, outside it: init's ancestors below pid 1 and this script, plus
+# anything whose command line names the runtime root (liblxc monitors), minus processes in the container's
+# pid namespace.
+overhead_pids() {
+    local init=$1 root=$2 host_ns
+    host_ns=$(readlink /proc/self/ns/pid)
+    {
+        local p
+        p=$(ppid_of "$init")
+        while [[ -n $p && $p != 0 && $p != 1 && $p != "$$" ]]; do
+            echo "$p"
+            p=$(ppid_of "$p")
+        done
+        for p in /proc/[0-9]*; do
+            tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$root" && echo "${p#/proc/}"
+        done
+    } | sort -un | while read -r p; do
+        [[ $(readlink "/proc/$p/ns/pid" 2>/dev/null) == "$host_ns" ]] || continue
+        [[ $p == "$$" || $p == "$BASHPID" ]] && continue
+        echo "$p"
+    done
+}
+
+bench_memory() {
+    local name=$1 bin=$2 root="$E2E_WORK/memroot-$1" i b
+    mkdir -p "$root"
+    local ids=()
+    for i in $(seq "$CONTAINERS"); do
+        b="$E2E_WORK/membundle-$name-$i"
+        make_busybox_bundle "$b" sleep 1000 >/dev/null
+        "$bin" --root "$root" run -d --bundle "$b" "mem$i" </dev/null >/dev/null 2>&1
+        ids+=("mem$i")
+    done
+    sleep 0.5
+    local total=0 procs=0 id init p
+    declare -A seen=()
+    for id in "${ids[@]}"; do
+        init=$("$bin" --root "$root" state "$id" | jq -r .pid)
+        for p in $(overhead_pids "$init" "$root"); do
+            [[ -n ${seen[$p]:-} ]] && continue
+            seen[$p]=1
+            procs=$((procs + 1))
+            total=$((total + $(pss_kib "$p")))
+        done
+    done
+    for id in "${ids[@]}"; do "$bin" --root "$root" delete --force "$id" >/dev/null 2>&1 || true; done
+    echo "$((total / CONTAINERS)) $procs"
+}
+
+declare -A RES=()
+for r in $RUNTIMES; do
+    bin=$(runtime_bin "$r") || bin=""
+    if [[ -z $bin ]]; then
+        echo "bench: $r not available, skipped" >&2
+        continue
+    fi
+    echo "bench: $r ($bin), $N iterations" >&2
+    read -r run_mean run_med cyc_mean cyc_med <<<"$(bench_times "$r" "$bin")"
+    read -r kib procs <<<"$(bench_memory "$r" "$bin")"
+    RES[$r]="$run_mean $run_med $cyc_mean $cyc_med $kib $procs"
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+{
+    echo
+    echo "Lifecycle benchmark, $N iterations, busybox \`true\`; memory with $CONTAINERS containers of \`sleep 1000\`"
+    echo "($(uname -r), $(nproc) cpus, $(date -u +%Y-%m-%dT%H:%MZ))"
+    echo
+    echo "| runtime | run mean ms | run median ms | create+start+delete mean ms | median ms | overhead KiB/container | overhead processes |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for r in $RUNTIMES; do
+        [[ -n ${RES[$r]:-} ]] || continue
+        read -r a b c d e f <<<"${RES[$r]}"
+        echo "| $r | $a | $b | $c | $d | $e | $f |"
+    done
+    if [[ -n ${RES[ours]:-} ]]; then
+        read -r oa ob oc od _ <<<"${RES[ours]}"
+        for peer in runc crun; do
+            [[ -n ${RES[$peer]:-} ]] || continue
+            read -r pa pb pc pd _ <<<"${RES[$peer]}"
+            echo
+            echo "ours/$peer: run mean $(ratio "$oa" "$pa"), run median $(ratio "$ob" "$pb"), lifecycle mean $(ratio "$oc" "$pc"), lifecycle median $(ratio "$od" "$pd")"
+        done
+    fi
+} | tee "$out_dir/lifecycle-$(date -u +%Y%m%dT%H%M%S).md"
+
+rm -rf --one-file-system "$E2E_WORK"

@@ -1,0 +1,478 @@
+// Plan -> liblxc 5.0.2 configuration keys. Pure: everything about the host comes in through HostEnv.
+//
+// What is deliberately NOT mapped onto liblxc keys, and why:
+// - capabilities (lxc.cap.keep/drop): liblxc would drop them before the init helper runs, but the helper
+// still
+//   needs CAP_SYS_ADMIN (masked/readonly paths, read-only root), CAP_SETUID/SETGID and CAP_SYS_RESOURCE; it
+//   sets all five OCI sets itself right before exec, exactly as exec does.
+// - rlimits (lxc.prlimit.*), noNewPrivileges (lxc.no_new_privs), oomScoreAdj (lxc.proc.oom_score_adj),
+//   seccomp (lxc.seccomp.profile), env (lxc.environment): applied by the init helper from init.json, the same
+//   code path exec uses, so create/start and exec cannot drift apart.
+// - apparmorProfile / selinuxLabel: a profile applied by liblxc would confine the helper before it mounts the
+//   masked/readonly paths (docker-default denies mount); the helper sets the exec label itself. liblxc is
+//   told "unconfined" so it does not load its own default profile.
+// - hooks: run by the runtime at the OCI lifecycle points, not by liblxc hooks.
+// - annotations: nothing for liblxc.
+#include "backend/lxc/lxc_config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <filesystem>
+#include <set>
+
+namespace lxcri::lxc {
+
+namespace {
+
+class Builder {
+  public:
+    void add(std::string key, std::string value) { cfg_.keys.push_back({std::move(key), std::move(value)}); }
+    void gap(std::string field, std::string reason) {
+        cfg_.gaps.push_back({std::move(field), std::move(reason)});
+    }
+    Config& cfg() { return cfg_; }
+
+  private:
+    Config cfg_;
+};
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+    std::string out;
+    for (const auto& p : parts)
+        out += (out.empty() ? "" : std::string(sep)) + p;
+    return out;
+}
+
+bool contains(const std::vector<std::string>& v, std::string_view s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// fstab field escaping as glibc's getmntent_r() (used by liblxc for lxc.mount.entry) decodes it.
+std::string fstab_escape(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+        case ' ':
+            out += "\\040";
+            break;
+        case '\t':
+            out += "\\011";
+            break;
+        case '\n':
+            out += "\\012";
+            break;
+        case '\\':
+            out += "\\134";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return out;
+}
+
+// "/etc/hosts" -> "etc/hosts": mount targets are relative to the container's rootfs.
+std::string relative_target(const std::string& dest) {
+    std::string norm = std::filesystem::path(dest).lexically_normal().string();
+    size_t start = norm.find_first_not_of('/');
+    if (start == std::string::npos) return "";
+    norm.erase(0, start);
+    while (norm.size() > 1 && norm.back() == '/')
+        norm.pop_back();
+    return norm;
+}
+
+std::string mount_entry(const std::string& source, const std::string& target, const std::string& type,
+                        const std::vector<std::string>& options) {
+    std::string opts = options.empty() ? "defaults" : join(options, ",");
+    return fstab_escape(source) + " " + fstab_escape(target) + " " + fstab_escape(type) + " " +
+           fstab_escape(opts) + " 0 0";
+}
+
+// ---- mounts ----
+
+// OCI/runc mount options that liblxc does not implement (it would hand them to the filesystem as data and
+// fail).
+constexpr std::array kUnsupportedOptions = {
+    "tmpcopyup",    "rro",       "rrw",          "rnosuid",      "rsuid",
+    "rnodev",       "rdev",      "rnoexec",      "rexec",        "rnoatime",
+    "ratime",       "rrelatime", "rnorelatime",  "rstrictatime", "rnostrictatime",
+    "rnodiratime",  "rdiratime", "rnosymfollow", "rsymfollow",   "nosymfollow",
+    "symfollow",    "idmap",     "ridmap",       "copy-symlink", "src-nofollow",
+    "dest-nofollow"};
+
+// Destinations that are files in practice. Without stat() (this function is pure) the kind of a bind source
+// is unknown, so create=file is chosen for these well-known file targets and for device-like paths under /dev
+// (except the usual /dev sub-directories); every other destination gets create=dir.
+constexpr std::array kFileTargets = {"/etc/resolv.conf",   "/etc/hosts",          "/etc/hostname",
+                                     "/etc/localtime",     "/etc/timezone",       "/etc/machine-id",
+                                     "/etc/passwd",        "/etc/group",          "/etc/shadow",
+                                     "/run/.containerenv", "/dev/termination-log"};
+constexpr std::array kDevDirs = {"/dev/shm", "/dev/pts",   "/dev/mqueue", "/dev/hugepages",
+                                 "/dev/dri", "/dev/input", "/dev/snd",    "/dev/bus",
+                                 "/dev/net", "/dev/disk",  "/dev/vfio",   "/dev/cpu"};
+
+bool is_file_target(const std::string& dest) {
+    std::string d = "/" + relative_target(dest);
+    if (std::find(kFileTargets.begin(), kFileTargets.end(), d) != kFileTargets.end()) return true;
+    if (!d.starts_with("/dev/")) return false;
+    for (std::string_view dir : kDevDirs)
+        if (d == dir || d.starts_with(std::string(dir) + "/")) return false;
+    return true;
+}
+
+bool is_bind(const spec::Mount& m) {
+    return m.type == "bind" || m.type == "rbind" || contains(m.options, "bind") ||
+           contains(m.options, "rbind");
+}
+
+std::string index_path(std::string_view base, size_t i) {
+    return std::string(base) + "[" + std::to_string(i) + "]";
+}
+
+// Options liblxc understands; unsupported ones become gaps.
+std::vector<std::string> lxc_options(const spec::Mount& m, const std::string& field, Builder& b) {
+    std::vector<std::string> out;
+    for (const auto& o : m.options) {
+        if (std::find(kUnsupportedOptions.begin(), kUnsupportedOptions.end(), o) !=
+            kUnsupportedOptions.end()) {
+            b.gap(field + ".options", "mount option \"" + o + "\" is not supported by liblxc; ignored");
+            continue;
+        }
+        out.push_back(o);
+    }
+    return out;
+}
+
+// "65536k" -> bytes (tmpfs size= syntax); nullopt if not a plain size.
+std::optional<uint64_t> parse_size(std::string_view s) {
+    if (s.empty()) return std::nullopt;
+    uint64_t mult = 1;
+    switch (s.back()) {
+    case 'k':
+    case 'K':
+        mult = 1ull << 10;
+        break;
+    case 'm':
+    case 'M':
+        mult = 1ull << 20;
+        break;
+    case 'g':
+    case 'G':
+        mult = 1ull << 30;
+        break;
+    default:
+        break;
+    }
+    if (mult != 1) s.remove_suffix(1);
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string_view::npos)
+        return std::nullopt;
+    uint64_t n = std::stoull(std::string(s));
+    if (n > UINT64_MAX / mult) return std::nullopt;
+    return n * mult;
+}
+
+// An OCI tmpfs on /dev becomes lxc.autodev's tmpfs (mounted before any lxc.mount.entry, so the helper bind
+// below lands in it); liblxc mounts it with mode=0755 and fills in the standard device nodes.
+void map_dev_tmpfs(const spec::Mount& m, const std::string& field, Builder& b) {
+    for (const auto& o : m.options) {
+        if (!o.starts_with("size=")) continue;
+        auto size = parse_size(std::string_view(o).substr(5));
+        if (size && *size > 0 && *size <= INT_MAX)
+            b.add("lxc.autodev.tmpfs.size", std::to_string(*size));
+        else
+            b.gap(field + ".options",
+                  "/dev tmpfs \"" + o + "\" cannot be expressed as lxc.autodev.tmpfs.size");
+    }
+}
+
+struct MountState {
+    bool devpts = false;
+    std::string cgroup_auto; // lxc.mount.auto value for a cgroup mount
+};
+
+std::string cgroup_auto_value(const spec::Mount& m, const plan::Plan& plan) {
+    std::string v = contains(m.options, "ro") ? "cgroup:ro" : "cgroup:mixed";
+    // With a new cgroup namespace liblxc skips cgroup auto-mounts unless forced.
+    const auto* ns = plan.find_namespace("cgroup");
+    if (ns && ns->path.empty()) v += ":force";
+    return v;
+}
+
+Status map_mount(const plan::Plan& plan, size_t i, MountState& st, std::vector<std::string>& entries,
+                 Builder& b) {
+    const spec::Mount& m = plan.mounts[i];
+    std::string field = index_path("mounts", i);
+    std::string target = relative_target(m.destination);
+    if (target.empty()) return fail(field + ".destination: mounting over / is not supported");
+    // The fstype of a bind mount is ignored by the kernel; "none" keeps the entries uniform.
+    std::string type = is_bind(m) ? "none" : m.type;
+    if (type.empty()) return fail(field + ".type: required for a non-bind mount");
+
+    if (target == "dev") {
+        if (type != "tmpfs")
+            return fail(field +
+                        ": only a tmpfs can be mounted on /dev (the init helper is mounted under it)");
+        map_dev_tmpfs(m, field, b);
+        return ok();
+    }
+    if (type == "devpts" && target == "dev/pts") {
+        // liblxc mounts its own devpts instance there when lxc.pty.max > 0 (gid=5,newinstance,ptmxmode=0666,
+        // mode=0620) and sets up /dev/ptmx; a second mount would hide it.
+        st.devpts = true;
+        return ok();
+    }
+    if (type == "cgroup" || type == "cgroup2") {
+        if (target != "sys/fs/cgroup") {
+            b.gap(field, "cgroup filesystems are only mounted at /sys/fs/cgroup (lxc.mount.auto); " +
+                             m.destination + " is not mounted");
+            return ok();
+        }
+        st.cgroup_auto = cgroup_auto_value(m, plan);
+        return ok();
+    }
+
+    std::vector<std::string> opts = lxc_options(m, field, b);
+    std::string source = m.source.empty() ? type : m.source;
+    if (type == "sysfs") {
+        // A sysfs instance needs a network namespace of its own; without one runc bind-mounts the host's
+        // /sys.
+        const auto* net = plan.find_namespace("network");
+        if (!net || !net->path.empty()) {
+            source = "/sys";
+            type = "none";
+            opts.insert(opts.begin(), "rbind");
+        }
+    }
+    if (is_bind(m) && m.type == "bind" && !contains(opts, "bind") && !contains(opts, "rbind"))
+        opts.insert(opts.begin(), "bind");
+    opts.push_back(is_bind(m) && is_file_target(m.destination) ? "create=file" : "create=dir");
+    entries.push_back(mount_entry(source, target, type, opts));
+    return ok();
+}
+
+// Device nodes liblxc's autodev creates itself (null zero full random urandom tty, as runc's defaults).
+bool autodev_creates(const spec::DeviceNode& d) {
+    struct Std {
+        const char* path;
+        int64_t major, minor;
+    };
+    static constexpr std::array<Std, 6> kStd = {{{"/dev/null", 1, 3},
+                                                 {"/dev/zero", 1, 5},
+                                                 {"/dev/full", 1, 7},
+                                                 {"/dev/random", 1, 8},
+                                                 {"/dev/urandom", 1, 9},
+                                                 {"/dev/tty", 5, 0}}};
+    for (const auto& s : kStd)
+        if (d.path == s.path && d.type == "c" && d.major == s.major && d.minor == s.minor) return true;
+    return false;
+}
+
+// linux.devices: bind-mount the host node of the same path (works in user namespaces, where mknod does not).
+// Its owner and mode are the host node's.
+void map_device_nodes(const plan::Plan& plan, std::vector<std::string>& entries, Builder& b) {
+    for (size_t i = 0; i < plan.devices.size(); ++i) {
+        const auto& d = plan.devices[i];
+        std::string field = index_path("linux.devices", i);
+        if (autodev_creates(d)) continue;
+        if (d.type == "p") {
+            b.gap(field, "fifo device nodes are not created");
+            continue;
+        }
+        if ((d.uid && *d.uid != 0) || (d.gid && *d.gid != 0))
+            b.gap(field + ".uid", "the host node " + d.path + " is bind-mounted with its own owner and mode");
+        entries.push_back(mount_entry(d.path, relative_target(d.path), "none", {"bind", "create=file"}));
+    }
+}
+
+Status map_mounts(const plan::Plan& plan, const HostEnv& env, Builder& b) {
+    MountState st;
+    // The helper directory first: lxc.autodev's /dev tmpfs is mounted before all entries, and nothing in the
+    // spec may mount over /dev itself (checked in map_mount).
+    std::vector<std::string> entries = {
+        mount_entry(env.helper_dir, relative_target(kHelperMount), "none", {"bind", "create=dir", "ro"})};
+    b.add("lxc.autodev", "1");
+    for (size_t i = 0; i < plan.mounts.size(); ++i)
+        TRY(map_mount(plan, i, st, entries, b));
+    map_device_nodes(plan, entries, b);
+    b.add("lxc.pty.max", st.devpts ? "1024" : "0");
+    if (!st.cgroup_auto.empty()) b.add("lxc.mount.auto", st.cgroup_auto);
+    for (auto& e : entries)
+        b.add("lxc.mount.entry", std::move(e));
+    return ok();
+}
+
+// ---- namespaces and ids ----
+
+std::string lxc_ns_name(const std::string& oci) {
+    if (oci == "network") return "net";
+    if (oci == "mount") return "mnt";
+    return oci;
+}
+
+// liblxc 5.0.2 refuses lxc.namespace.keep together with lxc.namespace.clone, and with clone set it creates
+// exactly the listed namespaces: the rest (including joined ones, which the executor setns()es into before
+// starting) are inherited from the caller.
+Status map_namespaces(const plan::Plan& plan, Builder& b) {
+    std::vector<std::string> clone;
+    for (const auto& ns : plan.namespaces)
+        if (ns.path.empty()) clone.push_back(lxc_ns_name(ns.type));
+    if (!contains(clone, "mnt"))
+        return fail(
+            "linux.namespaces: a new mount namespace is required (liblxc pivots into the rootfs in it)");
+    b.add("lxc.namespace.clone", join(clone, " "));
+    // A new network namespace gets only a loopback device.
+    if (contains(clone, "net")) b.add("lxc.net.0.type", "empty");
+    return ok();
+}
+
+void map_idmaps(const plan::Plan& plan, Builder& b) {
+    for (const auto& m : plan.uid_mappings)
+        b.add("lxc.idmap", "u " + std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
+                               std::to_string(m.size));
+    for (const auto& m : plan.gid_mappings)
+        b.add("lxc.idmap", "g " + std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
+                               std::to_string(m.size));
+}
+
+// ---- security ----
+
+void map_security(const plan::Plan& plan, const HostEnv& env, Builder& b) {
+    const auto& p = plan.process;
+    if (!p.apparmor_profile.empty() && p.apparmor_profile != "unconfined" && !env.apparmor_enabled)
+        b.gap("process.apparmorProfile",
+              "AppArmor is not enabled on this host; profile \"" + p.apparmor_profile + "\" is not applied");
+    b.add("lxc.apparmor.profile", "unconfined");
+    if (!p.selinux_label.empty() && !env.selinux_enabled)
+        b.gap("process.selinuxLabel",
+              "SELinux is not enabled on this host; label \"" + p.selinux_label + "\" is not applied");
+    if (!plan.mount_label.empty())
+        b.gap("linux.mountLabel", env.selinux_enabled
+                                      ? "liblxc cannot label mounts; mounts keep their default context"
+                                      : "SELinux is not enabled on this host; mounts are not labelled");
+}
+
+Status map_sysctl(const plan::Plan& plan, Builder& b) {
+    for (const auto& [key, value] : plan.sysctl) {
+        if (key.empty() || key.find_first_of(" \t/=") != std::string::npos ||
+            key.find("..") != std::string::npos)
+            return fail("linux.sysctl: invalid key \"" + key + "\"");
+        b.add("lxc.sysctl." + key, value);
+    }
+    return ok();
+}
+
+// ---- cgroups ----
+
+Result<std::string> cgroup_dir(const plan::Plan& plan) {
+    if (plan.cgroups_path.empty()) return "proxmox-lxcri/" + plan.id;
+    std::vector<std::string> parts;
+    size_t pos = 0;
+    while (pos <= plan.cgroups_path.size()) {
+        size_t next = plan.cgroups_path.find('/', pos);
+        if (next == std::string::npos) next = plan.cgroups_path.size();
+        std::string part = plan.cgroups_path.substr(pos, next - pos);
+        if (part == "." || part == "..")
+            return fail("linux.cgroupsPath: \"" + plan.cgroups_path +
+                        "\" must not contain . or .. components");
+        if (!part.empty()) parts.push_back(part);
+        pos = next + 1;
+    }
+    if (parts.empty()) return fail("linux.cgroupsPath: \"" + plan.cgroups_path + "\" names the root cgroup");
+    return join(parts, "/");
+}
+
+std::string rule_text(const spec::DeviceRule& r) {
+    if (r.type == "a" && !r.major && !r.minor && r.access == "rwm") return "a";
+    auto num = [](const std::optional<int64_t>& n) {
+        return !n || *n < 0 ? std::string("*") : std::to_string(*n);
+    };
+    return r.type + " " + num(r.major) + ":" + num(r.minor) + " " + r.access;
+}
+
+// linux.resources.devices in order, then (when the spec restricts devices at all) what runc always allows:
+// mknod of anything, the standard nodes, ptys, /dev/net/tun, and the spec's own linux.devices.
+void map_device_rules(const plan::Plan& plan, const HostEnv& env, Builder& b) {
+    if (plan.resources.devices.empty()) return;
+    std::string prefix =
+        env.cgroup_mode == cgroup::Mode::Unified ? "lxc.cgroup2.devices." : "lxc.cgroup.devices.";
+    for (const auto& r : plan.resources.devices)
+        b.add(prefix + (r.allow ? "allow" : "deny"), rule_text(r));
+    static constexpr std::array kDefaults = {"c *:* m",   "b *:* m",     "c 1:3 rwm",   "c 1:5 rwm",
+                                             "c 1:7 rwm", "c 1:8 rwm",   "c 1:9 rwm",   "c 5:0 rwm",
+                                             "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"};
+    for (const char* rule : kDefaults)
+        b.add(prefix + "allow", rule);
+    for (const auto& d : plan.devices)
+        if (d.type == "c" || d.type == "b" || d.type == "u")
+            b.add(prefix + "allow", (d.type == "b" ? "b " : "c ") + std::to_string(d.major) + ":" +
+                                        std::to_string(d.minor) + " rwm");
+}
+
+Status map_cgroups(const plan::Plan& plan, const HostEnv& env, Builder& b) {
+    if (plan.id.empty() || plan.id.find('/') != std::string::npos || plan.id == "." || plan.id == "..")
+        return fail("id \"" + plan.id + "\" cannot name a cgroup");
+    // liblxc needs both dirs; each final directory must be created by liblxc itself, so the monitor cannot
+    // share the container's directory nor sit above or below it. The monitor pivots to the parent dir on
+    // exit.
+    b.add("lxc.cgroup.dir.container", TRY(cgroup_dir(plan)));
+    b.add("lxc.cgroup.dir.monitor", "proxmox-lxcri.monitor/" + plan.id);
+    b.add("lxc.cgroup.dir.monitor.pivot", "proxmox-lxcri.monitor");
+    map_device_rules(plan, env, b);
+    auto mapping = TRY(cgroup::map_resources(plan.resources, env.cgroup_mode));
+    for (const auto& s : mapping.settings)
+        b.add((s.unified ? "lxc.cgroup2." : "lxc.cgroup.") + s.file, s.value);
+    for (auto& g : mapping.gaps)
+        b.gap(std::move(g.field), std::move(g.reason));
+    return ok();
+}
+
+// ---- the rest ----
+
+void map_identity(const plan::Plan& plan, const HostEnv& env, Builder& b) {
+    if (!env.log_file.empty()) b.add("lxc.log.file", env.log_file);
+    if (!env.log_level.empty()) b.add("lxc.log.level", env.log_level);
+    if (!plan.hostname.empty()) b.add("lxc.uts.name", plan.hostname);
+    if (!plan.domainname.empty()) b.gap("domainname", "liblxc has no setting for the NIS domain name");
+    // dir: with managed=0: liblxc neither creates nor destroys the bundle's rootfs.
+    b.add("lxc.rootfs.path", "dir:" + plan.rootfs);
+    b.add("lxc.rootfs.managed", "0");
+    if (!plan.rootfs_propagation.empty()) b.add("lxc.rootfs.options", plan.rootfs_propagation);
+    // The read-only root is made by the init helper after the masked/readonly paths
+    // (InitConfig.readonly_root).
+    b.add("lxc.init.cmd", std::string(kHelperMount) + "/" + kInitName + " " + kHelperMount + "/init.json");
+    b.add("lxc.tty.max", "0");
+    b.add("lxc.console.path", "none");
+}
+
+Status check_lines(const Config& cfg) {
+    for (const auto& k : cfg.keys)
+        if (k.value.find_first_of("\r\n") != std::string::npos)
+            return fail(k.key + ": value contains a line break");
+    return ok();
+}
+
+} // namespace
+
+Result<Config> lxc_config(const plan::Plan& plan, const HostEnv& env) {
+    Builder b;
+    map_identity(plan, env, b);
+    TRY(map_namespaces(plan, b));
+    map_idmaps(plan, b);
+    TRY(map_mounts(plan, env, b));
+    map_security(plan, env, b);
+    TRY(map_sysctl(plan, b));
+    TRY(map_cgroups(plan, env, b));
+    TRY(check_lines(b.cfg()));
+    return std::move(b.cfg());
+}
+
+std::string to_text(const Config& cfg) {
+    std::string out;
+    for (const auto& k : cfg.keys)
+        out += k.key + " = " + k.value + "\n";
+    return out;
+}
+
+} // namespace lxcri::lxc
