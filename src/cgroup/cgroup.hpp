@@ -18,6 +18,10 @@ std::string_view mode_name(Mode m);
 // Looks at <root> (statfs magic of <root> and <root>/unified).
 Mode detect(const std::string& root = "/sys/fs/cgroup");
 
+// The text of /proc/<pid>/cgroup -> controller -> directory under root ("" : the cgroup2 directory).
+Result<std::map<std::string, std::string>> parse_proc_cgroup(std::string_view text, Mode mode,
+                                                             const std::string& root = "/sys/fs/cgroup");
+
 // One file write: controller ("memory", "cpu", ...; "" for cgroup2 core files) and file ("memory.max").
 struct Setting {
     std::string controller;

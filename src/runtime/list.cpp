@@ -19,9 +19,9 @@ Status list(const Global& g, const std::string& format, bool quiet) {
         return ok();
     }
     if (format == "json") {
-        auto arr = nlohmann::json::array();
-        for (auto& s : states) arr.push_back(nlohmann::json::parse(oci_state_json(s, 0)));
-        std::printf("%s\n", arr.dump().c_str());
+        std::string out = "[";
+        for (auto& s : states) out += (out.size() > 1 ? "," : "") + oci_state_json(s, 0);
+        std::printf("%s]\n", out.c_str());
         return ok();
     }
     if (format != "table" && !format.empty()) return fail("invalid format option");

@@ -91,7 +91,7 @@ Result<State> state_from_json(std::string_view text) {
 
 std::string oci_state_json(const State& s, int indent) {
     RunState st = s.status();
-    json j = json::object();
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
     j["ociVersion"] = "1.0.2-dev";
     j["id"] = s.id;
     j["pid"] = (st == RunState::Stopped) ? 0 : s.init_pid;

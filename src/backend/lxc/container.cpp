@@ -98,8 +98,9 @@ int clone_flag(const std::string& type) {
     bool ok = c->start(c, 0, nullptr);
     int status = c->error_num;
     if (!ok && status == 0) _exit(127);
-    if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
+    // liblxc 5 reports init killed by a signal as (sig << 8) | 0x7f (built from waitid's siginfo).
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : ((status & 0xff) == 0x7f ? (status >> 8) & 0x7f : 0);
+    if (sig > 0) {
         rlimit no_core{0, 0};
         setrlimit(RLIMIT_CORE, &no_core);
         signal(sig, SIG_DFL);

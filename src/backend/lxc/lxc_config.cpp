@@ -245,8 +245,8 @@ Status map_mount(const plan::Plan& plan, size_t i, MountState& st, std::vector<s
             opts.insert(opts.begin(), "rbind");
         }
     }
-    if (is_bind(m) && m.type == "bind" && !contains(opts, "bind") && !contains(opts, "rbind"))
-        opts.insert(opts.begin(), "bind");
+    if ((m.type == "bind" || m.type == "rbind") && !contains(opts, "bind") && !contains(opts, "rbind"))
+        opts.insert(opts.begin(), m.type);
     opts.push_back(is_bind(m) && is_file_target(m.destination) ? "create=file" : "create=dir");
     entries.push_back(mount_entry(source, target, type, opts));
     return ok();
@@ -322,8 +322,12 @@ Status map_namespaces(const plan::Plan& plan, Builder& b) {
         return fail(
             "linux.namespaces: a new mount namespace is required (liblxc pivots into the rootfs in it)");
     b.add("lxc.namespace.clone", join(clone, " "));
-    // A new network namespace gets only a loopback device.
-    if (contains(clone, "net")) b.add("lxc.net.0.type", "empty");
+    // A new network namespace gets only a loopback device, up as with runc (measured: "empty" + flags=up
+    // brings lo up; "empty" alone leaves it down).
+    if (contains(clone, "net")) {
+        b.add("lxc.net.0.type", "empty");
+        b.add("lxc.net.0.flags", "up");
+    }
     return ok();
 }
 

@@ -13,12 +13,6 @@
 using namespace lxcri;
 using namespace lxcri::cgroup;
 
-namespace lxcri::cgroup {
-// Defined in cgroup.cpp: the parser behind Cgroup::of_pid.
-Result<std::map<std::string, std::string>> parse_proc_cgroup(std::string_view text, Mode mode,
-                                                             const std::string& root);
-} // namespace lxcri::cgroup
-
 namespace {
 
 class TempDir {
@@ -65,6 +59,15 @@ TEST(ProcCgroup, HybridLines) {
                          {"cpuacct", r + "/cpu,cpuacct/lxc/c1"},
                          {"memory", r + "/memory/lxc/c1"},
                          {"pids", r + "/pids"}}));
+}
+
+TEST(ProcCgroup, NamedHierarchyKeptWhenMounted) {
+    TempDir root;
+    root.mkdir("systemd");
+    auto p = parse_proc_cgroup("12:name=systemd:/lxc/c1\n3:memory:/lxc/c1\n", Mode::Legacy, root.path());
+    ASSERT_TRUE(p) << p.error().message();
+    EXPECT_EQ(*p, (Paths{{"memory", root.path() + "/memory/lxc/c1"},
+                         {"name=systemd", root.path() + "/systemd/lxc/c1"}}));
 }
 
 TEST(ProcCgroup, SeparateMountsAndLegacyIgnoresCgroup2) {
@@ -118,6 +121,7 @@ TEST(ForPath, FakeHybridRoot) {
                                  {"cpu", r + "/cpu/lxc/c1"},
                                  {"cpuacct", r + "/cpuacct/lxc/c1"},
                                  {"memory", r + "/memory/lxc/c1"},
+                                 {"name=systemd", r + "/systemd/lxc/c1"},
                                  {"net_cls", r + "/net_cls/lxc/c1"},
                                  {"net_prio", r + "/net_cls,net_prio/lxc/c1"},
                                  {"pids", r + "/pids/lxc/c1"}}));
