@@ -35,7 +35,7 @@ ctest_stage() {
         record "$name" 0 1 0
         return
     fi
-    ctest --test-dir "$dir" --output-on-failure --timeout 600 2>&1 | tee "$log" | grep -vE '^ +(Start|[0-9]+/[0-9]+ Test) ' || true
+    ctest --test-dir "$dir" --output-on-failure --timeout 300 2>&1 | tee "$log" | grep -vE '^ +(Start|[0-9]+/[0-9]+ Test) ' || true
     local line total=0 nfail=0 nskip
     line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
     if [[ -n $line ]]; then

@@ -1,8 +1,8 @@
 // proxmox-lxcri-init: PID 1 of every container, started by liblxc as
 //   lxc.init.cmd = /dev/.lxcri/init /dev/.lxcri/init.json
 // It reads the InitConfig, sets up the pty (terminal=true), reports ready over ready_fd, waits on the fifo
-// until `start` writes a byte (EOF without a byte: the container is deleted before start, exit 1), runs the
-// startContainer hooks, detaches the helper directory and execs the user process through exec_process().
+// until `start` writes a byte (EOF without a byte: the container is deleted before start, exit 1), detaches
+// the helper directory, runs the startContainer hooks and execs the user process through exec_process().
 // Failures print "proxmox-lxcri-init: <error chain>" and exit 127 (126 when exec was refused).
 #include "init/process.hpp"
 #include "plan/plan.hpp"
@@ -253,8 +253,9 @@ int main(int argc, char** argv) {
     auto start = wait_for_start(cfg->fifo);
     if (!start) die(start.error());
     if (!*start) return exit_never_started;
-    check(run_start_hooks(cfg->start_container_hooks));
+    // Detached first: the hooks run in the container's namespaces and see its view, without the helper.
     check(detach_helper(cfg->cleanup_dir));
+    check(run_start_hooks(cfg->start_container_hooks));
     check(init::exec_process(*cfg, true));
     return exit_failure;
 }

@@ -1,8 +1,8 @@
 // Final process set-up and execve, in runc's order (standard_init_linux.go / finalizeNamespace):
-// fds, rlimits, oom_score_adj, [read-only root, readonly paths, masked paths], umask, LSM exec labels,
-// no_new_privs, seccomp (here when no_new_privs is off: loading it then needs CAP_SYS_ADMIN, which the user
-// may lose below), chdir, bounding set, keepcaps + groups/gid/uid, capset, ambient caps, PATH lookup,
-// seccomp (here when no_new_privs is on: as late as possible), execve.
+// fds, rlimits, oom_score_adj, [missing cwd, read-only root, readonly paths, masked paths], umask, LSM exec
+// labels, no_new_privs, seccomp (here when no_new_privs is off: loading it then needs CAP_SYS_ADMIN, which
+// the user may lose below), chdir, bounding set, keepcaps + groups/gid/uid, capset, ambient caps, PATH
+// lookup, seccomp (here when no_new_privs is on: as late as possible), execve.
 #include "init/process.hpp"
 
 #include "sys/fs.hpp"
@@ -167,7 +167,10 @@ Status mask_path(const std::string& path) {
     return ok();
 }
 
-Status apply_mounts_of(const plan::InitConfig& cfg) {
+// The init's share of runc's prepareRootfs: a missing cwd is created (0755, as root), then the read-only
+// root, readonly paths and masked paths.
+Status prepare_rootfs(const plan::InitConfig& cfg) {
+    TRY_CTX(sys::mkdir_p(cfg.process.cwd, 0755), "create cwd");
     if (cfg.readonly_root) TRY_CTX(make_mount_readonly("/", false), "read-only root");
     for (const auto& p : cfg.readonly_paths)
         TRY_CTX(readonly_path(p), "readonlyPaths");
@@ -391,7 +394,7 @@ Status exec_process(const plan::InitConfig& cfg, bool apply_mounts) {
     for (const auto& rl : p.rlimits)
         TRY(set_rlimit(rl));
     if (p.oom_score_adj) TRY(set_oom_score_adj(*p.oom_score_adj));
-    if (apply_mounts) TRY(apply_mounts_of(cfg));
+    if (apply_mounts) TRY(prepare_rootfs(cfg));
     ::umask(p.user.umask.value_or(022));
     TRY(set_labels(p));
     if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -63,7 +63,7 @@ Result<State> Store::load(const std::string& id) const {
     return TRY_CTX(state_from_json(*text), "load state of " + id);
 }
 
-Status Store::save(const State& s) const { return sys::write_file_atomic(dir(s.id) + "/state.json", state_to_json(s)); }
+Status Store::save(const State& s) const { return sys::write_file_atomic(dir(s.id) + "/state.json", state_to_json(s), 0600, true); }
 
 Status Store::remove(const std::string& id) const { return sys::remove_all(dir(id)); }
 

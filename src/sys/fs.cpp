@@ -47,7 +47,7 @@ Status write_file(const std::string& path, std::string_view data, int flags) {
     return write_all(fd.get(), data, path);
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data, int mode) {
+Status write_file_atomic(const std::string& path, std::string_view data, int mode, bool durable) {
     std::string tmpl = path + ".tmp.XXXXXX";
     int raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
     if (raw < 0) return fail_errno("create temp file for " + path);
@@ -57,7 +57,7 @@ Status write_file_atomic(const std::string& path, std::string_view data, int mod
         cleanup();
         return r;
     }
-    if (::fchmod(fd.get(), static_cast<mode_t>(mode)) < 0 || ::fsync(fd.get()) < 0) {
+    if (::fchmod(fd.get(), static_cast<mode_t>(mode)) < 0 || (durable && ::fsync(fd.get()) < 0)) {
         int e = errno;
         cleanup();
         return fail("sync " + tmpl, e);
@@ -67,6 +67,7 @@ Status write_file_atomic(const std::string& path, std::string_view data, int mod
         cleanup();
         return fail("rename " + tmpl + " to " + path, e);
     }
+    if (!durable) return ok();
     auto slash = path.rfind('/');
     std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
     Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

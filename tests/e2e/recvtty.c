@@ -37,7 +37,8 @@ static int receive_fd(int conn, size_t* payload) {
     char data[4096];
     char control[CMSG_SPACE(sizeof(int))];
     struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
     ssize_t n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0) return -1;
     *payload = (size_t)n;

@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
     fflush(stdout);
     while (waitpid(pid, &st, 0) < 0) {
         if (errno == EINTR) continue;
-        fprintf(stderr, "subreaper: waitpid(%d): %s (parent is %ld, not us)\n", (int)pid, strerror(errno), ppid);
+        fprintf(stderr, "subreaper: waitpid(%d): %s (parent is %ld, not us)\n", (int)pid, strerror(errno),
+                ppid);
         return 5;
     }
     if (WIFEXITED(st))

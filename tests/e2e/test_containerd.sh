@@ -86,8 +86,8 @@ stop_containerd() {
     local d=$1 pid
     pid=$(cat "$d/containerd.pid" 2>/dev/null) || return 0
     kill "$pid" 2>/dev/null || true
-    local i
-    for i in $(seq 100); do
+    local _
+    for _ in $(seq 100); do
         pid_alive "$pid" || break
         sleep 0.1
     done

@@ -14,7 +14,7 @@ rmdir_new_cgroup_parents() {
     local snap=$1 name=$2 d
     while read -r d; do
         grep -qxF "$d" "$snap.cgroups" && continue
-        rmdir "$d" 2>/dev/null || echo "note: $d not removable: $(cat "$d/cgroup.procs" 2>/dev/null | tr '\n' ' ')"
+        rmdir "$d" 2>/dev/null || echo "note: $d not removable: $(tr '\n' ' ' 2>/dev/null <"$d/cgroup.procs")"
     done < <(find /sys/fs/cgroup/*/"$name" -depth -type d 2>/dev/null)
 }
 

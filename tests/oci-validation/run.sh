@@ -6,7 +6,9 @@
 #     BUILD-DIR  where build.sh put the programs (default /work/runtime-tools-build)
 #   VALIDATION_TIMEOUT=120 seconds per program; VALIDATION_FILTER=regex to pick programs.
 #
-# A program passes when it exits 0 and prints no "not ok" TAP line (other than # TODO / # SKIP).
+# A program passes when it exits 0, prints no "not ok" TAP line (other than # TODO / # SKIP) and no YAML
+# diagnostic with an "error" key outside a test point: several programs (hooks, prestart, poststart, ...)
+# report their failure only that way, followed by "1..0".
 # Per-program TAP output goes to BUILD-DIR/results/<runtime-name>/<program>.tap.
 # Closing line: "oci-validation: N passed, N failed" (programs), then the subtest totals.
 set -uo pipefail
@@ -16,6 +18,16 @@ timeout_s=${VALIDATION_TIMEOUT:-120}
 filter=${VALIDATION_FILTER:-.}
 [[ $runtime == /* && -x $runtime ]] || { echo "run.sh: RUNTIME must be an absolute path to an executable" >&2; exit 2; }
 [[ -x $dir/runtimetest ]] || { echo "run.sh: $dir/runtimetest missing: run tests/oci-validation/build.sh first" >&2; exit 2; }
+
+# YAML diagnostics with an "error" key that do not follow an "ok"/"not ok" line.
+loose_errors() {
+    awk '
+        /^(not )?ok / { attached = 1; inblock = 0; next }
+        /^  ---/ { inblock = 1; next }
+        /^  \.\.\./ { inblock = 0; attached = 0; next }
+        inblock && /^ *"error":/ && !attached { n++ }
+        END { print n + 0 }' "$1"
+}
 
 results="$dir/results/$(basename "$runtime")"
 rm -rf "$results"
@@ -31,6 +43,8 @@ for t in validation/*/*.t; do
     RUNTIME=$runtime timeout -k 5 "$timeout_s" "./$t" >"$tap" 2>&1 || rc=$?
     ok=$(grep -c '^ok ' "$tap")
     notok=$(grep '^not ok ' "$tap" | grep -vcE '# *(TODO|SKIP)')
+    loose=$(loose_errors "$tap")
+    notok=$((notok + loose))
     sub_ok=$((sub_ok + ok))
     sub_notok=$((sub_notok + notok))
     if ((rc == 0 && notok == 0)); then
@@ -40,6 +54,7 @@ for t in validation/*/*.t; do
         fail=$((fail + 1))
         failed+=("$name")
         why=$(grep -m1 '^not ok ' "$tap" || true)
+        ((loose > 0)) && [[ -z $why ]] && why="diagnostic: $(grep -m1 '^ *"error":' "$tap" | sed 's/^ *"error": *//')"
         ((rc == 124)) && why="timed out after ${timeout_s}s"
         [[ -z $why ]] && why="exit $rc: $(grep -v '^#' "$tap" | tail -1)"
         printf 'FAIL  %-40s %3d ok %3d not ok  %s\n' "$name" "$ok" "$notok" "${why:0:120}"

@@ -104,22 +104,19 @@ constexpr std::array kUnsupportedOptions = {
 
 // Destinations that are files in practice. Without stat() (this function is pure) the kind of a bind source
 // is unknown, so create=file is chosen for these well-known file targets and for device-like paths under /dev
-// (except the usual /dev sub-directories); every other destination gets create=dir.
+// (any path there except the usual /dev directories themselves); every other destination gets create=dir.
 constexpr std::array kFileTargets = {"/etc/resolv.conf",   "/etc/hosts",          "/etc/hostname",
                                      "/etc/localtime",     "/etc/timezone",       "/etc/machine-id",
                                      "/etc/passwd",        "/etc/group",          "/etc/shadow",
                                      "/run/.containerenv", "/dev/termination-log"};
-constexpr std::array kDevDirs = {"/dev/shm", "/dev/pts",   "/dev/mqueue", "/dev/hugepages",
-                                 "/dev/dri", "/dev/input", "/dev/snd",    "/dev/bus",
-                                 "/dev/net", "/dev/disk",  "/dev/vfio",   "/dev/cpu"};
+constexpr std::array kDevDirs = {"/dev/shm",   "/dev/pts",  "/dev/mqueue", "/dev/hugepages", "/dev/dri",
+                                 "/dev/input", "/dev/snd",  "/dev/bus",    "/dev/bus/usb",   "/dev/net",
+                                 "/dev/disk",  "/dev/vfio", "/dev/cpu",    "/dev/mapper",    "/dev/serial"};
 
 bool is_file_target(const std::string& dest) {
     std::string d = "/" + relative_target(dest);
     if (std::find(kFileTargets.begin(), kFileTargets.end(), d) != kFileTargets.end()) return true;
-    if (!d.starts_with("/dev/")) return false;
-    for (std::string_view dir : kDevDirs)
-        if (d == dir || d.starts_with(std::string(dir) + "/")) return false;
-    return true;
+    return d.starts_with("/dev/") && std::find(kDevDirs.begin(), kDevDirs.end(), d) == kDevDirs.end();
 }
 
 bool is_bind(const spec::Mount& m) {

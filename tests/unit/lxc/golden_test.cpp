@@ -1,5 +1,5 @@
-// Golden tests: tests/golden/NAME.json (a config.json) -> NAME.lxc (liblxc keys) and NAME.gaps (plan + lxc gaps)
-// for a hybrid host; NAME.unified.lxc / NAME.unified.gaps exist only where a pure cgroup2 host differs.
+// Golden tests: tests/golden/NAME.json (a config.json) -> NAME.lxc (liblxc keys) and NAME.gaps (plan + lxc
+// gaps) for a hybrid host; NAME.unified.lxc / NAME.unified.gaps exist only where a pure cgroup2 host differs.
 // LXCRI_UPDATE_GOLDEN=1 rewrites the expected files from the current output.
 #include "backend/lxc/lxc_config.hpp"
 #include "plan/plan.hpp"
@@ -26,7 +26,8 @@ struct Output {
 
 std::string gaps_text(const std::vector<plan::Gap>& gaps) {
     std::string out;
-    for (const auto& g : gaps) out += g.field + ": " + g.reason + "\n";
+    for (const auto& g : gaps)
+        out += g.field + ": " + g.reason + "\n";
     return out;
 }
 
@@ -62,7 +63,8 @@ void write(const fs::path& p, const std::string& text) {
 std::vector<std::string> lines(const std::string& s) {
     std::vector<std::string> out;
     std::stringstream ss(s);
-    for (std::string l; std::getline(ss, l);) out.push_back(l);
+    for (std::string l; std::getline(ss, l);)
+        out.push_back(l);
     return out;
 }
 
@@ -100,7 +102,8 @@ void check(const fs::path& expected_file, const std::string& actual) {
     }
     ASSERT_TRUE(fs::exists(expected_file)) << expected_file << " is missing; run with LXCRI_UPDATE_GOLDEN=1";
     std::string expected = read(expected_file);
-    EXPECT_EQ(expected, actual) << expected_file.filename().string() << " differs:\n" << diff(expected, actual);
+    EXPECT_EQ(expected, actual) << expected_file.filename().string() << " differs:\n"
+                                << diff(expected, actual);
 }
 
 // The unified expectation is a separate file only where it differs from the hybrid one.
@@ -140,14 +143,15 @@ TEST_P(Golden, MatchesExpected) {
     check_unified(base.string() + ".unified.gaps", hybrid.gaps, unified.gaps, base.string() + ".gaps");
 }
 
-INSTANTIATE_TEST_SUITE_P(All, Golden, ::testing::ValuesIn(golden_names()),
-                         [](const auto& info) {
-                             std::string n = info.param;
-                             std::replace(n.begin(), n.end(), '-', '_');
-                             return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(All, Golden, ::testing::ValuesIn(golden_names()), [](const auto& info) {
+    std::string n = info.param;
+    std::replace(n.begin(), n.end(), '-', '_');
+    return n;
+});
 
-TEST(GoldenSet, HasEnoughInputs) { EXPECT_GE(golden_names().size(), 8u); }
+TEST(GoldenSet, HasEnoughInputs) {
+    EXPECT_GE(golden_names().size(), 8u);
+}
 
 TEST(GoldenDiff, ShowsChangedLines) {
     EXPECT_EQ(diff("a\nb\nc\n", "a\nx\nc\n"), "  a\n- b\n+ x\n  c\n");

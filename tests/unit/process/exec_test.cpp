@@ -118,32 +118,51 @@ TEST(ExecProcess, PreservedFdsStayOpenOthersClose) {
     EXPECT_EQ(r.out, "0 1 2 3 4 5 ");
 }
 
-TEST(ExecProcess, MaskedReadonlyPathsAndReadonlyRoot) {
-    test::TempDir dir;
-    std::string d = dir.path();
-    ASSERT_TRUE(sys::write_file_atomic(d + "/secret", "s3cret"));
-    ASSERT_TRUE(sys::mkdir_p(d + "/secretdir"));
-    ASSERT_TRUE(sys::write_file_atomic(d + "/secretdir/file", "x"));
-    ASSERT_TRUE(sys::mkdir_p(d + "/ro"));
+// Masks and read-only paths in a private mount namespace of the child. Without mount_setattr (made ENOSYS by
+// a seccomp filter, as on kernels before 5.12) only the top mount of a readonly path becomes read-only.
+test::ChildResult masked_and_readonly(const std::string& d, bool without_mount_setattr) {
+    if (!sys::write_file_atomic(d + "/secret", "s3cret") || !sys::mkdir_p(d + "/secretdir") ||
+        !sys::write_file_atomic(d + "/secretdir/file", "x") || !sys::mkdir_p(d + "/ro/sub"))
+        return {};
     auto cfg = shell("cat " + d + "/secret; echo cat=$?; ls -A " + d + "/secretdir | wc -l; touch " + d +
                      "/secretdir/new 2>/dev/null; echo touchmask=$?; touch " + d +
-                     "/ro/new 2>/dev/null; echo touchro=$?; "
+                     "/ro/new 2>/dev/null; echo touchro=$?; touch " + d +
+                     "/ro/sub/new 2>/dev/null; echo touchsub=$?; "
                      "awk '$5==\"/\" {split($6,o,\",\"); print \"root=\" o[1]}' /proc/self/mountinfo");
     cfg.masked_paths = {d + "/secret", d + "/secretdir", d + "/missing"};
     cfg.readonly_paths = {d + "/ro", d + "/missing-too"};
     cfg.readonly_root = true;
     std::vector<std::string> all{"CAP_DAC_OVERRIDE"};
     cfg.process.capabilities = spec::Capabilities{all, all, std::nullopt, all, std::nullopt};
-    auto r = exec_in_child(cfg, true, [] {
-        if (::unshare(CLONE_NEWNS) < 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
-            std::fprintf(stderr, "unshare failed");
+    return exec_in_child(cfg, true, [&] {
+        if (::unshare(CLONE_NEWNS) < 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0 ||
+            ::mount("tmpfs", (d + "/ro/sub").c_str(), "tmpfs", 0, nullptr) < 0) {
+            std::fprintf(stderr, "mount namespace set-up failed");
             ::_exit(3);
         }
+        if (!without_mount_setattr) return;
+        spec::Seccomp sc;
+        sc.default_action = "SCMP_ACT_ALLOW";
+        sc.syscalls = {{{"mount_setattr"}, "SCMP_ACT_ERRNO", ENOSYS, {}}};
+        if (!init::apply_seccomp(sc, true)) ::_exit(4);
     });
+}
+
+TEST(ExecProcess, MaskedReadonlyPathsAndReadonlyRoot) {
+    test::TempDir dir;
+    auto r = masked_and_readonly(dir.path(), false);
     ASSERT_EQ(r.exit_code(), 0) << r.err;
-    EXPECT_EQ(r.out, "cat=0\n0\ntouchmask=1\ntouchro=1\nroot=ro\n");
+    EXPECT_EQ(r.out, "cat=0\n0\ntouchmask=1\ntouchro=1\ntouchsub=1\nroot=ro\n");
     // Nothing leaked to the host namespace.
-    EXPECT_EQ(sys::read_file(d + "/secret").value(), "s3cret");
+    EXPECT_EQ(sys::read_file(dir.path() + "/secret").value(), "s3cret");
+    EXPECT_FALSE(sys::exists(dir.path() + "/ro/sub/new"));
+}
+
+TEST(ExecProcess, ReadonlyPathsWithoutMountSetattr) {
+    test::TempDir dir;
+    auto r = masked_and_readonly(dir.path(), true);
+    ASSERT_EQ(r.exit_code(), 0) << r.err;
+    EXPECT_EQ(r.out, "cat=0\n0\ntouchmask=1\ntouchro=1\ntouchsub=0\nroot=ro\n");
 }
 
 TEST(ExecProcess, MissingExecutableInPath) {

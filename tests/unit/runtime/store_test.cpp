@@ -1,0 +1,133 @@
+#include "runtime/store.hpp"
+#include "sys/fs.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+using namespace lxcri;
+using namespace lxcri::runtime;
+
+namespace {
+struct TempRoot {
+    std::string path;
+    TempRoot() {
+        char t[] = "/tmp/lxcri-store-test.XXXXXX";
+        path = ::mkdtemp(t);
+    }
+    ~TempRoot() { (void)sys::remove_all(path); }
+};
+} // namespace
+
+TEST(Store, ValidateIdFollowsRunc) {
+    EXPECT_TRUE(validate_id("abc-1_2.3+x"));
+    EXPECT_FALSE(validate_id(""));
+    EXPECT_FALSE(validate_id(".."));
+    EXPECT_FALSE(validate_id("a/b"));
+    EXPECT_FALSE(validate_id("a b"));
+}
+
+TEST(Store, CreateRejectsDuplicateAndLoadUnknown) {
+    TempRoot r;
+    Store s(r.path);
+    auto l = s.create("c1");
+    ASSERT_TRUE(l) << l.error().message();
+    auto again = s.create("c1");
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().message(), "container with id exists: c1");
+    auto missing = s.load("nope");
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.error().message().find("does not exist"), std::string::npos);
+}
+
+TEST(Store, SaveLoadRoundTripAndList) {
+    TempRoot r;
+    Store s(r.path);
+    ASSERT_TRUE(s.create("b"));
+    ASSERT_TRUE(s.create("a"));
+    State st;
+    st.id = "b";
+    st.bundle = "/x";
+    st.init_pid = 42;
+    st.started = true;
+    st.creating = false;
+    st.annotations = {{"k", "v"}};
+    st.cgroup_paths = {{"memory", "/sys/fs/cgroup/memory/b"}};
+    ASSERT_TRUE(s.save(st));
+    auto back = s.load("b");
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_EQ(back->init_pid, 42);
+    EXPECT_TRUE(back->started);
+    EXPECT_FALSE(back->creating);
+    EXPECT_EQ(back->annotations.at("k"), "v");
+    EXPECT_EQ(back->cgroup_paths.at("memory"), "/sys/fs/cgroup/memory/b");
+    // Only containers with a state file are listed.
+    EXPECT_EQ(s.list(), std::vector<std::string>{"b"});
+    ASSERT_TRUE(s.remove("b"));
+    EXPECT_FALSE(s.load("b"));
+}
+
+TEST(Store, LockOfRemovedContainerSaysDoesNotExist) {
+    TempRoot r;
+    Store s(r.path);
+    {
+        auto created = s.create("c");
+        ASSERT_TRUE(created);
+    }
+    EXPECT_FALSE(s.lock("c")); // allocated, but no state.json yet
+    State st;
+    st.id = "c";
+    st.bundle = "/b";
+    ASSERT_TRUE(s.save(st));
+    auto l = s.lock("c");
+    ASSERT_TRUE(l) << l.error().message();
+    std::atomic<bool> got{false};
+    std::string msg;
+    std::thread waiter([&] {
+        auto w = s.lock("c");
+        got = true;
+        if (!w) msg = w.error().message();
+    });
+    ::usleep(50000);
+    EXPECT_FALSE(got.load()); // blocked on our lock
+    ASSERT_TRUE(s.remove("c"));
+    l = sys::FileLock(); // release
+    waiter.join();
+    EXPECT_EQ(msg, "container \"c\" does not exist");
+}
+
+TEST(Store, ConcurrentSavesNeverTearTheStateFile) {
+    TempRoot r;
+    Store s(r.path);
+    ASSERT_TRUE(s.create("c"));
+    std::atomic<bool> stop{false};
+    std::atomic<int> bad{0};
+    State base;
+    base.id = "c";
+    base.bundle = std::string(4000, 'b'); // large enough that a torn write would be visible
+    ASSERT_TRUE(s.save(base));
+    std::thread reader([&] {
+        while (!stop) {
+            auto st = s.load("c");
+            if (!st || st->bundle.size() != 4000) ++bad;
+        }
+    });
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 4; ++t) {
+        writers.emplace_back([&, t] {
+            State st = base;
+            for (int i = 0; i < 100; ++i) {
+                st.init_pid = t * 1000 + i;
+                if (!s.save(st)) ++bad;
+            }
+        });
+    }
+    for (auto& w : writers) w.join();
+    stop = true;
+    reader.join();
+    EXPECT_EQ(bad.load(), 0);
+    EXPECT_TRUE(sys::list_dir(s.dir("c")).size() == 1); // no temp files left
+}
