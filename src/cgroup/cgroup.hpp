@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,11 @@ struct Mapping {
 };
 
 // Pure: OCI resources -> file writes for this hierarchy, as runc maps them (cpu.shares -> cpu.weight etc.).
-// linux.resources.unified on a v1-only host is an error.
-Result<Mapping> map_resources(const spec::Resources& res, Mode mode);
+// linux.resources.unified on a v1-only host is an error. On a Hybrid host, controllers named in v2_controllers
+// (hugetlb, rdma) live in the cgroup2 hierarchy and are mapped with the v2 rules there.
+Result<Mapping> map_resources(const spec::Resources& res, Mode mode, const std::set<std::string>& v2_controllers = {});
+// Hybrid hosts: controllers enabled in <root>/unified that have no v1 hierarchy (empty otherwise).
+std::set<std::string> hybrid_v2_controllers(const std::string& root = "/sys/fs/cgroup");
 
 struct Stats {
     // cpu (nanoseconds)

@@ -212,8 +212,7 @@ void map_io_v2(const spec::BlockIO& io, Builder& b) {
     throttle(io.throttle_write_iops, "wiops");
 }
 
-// Hybrid keeps hugetlb on v1 so the mapping stays pure; where the hugetlb controller lives in the cgroup2
-// hierarchy instead, apply() reports the missing v1 controller.
+// On Hybrid hosts hugetlb stays on v1 unless the caller says the controller lives in cgroup2 (v2_controllers).
 void map_hugetlb(const spec::Resources& res, Builder& b, bool unified) {
     for (const auto& h : res.hugepage_limits) {
         if (unified)
@@ -270,7 +269,7 @@ Status map_unified(const spec::Resources& res, Builder& b) {
     return ok();
 }
 
-Status map_v1(const spec::Resources& res, Builder& b) {
+Status map_v1(const spec::Resources& res, Builder& b, const std::set<std::string>& v2_controllers) {
     // runc's v1 subsystem order: cpuset, memory, cpu, pids, blkio, hugetlb, net_cls, net_prio, rdma.
     if (res.cpu) map_cpuset(*res.cpu, b, false);
     if (res.memory) {
@@ -280,9 +279,9 @@ Status map_v1(const spec::Resources& res, Builder& b) {
     if (res.cpu) map_cpu_v1(*res.cpu, b);
     map_pids(res, b, false);
     if (res.block_io) map_blkio_v1(*res.block_io, b);
-    map_hugetlb(res, b, false);
+    map_hugetlb(res, b, v2_controllers.contains("hugetlb"));
     map_net(res, b, false);
-    map_rdma(res, b, false);
+    map_rdma(res, b, v2_controllers.contains("rdma"));
     return ok();
 }
 
@@ -306,12 +305,12 @@ Status map_v2(const spec::Resources& res, Builder& b) {
 
 } // namespace
 
-Result<Mapping> map_resources(const spec::Resources& res, Mode mode) {
+Result<Mapping> map_resources(const spec::Resources& res, Mode mode, const std::set<std::string>& v2_controllers) {
     Builder b(mode);
     if (mode == Mode::Unified)
         TRY(map_v2(res, b));
     else
-        TRY(map_v1(res, b));
+        TRY(map_v1(res, b, mode == Mode::Hybrid ? v2_controllers : std::set<std::string>{}));
     TRY(map_unified(res, b));
     return b.take();
 }

@@ -1,6 +1,9 @@
 #include "cgroup/cgroup.hpp"
 
+#include "sys/fs.hpp"
+
 #include <linux/magic.h>
+#include <sstream>
 #include <sys/vfs.h>
 
 namespace lxcri::cgroup {
@@ -30,6 +33,22 @@ Mode detect(const std::string& root) {
     if (fs_magic_is(root, TMPFS_MAGIC) && fs_magic_is(root + "/unified", CGROUP2_SUPER_MAGIC))
         return Mode::Hybrid;
     return Mode::Legacy;
+}
+
+} // namespace lxcri::cgroup
+
+namespace lxcri::cgroup {
+
+std::set<std::string> hybrid_v2_controllers(const std::string& root) {
+    std::set<std::string> out;
+    if (detect(root) != Mode::Hybrid) return out;
+    auto text = sys::read_file(root + "/unified/cgroup.controllers");
+    if (!text) return out;
+    std::istringstream in(*text);
+    for (std::string c; in >> c;) {
+        if (!sys::exists(root + "/" + c)) out.insert(c);
+    }
+    return out;
 }
 
 } // namespace lxcri::cgroup

@@ -43,7 +43,7 @@ Status update(const Global& g, const UpdateOpts& o) {
         res.block_io->weight = static_cast<uint16_t>(*o.blkio_weight);
     }
     cgroup::Cgroup cg(st.cgroup_paths, static_cast<cgroup::Mode>(st.cgroup_mode));
-    auto mapping = TRY(cgroup::map_resources(res, cg.mode()));
+    auto mapping = TRY(cgroup::map_resources(res, cg.mode(), cgroup::hybrid_v2_controllers()));
     for (auto& gap : mapping.gaps) log::warn("unsupported: " + gap.field + ": " + gap.reason);
     TRY_CTX(cg.apply(mapping), "update " + o.id);
     return ok();

@@ -198,6 +198,7 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     HostEnv env;
     env.helper_dir = helper;
     env.cgroup_mode = cgroup::detect();
+    env.v2_controllers = cgroup::hybrid_v2_controllers();
     env.apparmor_enabled = sys::exists("/sys/kernel/security/apparmor");
     env.selinux_enabled = sys::exists("/sys/fs/selinux/enforce");
     env.log_file = req.state_dir + "/lxc.log";

@@ -421,7 +421,7 @@ Status map_cgroups(const plan::Plan& plan, const HostEnv& env, Builder& b) {
     b.add("lxc.cgroup.dir.monitor", "proxmox-lxcri.monitor/" + plan.id);
     b.add("lxc.cgroup.dir.monitor.pivot", "proxmox-lxcri.monitor");
     map_device_rules(plan, env, b);
-    auto mapping = TRY(cgroup::map_resources(plan.resources, env.cgroup_mode));
+    auto mapping = TRY(cgroup::map_resources(plan.resources, env.cgroup_mode, env.v2_controllers));
     for (const auto& s : mapping.settings)
         b.add((s.unified ? "lxc.cgroup2." : "lxc.cgroup.") + s.file, s.value);
     for (auto& g : mapping.gaps)

@@ -12,6 +12,7 @@ namespace lxcri::lxc {
 struct HostEnv {
     std::string helper_dir;         // host dir bind-mounted at kHelperMount in the container (init, init.json, fifo)
     cgroup::Mode cgroup_mode = cgroup::Mode::Hybrid;
+    std::set<std::string> v2_controllers; // Hybrid: controllers that exist only in cgroup2 (hugetlb here)
     bool apparmor_enabled = false;
     bool selinux_enabled = false;
     std::string log_file;           // lxc.log.file
