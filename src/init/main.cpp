@@ -38,68 +38,6 @@ Result<plan::InitConfig> load_config(const std::string& path) {
     return TRY_CTX(plan::init_config_from_json(text), "parse " + path);
 }
 
-// ---- terminal ----
-
-// One message: the pty name as payload (as runc sends it) and the master fd as SCM_RIGHTS.
-Status send_fd(int sock, int fd, const std::string& name) {
-    iovec iov{const_cast<char*>(name.data()), name.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-        if (errno != EINTR) return fail_errno("send pty master over console socket");
-    return ok();
-}
-
-Result<Fd> open_ptmx() {
-    Fd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!master.valid() && errno == ENOENT)
-        master.reset(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!master.valid()) return fail_errno("open /dev/ptmx");
-    if (::unlockpt(master.get()) < 0) return fail_errno("unlockpt");
-    return master;
-}
-
-// The slave of this master's devpts instance, whatever path the master was opened through.
-Result<Fd> open_slave(int master, const std::string& name) {
-    Fd slave(::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!slave.valid()) slave.reset(::open(name.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!slave.valid()) return fail_errno("open " + name);
-    return slave;
-}
-
-Status become_controlling(int slave) {
-    if (::setsid() < 0 && ::getsid(0) != ::getpid()) return fail_errno("setsid");
-    if (::ioctl(slave, TIOCSCTTY, 0) < 0) return fail_errno("TIOCSCTTY");
-    for (int fd = 0; fd <= 2; ++fd)
-        if (::dup2(slave, fd) < 0) return fail_errno("dup2 pty slave");
-    return ok();
-}
-
-Status setup_console(const plan::InitConfig& cfg) {
-    Fd master = TRY(open_ptmx());
-    int n = 0;
-    if (::ioctl(master.get(), TIOCGPTN, &n) < 0) return fail_errno("TIOCGPTN");
-    std::string name = "/dev/pts/" + std::to_string(n);
-    Fd slave = TRY(open_slave(master.get(), name));
-    if (const auto& size = cfg.process.console_size) {
-        winsize ws{static_cast<unsigned short>(size->height), static_cast<unsigned short>(size->width), 0, 0};
-        if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) return fail_errno("set console size");
-    }
-    TRY(send_fd(cfg.console_fd, master.get(), name));
-    TRY(become_controlling(slave.get()));
-    ::close(cfg.console_fd);
-    return ok();
-}
-
 // ---- start signal ----
 
 // One byte on the runtime's socket (the kernel adds init's pid as SCM_CREDENTIALS), sent right before init
@@ -112,15 +50,18 @@ Status signal_ready(int fd) {
     return ok();
 }
 
-// true: start; false: the writer closed the fifo without a byte (never start).
-Result<bool> wait_for_start(const std::string& fifo) {
+// `start` writes the container's OCI state (for the startContainer hooks) and closes the fifo; an empty read
+// means the writer closed it without starting (delete before start).
+Result<std::string> wait_for_start(const std::string& fifo) {
     Fd fd(::open(fifo.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return fail_errno("open " + fifo);
-    char byte = 0;
+    std::string state;
+    char buf[4096];
     for (;;) {
-        ssize_t n = ::read(fd.get(), &byte, 1);
-        if (n >= 0) return n == 1;
-        if (errno != EINTR) return fail_errno("read " + fifo);
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n == 0) return state;
+        if (n > 0) state.append(buf, static_cast<size_t>(n));
+        else if (errno != EINTR) return fail_errno("read " + fifo);
     }
 }
 
@@ -211,9 +152,7 @@ Status run_hook(const spec::Hook& hook, const std::string& state) {
                 ", stderr: " + read_back(io.err.get()));
 }
 
-Status run_start_hooks(const std::vector<spec::Hook>& hooks) {
-    // The runtime's state (id, bundle, annotations) is not in init.json: hooks get what init knows.
-    std::string state = R"({"status":"created","pid":)" + std::to_string(::getpid()) + "}";
+Status run_start_hooks(const std::vector<spec::Hook>& hooks, const std::string& state) {
     for (size_t i = 0; i < hooks.size(); ++i)
         TRY_CTX(run_hook(hooks[i], state), "error running startContainer hook #" + std::to_string(i));
     return ok();
@@ -248,14 +187,15 @@ int main(int argc, char** argv) {
     if (argc != 2) die(Error("usage: proxmox-lxcri-init INIT_JSON"));
     auto cfg = load_config(argv[1]);
     if (!cfg) die(cfg.error());
-    if (cfg->process.terminal && cfg->console_fd >= 0) check(setup_console(*cfg), "set up console");
+    if (cfg->process.terminal && cfg->console_fd >= 0)
+        check(init::setup_console(cfg->console_fd, cfg->process.console_size), "set up console");
     if (cfg->ready_fd >= 0) check(signal_ready(cfg->ready_fd));
     auto start = wait_for_start(cfg->fifo);
     if (!start) die(start.error());
-    if (!*start) return exit_never_started;
+    if (start->empty()) return exit_never_started;
     // Detached first: the hooks run in the container's namespaces and see its view, without the helper.
     check(detach_helper(cfg->cleanup_dir));
-    check(run_start_hooks(cfg->start_container_hooks));
+    check(run_start_hooks(cfg->start_container_hooks, *start));
     check(init::exec_process(*cfg, true));
     return exit_failure;
 }

@@ -11,6 +11,10 @@ namespace lxcri::init {
 // Masked/readonly paths and the read-only root are applied only when apply_mounts is true (init, not exec).
 Status exec_process(const plan::InitConfig& cfg, bool apply_mounts);
 
+// terminal=true: a pty from /dev/ptmx (the container's devpts); its master goes over console_fd with SCM_RIGHTS
+// (payload: the pty name, as runc sends it), the slave becomes the controlling terminal and stdio.
+Status setup_console(int console_fd, const std::optional<spec::ConsoleSize>& console_size);
+
 // Builds (and, when load is true, loads) the seccomp filter. Exposed for unit tests of the mapping.
 Status apply_seccomp(const spec::Seccomp& sc, bool load);
 // OCI names -> libseccomp values; errors for unknown names.

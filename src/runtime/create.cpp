@@ -63,7 +63,8 @@ Status create(const Global& g, const CreateOpts& o) {
                            .state_dir = store.dir(o.id),
                            .init_binary = init_bin,
                            .console_fd = console.get(),
-                           .preserve_fds = o.preserve_fds};
+                           .preserve_fds = o.preserve_fds,
+                           .strict = g.strict};
     auto created = lxc::create(plan, req);
     if (!created) return undo(std::move(created).error());
     console.reset();

@@ -13,7 +13,7 @@ Status start(const Global& g, const std::string& id) {
         if (s == RunState::Stopped) return fail("cannot start a container that has stopped");
         return fail("cannot start an already running container");
     }
-    TRY(lxc::start(store.dir(id), st.init_pid, st.init_start_time));
+    TRY(lxc::start(store.dir(id), st.init_pid, st.init_start_time, oci_state_json(st, 0)));
     st.started = true;
     TRY(store.save(st));
     if (auto sp = spec::load(st.bundle); sp && !sp->hooks.poststart.empty()) {

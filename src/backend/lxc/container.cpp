@@ -204,6 +204,11 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     env.log_file = req.state_dir + "/lxc.log";
     env.log_level = "ERROR";
     auto cfg = TRY_CTX(lxc_config(plan, env), "map the spec onto liblxc");
+    if (req.strict && !cfg.gaps.empty()) {
+        std::string all;
+        for (auto& g : cfg.gaps) all += (all.empty() ? "" : "; ") + g.field + ": " + g.reason;
+        return fail("--strict: unsupported fields: " + all);
+    }
     // The static init helper itself, bound over an empty file inside the helper mount.
     TRY(sys::write_file_atomic(helper + "/" + kInitName, "", 0755));
     cfg.keys.push_back({"lxc.mount.entry", req.init_binary + " " + std::string(kHelperMount + 1) + "/" +
@@ -255,14 +260,22 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     return out;
 }
 
-Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time) {
+Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time, const std::string& state_json) {
     std::string fifo = state_dir + "/helper/fifo";
     // The init opens the fifo right after it reported ready; retry briefly for that window.
     for (int i = 0; i < 2000; ++i) {
         int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd >= 0) {
             sys::Fd f(fd);
-            if (write(fd, "1", 1) != 1) return fail_errno("write " + fifo);
+            // The init reads until EOF: the state is what its startContainer hooks get on stdin.
+            fcntl(fd, F_SETFL, 0);
+            std::string_view rest = state_json;
+            while (!rest.empty()) {
+                ssize_t n = write(fd, rest.data(), rest.size());
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0) return fail_errno("write " + fifo);
+                rest.remove_prefix(static_cast<size_t>(n));
+            }
             return ok();
         }
         if (errno != ENXIO) return fail_errno("open " + fifo);

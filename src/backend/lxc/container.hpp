@@ -23,6 +23,7 @@ struct CreateRequest {
     std::string init_binary;
     int console_fd = -1; // connected --console-socket
     int preserve_fds = 0;
+    bool strict = false; // a field the liblxc mapping cannot honour is an error
     std::chrono::milliseconds timeout{30000};
 };
 
@@ -34,8 +35,9 @@ struct Created {
 };
 
 Result<Created> create(const plan::Plan& plan, const CreateRequest& req);
-// Releases the init helper (it then execs the process).
-Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time);
+// Releases the init helper: writes the OCI state (non-empty) into the fifo; the init runs the startContainer
+// hooks with it and execs the process.
+Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time, const std::string& state_json);
 
 struct ExecRequest {
     std::string lxcpath;

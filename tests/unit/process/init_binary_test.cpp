@@ -136,10 +136,14 @@ TEST_F(InitBinary, StartContainerHooksGetStateAndRunBeforeProcess) {
           "hook0"},
          {"FOO=bar"},
          5}};
-    auto r = run.run(write_byte);
+    // `start` writes the container's OCI state into the fifo; the hooks get it verbatim on stdin.
+    const std::string oci_state = R"({"ociVersion":"1.0.2-dev","id":"c1","pid":4242,"status":"created"})";
+    auto r = run.run([&](int fifo) {
+        ASSERT_EQ(::write(fifo, oci_state.data(), oci_state.size()), ssize_t(oci_state.size()));
+    });
     EXPECT_EQ(r.exit_code(), 0) << r.err;
     EXPECT_EQ(r.out, "pid=1\nhelper-gone\n");
-    EXPECT_EQ(sys::read_file(state).value_or(""), R"({"status":"created","pid":1})");
+    EXPECT_EQ(sys::read_file(state).value_or(""), oci_state);
     // The hook ran after the helper mount was detached and removed ("mnt" is gone).
     EXPECT_EQ(sys::read_file(state + ".env").value_or(""), "hook0 bar helper hook-state\n");
 }

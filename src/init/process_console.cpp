@@ -1,0 +1,82 @@
+// The container's terminal: a pty from the container's devpts, its master sent over the console socket.
+#include "init/process.hpp"
+#include "sys/fd.hpp"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace lxcri::init {
+namespace {
+
+using sys::Fd;
+
+
+// One message: the pty name as payload (as runc sends it) and the master fd as SCM_RIGHTS.
+Status send_fd(int sock, int fd, const std::string& name) {
+    iovec iov{const_cast<char*>(name.data()), name.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+        if (errno != EINTR) return fail_errno("send pty master over console socket");
+    return ok();
+}
+
+Result<Fd> open_ptmx() {
+    Fd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master.valid() && errno == ENOENT)
+        master.reset(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master.valid()) return fail_errno("open /dev/ptmx");
+    if (::unlockpt(master.get()) < 0) return fail_errno("unlockpt");
+    return master;
+}
+
+// The slave of this master's devpts instance, whatever path the master was opened through.
+Result<Fd> open_slave(int master, const std::string& name) {
+    Fd slave(::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave.valid()) slave.reset(::open(name.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave.valid()) return fail_errno("open " + name);
+    return slave;
+}
+
+Status become_controlling(int slave) {
+    if (::setsid() < 0 && ::getsid(0) != ::getpid()) return fail_errno("setsid");
+    if (::ioctl(slave, TIOCSCTTY, 0) < 0) return fail_errno("TIOCSCTTY");
+    for (int fd = 0; fd <= 2; ++fd)
+        if (::dup2(slave, fd) < 0) return fail_errno("dup2 pty slave");
+    return ok();
+}
+
+} // namespace
+
+Status setup_console(int console_fd, const std::optional<spec::ConsoleSize>& console_size) {
+    Fd master = TRY(open_ptmx());
+    int n = 0;
+    if (::ioctl(master.get(), TIOCGPTN, &n) < 0) return fail_errno("TIOCGPTN");
+    std::string name = "/dev/pts/" + std::to_string(n);
+    Fd slave = TRY(open_slave(master.get(), name));
+    if (const auto& size = console_size) {
+        winsize ws{static_cast<unsigned short>(size->height), static_cast<unsigned short>(size->width), 0, 0};
+        if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) return fail_errno("set console size");
+    }
+    TRY(send_fd(console_fd, master.get(), name));
+    TRY(become_controlling(slave.get()));
+    ::close(console_fd);
+    return ok();
+}
+
+} // namespace lxcri::init
