@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -25,12 +26,21 @@ Status list(const Global& g, const std::string& format, bool quiet) {
         return ok();
     }
     if (format != "table" && !format.empty()) return fail("invalid format option");
-    std::printf("%-12s%-12s%-12s%-12s%-32s%s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
+    // runc prints through tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0): min width 12, padding 3.
+    std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
     for (auto& s : states) {
         RunState st = s.status();
-        int pid = st == RunState::Stopped ? 0 : s.init_pid;
-        std::printf("%-12s%-12d%-12s%-12s%-32s%s\n", s.id.c_str(), pid, std::string(status_name(st)).c_str(),
-                    s.bundle.c_str(), s.created.c_str(), s.owner.empty() ? "root" : s.owner.c_str());
+        rows.push_back({s.id, std::to_string(st == RunState::Stopped ? 0 : s.init_pid),
+                        std::string(status_name(st)), s.bundle, s.created, s.owner.empty() ? "root" : s.owner});
+    }
+    std::vector<size_t> width(rows[0].size(), 12);
+    for (auto& r : rows)
+        for (size_t i = 0; i + 1 < r.size(); ++i) width[i] = std::max(width[i], r[i].size() + 3);
+    for (auto& r : rows) {
+        std::string line;
+        for (size_t i = 0; i < r.size(); ++i)
+            line += i + 1 < r.size() ? r[i] + std::string(width[i] - r[i].size(), ' ') : r[i];
+        std::printf("%s\n", line.c_str());
     }
     return ok();
 }
