@@ -157,6 +157,11 @@ Status join_cgroups(pid_t monitor, const std::map<std::string, std::string>& pat
 
 } // namespace
 
+void strip_unavailable_lsm_labels(spec::Process& p) {
+    if (!sys::exists("/sys/kernel/security/apparmor")) p.apparmor_profile.clear();
+    if (!sys::exists("/sys/fs/selinux/enforce")) p.selinux_label.clear();
+}
+
 Result<std::string> find_init_binary() {
     if (const char* e = getenv("LXCRI_INIT"); e && *e) return std::string(e);
     char self[4096];
@@ -200,7 +205,7 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     env.cgroup_mode = cgroup::detect();
     env.v2_controllers = cgroup::hybrid_v2_controllers();
     env.apparmor_enabled = sys::exists("/sys/kernel/security/apparmor");
-    env.selinux_enabled = sys::exists("/sys/fs/selinux/enforce");
+    env.selinux_enabled = sys::exists("/sys/fs/selinux/enforce"); // same probes as strip_unavailable_lsm_labels
     env.log_file = req.state_dir + "/lxc.log";
     env.log_level = "ERROR";
     auto cfg = TRY_CTX(lxc_config(plan, env), "map the spec onto liblxc");
@@ -216,6 +221,7 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     TRY(sys::write_file_atomic(req.state_dir + "/config", to_text(cfg), 0600));
 
     plan::InitConfig ic = plan::make_init_config(plan);
+    strip_unavailable_lsm_labels(ic.process);
     int next = 3 + req.preserve_fds;
     ic.preserve_fds = req.preserve_fds;
     ic.console_fd = req.console_fd >= 0 ? next++ : -1;

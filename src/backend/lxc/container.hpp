@@ -48,6 +48,9 @@ struct ExecRequest {
 // Runs the process in the container (liblxc attach); returns its pid, a child of the caller.
 Result<pid_t> exec(const ExecRequest& req);
 
+// A label for an LSM the host does not have is reported as a gap by lxc_config and not applied (as crun does).
+void strip_unavailable_lsm_labels(spec::Process& p);
+
 // Host path of the static init helper: $LXCRI_INIT, next to this executable, or /usr/libexec/proxmox-lxcri.
 Result<std::string> find_init_binary();
 

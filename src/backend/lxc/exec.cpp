@@ -31,8 +31,10 @@ Result<pid_t> exec(const ExecRequest& req) {
     opts.attach_flags = LXC_ATTACH_MOVE_TO_CGROUP | LXC_ATTACH_SET_PERSONALITY;
     opts.namespaces = -1;
     opts.env_policy = LXC_ATTACH_CLEAR_ENV;
+    plan::InitConfig cfg = req.process;
+    strip_unavailable_lsm_labels(cfg.process);
     pid_t pid = -1;
-    int r = c->attach(c, attach_main, const_cast<plan::InitConfig*>(&req.process), &opts, &pid);
+    int r = c->attach(c, attach_main, &cfg, &opts, &pid);
     lxc_container_put(c);
     if (r < 0 || pid <= 0) return fail("attach to container " + req.id + " failed");
     return pid;
