@@ -311,7 +311,8 @@ Status Store::tag(const ImageRecord& rec) {
         replaced = true;
     }
     if (!replaced) recs.push_back(r);
-    return TRY_CTX(write_index(root_ + "/index.json", recs), "write image index");
+    TRY_CTX(write_index(root_ + "/index.json", recs), "write image index");
+    return ok();
 }
 
 Result<std::vector<ImageRecord>> Store::remove(std::string_view ref) {

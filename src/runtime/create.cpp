@@ -17,9 +17,10 @@ Result<plan::Plan> load_plan(const Global& g, const CreateOpts& o, const std::st
     plan::Options po{.id = o.id, .bundle = bundle, .strict = g.strict, .systemd_cgroup = g.systemd_cgroup};
     auto p = TRY(plan::make_plan(sp, po));
     if (!sys::exists(p.rootfs)) return fail("rootfs (\"" + p.rootfs + "\") does not exist");
-    if (p.process.terminal && o.console_socket.empty())
+    bool has_console = !o.console_socket.empty() || o.console_fd >= 0;
+    if (p.process.terminal && !has_console)
         return fail("cannot allocate tty if runc will detach without setting console socket");
-    if (!p.process.terminal && !o.console_socket.empty())
+    if (!p.process.terminal && has_console)
         return fail("cannot use console socket if runc will not detach or allocate tty");
     return p;
 }
@@ -62,7 +63,7 @@ Status create(const Global& g, const CreateOpts& o) {
     lxc::CreateRequest req{.lxcpath = store.root(),
                            .state_dir = store.dir(o.id),
                            .init_binary = init_bin,
-                           .console_fd = console.get(),
+                           .console_fd = o.console_fd >= 0 ? o.console_fd : console.get(),
                            .preserve_fds = o.preserve_fds,
                            .strict = g.strict};
     auto created = lxc::create(plan, req);

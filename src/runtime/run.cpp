@@ -1,24 +1,140 @@
 #include "runtime/common.hpp"
+#include "sys/fd.hpp"
 #include "sys/log.hpp"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
 
 namespace lxcri::runtime {
 
 namespace {
 volatile sig_atomic_t g_forward_pid = 0;
+volatile sig_atomic_t g_winch = 0;
+// Like runc: SIGWINCH resizes the container's terminal; the other signals go to the container's init.
 void forward(int sig) {
-    if (g_forward_pid > 0) ::kill(g_forward_pid, sig);
+    if (sig == SIGWINCH) g_winch = 1;
+    else if (g_forward_pid > 0) ::kill(g_forward_pid, sig);
+}
+
+// The pty master the init helper sends over the console socket (SCM_RIGHTS).
+Result<int> receive_master(int sock) {
+    char name[256];
+    iovec iov{name, sizeof name};
+    alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof ctrl;
+    ssize_t n;
+    do {
+        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return fail_errno("receive the container's terminal");
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            return fd;
+        }
+    }
+    return fail("the container's init sent no terminal");
+}
+
+// Our terminal in raw mode while the container owns it; restored on destruction.
+class RawTerminal {
+  public:
+    RawTerminal() {
+        if (isatty(0) && tcgetattr(0, &saved_) == 0) {
+            termios raw = saved_;
+            cfmakeraw(&raw);
+            active_ = tcsetattr(0, TCSANOW, &raw) == 0;
+        }
+    }
+    ~RawTerminal() {
+        if (active_) tcsetattr(0, TCSANOW, &saved_);
+    }
+    RawTerminal(const RawTerminal&) = delete;
+    RawTerminal& operator=(const RawTerminal&) = delete;
+
+  private:
+    termios saved_{};
+    bool active_ = false;
+};
+
+void copy_window_size(int master) {
+    winsize ws{};
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+}
+
+// Copies stdin -> pty master and master -> stdout until the container side closes.
+void proxy_terminal(int master) {
+    RawTerminal raw;
+    copy_window_size(master);
+    bool in_open = true;
+    char buf[4096];
+    for (;;) {
+        if (g_winch) {
+            g_winch = 0;
+            copy_window_size(master);
+        }
+        pollfd fds[2] = {{master, POLLIN, 0}, {0, static_cast<short>(in_open ? POLLIN : 0), 0}};
+        int r = poll(fds, in_open ? 2 : 1, -1);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = read(master, buf, sizeof buf);
+            if (n <= 0) return; // EIO: every slave fd is closed
+            if (write(1, buf, static_cast<size_t>(n)) < 0) return;
+        }
+        if (in_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t n = read(0, buf, sizeof buf);
+            if (n <= 0 || write(master, buf, static_cast<size_t>(n)) < 0) in_open = false;
+        }
+    }
+}
+
+bool wants_terminal(const CreateOpts& o) {
+    auto sp = spec::load(absolute_path(o.bundle));
+    return sp && sp->process && sp->process->terminal;
 }
 } // namespace
 
 Result<int> run(const Global& g, const RunOpts& o) {
-    TRY(create(g, o.create));
+    CreateOpts co = o.create;
+    // Without -d and without a console socket, a terminal container gets ours, as runc does.
+    sys::Fd console_ours, console_theirs;
+    if (!o.detach && co.console_socket.empty() && co.console_fd < 0 && wants_terminal(co)) {
+        int sp[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
+        console_ours.reset(sp[0]);
+        console_theirs.reset(sp[1]);
+        co.console_fd = console_theirs.get();
+    }
+    TRY(create(g, co));
+    console_theirs.reset();
     Store store(g.root);
-    auto st = TRY(store.load(o.create.id));
-    if (auto r = start(g, o.create.id); !r) {
-        (void)remove(g, o.create.id, true);
+    auto st = TRY(store.load(co.id));
+    sys::Fd master;
+    if (console_ours.valid()) {
+        auto m = receive_master(console_ours.get());
+        if (!m) {
+            (void)remove(g, co.id, true);
+            return std::unexpected(std::move(m).error());
+        }
+        master.reset(*m);
+    }
+    if (auto r = start(g, co.id); !r) {
+        (void)remove(g, co.id, true);
         return std::unexpected(std::move(r).error());
     }
     if (o.detach) return 0;
@@ -29,6 +145,7 @@ Result<int> run(const Global& g, const RunOpts& o) {
     sa.sa_handler = forward;
     for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP})
         sigaction(sig, &sa, nullptr);
+    if (master.valid()) proxy_terminal(master.get());
     int status = 0;
     while (waitpid(st.monitor_pid, &status, 0) < 0) {
         if (errno != EINTR) {
@@ -39,7 +156,7 @@ Result<int> run(const Global& g, const RunOpts& o) {
     g_forward_pid = 0;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (!o.keep) {
-        if (auto r = remove(g, o.create.id, true); !r) log::warn(r.error().message());
+        if (auto r = remove(g, co.id, true); !r) log::warn(r.error().message());
     }
     return code;
 }

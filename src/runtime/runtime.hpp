@@ -21,6 +21,7 @@ struct CreateOpts {
     std::string bundle = ".";
     std::string pid_file;
     std::string console_socket;
+    int console_fd = -1; // an already connected console socket (run's own terminal); wins over console_socket
     bool no_pivot = false;
     bool no_new_keyring = false;
     int preserve_fds = 0;

@@ -1,0 +1,369 @@
+#include "image/unpack.hpp"
+
+#include "sys/fd.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <array>
+#include <memory>
+#include <unordered_set>
+#include <vector>
+
+namespace lxcri::image {
+
+Compression detect_compression(std::span<const unsigned char> head) {
+    if (head.size() >= 2 && head[0] == 0x1f && head[1] == 0x8b) return Compression::gzip;
+    if (head.size() >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd)
+        return Compression::zstd;
+    return Compression::none;
+}
+
+Result<Compression> detect_compression_file(const std::string& path) {
+    sys::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return fail_errno("open " + path);
+    std::array<unsigned char, 4> head{};
+    ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
+    if (n < 0) return fail_errno("read " + path);
+    return detect_compression(std::span(head.data(), static_cast<size_t>(n)));
+}
+
+const char* compression_name(Compression c) {
+    switch (c) {
+    case Compression::gzip: return "gzip";
+    case Compression::zstd: return "zstd";
+    case Compression::none: break;
+    }
+    return "none";
+}
+
+namespace {
+
+constexpr std::string_view kWhiteoutPrefix = ".wh.";
+constexpr std::string_view kOpaque = ".wh..wh..opq";
+
+// Path components of a tar entry name; "./" and empty components dropped. Absolute names and ".." are refused.
+Result<std::vector<std::string>> split_entry(std::string_view name) {
+    if (name.starts_with('/')) return fail("absolute path");
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (pos <= name.size()) {
+        size_t end = name.find('/', pos);
+        if (end == std::string_view::npos) end = name.size();
+        std::string_view c = name.substr(pos, end - pos);
+        if (c == "..") return fail("path escapes the root");
+        if (!c.empty() && c != ".") out.emplace_back(c);
+        pos = end + 1;
+    }
+    return out;
+}
+
+std::string join(const std::vector<std::string>& c, size_t n) {
+    std::string s;
+    for (size_t i = 0; i < n; ++i) {
+        if (i) s += '/';
+        s += c[i];
+    }
+    return s;
+}
+
+int openat2_in_root(int root, const std::string& path, int flags) {
+    open_how how{};
+    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    return static_cast<int>(::syscall(SYS_openat2, root, path.empty() ? "." : path.c_str(), &how, sizeof how));
+}
+
+std::string proc_path(int dirfd, const std::string& name) {
+    std::string p = "/proc/self/fd/" + std::to_string(dirfd);
+    return name.empty() ? p : p + "/" + name;
+}
+
+// Removes NAME in dirfd (recursively for a directory) without following symlinks.
+Status remove_at(int dirfd, const std::string& name) {
+    struct stat st{};
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT) return ok();
+        return fail_errno("stat " + name);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) return fail_errno("open " + name);
+        std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(fd), ::closedir);
+        if (!d) {
+            ::close(fd);
+            return fail_errno("opendir " + name);
+        }
+        std::vector<std::string> names;
+        while (dirent* e = ::readdir(d.get())) {
+            std::string_view n = e->d_name;
+            if (n != "." && n != "..") names.emplace_back(n);
+        }
+        for (auto& n : names) TRY_CTX(remove_at(::dirfd(d.get()), n), name);
+        if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) < 0) return fail_errno("rmdir " + name);
+        return ok();
+    }
+    if (::unlinkat(dirfd, name.c_str(), 0) < 0 && errno != ENOENT) return fail_errno("unlink " + name);
+    return ok();
+}
+
+class Extractor {
+  public:
+    Extractor(int root, Whiteouts mode) : root_(root), mode_(mode) {}
+
+    Status entry(archive* a, archive_entry* e, UnpackStats& stats) {
+        auto comps = TRY(split_entry(archive_entry_pathname(e)));
+        if (comps.empty()) return root_metadata(e);
+        const std::string& base = comps.back();
+        if (base.starts_with(kWhiteoutPrefix)) return whiteout(comps);
+        auto parent = TRY(open_parent(comps, true));
+        std::string path = join(comps, comps.size());
+        TRY(make_room(parent.get(), base, archive_entry_filetype(e) == AE_IFDIR && !archive_entry_hardlink(e)));
+        written_.insert(path);
+        if (const char* target = archive_entry_hardlink(e)) return hardlink(parent.get(), base, target);
+        switch (archive_entry_filetype(e)) {
+        case AE_IFREG: TRY(regular(a, e, parent.get(), base, stats)); break;
+        case AE_IFDIR:
+            if (::mkdirat(parent.get(), base.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir");
+            dir_times_.push_back({path, mtime(e)});
+            break;
+        case AE_IFLNK:
+            if (::symlinkat(archive_entry_symlink(e), parent.get(), base.c_str()) < 0) return fail_errno("symlink");
+            break;
+        case AE_IFCHR:
+        case AE_IFBLK:
+        case AE_IFIFO: {
+            mode_t type = archive_entry_filetype(e) == AE_IFCHR   ? S_IFCHR
+                          : archive_entry_filetype(e) == AE_IFBLK ? S_IFBLK
+                                                                  : S_IFIFO;
+            dev_t dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+            if (::mknodat(parent.get(), base.c_str(), type | 0600, dev) < 0) return fail_errno("mknod");
+            break;
+        }
+        default: return ok(); // sockets and unknown types are not part of images
+        }
+        return metadata(parent.get(), base, e);
+    }
+
+    // Directory mtimes last: creating their children changed them.
+    Status finish() {
+        for (auto it = dir_times_.rbegin(); it != dir_times_.rend(); ++it) {
+            auto comps = TRY(split_entry(it->first));
+            auto parent = open_parent(comps, false);
+            if (!parent) continue; // removed by a later whiteout
+            timespec ts[2] = {it->second, it->second};
+            if (::utimensat(parent->get(), comps.back().c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOENT)
+                return fail_errno("set times of " + it->first);
+        }
+        return ok();
+    }
+
+  private:
+    static timespec mtime(archive_entry* e) {
+        return {archive_entry_mtime(e), archive_entry_mtime_is_set(e) ? archive_entry_mtime_nsec(e) : 0};
+    }
+
+    // The directory holding the entry, resolved inside the root; missing directories are created.
+    Result<sys::Fd> open_parent(const std::vector<std::string>& comps, bool create) {
+        size_t n = comps.size() - 1;
+        sys::Fd fd(openat2_in_root(root_, join(comps, n), O_PATH | O_DIRECTORY));
+        if (fd.valid() || errno != ENOENT || !create) {
+            if (!fd.valid()) return fail_errno("open parent directory");
+            return fd;
+        }
+        sys::Fd cur(openat2_in_root(root_, "", O_PATH | O_DIRECTORY));
+        for (size_t i = 0; i < n; ++i) {
+            std::string prefix = join(comps, i + 1);
+            sys::Fd next(openat2_in_root(root_, prefix, O_PATH | O_DIRECTORY));
+            if (!next.valid() && errno == ENOENT) {
+                if (::mkdirat(cur.get(), comps[i].c_str(), 0755) < 0 && errno != EEXIST)
+                    return fail_errno("mkdir " + prefix);
+                next.reset(openat2_in_root(root_, prefix, O_PATH | O_DIRECTORY));
+            }
+            if (!next.valid()) return fail_errno("open " + prefix);
+            cur = std::move(next);
+        }
+        return cur;
+    }
+
+    // Clears the way for a new entry: an existing directory stays when a directory replaces it.
+    static Status make_room(int parent, const std::string& base, bool is_dir) {
+        struct stat st{};
+        if (::fstatat(parent, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno == ENOENT) return ok();
+            return fail_errno("stat");
+        }
+        if (is_dir && S_ISDIR(st.st_mode)) return ok();
+        return remove_at(parent, base);
+    }
+
+    Status whiteout(const std::vector<std::string>& comps) {
+        const std::string& base = comps.back();
+        if (base == kOpaque) return opaque(comps);
+        if (base.starts_with(".wh..wh.")) return ok(); // aufs metadata (.wh..wh.plnk and friends)
+        std::string name = base.substr(kWhiteoutPrefix.size());
+        if (name.empty() || name == "." || name == "..") return fail("invalid whiteout");
+        std::vector<std::string> target = comps;
+        target.back() = name;
+        // A whiteout hides lower layers only: an entry of this same layer stays.
+        if (written_.contains(join(target, target.size()))) return ok();
+        if (mode_ == Whiteouts::apply) {
+            auto parent = open_parent(comps, false);
+            if (!parent) return ok(); // nothing below to hide
+            return remove_at(parent->get(), name);
+        }
+        auto parent = TRY(open_parent(comps, true));
+        TRY(remove_at(parent.get(), name));
+        if (::mknodat(parent.get(), name.c_str(), S_IFCHR, makedev(0, 0)) < 0) return fail_errno("mknod whiteout");
+        return ok();
+    }
+
+    Status opaque(const std::vector<std::string>& comps) {
+        std::string dir = join(comps, comps.size() - 1);
+        if (mode_ == Whiteouts::overlay) {
+            auto parent = TRY(open_parent(comps, true));
+            // setxattr, not lsetxattr: the magic link is followed to the directory it stands for.
+            if (::setxattr(proc_path(parent.get(), "").c_str(), "trusted.overlay.opaque", "y", 1, 0) < 0)
+                return fail_errno("set trusted.overlay.opaque");
+            return ok();
+        }
+        sys::Fd fd(openat2_in_root(root_, dir, O_RDONLY | O_DIRECTORY));
+        if (!fd.valid()) return ok();
+        std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(fd.release()), ::closedir);
+        if (!d) return fail_errno("opendir");
+        std::vector<std::string> victims;
+        while (dirent* e = ::readdir(d.get())) {
+            std::string_view n = e->d_name;
+            if (n == "." || n == "..") continue;
+            std::string child = dir.empty() ? std::string(n) : dir + "/" + std::string(n);
+            if (!written_.contains(child)) victims.emplace_back(n);
+        }
+        for (auto& v : victims) TRY(remove_at(::dirfd(d.get()), v));
+        return ok();
+    }
+
+    Status hardlink(int parent, const std::string& base, const char* target) {
+        auto tc = TRY_CTX(split_entry(target), std::string("hardlink target \"") + target + "\"");
+        if (tc.empty()) return fail("hardlink to the root directory");
+        auto tparent = TRY_CTX(open_parent(tc, false), std::string("hardlink target \"") + target + "\"");
+        if (::linkat(tparent.get(), tc.back().c_str(), parent, base.c_str(), 0) < 0)
+            return fail_errno(std::string("link to \"") + target + "\"");
+        return ok();
+    }
+
+    static Status regular(archive* a, archive_entry* e, int parent, const std::string& base, UnpackStats& stats) {
+        sys::Fd fd(::openat(parent, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!fd.valid()) return fail_errno("create");
+        const void* buf;
+        size_t size;
+        la_int64_t offset;
+        for (;;) {
+            int r = archive_read_data_block(a, &buf, &size, &offset);
+            if (r == ARCHIVE_EOF) break;
+            if (r < ARCHIVE_WARN) return fail(std::string("read data: ") + archive_error_string(a));
+            const char* p = static_cast<const char*>(buf);
+            while (size > 0) {
+                ssize_t w = ::pwrite(fd.get(), p, size, offset);
+                if (w < 0) {
+                    if (errno == EINTR) continue;
+                    return fail_errno("write");
+                }
+                p += w;
+                offset += w;
+                size -= static_cast<size_t>(w);
+                stats.bytes += static_cast<uint64_t>(w);
+            }
+        }
+        // Sparse files end in a hole.
+        if (archive_entry_size_is_set(e) && ::ftruncate(fd.get(), archive_entry_size(e)) < 0)
+            return fail_errno("truncate");
+        return ok();
+    }
+
+    Status xattrs(int parent, const std::string& base, archive_entry* e) {
+        if (archive_entry_xattr_reset(e) == 0) return ok();
+        std::string path = proc_path(parent, base);
+        const char* name;
+        const void* value;
+        size_t size;
+        while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+            std::string_view n = name;
+            // A layer must not forge overlayfs metadata (opaque markers, redirects) for the layers below it.
+            if (n.starts_with("trusted.overlay.")) continue;
+            if (::lsetxattr(path.c_str(), name, value, size, 0) < 0 && errno != ENOTSUP)
+                return fail_errno(std::string("set xattr ") + name);
+        }
+        return ok();
+    }
+
+    Status metadata(int parent, const std::string& base, archive_entry* e) {
+        bool link = archive_entry_filetype(e) == AE_IFLNK;
+        if (::fchownat(parent, base.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
+                       static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW) < 0)
+            return fail_errno("chown");
+        // Not a symlink (we just made it), so following is safe; after chown, which clears set-id bits.
+        if (!link && ::fchmodat(parent, base.c_str(), archive_entry_perm(e) & 07777, 0) < 0) return fail_errno("chmod");
+        TRY(xattrs(parent, base, e));
+        if (archive_entry_filetype(e) == AE_IFDIR) return ok();
+        timespec ts[2] = {mtime(e), mtime(e)};
+        if (::utimensat(parent, base.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0) return fail_errno("set times");
+        return ok();
+    }
+
+    Status root_metadata(archive_entry* e) {
+        if (archive_entry_filetype(e) != AE_IFDIR) return fail("the root is not a directory");
+        if (::fchown(root_, static_cast<uid_t>(archive_entry_uid(e)), static_cast<gid_t>(archive_entry_gid(e))) < 0)
+            return fail_errno("chown root");
+        if (::fchmod(root_, archive_entry_perm(e) & 07777) < 0) return fail_errno("chmod root");
+        return ok();
+    }
+
+    int root_;
+    Whiteouts mode_;
+    std::unordered_set<std::string> written_;
+    std::vector<std::pair<std::string, timespec>> dir_times_;
+};
+
+struct ArchiveFree {
+    void operator()(archive* a) const { archive_read_free(a); }
+};
+
+} // namespace
+
+Result<UnpackStats> unpack_layer(const std::string& layer, const std::string& root, Whiteouts mode) {
+    std::string what = "unpack " + layer;
+    Compression comp = TRY_CTX(detect_compression_file(layer), what);
+    sys::Fd rootfd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!rootfd.valid()) return fail_errno(what + ": open " + root);
+    std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
+    if (!a) return fail(what + ": out of memory");
+    if (comp == Compression::gzip) archive_read_support_filter_gzip(a.get());
+    if (comp == Compression::zstd) archive_read_support_filter_zstd(a.get());
+    archive_read_support_format_tar(a.get());
+    if (archive_read_open_filename(a.get(), layer.c_str(), 1 << 20) != ARCHIVE_OK)
+        return fail(what + ": " + archive_error_string(a.get()));
+    Extractor x(rootfd.get(), mode);
+    UnpackStats stats;
+    for (;;) {
+        archive_entry* e = nullptr;
+        int r = archive_read_next_header(a.get(), &e);
+        if (r == ARCHIVE_EOF) break;
+        if (r < ARCHIVE_WARN) return fail(what + ": " + archive_error_string(a.get()));
+        if (auto s = x.entry(a.get(), e, stats); !s)
+            return std::unexpected(
+                std::move(s).error().context(what + ": entry \"" + archive_entry_pathname(e) + "\""));
+        ++stats.entries;
+    }
+    TRY_CTX(x.finish(), what);
+    return stats;
+}
+
+} // namespace lxcri::image

@@ -1,0 +1,259 @@
+// Real tars made by Python's tarfile, unpacked into temp dirs; malicious ones must not write outside the root.
+#include "image/unpack.hpp"
+#include "sys/fs.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+using namespace lxcri;
+using namespace lxcri::image;
+
+namespace {
+
+const char* kPrelude = R"PY(
+import tarfile, io, sys
+t = tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT)
+def add(name, type, data=b'', mode=0o644, uid=0, gid=0, mtime=1000000000, link='', pax=None, major=0, minor=0):
+    ti = tarfile.TarInfo(name)
+    ti.type, ti.mode, ti.uid, ti.gid, ti.mtime, ti.linkname = type, mode, uid, gid, mtime, link
+    ti.devmajor, ti.devminor = major, minor
+    if pax: ti.pax_headers = pax
+    ti.size = len(data) if type == tarfile.REGTYPE else 0
+    t.addfile(ti, io.BytesIO(data) if type == tarfile.REGTYPE else None)
+def f(name, data=b'', **kw): add(name, tarfile.REGTYPE, data, **kw)
+def d(name, mode=0o755, **kw): add(name, tarfile.DIRTYPE, mode=mode, **kw)
+def l(name, target): add(name, tarfile.SYMTYPE, mode=0o777, link=target)
+def h(name, target): add(name, tarfile.LNKTYPE, link=target)
+)PY";
+
+class Unpack : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/unpack-test-XXXXXX";
+        base_ = mkdtemp(tmpl);
+        root_ = base_ + "/root";
+        outside_ = base_ + "/outside";
+        ASSERT_TRUE(sys::mkdir_p(root_));
+        ASSERT_TRUE(sys::mkdir_p(outside_));
+    }
+    void TearDown() override { (void)sys::remove_all(base_); }
+
+    // Writes a tar from Python statements; compress: "", "gzip" or "zstd".
+    std::string tar(const std::string& body, const std::string& compress = "") {
+        std::string py = base_ + "/gen.py", out = base_ + "/layer" + std::to_string(n_++) + ".tar";
+        std::ofstream(py) << kPrelude << body << "\nt.close()\n";
+        EXPECT_EQ(std::system(("python3 " + py + " " + out).c_str()), 0);
+        std::string cmd = compress == "gzip"   ? "gzip -n " + out + " && mv " + out + ".gz " + out
+                          : compress == "zstd" ? "zstd -q --rm " + out + " && mv " + out + ".zst " + out
+                                               : "true";
+        EXPECT_EQ(std::system(cmd.c_str()), 0);
+        return out;
+    }
+    std::string read(const std::string& rel) { return sys::read_file(root_ + "/" + rel).value_or("<missing>"); }
+    struct stat lst(const std::string& rel) {
+        struct stat st{};
+        EXPECT_EQ(lstat((root_ + "/" + rel).c_str(), &st), 0) << rel;
+        return st;
+    }
+    bool present(const std::string& rel) {
+        struct stat st{};
+        return lstat((root_ + "/" + rel).c_str(), &st) == 0;
+    }
+
+    std::string base_, root_, outside_;
+    int n_ = 0;
+};
+
+const char* kAllTypes = R"PY(
+d('etc', mtime=123456789)
+f('etc/passwd', b'root:x:0:0::/root:/bin/sh\n', mode=0o644)
+f('bin/tool', b'#!/bin/sh\n', mode=0o4755, uid=1234, gid=5678, mtime=1500000000)
+l('bin/sh', '/bin/busybox')
+h('bin/tool2', 'bin/tool')
+add('dev/null', tarfile.CHRTYPE, mode=0o666, major=1, minor=3)
+add('dev/loop0', tarfile.BLKTYPE, mode=0o660, major=7, minor=0)
+add('run/fifo', tarfile.FIFOTYPE, mode=0o600)
+f('attr', b'x', pax={'SCHILY.xattr.user.test': 'hello', 'SCHILY.xattr.trusted.overlay.opaque': 'y'})
+)PY";
+
+class UnpackCompressed : public Unpack, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(UnpackCompressed, AllEntryTypesWithMetadata) {
+    std::string layer = tar(kAllTypes, GetParam());
+    auto comp = detect_compression_file(layer);
+    ASSERT_TRUE(comp);
+    EXPECT_STREQ(compression_name(*comp), std::string(GetParam()).empty() ? "none" : GetParam());
+    auto r = unpack_layer(layer, root_, Whiteouts::apply);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->entries, 9u);
+    EXPECT_EQ(read("etc/passwd"), "root:x:0:0::/root:/bin/sh\n");
+    auto tool = lst("bin/tool");
+    EXPECT_EQ(tool.st_mode & 07777, 04755u);
+    EXPECT_EQ(tool.st_uid, 1234u);
+    EXPECT_EQ(tool.st_gid, 5678u);
+    EXPECT_EQ(tool.st_mtime, 1500000000);
+    EXPECT_EQ(tool.st_nlink, 2u);
+    EXPECT_EQ(lst("bin/tool2").st_ino, tool.st_ino);
+    EXPECT_TRUE(S_ISLNK(lst("bin/sh").st_mode));
+    char buf[64] = {};
+    ASSERT_GT(readlink((root_ + "/bin/sh").c_str(), buf, sizeof buf - 1), 0);
+    EXPECT_STREQ(buf, "/bin/busybox");
+    auto null = lst("dev/null");
+    EXPECT_TRUE(S_ISCHR(null.st_mode));
+    EXPECT_EQ(null.st_rdev, makedev(1, 3));
+    EXPECT_EQ(null.st_mode & 0777, 0666u);
+    EXPECT_TRUE(S_ISBLK(lst("dev/loop0").st_mode));
+    EXPECT_TRUE(S_ISFIFO(lst("run/fifo").st_mode));
+    EXPECT_EQ(lst("etc").st_mtime, 123456789);
+    char val[16] = {};
+    EXPECT_EQ(lgetxattr((root_ + "/attr").c_str(), "user.test", val, sizeof val), 5);
+    EXPECT_STREQ(val, "hello");
+    // A layer cannot forge overlay metadata.
+    EXPECT_LT(lgetxattr((root_ + "/attr").c_str(), "trusted.overlay.opaque", val, sizeof val), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Compression, UnpackCompressed, ::testing::Values("", "gzip", "zstd"));
+
+TEST_F(Unpack, DetectsCompressionByMagicNotName) {
+    unsigned char gz[] = {0x1f, 0x8b, 0x08, 0};
+    unsigned char zs[] = {0x28, 0xb5, 0x2f, 0xfd};
+    unsigned char ustar[] = {'e', 't', 'c', '/'};
+    EXPECT_EQ(detect_compression(gz), Compression::gzip);
+    EXPECT_EQ(detect_compression(zs), Compression::zstd);
+    EXPECT_EQ(detect_compression(ustar), Compression::none);
+    EXPECT_EQ(detect_compression(std::span<const unsigned char>()), Compression::none);
+}
+
+const char* kLower = R"PY(
+f('keep', b'k')
+f('gone', b'g')
+d('dir')
+f('dir/old1', b'1')
+d('dir/sub')
+f('dir/sub/old2', b'2')
+d('other')
+f('other/x', b'x')
+)PY";
+
+const char* kUpper = R"PY(
+f('.wh.gone')
+d('dir')
+f('dir/.wh..wh..opq')
+f('dir/new', b'n')
+f('other/.wh.x')
+f('fresh', b'f')
+f('.wh.fresh')
+f('.wh.never-existed')
+)PY";
+
+TEST_F(Unpack, ApplyWhiteoutsOntoLowerLayer) {
+    ASSERT_TRUE(unpack_layer(tar(kLower), root_, Whiteouts::apply));
+    auto r = unpack_layer(tar(kUpper), root_, Whiteouts::apply);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(read("keep"), "k");
+    EXPECT_FALSE(present("gone"));
+    EXPECT_FALSE(present("dir/old1"));
+    EXPECT_FALSE(present("dir/sub"));
+    EXPECT_EQ(read("dir/new"), "n");
+    EXPECT_TRUE(present("other"));
+    EXPECT_FALSE(present("other/x"));
+    // A whiteout hides lower layers only, never an entry of its own layer.
+    EXPECT_EQ(read("fresh"), "f");
+    EXPECT_FALSE(present(".wh.gone"));
+    EXPECT_FALSE(present("dir/.wh..wh..opq"));
+}
+
+TEST_F(Unpack, OverlayWhiteoutsAreCharDevicesAndOpaqueXattr) {
+    auto r = unpack_layer(tar(kUpper), root_, Whiteouts::overlay);
+    ASSERT_TRUE(r) << r.error().message();
+    auto gone = lst("gone");
+    EXPECT_TRUE(S_ISCHR(gone.st_mode));
+    EXPECT_EQ(gone.st_rdev, makedev(0, 0));
+    EXPECT_TRUE(S_ISCHR(lst("other/x").st_mode));
+    char v[4] = {};
+    EXPECT_EQ(lgetxattr((root_ + "/dir").c_str(), "trusted.overlay.opaque", v, sizeof v), 1);
+    EXPECT_EQ(v[0], 'y');
+    EXPECT_EQ(read("dir/new"), "n");
+    EXPECT_EQ(read("fresh"), "f");
+    EXPECT_FALSE(present("dir/.wh..wh..opq"));
+}
+
+// Every malicious layer must fail or stay inside the root, and leave `outside` untouched.
+TEST_F(Unpack, RefusesTraversalAndAbsolutePaths) {
+    for (std::string body : {"f('../outside/pwned', b'x')", "f('a/../../outside/pwned', b'x')",
+                             "f('/abs/pwned', b'x')", "f('ok', b'x')\nh('lnk', '../outside/victim')",
+                             "h('lnk', '/etc/passwd')"}) {
+        auto r = unpack_layer(tar(body), root_, Whiteouts::apply);
+        EXPECT_FALSE(r) << body;
+        if (!r) {
+            EXPECT_NE(r.error().message().find("entry"), std::string::npos) << r.error().message();
+        }
+    }
+    EXPECT_TRUE(sys::list_dir(outside_).empty());
+    EXPECT_FALSE(present("abs"));
+}
+
+TEST_F(Unpack, SymlinksAreResolvedInsideTheRoot) {
+    std::ofstream(outside_ + "/victim") << "secret";
+    std::string o = outside_;
+    std::string body = "l('abs', '" + o + "')\n" + "f('abs/pwned', b'x')\n" + "l('rel', '../../../../../../../" + o +
+                       "')\n" + "f('rel/pwned2', b'x')\n" + "l('up', '..')\n" + "f('up/pwned3', b'x')\n" +
+                       "h('hl', 'abs/victim')\n" + "l('victim-link', '" + o + "/victim')\n" +
+                       "f('victim-link', b'overwritten')\n";
+    for (const char* mode : {"apply", "overlay"}) {
+        auto r = unpack_layer(tar(body), root_, mode[0] == 'a' ? Whiteouts::apply : Whiteouts::overlay);
+        // The hardlink target resolves to <root>/<outside>/victim, which does not exist: refused.
+        EXPECT_FALSE(r) << mode;
+        if (!r) std::cerr << r.error().message() << "\n";
+        EXPECT_EQ(sys::list_dir(outside_), std::vector<std::string>{"victim"});
+        EXPECT_EQ(sys::read_file(outside_ + "/victim").value_or(""), "secret");
+        struct stat st{};
+        ASSERT_EQ(stat((outside_ + "/victim").c_str(), &st), 0);
+        EXPECT_EQ(st.st_nlink, 1u);
+        // What was written went under the root, re-rooted.
+        EXPECT_EQ(read(o.substr(1) + "/pwned"), "x");
+        EXPECT_EQ(read("pwned3"), "x");
+        (void)sys::remove_all(root_);
+        ASSERT_TRUE(sys::mkdir_p(root_));
+    }
+}
+
+TEST_F(Unpack, EntryReplacingASymlinkDoesNotFollowIt) {
+    std::ofstream(outside_ + "/victim") << "secret";
+    std::string body = "l('x', '" + outside_ + "/victim')\nf('x', b'new')\n";
+    auto r = unpack_layer(tar(body), root_, Whiteouts::apply);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(read("x"), "new");
+    EXPECT_EQ(sys::read_file(outside_ + "/victim").value_or(""), "secret");
+}
+
+TEST_F(Unpack, WhiteoutThroughSymlinkStaysInside) {
+    std::ofstream(outside_ + "/victim") << "secret";
+    ASSERT_TRUE(unpack_layer(tar("l('d', '" + outside_ + "')"), root_, Whiteouts::apply));
+    auto r = unpack_layer(tar("f('d/.wh.victim')\nf('d/.wh..wh..opq')"), root_, Whiteouts::apply);
+    EXPECT_TRUE(r) << r.error().message();
+    EXPECT_EQ(sys::read_file(outside_ + "/victim").value_or(""), "secret");
+}
+
+TEST_F(Unpack, CorruptAndMissingLayersFail) {
+    std::string bad = base_ + "/bad.tar.gz";
+    std::ofstream(bad) << "\x1f\x8b\x08\x00garbage-garbage-garbage";
+    auto r = unpack_layer(bad, root_, Whiteouts::apply);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("unpack " + bad), std::string::npos);
+    EXPECT_FALSE(unpack_layer(base_ + "/missing", root_, Whiteouts::apply));
+    // Truncated gzip.
+    std::string good = tar(kLower, "gzip");
+    auto text = sys::read_file(good).value();
+    std::ofstream(bad, std::ios::trunc) << text.substr(0, text.size() / 2);
+    EXPECT_FALSE(unpack_layer(bad, root_ + "", Whiteouts::apply));
+}
+
+} // namespace
