@@ -5,6 +5,7 @@
 #include "sys/log.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -325,6 +326,25 @@ Result<std::vector<ImageRecord>> Store::remove(std::string_view ref) {
     for (size_t i = 0; i < recs.size(); i++) (drop.count(i) ? removed : kept).push_back(recs[i]);
     TRY_CTX(write_index(root_ + "/index.json", kept), "write image index");
     return removed;
+}
+
+void Store::discard_blobs(const std::vector<Digest>& blobs) {
+    if (blobs.empty()) return;
+    sys::Fd fd(::open((root_ + "/gc.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) return;
+    auto recs = list();
+    if (!recs) return;
+    std::set<std::string> keep;
+    for (auto& r : *recs) {
+        keep.insert(r.manifest.hex);
+        keep.insert(r.index.hex);
+        auto m = manifest(r.manifest);
+        if (!m) return; // unreadable image: leave everything to gc's report
+        keep.insert(m->config.digest.hex);
+        for (auto& l : m->layers) keep.insert(l.digest.hex);
+    }
+    for (auto& d : blobs)
+        if (!keep.count(d.hex)) ::unlink(blob_path(d).c_str());
 }
 
 Result<sys::FileLock> Store::writer_lock() const { return sys::lock_file(root_ + "/gc.lock", false); }

@@ -166,6 +166,9 @@ class Store {
     Result<std::vector<ImageRecord>> remove(std::string_view ref);
     // Deletes blobs no indexed image references, every partial download and stale temp file.
     Result<GcReport> gc();
+    // After a failed pull or import: removes these blobs unless an indexed image references them. Only done
+    // when no other writer is active (else they are left for gc, since a concurrent pull may be using them).
+    void discard_blobs(const std::vector<Digest>& blobs);
     // Held (shared) by writers from their first blob until tag(), so gc cannot collect their blobs midway.
     Result<sys::FileLock> writer_lock() const;
 

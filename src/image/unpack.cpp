@@ -21,10 +21,10 @@
 namespace lxcri::image {
 
 Compression detect_compression(std::span<const unsigned char> head) {
-    if (head.size() >= 2 && head[0] == 0x1f && head[1] == 0x8b) return Compression::gzip;
+    if (head.size() >= 2 && head[0] == 0x1f && head[1] == 0x8b) return Compression::Gzip;
     if (head.size() >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd)
-        return Compression::zstd;
-    return Compression::none;
+        return Compression::Zstd;
+    return Compression::None;
 }
 
 Result<Compression> detect_compression_file(const std::string& path) {
@@ -38,9 +38,9 @@ Result<Compression> detect_compression_file(const std::string& path) {
 
 const char* compression_name(Compression c) {
     switch (c) {
-    case Compression::gzip: return "gzip";
-    case Compression::zstd: return "zstd";
-    case Compression::none: break;
+    case Compression::Gzip: return "gzip";
+    case Compression::Zstd: return "zstd";
+    case Compression::None: break;
     }
     return "none";
 }
@@ -345,8 +345,8 @@ Result<UnpackStats> unpack_layer(const std::string& layer, const std::string& ro
     if (!rootfd.valid()) return fail_errno(what + ": open " + root);
     std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
     if (!a) return fail(what + ": out of memory");
-    if (comp == Compression::gzip) archive_read_support_filter_gzip(a.get());
-    if (comp == Compression::zstd) archive_read_support_filter_zstd(a.get());
+    if (comp == Compression::Gzip) archive_read_support_filter_gzip(a.get());
+    if (comp == Compression::Zstd) archive_read_support_filter_zstd(a.get());
     archive_read_support_format_tar(a.get());
     if (archive_read_open_filename(a.get(), layer.c_str(), 1 << 20) != ARCHIVE_OK)
         return fail(what + ": " + archive_error_string(a.get()));

@@ -3,6 +3,7 @@
 // or converted to overlayfs whiteouts (the layer is one overlay lowerdir).
 #pragma once
 #include "base/result.hpp"
+#include "image/manifest.hpp"
 
 #include <cstdint>
 #include <span>
@@ -10,7 +11,6 @@
 
 namespace lxcri::image {
 
-enum class Compression { none, gzip, zstd };
 // By magic number: 1f 8b = gzip, 28 b5 2f fd = zstd, anything else is treated as a plain tar.
 Compression detect_compression(std::span<const unsigned char> head);
 Result<Compression> detect_compression_file(const std::string& path);

@@ -91,6 +91,9 @@ int clone_flag(const std::string& type) {
     syscall(SYS_close_range, next, ~0U, 0);
     for (int fd = 3; fd < 3 + req.preserve_fds; ++fd) fcntl(fd, F_SETFD, 0);
 
+    // As root, liblxc would write id maps through newuidmap/newgidmap whenever they are on PATH, and those refuse
+    // ranges that /etc/subuid does not grant to root. Root may write the maps itself: hide the tools from liblxc.
+    if (geteuid() == 0) unsetenv("PATH");
     struct lxc_container* c = lxc_container_new(plan.id.c_str(), req.lxcpath.c_str());
     if (!c) child_fail("lxc_container_new");
     c->want_daemonize(c, false);
@@ -143,6 +146,19 @@ Result<pid_t> wait_ready(int sock, pid_t monitor, std::chrono::milliseconds time
         }
     }
     return fail("the container's init sent no credentials");
+}
+
+// Host uid/gid of container root when the container has id mappings.
+std::optional<std::pair<uid_t, gid_t>> mapped_root(const plan::Plan& plan) {
+    auto host_of_zero = [](const std::vector<spec::IdMapping>& maps) -> std::optional<uint32_t> {
+        for (auto& m : maps)
+            if (m.container_id == 0 && m.size > 0) return m.host_id;
+        return std::nullopt;
+    };
+    auto u = host_of_zero(plan.uid_mappings);
+    auto g = host_of_zero(plan.gid_mappings);
+    if (!u || !g) return std::nullopt;
+    return std::make_pair(static_cast<uid_t>(*u), static_cast<gid_t>(*g));
 }
 
 // Put the monitor into the container's cgroups (every hierarchy init is in).
@@ -229,6 +245,13 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     TRY(sys::write_file_atomic(helper + "/init.json", plan::init_config_to_json(ic), 0600));
     std::string fifo = helper + "/fifo";
     if (mkfifo(fifo.c_str(), 0600) < 0) return fail_errno("mkfifo " + fifo);
+    // In a user namespace the init runs as the host id mapped to container root: give it its two files.
+    if (auto owner = mapped_root(plan)) {
+        for (const char* f : {"/init.json", "/fifo"}) {
+            std::string path = helper + f;
+            if (chown(path.c_str(), owner->first, owner->second) < 0) return fail_errno("chown " + path);
+        }
+    }
 
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
