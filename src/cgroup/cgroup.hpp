@@ -40,6 +40,8 @@ struct Mapping {
 // linux.resources.unified on a v1-only host is an error. On a Hybrid host, controllers named in v2_controllers
 // (hugetlb, rdma) live in the cgroup2 hierarchy and are mapped with the v2 rules there.
 Result<Mapping> map_resources(const spec::Resources& res, Mode mode, const std::set<std::string>& v2_controllers = {});
+// Directories under root that are cgroup mounts (v1 controllers, named ones, "unified"); empty on pure v2.
+std::vector<std::string> hierarchy_dirs(const std::string& root = "/sys/fs/cgroup");
 // Hybrid hosts: controllers enabled in <root>/unified that have no v1 hierarchy (empty otherwise).
 std::set<std::string> hybrid_v2_controllers(const std::string& root = "/sys/fs/cgroup");
 

@@ -3,6 +3,7 @@
 #include "sys/fs.hpp"
 
 #include <linux/magic.h>
+#include <algorithm>
 #include <sstream>
 #include <sys/vfs.h>
 
@@ -48,6 +49,23 @@ std::set<std::string> hybrid_v2_controllers(const std::string& root) {
     for (std::string c; in >> c;) {
         if (!sys::exists(root + "/" + c)) out.insert(c);
     }
+    return out;
+}
+
+} // namespace lxcri::cgroup
+
+namespace lxcri::cgroup {
+
+std::vector<std::string> hierarchy_dirs(const std::string& root) {
+    std::vector<std::string> out;
+    if (detect(root) == Mode::Unified) return out;
+    for (auto& name : sys::list_dir(root)) {
+        std::string p = root + "/" + name;
+        struct statfs fs{};
+        if (::statfs(p.c_str(), &fs) != 0) continue;
+        if (fs.f_type == CGROUP_SUPER_MAGIC || fs.f_type == CGROUP2_SUPER_MAGIC) out.push_back(name);
+    }
+    std::sort(out.begin(), out.end());
     return out;
 }
 

@@ -45,7 +45,7 @@ Result<std::vector<Property>> resource_properties(const spec::Resources& res, Mo
 // Everything StartTransientUnit gets: Description, Slice, Delegate, PIDs, accounting, DefaultDependencies=no,
 // then resource_properties.
 Result<std::vector<Property>> scope_properties(const Unit& unit, const std::string& description, pid_t pid,
-                                              const spec::Resources& res, Mode mode);
+                                               const spec::Resources& res, Mode mode);
 
 // systemd is PID 1 (/run/systemd/system exists); the error says why --systemd-cgroup cannot work.
 Status available();

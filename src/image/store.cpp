@@ -60,9 +60,10 @@ Status BlobWriter::commit() {
     if (complete_) return ok();
     if (!fd_.valid()) return fail("blob " + expected_.str() + ": writer already closed");
     if (expected_size_ >= 0 && written_ != expected_size_) {
+        std::string msg = "blob " + expected_.str() + ": size mismatch: got " + std::to_string(written_) +
+                          " bytes, expected " + std::to_string(expected_size_);
         discard();
-        return fail("blob " + expected_.str() + ": size mismatch: got " + std::to_string(written_) +
-                    " bytes, expected " + std::to_string(expected_size_));
+        return fail(msg);
     }
     Digest got = hash_.finish();
     if (got != expected_) {
@@ -84,6 +85,7 @@ Status BlobWriter::commit() {
 void BlobWriter::discard() {
     if (!partial_.empty()) ::unlink(partial_.c_str());
     fd_.reset();
+    lock_ = sys::FileLock();
     written_ = 0;
 }
 

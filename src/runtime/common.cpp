@@ -1,6 +1,8 @@
 #include "runtime/common.hpp"
 
 #include "cgroup/cgroup.hpp"
+#include "storage/driver.hpp"
+#include "cgroup/systemd.hpp"
 #include "sys/fd.hpp"
 #include "sys/fs.hpp"
 #include "sys/log.hpp"
@@ -37,10 +39,12 @@ static Status run_hook(const spec::Hook& h, const std::string& phase, const std:
     std::string what = phase + " hook " + h.path;
     sys::Fd bin(open(h.path.c_str(), O_PATH | O_CLOEXEC));
     if (!bin.valid()) return fail_errno(what);
-    sys::Fd ns;
+    sys::Fd ns, host_root;
     if (enter_mnt_of > 0) {
         ns.reset(open(("/proc/" + std::to_string(enter_mnt_of) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
         if (!ns.valid()) return fail_errno(what + ": open mount namespace");
+        host_root.reset(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!host_root.valid()) return fail_errno(what + ": open /");
     }
     int in[2], err[2];
     if (pipe2(in, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) return fail_errno(what + ": pipe");
@@ -58,7 +62,10 @@ static Status run_hook(const spec::Hook& h, const std::string& phase, const std:
         dup2(err_w.get(), 2);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0) dup2(devnull, 1);
-        if (ns.valid() && setns(ns.get(), CLONE_NEWNS) < 0) _exit(126);
+        // In the container's mount namespace, but (as runc runs it, before pivot_root) with the host's root so
+        // that the hook, its interpreter and its libraries resolve as in the runtime's namespace.
+        if (ns.valid() && (setns(ns.get(), CLONE_NEWNS) < 0 || fchdir(host_root.get()) < 0 || chroot(".") < 0))
+            _exit(126);
         fexecve(bin.get(), argv.data(), envp.data());
         _exit(127);
     }
@@ -157,6 +164,8 @@ Status destroy_container(const Store& store, const State& st) {
     std::vector<cgroup::Cgroup> groups;
     if (!st.cgroup_paths.empty()) groups.emplace_back(st.cgroup_paths, mode);
     for (auto& d : lxc_cgroup_dirs(dir)) groups.push_back(cgroup::Cgroup::for_path(d, mode));
+    // systemd driver: the whole scope (liblxc's directories and the monitor's pivot are inside it).
+    if (!st.systemd_scope.empty()) groups.push_back(cgroup::Cgroup::for_path(st.systemd_scope, mode));
 
     pid_t monitor = st.monitor_pid;
     uint64_t monitor_start = st.monitor_start_time;
@@ -175,6 +184,10 @@ Status destroy_container(const Store& store, const State& st) {
         }
     }
     Status result = ok();
+    if (!st.systemd_scope.empty()) {
+        std::string unit = st.systemd_scope.substr(st.systemd_scope.rfind('/') + 1);
+        result = cgroup::systemd::stop_unit(unit, std::chrono::seconds(30));
+    }
     for (auto& g : groups) {
         if (auto r = g.destroy(); !r && result) result = std::unexpected(std::move(r).error());
     }
@@ -186,6 +199,8 @@ Status destroy_container(const Store& store, const State& st) {
         if (auto r = run_hooks(spec->hooks.poststop, "poststop", oci_state_json(stopped, 0)); !r)
             log::warn(r.error().message());
     }
+    // A container made from an image (runtime/create_image.cpp): unmount and remove its rootfs and bundle.
+    if (!st.bundle.empty()) TRY_CTX(storage::release_marked(st.bundle), "release rootfs of " + st.id);
     return store.remove(st.id);
 }
 

@@ -1,4 +1,5 @@
 #include "backend/lxc/container.hpp"
+#include "cgroup/systemd.hpp"
 #include "plan/plan.hpp"
 #include "runtime/common.hpp"
 #include "sys/fs.hpp"
@@ -12,10 +13,22 @@ namespace lxcri::runtime {
 
 namespace {
 
-Result<plan::Plan> load_plan(const Global& g, const CreateOpts& o, const std::string& bundle) {
+constexpr std::chrono::seconds kSystemdTimeout{30};
+
+// The plan sees the cgroupfs path; with --systemd-cgroup that is the scope's cgroup (liblxc's directories go
+// below it, see lxc::CreateRequest::scope_cgroup).
+Result<plan::Plan> load_plan(const Global& g, const CreateOpts& o, const std::string& bundle,
+                             std::optional<cgroup::systemd::Unit>& unit) {
     auto sp = TRY(spec::load(bundle));
-    plan::Options po{.id = o.id, .bundle = bundle, .strict = g.strict, .systemd_cgroup = g.systemd_cgroup};
+    plan::Options po{.id = o.id, .bundle = bundle, .strict = g.strict};
     auto p = TRY(plan::make_plan(sp, po));
+    if (g.systemd_cgroup) {
+        unit = TRY_CTX(cgroup::systemd::parse_cgroups_path(p.cgroups_path, o.id), "--systemd-cgroup");
+        p.cgroups_path = unit->path;
+        // Resources the scope cannot take are refused before anything exists.
+        TRY_CTX(cgroup::systemd::scope_properties(*unit, "", 1, p.resources, cgroup::detect()),
+                "--systemd-cgroup");
+    }
     if (!sys::exists(p.rootfs)) return fail("rootfs (\"" + p.rootfs + "\") does not exist");
     bool has_console = !o.console_socket.empty() || o.console_fd >= 0;
     if (p.process.terminal && !has_console)
@@ -27,9 +40,17 @@ Result<plan::Plan> load_plan(const Global& g, const CreateOpts& o, const std::st
 
 Status check_cgroup_driver(const Global& g) {
     if (!g.systemd_cgroup) return ok();
-    if (!sys::exists("/run/systemd/system"))
-        return fail("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)");
-    return fail("--systemd-cgroup: the systemd cgroup driver is not supported yet; use the cgroupfs driver");
+    TRY_CTX(cgroup::systemd::available(), "--systemd-cgroup");
+    return ok();
+}
+
+// Creates the transient scope holding the monitor (lxc::create calls it before the monitor starts liblxc).
+std::function<Status(pid_t)> scope_starter(const cgroup::systemd::Unit& unit, const plan::Plan& plan) {
+    return [&unit, &plan](pid_t monitor) -> Status {
+        auto props = TRY(cgroup::systemd::scope_properties(unit, "proxmox-lxcri container " + plan.id, monitor,
+                                                           plan.resources, cgroup::detect()));
+        return cgroup::systemd::start_scope(unit, props, kSystemdTimeout);
+    };
 }
 
 } // namespace
@@ -39,7 +60,8 @@ Status create(const Global& g, const CreateOpts& o) {
     TRY(check_cgroup_driver(g));
     std::string bundle = absolute_path(o.bundle);
     // Everything that can be checked without side effects comes first: bad input leaves nothing behind.
-    auto plan = TRY(load_plan(g, o, bundle));
+    std::optional<cgroup::systemd::Unit> unit;
+    auto plan = TRY(load_plan(g, o, bundle, unit));
     std::string init_bin = TRY(lxc::find_init_binary());
     sys::Fd console;
     if (!o.console_socket.empty()) console.reset(TRY(connect_console_socket(o.console_socket)));
@@ -54,6 +76,8 @@ Status create(const Global& g, const CreateOpts& o) {
     st.annotations = plan.annotations;
     st.cgroups_path = plan.cgroups_path;
     st.creating = true;
+    st.systemd_cgroup = unit.has_value();
+    if (unit) st.systemd_scope = unit->path;
     auto undo = [&](Error e) -> Status {
         if (auto r = destroy_container(store, st); !r) e.context("cleanup failed (" + r.error().message() + ")");
         return std::unexpected(std::move(e));
@@ -66,6 +90,10 @@ Status create(const Global& g, const CreateOpts& o) {
                            .console_fd = o.console_fd >= 0 ? o.console_fd : console.get(),
                            .preserve_fds = o.preserve_fds,
                            .strict = g.strict};
+    if (unit) {
+        req.scope_cgroup = unit->path;
+        req.enter_scope = scope_starter(*unit, plan);
+    }
     auto created = lxc::create(plan, req);
     if (!created) return undo(std::move(created).error());
     console.reset();
@@ -80,9 +108,8 @@ Status create(const Global& g, const CreateOpts& o) {
     for (auto& gap : plan.gaps) log::warn("unsupported: " + gap.field + ": " + gap.reason);
     for (auto& gap : created->gaps) log::warn("unsupported: " + gap.field + ": " + gap.reason);
 
-    State hook_state = st;
-    hook_state.creating = false;
-    std::string sj = oci_state_json(hook_state, 0);
+    // Like runc, the hooks of the create phase see status "creating".
+    std::string sj = oci_state_json(st, 0);
     Status hooks = run_hooks(plan.hooks.prestart, "prestart", sj);
     if (hooks) hooks = run_hooks(plan.hooks.create_runtime, "createRuntime", sj);
     if (hooks) hooks = run_hooks(plan.hooks.create_container, "createContainer", sj, st.init_pid);

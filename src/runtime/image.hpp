@@ -2,7 +2,10 @@
 // ImageContext::store (a global --image-root option), else $LXCRI_IMAGE_ROOT, else /var/lib/proxmox-lxcri/images.
 #pragma once
 #include "base/result.hpp"
+#include "runtime/runtime.hpp"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,5 +34,28 @@ Status image_inspect(const ImageContext& c, const std::vector<std::string>& refs
 Status image_rm(const ImageContext& c, const std::vector<std::string>& refs);
 // Removes blobs no image references and every partial download.
 Status image_gc(const ImageContext& c);
+
+// Containers from images (create_image.cpp). The rootfs lives under the storage root: --storage-root, else
+// $LXCRI_STORAGE_ROOT, else /var/lib/proxmox-lxcri/storage; `delete` releases it.
+struct ImageCreateOpts {
+    std::string ref;                    // --image
+    std::string name;                   // --name: the hostname (default: the container id)
+    std::optional<uint64_t> memory_mib; // --memory MiB
+    std::optional<uint32_t> cores;      // --cores N
+    std::vector<std::string> args;      // after "--": replaces the image's Cmd
+    std::string storage_root;           // --storage-root
+    std::string driver;                 // --storage-driver overlay|dir (default: overlay if the kernel has it)
+};
+std::string storage_root();
+Status create_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io, const CreateOpts& o);
+Result<int> run_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io, const RunOpts& o);
+// A self-contained bundle: <bundle>/rootfs (layers unpacked, whiteouts applied) and <bundle>/config.json.
+Status spec_from_image(const ImageContext& c, const ImageCreateOpts& io, const std::string& bundle);
+
+// Import/export (archive.cpp in image/): an OCI layout directory, an oci-archive or a docker-archive tar.
+// Prints the names it stored. name: the name to store under (required when the archive names none).
+Status image_import(const ImageContext& c, const std::string& path, const std::string& name);
+// Writes an oci-archive tar of one stored image.
+Status image_export(const ImageContext& c, const std::string& ref, const std::string& file);
 
 } // namespace lxcri::runtime

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <optional>
 #include <string>
 
 namespace lxcri::runtime {
@@ -29,6 +30,7 @@ struct State {
     std::string cgroups_path; // as given in the spec
     int cgroup_mode = 0;      // cgroup::Mode
     bool systemd_cgroup = false;
+    std::string systemd_scope; // --systemd-cgroup: the transient scope's cgroup, "system.slice/x.scope"
 
     // Current status, derived from the saved flags and the live processes.
     RunState status() const;
@@ -46,6 +48,7 @@ struct State {
 std::string state_to_json(const State& s);              // internal, persisted
 Result<State> state_from_json(std::string_view text);   // internal, persisted
 // The OCI / runc `state` object (indent 2 like runc's state; 0 for list --format json).
-std::string oci_state_json(const State& s, int indent);
+// `as`: report this status instead of the live one (hooks get the status of their phase).
+std::string oci_state_json(const State& s, int indent, std::optional<RunState> as = std::nullopt);
 
 } // namespace lxcri::runtime

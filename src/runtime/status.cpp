@@ -59,6 +59,7 @@ std::string state_to_json(const State& s) {
         {"cgroupsPath", s.cgroups_path},
         {"cgroupMode", s.cgroup_mode},
         {"systemdCgroup", s.systemd_cgroup},
+        {"systemdScope", s.systemd_scope},
     };
     return j.dump(2) + "\n";
 }
@@ -83,14 +84,15 @@ Result<State> state_from_json(std::string_view text) {
         s.cgroups_path = j.value("cgroupsPath", "");
         s.cgroup_mode = j.value("cgroupMode", 0);
         s.systemd_cgroup = j.value("systemdCgroup", false);
+        s.systemd_scope = j.value("systemdScope", "");
         return s;
     } catch (const std::exception& e) {
         return fail(std::string("corrupt state: ") + e.what());
     }
 }
 
-std::string oci_state_json(const State& s, int indent) {
-    RunState st = s.status();
+std::string oci_state_json(const State& s, int indent, std::optional<RunState> as) {
+    RunState st = as.value_or(s.status());
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
     j["ociVersion"] = "1.0.2-dev";
     j["id"] = s.id;

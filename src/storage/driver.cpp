@@ -16,7 +16,7 @@ Status check_name(const std::string& what, const std::string& name) {
     return ok();
 }
 
-Status cleanup_after(Error e, const std::string& dir) {
+std::unexpected<Error> cleanup_after(Error e, const std::string& dir) {
     if (auto r = sys::remove_all(dir); !r) e.context("cleanup of " + dir + " failed (" + r.error().message() + ")");
     return std::unexpected(std::move(e));
 }

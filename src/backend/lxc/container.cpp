@@ -53,8 +53,9 @@ int clone_flag(const std::string& type) {
     _exit(127);
 }
 
-// Runs in the forked monitor: never returns.
-[[noreturn]] void run_monitor(const plan::Plan& plan, const CreateRequest& req, int console_fd, int ready_fd) {
+// Runs in the forked monitor: never returns. go_fd >= 0: wait for one byte on it first (the systemd scope).
+[[noreturn]] void run_monitor(const plan::Plan& plan, const CreateRequest& req, int console_fd, int ready_fd,
+                              int go_fd) {
     // Unblock and reset signals inherited from the runtime.
     sigset_t all;
     sigemptyset(&all);
@@ -62,6 +63,15 @@ int clone_flag(const std::string& type) {
     for (int s = 1; s < NSIG; ++s) signal(s, SIG_DFL);
     // Recorded first, so that `delete --force` finds this monitor even if the runtime dies mid-create.
     (void)sys::write_file_atomic(req.state_dir + "/monitor.pid", std::to_string(getpid()));
+    if (go_fd >= 0) {
+        char go = 0;
+        ssize_t n;
+        do {
+            n = read(go_fd, &go, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1) _exit(127); // the runtime could not create the scope and reports why
+        close(go_fd);
+    }
 
     // Join namespaces given by path before liblxc clones the rest.
     std::vector<std::pair<int, int>> joins; // fd, flag
@@ -171,6 +181,25 @@ Status join_cgroups(pid_t monitor, const std::map<std::string, std::string>& pat
     return ok();
 }
 
+// systemd driver: liblxc creates the container's and the monitor's cgroups inside the delegated scope (it
+// must create each final directory itself, so neither can be the scope), and the exiting monitor pivots to
+// <scope>/lxc.pivot. Everything then lives in the scope's cgroup and goes away with it.
+void place_in_scope(Config& cfg, const std::string& scope) {
+    const std::map<std::string, std::string> dirs = {{"lxc.cgroup.dir.container", scope + "/container"},
+                                                     {"lxc.cgroup.dir.monitor", scope + "/lxc.monitor"},
+                                                     {"lxc.cgroup.dir.monitor.pivot", scope}};
+    for (auto& k : cfg.keys)
+        if (auto it = dirs.find(k.key); it != dirs.end()) k.value = it->second;
+}
+
+// Lets the monitor go once the scope holds it.
+Status release_into_scope(const CreateRequest& req, pid_t monitor, sys::Fd go) {
+    TRY(req.enter_scope(monitor));
+    char byte = 1;
+    if (write(go.get(), &byte, 1) != 1) return fail_errno("release the monitor");
+    return ok();
+}
+
 } // namespace
 
 void strip_unavailable_lsm_labels(spec::Process& p) {
@@ -220,6 +249,7 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     env.helper_dir = helper;
     env.cgroup_mode = cgroup::detect();
     env.v2_controllers = cgroup::hybrid_v2_controllers();
+    env.cgroup_hierarchies = cgroup::hierarchy_dirs();
     env.apparmor_enabled = sys::exists("/sys/kernel/security/apparmor");
     env.selinux_enabled = sys::exists("/sys/fs/selinux/enforce"); // same probes as strip_unavailable_lsm_labels
     env.log_file = req.state_dir + "/lxc.log";
@@ -230,6 +260,7 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
         for (auto& g : cfg.gaps) all += (all.empty() ? "" : "; ") + g.field + ": " + g.reason;
         return fail("--strict: unsupported fields: " + all);
     }
+    if (!req.scope_cgroup.empty()) place_in_scope(cfg, req.scope_cgroup);
     // The static init helper itself, bound over an empty file inside the helper mount.
     TRY(sys::write_file_atomic(helper + "/" + kInitName, "", 0755));
     cfg.keys.push_back({"lxc.mount.entry", req.init_binary + " " + std::string(kHelperMount + 1) + "/" +
@@ -259,13 +290,22 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     int one = 1;
     if (setsockopt(ours.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) return fail_errno("SO_PASSCRED");
 
+    sys::Fd go_r, go_w;
+    if (req.enter_scope) {
+        int go[2];
+        if (pipe2(go, O_CLOEXEC) < 0) return fail_errno("pipe");
+        go_r.reset(go[0]);
+        go_w.reset(go[1]);
+    }
     pid_t monitor = fork();
     if (monitor < 0) return fail_errno("fork monitor");
     if (monitor == 0) {
         ours.reset();
-        run_monitor(plan, req, req.console_fd, theirs.get());
+        go_w.reset();
+        run_monitor(plan, req, req.console_fd, theirs.get(), go_r.valid() ? go_r.get() : -1);
     }
     theirs.reset();
+    go_r.reset();
 
     auto reap_error = [&](Error e) -> Result<Created> {
         kill(monitor, SIGKILL);
@@ -275,6 +315,10 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
         if (lxc_err.empty()) return std::unexpected(std::move(e));
         return fail(e.message() + ": " + lxc_err);
     };
+    if (req.enter_scope) {
+        if (auto r = release_into_scope(req, monitor, std::move(go_w)); !r)
+            return reap_error(std::move(r).error());
+    }
     auto init_pid = wait_ready(ours.get(), monitor, req.timeout);
     if (!init_pid) return reap_error(std::move(init_pid).error());
 

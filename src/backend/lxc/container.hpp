@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -25,6 +26,11 @@ struct CreateRequest {
     int preserve_fds = 0;
     bool strict = false; // a field the liblxc mapping cannot honour is an error
     std::chrono::milliseconds timeout{30000};
+    // systemd cgroup driver: the transient scope's cgroup ("system.slice/x.scope"). liblxc creates the
+    // container and monitor cgroups inside it; enter_scope(monitor) creates the scope holding the forked
+    // monitor, which waits for it before it starts liblxc. Empty: cgroupfs driver.
+    std::string scope_cgroup;
+    std::function<Status(pid_t monitor)> enter_scope;
 };
 
 struct Created {

@@ -197,8 +197,29 @@ std::string cgroup_auto_value(const spec::Mount& m, const plan::Plan& plan) {
     return v;
 }
 
-Status map_mount(const plan::Plan& plan, size_t i, MountState& st, std::vector<std::string>& entries,
-                 Builder& b) {
+Result<std::string> cgroup_dir(const plan::Plan& plan);
+
+// A cgroup mount without a new cgroup namespace: like runc, a tmpfs at /sys/fs/cgroup holding, for each
+// hierarchy, a bind mount of the container's own cgroup directory (so /sys/fs/cgroup/memory/memory.limit_in_bytes
+// is the container's limit). Pure v2: the container's directory itself at /sys/fs/cgroup.
+Status map_cgroup_binds(const spec::Mount& m, const plan::Plan& plan, const HostEnv& env,
+                        std::vector<std::string>& entries) {
+    std::string dir = TRY(cgroup_dir(plan));
+    std::vector<std::string> bind = {"bind", "nosuid", "nodev", "noexec", "create=dir"};
+    if (contains(m.options, "ro")) bind.push_back("ro");
+    if (env.cgroup_mode == cgroup::Mode::Unified) {
+        entries.push_back(mount_entry("/sys/fs/cgroup/" + dir, "sys/fs/cgroup", "none", bind));
+        return ok();
+    }
+    entries.push_back(mount_entry("tmpfs", "sys/fs/cgroup", "tmpfs",
+                                  {"nosuid", "nodev", "noexec", "mode=755", "create=dir"}));
+    for (const auto& h : *env.cgroup_hierarchies)
+        entries.push_back(mount_entry("/sys/fs/cgroup/" + h + "/" + dir, "sys/fs/cgroup/" + h, "none", bind));
+    return ok();
+}
+
+Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountState& st,
+                 std::vector<std::string>& entries, Builder& b) {
     const spec::Mount& m = plan.mounts[i];
     std::string field = index_path("mounts", i);
     std::string target = relative_target(m.destination);
@@ -226,6 +247,8 @@ Status map_mount(const plan::Plan& plan, size_t i, MountState& st, std::vector<s
                              m.destination + " is not mounted");
             return ok();
         }
+        const auto* cgns = plan.find_namespace("cgroup");
+        if (env.cgroup_hierarchies && !(cgns && cgns->path.empty())) return map_cgroup_binds(m, plan, env, entries);
         st.cgroup_auto = cgroup_auto_value(m, plan);
         return ok();
     }
@@ -233,10 +256,10 @@ Status map_mount(const plan::Plan& plan, size_t i, MountState& st, std::vector<s
     std::vector<std::string> opts = lxc_options(m, field, b);
     std::string source = m.source.empty() ? type : m.source;
     if (type == "sysfs") {
-        // A sysfs instance needs a network namespace of its own; without one runc bind-mounts the host's
+        // A sysfs instance shows the network namespace of the mounter; in the host's, runc bind-mounts the host's
         // /sys.
         const auto* net = plan.find_namespace("network");
-        if (!net || !net->path.empty()) {
+        if (!net) {
             source = "/sys";
             type = "none";
             opts.insert(opts.begin(), "rbind");
@@ -291,7 +314,7 @@ Status map_mounts(const plan::Plan& plan, const HostEnv& env, Builder& b) {
         mount_entry(env.helper_dir, relative_target(kHelperMount), "none", {"bind", "create=dir", "ro"})};
     b.add("lxc.autodev", "1");
     for (size_t i = 0; i < plan.mounts.size(); ++i)
-        TRY(map_mount(plan, i, st, entries, b));
+        TRY(map_mount(plan, env, i, st, entries, b));
     map_device_nodes(plan, entries, b);
     b.add("lxc.pty.max", st.devpts ? "1024" : "0");
     if (!st.cgroup_auto.empty()) b.add("lxc.mount.auto", st.cgroup_auto);

@@ -37,8 +37,13 @@ Output run(const std::string& config, cgroup::Mode mode) {
     if (!s) return {"error: " + s.error().message() + "\n", ""};
     auto p = plan::make_plan(*s, {.id = "ID", .bundle = "/bundle"});
     if (!p) return {"error: " + p.error().message() + "\n", ""};
+    // The hierarchies of this machine's kind: hybrid v1 with hugetlb only in cgroup2.
+    std::vector<std::string> hierarchies;
+    if (mode != cgroup::Mode::Unified) hierarchies = {"blkio", "cpu", "memory", "pids", "systemd", "unified"};
     lxc::HostEnv env{.helper_dir = "/run/proxmox-lxcri/ID/helper",
                      .cgroup_mode = mode,
+                     .v2_controllers = {"hugetlb"},
+                     .cgroup_hierarchies = hierarchies,
                      .log_file = "/run/proxmox-lxcri/ID/lxc.log",
                      .log_level = "ERROR"};
     auto c = lxc::lxc_config(*p, env);
