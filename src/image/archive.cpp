@@ -21,8 +21,9 @@ using nlohmann::json;
 
 namespace {
 
-// A file of an extracted archive: relative, without "..", a regular file once symlinks are resolved, and still
-// inside the archive (docker-archives link layer.tar files to each other; nothing may point at a host file).
+// A file of an extracted archive: relative, without "..", a regular file once symlinks are resolved, and
+// still inside the archive (docker-archives link layer.tar files to each other; nothing may point at a host
+// file).
 Result<std::string> member(const std::string& dir, const std::string& rel) {
     if (rel.empty() || rel[0] == '/' || rel.find("..") != std::string::npos)
         return fail("invalid path in archive: \"" + rel + "\"");
@@ -33,13 +34,15 @@ Result<std::string> member(const std::string& dir, const std::string& rel) {
     ::free(real);
     if (p.empty()) return fail_errno("archive member " + rel);
     if (!p.starts_with(b + "/")) return fail("archive member " + rel + " points outside the archive");
-    struct stat st{};
+    struct stat st {};
     if (::stat(p.c_str(), &st) < 0) return fail_errno("archive member " + rel);
     if (!S_ISREG(st.st_mode)) return fail("archive member " + rel + " is not a regular file");
     return p;
 }
 
-std::string blob_rel(const Digest& d) { return "blobs/" + d.algorithm + "/" + d.hex; }
+std::string blob_rel(const Digest& d) {
+    return "blobs/" + d.algorithm + "/" + d.hex;
+}
 
 Result<std::string> read_member(const std::string& dir, const std::string& rel) {
     return sys::read_file(TRY(member(dir, rel)));
@@ -54,7 +57,8 @@ Result<std::string> image_name(const std::string& given, const std::string& from
         return fail("the archive names the image only by the tag \"" + n + "\": give a NAME");
     auto ref = parse_reference(n);
     if (!ref) {
-        if (given.empty()) return fail("the archive names the image \"" + n + "\", not a reference: give a NAME");
+        if (given.empty())
+            return fail("the archive names the image \"" + n + "\", not a reference: give a NAME");
         return std::unexpected(std::move(ref).error());
     }
     return ref->tag.empty() ? ref->name() + "@" + ref->digest : ref->name() + ":" + ref->tag;
@@ -69,7 +73,8 @@ Result<ImageRecord> import_manifest(Store& store, const std::string& dir, const 
     rec.size = m.config.size;
     TRY_CTX(store.put_blob_file(TRY(member(dir, blob_rel(m.config.digest))), m.config.digest), "config");
     for (auto& l : m.layers) {
-        TRY_CTX(store.put_blob_file(TRY(member(dir, blob_rel(l.digest))), l.digest), "layer " + l.digest.str());
+        TRY_CTX(store.put_blob_file(TRY(member(dir, blob_rel(l.digest))), l.digest),
+                "layer " + l.digest.str());
         rec.size += l.size;
     }
     return rec;
@@ -106,7 +111,7 @@ Result<Descriptor> import_docker_layer(Store& store, const std::string& dir, con
     d.media_type = c == Compression::Gzip   ? media::kOciLayerGzip
                    : c == Compression::Zstd ? media::kOciLayerZstd
                                             : media::kOciLayer;
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) == 0) d.size = st.st_size;
     return d;
 }
@@ -116,7 +121,8 @@ json descriptor_json(const Descriptor& d) {
 }
 
 // docker save: manifest.json = [{"Config": "x.json", "RepoTags": ["a:b"], "Layers": ["y/layer.tar"]}].
-Result<std::vector<ImageRecord>> import_docker(Store& store, const std::string& dir, const std::string& name) {
+Result<std::vector<ImageRecord>> import_docker(Store& store, const std::string& dir,
+                                               const std::string& name) {
     std::string text = TRY(read_member(dir, "manifest.json"));
     json j = json::parse(text, nullptr, false);
     if (!j.is_array() || j.empty()) return fail("manifest.json: expected a non-empty array");
@@ -182,7 +188,7 @@ Status add_data(archive* a, const std::string& name, std::string_view data) {
 
 Status add_file(archive* a, const std::string& name, const std::string& path) {
     sys::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    struct stat st{};
+    struct stat st {};
     if (!fd.valid() || ::fstat(fd.get(), &st) < 0) return fail_errno("open " + path);
     return add_entry(a, name, st.st_size, [&]() -> Status {
         std::string buf(1 << 20, '\0');
@@ -205,7 +211,7 @@ Status write_oci_archive(const Store& store, const Image& img, const std::string
     TRY(add_data(a.get(), "oci-layout", R"({"imageLayoutVersion":"1.0.0"})"));
     std::string mtext = TRY(store.read_blob(img.record.manifest));
     json desc = {{"mediaType", img.manifest.media_type.empty() ? std::string(media::kOciManifest)
-                                                                : img.manifest.media_type},
+                                                               : img.manifest.media_type},
                  {"digest", img.record.manifest.str()},
                  {"size", mtext.size()},
                  {"annotations",
@@ -214,16 +220,18 @@ Status write_oci_archive(const Store& store, const Image& img, const std::string
     TRY(add_data(a.get(), "index.json", index.dump()));
     TRY(add_data(a.get(), blob_rel(img.record.manifest), mtext));
     TRY(add_file(a.get(), blob_rel(img.manifest.config.digest), store.blob_path(img.manifest.config.digest)));
-    for (auto& l : img.manifest.layers) TRY(add_file(a.get(), blob_rel(l.digest), store.blob_path(l.digest)));
+    for (auto& l : img.manifest.layers)
+        TRY(add_file(a.get(), blob_rel(l.digest), store.blob_path(l.digest)));
     if (archive_write_close(a.get()) != ARCHIVE_OK) return fail(file + ": " + archive_error_string(a.get()));
     return ok();
 }
 
 } // namespace
 
-Result<std::vector<ImageRecord>> import_archive(Store& store, const std::string& path, const std::string& name) {
+Result<std::vector<ImageRecord>> import_archive(Store& store, const std::string& path,
+                                                const std::string& name) {
     std::string what = "import " + path;
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) < 0) return fail_errno(what);
     try {
         if (S_ISDIR(st.st_mode)) return TRY_CTX(import_dir(store, path, name), what);

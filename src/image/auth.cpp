@@ -21,11 +21,13 @@ std::string lower(std::string_view s) {
 }
 
 bool is_token_char(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~/:=").find(c) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+-.^_`|~/:=").find(c) != std::string_view::npos;
 }
 
 void skip_ws(std::string_view s, size_t& i) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) i++;
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t'))
+        i++;
 }
 
 Result<std::string> read_quoted(std::string_view s, size_t& i) {
@@ -50,10 +52,12 @@ Result<std::vector<Challenge>> parse_challenges(std::string_view s) {
     size_t i = 0;
     while (true) {
         skip_ws(s, i);
-        while (i < s.size() && (s[i] == ',' || s[i] == ' ')) i++;
+        while (i < s.size() && (s[i] == ',' || s[i] == ' '))
+            i++;
         if (i >= s.size()) break;
         size_t start = i;
-        while (i < s.size() && is_token_char(s[i]) && s[i] != '=') i++;
+        while (i < s.size() && is_token_char(s[i]) && s[i] != '=')
+            i++;
         if (i == start) return bad("expected an auth scheme");
         std::string word(s.substr(start, i - start));
         skip_ws(s, i);
@@ -68,7 +72,8 @@ Result<std::vector<Challenge>> parse_challenges(std::string_view s) {
                 value = *v;
             } else {
                 size_t vs = i;
-                while (i < s.size() && s[i] != ',' && s[i] != ' ') i++;
+                while (i < s.size() && s[i] != ',' && s[i] != ' ')
+                    i++;
                 value = std::string(s.substr(vs, i - vs));
             }
             out.back().params[lower(word)] = value;
@@ -89,7 +94,8 @@ std::string base64_encode(std::string_view in) {
     size_t i = 0;
     for (; i + 2 < in.size(); i += 3) {
         uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-        for (int k = 18; k >= 0; k -= 6) out += kAlpha[(v >> k) & 63];
+        for (int k = 18; k >= 0; k -= 6)
+            out += kAlpha[(v >> k) & 63];
     }
     if (size_t rest = in.size() - i; rest) {
         uint32_t v = uint8_t(in[i]) << 16;
@@ -131,7 +137,8 @@ Result<std::string> base64_decode(std::string_view in) {
 std::vector<std::string> auth_file_candidates() {
     std::vector<std::string> out;
     if (const char* f = std::getenv("REGISTRY_AUTH_FILE"); f && *f) out.emplace_back(f);
-    if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && *x) out.push_back(std::string(x) + "/containers/auth.json");
+    if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && *x)
+        out.push_back(std::string(x) + "/containers/auth.json");
     if (const char* h = std::getenv("HOME"); h && *h) out.push_back(std::string(h) + "/.docker/config.json");
     return out;
 }
@@ -177,8 +184,8 @@ Result<std::optional<Credentials>> credentials_from_json(std::string_view text, 
     return std::optional<Credentials>{};
 }
 
-Result<std::optional<Credentials>> lookup_credentials(const std::string& auth_file, const std::string& registry,
-                                                      const std::string& repository) {
+Result<std::optional<Credentials>>
+lookup_credentials(const std::string& auth_file, const std::string& registry, const std::string& repository) {
     if (!auth_file.empty()) {
         std::string text = TRY_CTX(sys::read_file(auth_file), "credentials file");
         return TRY_CTX(credentials_from_json(text, registry, repository), auth_file);

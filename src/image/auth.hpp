@@ -35,8 +35,8 @@ std::vector<std::string> auth_file_candidates();
 Result<std::optional<Credentials>> credentials_from_json(std::string_view json, const std::string& registry,
                                                          const std::string& repository);
 // From auth_file if given (it must exist), else the first candidate file that has an entry.
-Result<std::optional<Credentials>> lookup_credentials(const std::string& auth_file, const std::string& registry,
-                                                      const std::string& repository);
+Result<std::optional<Credentials>>
+lookup_credentials(const std::string& auth_file, const std::string& registry, const std::string& repository);
 
 struct Token {
     std::string value;

@@ -58,10 +58,14 @@ ordered_json runc_defaults() {
         {"linux",
          {{"resources", {{"devices", {{{"allow", false}, {"access", "rwm"}}}}}},
           {"namespaces",
-           {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}}},
+           {{{"type", "pid"}},
+            {{"type", "network"}},
+            {{"type", "ipc"}},
+            {{"type", "uts"}},
+            {{"type", "mount"}}}},
           {"maskedPaths",
-           {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-            "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
+           {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+            "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
           {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
     };
 }
@@ -82,7 +86,8 @@ std::vector<std::string> environment(const ImageConfig& image, const ResolvedUse
 
 } // namespace
 
-Result<std::string> bundle_config(const ImageConfig& image, const ResolvedUser& user, const BundleOptions& o) {
+Result<std::string> bundle_config(const ImageConfig& image, const ResolvedUser& user,
+                                  const BundleOptions& o) {
     std::vector<std::string> args = image.entrypoint;
     const auto& cmd = o.args.empty() ? image.cmd : o.args;
     args.insert(args.end(), cmd.begin(), cmd.end());
@@ -101,17 +106,21 @@ Result<std::string> bundle_config(const ImageConfig& image, const ResolvedUser& 
 
     auto& res = j["linux"]["resources"];
     if (o.memory_mib) res["memory"] = {{"limit", *o.memory_mib * 1024 * 1024}};
-    if (o.cores) res["cpu"] = {{"quota", static_cast<int64_t>(*o.cores * kCpuPeriod)}, {"period", kCpuPeriod}};
+    if (o.cores)
+        res["cpu"] = {{"quota", static_cast<int64_t>(*o.cores * kCpuPeriod)}, {"period", kCpuPeriod}};
 
     ordered_json ann = ordered_json::object();
-    for (auto& [k, v] : image.labels) ann[k] = v;
+    for (auto& [k, v] : image.labels)
+        ann[k] = v;
     if (!image.stop_signal.empty()) ann[std::string(kStopSignalAnnotation)] = image.stop_signal;
     if (!image.exposed_ports.empty()) {
         std::string ports;
-        for (auto& p : image.exposed_ports) ports += (ports.empty() ? "" : ",") + p;
+        for (auto& p : image.exposed_ports)
+            ports += (ports.empty() ? "" : ",") + p;
         ann[std::string(kExposedPortsAnnotation)] = ports;
     }
-    for (auto& [k, v] : o.annotations) ann[k] = v;
+    for (auto& [k, v] : o.annotations)
+        ann[k] = v;
     if (!ann.empty()) j["annotations"] = ann;
     return j.dump(1, '\t', false, ordered_json::error_handler_t::replace); // never throws on bad UTF-8
 }

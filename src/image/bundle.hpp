@@ -18,11 +18,12 @@ inline constexpr std::string_view kStopSignalAnnotation = "org.opencontainers.im
 inline constexpr std::string_view kExposedPortsAnnotation = "org.opencontainers.image.exposedPorts";
 
 struct BundleOptions {
-    std::string rootfs = "rootfs";  // root.path (absolute, or relative to the bundle)
-    std::vector<std::string> args;  // replaces the image's Cmd (the Entrypoint stays), like `docker run IMAGE ARGS`
+    std::string rootfs = "rootfs"; // root.path (absolute, or relative to the bundle)
+    std::vector<std::string>
+        args; // replaces the image's Cmd (the Entrypoint stays), like `docker run IMAGE ARGS`
     std::optional<uint64_t> memory_mib;
-    std::optional<uint32_t> cores;  // cpu quota = cores * period (100000 us)
-    std::string hostname;           // default: runc's "runc"
+    std::optional<uint32_t> cores; // cpu quota = cores * period (100000 us)
+    std::string hostname;          // default: runc's "runc"
     bool terminal = false;
     std::map<std::string, std::string> annotations; // added last (e.g. the image name and digest)
 };

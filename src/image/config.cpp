@@ -15,7 +15,8 @@ namespace lxcri::image {
 
 std::vector<Digest> chain_ids(const std::vector<Digest>& diff_ids) {
     std::vector<Digest> out;
-    for (auto& d : diff_ids) out.push_back(out.empty() ? d : sha256_of(out.back().str() + " " + d.str()));
+    for (auto& d : diff_ids)
+        out.push_back(out.empty() ? d : sha256_of(out.back().str() + " " + d.str()));
     return out;
 }
 
@@ -61,7 +62,8 @@ std::vector<std::vector<std::string>> records(const std::string& text) {
         if (line.empty() || line[0] == '#') continue;
         std::vector<std::string> f;
         std::istringstream ls(line);
-        for (std::string field; std::getline(ls, field, ':');) f.push_back(field);
+        for (std::string field; std::getline(ls, field, ':');)
+            f.push_back(field);
         if (!line.empty() && line.back() == ':') f.emplace_back();
         out.push_back(std::move(f));
     }
@@ -113,7 +115,8 @@ Result<ResolvedUser> resolve_user(std::string_view user, const std::string& root
                     break;
                 }
             }
-            if (!gfound) return fail(what + ": no group \"" + std::string(g) + "\" in the image's /etc/group");
+            if (!gfound)
+                return fail(what + ": no group \"" + std::string(g) + "\" in the image's /etc/group");
         }
     }
     if (name.empty()) return r;

@@ -20,9 +20,9 @@ struct ResolvedUser {
     std::string home;                      // from /etc/passwd, empty if the user has no entry
 };
 
-// "" (root), "uid", "uid:gid", "name", "name:group", "uid:group", "name:gid". Names are looked up in the rootfs's
-// etc/passwd and etc/group, opened with RESOLVE_IN_ROOT (an image's symlink cannot make us read a host file).
-// An unknown name is an error; an unknown numeric uid is fine (gid 0 unless given).
+// "" (root), "uid", "uid:gid", "name", "name:group", "uid:group", "name:gid". Names are looked up in the
+// rootfs's etc/passwd and etc/group, opened with RESOLVE_IN_ROOT (an image's symlink cannot make us read a
+// host file). An unknown name is an error; an unknown numeric uid is fine (gid 0 unless given).
 Result<ResolvedUser> resolve_user(std::string_view user, const std::string& rootfs);
 
 } // namespace lxcri::image

@@ -11,10 +11,12 @@ namespace lxcri::image {
 
 Result<Digest> parse_digest(std::string_view s) {
     auto colon = s.find(':');
-    if (colon == std::string_view::npos) return fail("invalid digest \"" + std::string(s) + "\": missing algorithm");
+    if (colon == std::string_view::npos)
+        return fail("invalid digest \"" + std::string(s) + "\": missing algorithm");
     std::string_view algo = s.substr(0, colon), hex = s.substr(colon + 1);
     if (algo != "sha256")
-        return fail("invalid digest \"" + std::string(s) + "\": unsupported algorithm \"" + std::string(algo) + "\"");
+        return fail("invalid digest \"" + std::string(s) + "\": unsupported algorithm \"" +
+                    std::string(algo) + "\"");
     if (hex.size() != 64) return fail("invalid digest \"" + std::string(s) + "\": want 64 hex characters");
     for (char c : hex)
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))

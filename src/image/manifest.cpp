@@ -11,11 +11,16 @@ namespace lxcri::image {
 namespace j = spec::json;
 using j::Json;
 
-bool is_index_type(std::string_view t) { return t == media::kOciIndex || t == media::kDockerList; }
-bool is_manifest_type(std::string_view t) { return t == media::kOciManifest || t == media::kDockerManifest; }
+bool is_index_type(std::string_view t) {
+    return t == media::kOciIndex || t == media::kDockerList;
+}
+bool is_manifest_type(std::string_view t) {
+    return t == media::kOciManifest || t == media::kDockerManifest;
+}
 
 Result<Compression> layer_compression(std::string_view t) {
-    if (t == media::kOciLayer || t == "application/vnd.docker.image.rootfs.diff.tar") return Compression::None;
+    if (t == media::kOciLayer || t == "application/vnd.docker.image.rootfs.diff.tar")
+        return Compression::None;
     if (t == media::kOciLayerGzip || t == media::kDockerLayerGzip ||
         t == "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip" ||
         t == "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip")
@@ -26,13 +31,17 @@ Result<Compression> layer_compression(std::string_view t) {
 
 Platform host_platform() {
     Platform p;
-    struct utsname u{};
+    struct utsname u {};
     if (::uname(&u) == 0) {
         std::string m = u.machine;
-        if (m == "x86_64") p.architecture = "amd64";
-        else if (m == "aarch64") p.architecture = "arm64", p.variant = "v8";
-        else if (m == "i686" || m == "i386") p.architecture = "386";
-        else p.architecture = m;
+        if (m == "x86_64")
+            p.architecture = "amd64";
+        else if (m == "aarch64")
+            p.architecture = "arm64", p.variant = "v8";
+        else if (m == "i686" || m == "i386")
+            p.architecture = "386";
+        else
+            p.architecture = m;
     }
     return p;
 }
@@ -57,14 +66,16 @@ namespace {
 Result<std::map<std::string, std::string>> to_str_map(const Json& v, const std::string& path) {
     if (!v.is_object()) return fail(path + ": expected an object");
     std::map<std::string, std::string> out;
-    for (auto& [k, val] : v.items()) out[k] = TRY(j::to_str(val, j::join(path, k)));
+    for (auto& [k, val] : v.items())
+        out[k] = TRY(j::to_str(val, j::join(path, k)));
     return out;
 }
 
 Result<std::vector<std::string>> object_keys(const Json& v, const std::string& path) {
     if (!v.is_object()) return fail(path + ": expected an object");
     std::vector<std::string> out;
-    for (auto& [k, val] : v.items()) out.push_back(k);
+    for (auto& [k, val] : v.items())
+        out.push_back(k);
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -93,7 +104,8 @@ Result<Descriptor> read_descriptor(const Json& v, const std::string& path) {
     if (d.size < 0) return fail(j::join(path, "size") + ": negative");
     TRY(j::field(v, "urls", path, d.urls, j::to_strs));
     TRY(j::field(v, "annotations", path, d.annotations, to_str_map));
-    if (const Json* p = j::member(v, "platform")) d.platform = TRY(read_platform(*p, j::join(path, "platform")));
+    if (const Json* p = j::member(v, "platform"))
+        d.platform = TRY(read_platform(*p, j::join(path, "platform")));
     return d;
 }
 
@@ -133,11 +145,13 @@ Result<Index> parse_index(std::string_view text) {
     Json v = TRY(parse_object(text, "index"));
     Index ix;
     TRY(j::field(v, "schemaVersion", "index", ix.schema_version, j::to_int));
-    if (ix.schema_version != 2) return fail("index: unsupported schemaVersion " + std::to_string(ix.schema_version));
+    if (ix.schema_version != 2)
+        return fail("index: unsupported schemaVersion " + std::to_string(ix.schema_version));
     TRY(j::field(v, "mediaType", "index", ix.media_type, j::to_str));
     if (!ix.media_type.empty() && !is_index_type(ix.media_type))
         return fail("index: unexpected mediaType \"" + ix.media_type + "\"");
-    ix.manifests = TRY(j::list_of(read_descriptor)(*TRY(j::required(v, "manifests", "index")), "index.manifests"));
+    ix.manifests =
+        TRY(j::list_of(read_descriptor)(*TRY(j::required(v, "manifests", "index")), "index.manifests"));
     TRY(j::field(v, "annotations", "index", ix.annotations, to_str_map));
     return ix;
 }
@@ -187,7 +201,8 @@ Result<Descriptor> select_platform(const Index& index, const Platform& want) {
     if (fallback) return *fallback;
     // An index without platform fields but with exactly one manifest (as skopeo writes for one image).
     if (have.empty() && index.manifests.size() == 1) return index.manifests[0];
-    return fail("no image for platform " + want.str() + " in index (have: " + (have.empty() ? "none" : have) + ")");
+    return fail("no image for platform " + want.str() + " in index (have: " + (have.empty() ? "none" : have) +
+                ")");
 }
 
 } // namespace lxcri::image

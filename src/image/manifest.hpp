@@ -1,4 +1,5 @@
-// OCI / Docker schema 2 manifests, indexes (manifest lists) and image configs: typed, parsed without throwing.
+// OCI / Docker schema 2 manifests, indexes (manifest lists) and image configs: typed, parsed without
+// throwing.
 #pragma once
 #include "base/result.hpp"
 #include "image/digest.hpp"

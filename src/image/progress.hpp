@@ -1,5 +1,6 @@
 // Pull progress: bars redrawn in place on a terminal, nothing when not a TTY, or one JSON line per event
-// ({"level":"info","msg":"pull","id":..,"status":..,"current":..,"total":..,"time":..}) with --log-format json.
+// ({"level":"info","msg":"pull","id":..,"status":..,"current":..,"total":..,"time":..}) with --log-format
+// json.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -10,7 +11,7 @@
 namespace lxcri::image {
 
 enum class ProgressMode {
-    Auto,  // Bars when the fd is a TTY, else Quiet
+    Auto, // Bars when the fd is a TTY, else Quiet
     Bars,
     Json,
     Quiet,
@@ -36,8 +37,8 @@ class Progress {
     // "12.3MiB".
     static std::string human(int64_t bytes);
     // One bar line (exposed for tests).
-    static std::string bar_line(const std::string& id, int64_t current, int64_t total, const std::string& status,
-                                int width);
+    static std::string bar_line(const std::string& id, int64_t current, int64_t total,
+                                const std::string& status, int width);
 
   private:
     struct Item {

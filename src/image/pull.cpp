@@ -30,7 +30,8 @@ Result<Resolved> resolve(RegistryClient& client, const Reference& ref, const Pla
         r.manifest = std::move(top);
     }
     r.parsed = TRY_CTX(parse_manifest(r.manifest.body), ref.str());
-    for (auto& l : r.parsed.layers) TRY_CTX(layer_compression(l.media_type), ref.str() + ": layer " + l.digest.str());
+    for (auto& l : r.parsed.layers)
+        TRY_CTX(layer_compression(l.media_type), ref.str() + ": layer " + l.digest.str());
     return r;
 }
 
@@ -76,6 +77,7 @@ Status fetch_blob(Downloads& dl, const Descriptor& d) {
     };
     auto st = dl.client.get_blob(d.digest, w.offset(), sink);
     if (st) st = w.commit();
+    if (!st && w.offset() == 0) w.discard(); // nothing worth resuming
     {
         std::lock_guard g(dl.mu);
         dl.bytes += received;
@@ -127,12 +129,16 @@ Result<PullResult> pull(Store& store, const Reference& ref, const PullOptions& o
     Downloads dl{store, client, progress, blobs_of(res.parsed)};
     std::vector<std::thread> threads;
     size_t n = std::min<size_t>(std::max(opts.jobs, 1), dl.todo.size());
-    for (size_t i = 0; i < n; i++) threads.emplace_back(worker, std::ref(dl));
-    for (auto& t : threads) t.join();
+    for (size_t i = 0; i < n; i++)
+        threads.emplace_back(worker, std::ref(dl));
+    for (auto& t : threads)
+        t.join();
 
     PullResult out;
     auto failed = [&](Error e) -> Result<PullResult> {
         writer = sys::FileLock();
+        dl.written.push_back(res.manifest.digest); // kept anyway if an indexed image uses them
+        if (res.index) dl.written.push_back(res.index->digest);
         store.discard_blobs(dl.written);
         return std::unexpected(std::move(e).with_context(what));
     };
@@ -147,7 +153,8 @@ Result<PullResult> pull(Store& store, const Reference& ref, const PullOptions& o
     out.record.manifest = res.manifest.digest;
     if (res.index) out.record.index = res.index->digest;
     out.record.size = res.parsed.config.size;
-    for (auto& l : res.parsed.layers) out.record.size += l.size;
+    for (auto& l : res.parsed.layers)
+        out.record.size += l.size;
     if (auto st = store.tag(out.record); !st) return failed(st.error());
     out.blobs_fetched = dl.fetched;
     out.blobs_present = dl.present;

@@ -9,7 +9,9 @@ namespace lxcri::image {
 
 namespace {
 
-bool is_alnum_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_alnum_lower(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 // [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
 bool valid_component(std::string_view c) {
@@ -20,7 +22,8 @@ bool valid_component(std::string_view c) {
             continue;
         }
         size_t j = i;
-        while (j < c.size() && !is_alnum_lower(c[j])) j++;
+        while (j < c.size() && !is_alnum_lower(c[j]))
+            j++;
         std::string_view sep = c.substr(i, j - i);
         bool dashes = sep.find_first_not_of('-') == std::string_view::npos;
         if (!(sep == "." || sep == "_" || sep == "__" || dashes)) return false;
@@ -44,7 +47,8 @@ bool valid_domain(std::string_view d) {
         auto close = d.find(']');
         if (close == std::string_view::npos) return false;
         host = d.substr(1, close - 1);
-        if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:") != std::string_view::npos) return false;
+        if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:") != std::string_view::npos)
+            return false;
         std::string_view rest = d.substr(close + 1);
         if (rest.empty()) return true;
         if (rest[0] != ':') return false;
@@ -59,7 +63,8 @@ bool valid_domain(std::string_view d) {
         size_t start = 0;
         while (start <= host.size()) {
             size_t dot = host.find('.', start);
-            std::string_view label = host.substr(start, dot == std::string_view::npos ? host.npos : dot - start);
+            std::string_view label =
+                host.substr(start, dot == std::string_view::npos ? host.npos : dot - start);
             if (label.empty() || label.front() == '-' || label.back() == '-') return false;
             for (char c : label)
                 if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
@@ -80,9 +85,13 @@ bool looks_like_domain(std::string_view first) {
 
 } // namespace
 
-std::string Reference::api_host() const { return registry == kDockerHub ? std::string(kDockerHubApi) : registry; }
+std::string Reference::api_host() const {
+    return registry == kDockerHub ? std::string(kDockerHubApi) : registry;
+}
 
-std::string Reference::name() const { return registry + "/" + repository; }
+std::string Reference::name() const {
+    return registry + "/" + repository;
+}
 
 std::string Reference::str() const {
     std::string s = name();
@@ -137,7 +146,8 @@ Result<Reference> parse_reference(std::string_view s) {
         std::string_view comp = path.substr(start, next == std::string_view::npos ? path.npos : next - start);
         if (comp.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string_view::npos)
             return bad("repository name must be lowercase");
-        if (!valid_component(comp)) return bad("invalid repository name component \"" + std::string(comp) + "\"");
+        if (!valid_component(comp))
+            return bad("invalid repository name component \"" + std::string(comp) + "\"");
         if (next == std::string_view::npos) break;
         start = next + 1;
     }

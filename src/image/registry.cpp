@@ -1,11 +1,13 @@
 #include "image/registry.hpp"
 
 #include "spec/json.hpp"
+#include "sys/fs.hpp"
 
 #include <curl/curl.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -27,24 +29,36 @@ std::string lower(std::string s) {
 }
 
 std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' '))
+        s.pop_back();
     size_t i = 0;
-    while (i < s.size() && s[i] == ' ') i++;
+    while (i < s.size() && s[i] == ' ')
+        i++;
     return s.substr(i);
 }
 
 const char* reason(long status) {
     switch (status) {
-    case 400: return "bad request";
-    case 401: return "unauthorized";
-    case 403: return "forbidden";
-    case 404: return "not found";
-    case 416: return "range not satisfiable";
-    case 429: return "too many requests";
-    case 500: return "internal server error";
-    case 502: return "bad gateway";
-    case 503: return "service unavailable";
-    default: return "";
+    case 400:
+        return "bad request";
+    case 401:
+        return "unauthorized";
+    case 403:
+        return "forbidden";
+    case 404:
+        return "not found";
+    case 416:
+        return "range not satisfiable";
+    case 429:
+        return "too many requests";
+    case 500:
+        return "internal server error";
+    case 502:
+        return "bad gateway";
+    case 503:
+        return "service unavailable";
+    default:
+        return "";
     }
 }
 
@@ -139,7 +153,8 @@ std::string registry_error_message(std::string_view body) {
     std::string out;
     for (auto& e : *it) {
         if (!e.is_object()) continue;
-        std::string msg = e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "";
+        std::string msg =
+            e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "";
         std::string code = e.contains("code") && e["code"].is_string() ? e["code"].get<std::string>() : "";
         if (msg.empty()) msg = lower(code);
         if (e.contains("detail") && e["detail"].is_string() && !e["detail"].get<std::string>().empty())
@@ -156,6 +171,7 @@ struct RegistryClient::State {
     RegistryOptions opts;
     std::string scheme;
     bool verify_tls = true;
+    std::string ca_file; // <cert_dir>/<registry>/ca.crt when present
     std::mutex mu;
     std::string auth_header; // "Authorization: ..." or empty
     std::chrono::steady_clock::time_point auth_expiry = std::chrono::steady_clock::time_point::max();
@@ -183,6 +199,7 @@ struct RegistryClient::State {
                              std::max(1L, static_cast<long>(opts.stall_timeout.count() / 1000)));
             curl_easy_setopt(c.h, CURLOPT_BUFFERSIZE, 256L * 1024);
         }
+        if (!ca_file.empty()) curl_easy_setopt(c.h, CURLOPT_CAINFO, ca_file.c_str());
         if (!verify_tls) {
             curl_easy_setopt(c.h, CURLOPT_SSL_VERIFYPEER, 0L);
             curl_easy_setopt(c.h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -193,7 +210,8 @@ struct RegistryClient::State {
             range = std::to_string(r.range_from) + "-";
             curl_easy_setopt(c.h, CURLOPT_RANGE, range.c_str());
         }
-        for (auto& h : r.headers) c.headers = curl_slist_append(c.headers, h.c_str());
+        for (auto& h : r.headers)
+            c.headers = curl_slist_append(c.headers, h.c_str());
         if (!auth.empty()) c.headers = curl_slist_append(c.headers, auth.c_str());
         curl_easy_setopt(c.h, CURLOPT_HTTPHEADER, c.headers);
         curl_easy_setopt(c.h, CURLOPT_HEADERFUNCTION, on_header);
@@ -203,10 +221,14 @@ struct RegistryClient::State {
         CURLcode rc = curl_easy_perform(c.h);
         std::string what = r.method + " " + r.url;
         if (!t.sink_error) return std::unexpected(std::move(t.sink_error).error().context(what));
-        if (t.body_too_large) return fail(what + ": response body larger than " + std::to_string(kMaxBody) + " bytes");
+        if (t.body_too_large)
+            return fail(what + ": response body larger than " + std::to_string(kMaxBody) + " bytes");
         if (rc != CURLE_OK) {
             std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
             if (rc == CURLE_OPERATION_TIMEDOUT) detail = "deadline exceeded: " + detail;
+            long os_errno = 0;
+            if (curl_easy_getinfo(c.h, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0)
+                detail += " (" + std::string(std::strerror(static_cast<int>(os_errno))) + ")";
             return fail(what + ": " + detail);
         }
         curl_easy_getinfo(c.h, CURLINFO_RESPONSE_CODE, &resp.status);
@@ -301,7 +323,8 @@ struct RegistryClient::State {
     Status http_error(const Request& r, const Response& resp) {
         std::string msg = registry_error_message(resp.body);
         if (msg.empty()) msg = reason(resp.status);
-        return fail(r.method + " " + r.url + ": HTTP " + std::to_string(resp.status) + (msg.empty() ? "" : ": " + msg));
+        return fail(r.method + " " + r.url + ": HTTP " + std::to_string(resp.status) +
+                    (msg.empty() ? "" : ": " + msg));
     }
 
     std::string url(const std::string& kind, const std::string& reference) const {
@@ -314,11 +337,16 @@ RegistryClient::RegistryClient(const Reference& ref, RegistryOptions opts) : s_(
     s_->opts = std::move(opts);
     s_->scheme = ref.is_local() ? "http" : "https";
     s_->verify_tls = !s_->opts.insecure;
+    if (std::string ca = s_->opts.cert_dir + "/" + ref.registry + "/ca.crt";
+        !s_->opts.cert_dir.empty() && sys::exists(ca))
+        s_->ca_file = ca;
 }
 
 RegistryClient::~RegistryClient() = default;
 
-std::string RegistryClient::base_url() const { return s_->scheme + "://" + s_->ref.api_host(); }
+std::string RegistryClient::base_url() const {
+    return s_->scheme + "://" + s_->ref.api_host();
+}
 
 Status RegistryClient::ping() {
     Request r{.url = base_url() + "/v2/", .timeout = s_->opts.request_timeout};
@@ -335,12 +363,14 @@ Status RegistryClient::ping() {
 }
 
 namespace {
-const std::string kAccept = "Accept: " + std::string(media::kOciIndex) + ", " + std::string(media::kOciManifest) +
-                            ", " + std::string(media::kDockerList) + ", " + std::string(media::kDockerManifest);
+const std::string kAccept = "Accept: " + std::string(media::kOciIndex) + ", " +
+                            std::string(media::kOciManifest) + ", " + std::string(media::kDockerList) + ", " +
+                            std::string(media::kDockerManifest);
 }
 
 Result<FetchedManifest> RegistryClient::get_manifest(const std::string& reference) {
-    Request r{.url = s_->url("manifests", reference), .headers = {kAccept}, .timeout = s_->opts.request_timeout};
+    Request r{
+        .url = s_->url("manifests", reference), .headers = {kAccept}, .timeout = s_->opts.request_timeout};
     Response resp = TRY(s_->send(r));
     if (resp.status != 200) return std::unexpected(s_->http_error(r, resp).error());
     FetchedManifest m;
@@ -350,14 +380,17 @@ Result<FetchedManifest> RegistryClient::get_manifest(const std::string& referenc
         return fail("GET " + r.url + ": manifest digest mismatch: got " + m.digest.str());
     auto ct = resp.headers.find("content-type");
     m.media_type = ct != resp.headers.end() ? ct->second.substr(0, ct->second.find(';')) : "";
-    if (!is_index_type(m.media_type) && !is_manifest_type(m.media_type)) m.media_type = detect_media_type(m.body);
+    if (!is_index_type(m.media_type) && !is_manifest_type(m.media_type))
+        m.media_type = detect_media_type(m.body);
     if (!is_index_type(m.media_type) && !is_manifest_type(m.media_type))
         return fail("GET " + r.url + ": unsupported manifest type \"" + m.media_type + "\"");
     return m;
 }
 
 Result<Descriptor> RegistryClient::head_manifest(const std::string& reference) {
-    Request r{.method = "HEAD", .url = s_->url("manifests", reference), .headers = {kAccept},
+    Request r{.method = "HEAD",
+              .url = s_->url("manifests", reference),
+              .headers = {kAccept},
               .timeout = s_->opts.request_timeout};
     Response resp = TRY(s_->send(r));
     if (resp.status != 200) return std::unexpected(s_->http_error(r, resp).error());
@@ -373,8 +406,11 @@ Result<Descriptor> RegistryClient::head_manifest(const std::string& reference) {
 }
 
 Status RegistryClient::get_blob(const Digest& digest, int64_t offset, const BlobSink& sink) {
-    Request r{.url = s_->url("blobs", digest.str()), .timeout = s_->opts.blob_timeout, .blob = true,
-              .range_from = offset, .sink = &sink};
+    Request r{.url = s_->url("blobs", digest.str()),
+              .timeout = s_->opts.blob_timeout,
+              .blob = true,
+              .range_from = offset,
+              .sink = &sink};
     Response resp = TRY(s_->send(r));
     if (resp.status == 200 || resp.status == 206) return ok();
     return std::unexpected(s_->http_error(r, resp).error());

@@ -21,10 +21,13 @@ struct RegistryOptions {
     // (127.0.0.0/8, localhost, ::1) always use http.
     bool insecure = false;
     std::string auth_file; // explicit credentials file (auth.json format); empty: the usual places
+    // Per-registry CA certificates as podman keeps them: <cert_dir>/<host[:port]>/ca.crt is trusted for that
+    // registry (in addition to nothing else: it replaces the system bundle for it).
+    std::string cert_dir = "/etc/containers/certs.d";
     std::chrono::milliseconds connect_timeout{15000};
-    std::chrono::milliseconds request_timeout{60000};  // ping, manifests, tokens
-    std::chrono::milliseconds blob_timeout{3600000};   // whole blob download
-    std::chrono::milliseconds stall_timeout{30000};    // a blob transfer below 1 byte/s this long fails
+    std::chrono::milliseconds request_timeout{60000}; // ping, manifests, tokens
+    std::chrono::milliseconds blob_timeout{3600000};  // whole blob download
+    std::chrono::milliseconds stall_timeout{30000};   // a blob transfer below 1 byte/s this long fails
 };
 
 struct FetchedManifest {

@@ -28,8 +28,8 @@ struct Store::Cache {
 Status BlobWriter::write(const void* data, size_t len) {
     if (expected_size_ >= 0 && written_ + static_cast<int64_t>(len) > expected_size_) {
         discard();
-        return fail("blob " + expected_.str() + ": more data than the expected " + std::to_string(expected_size_) +
-                    " bytes");
+        return fail("blob " + expected_.str() + ": more data than the expected " +
+                    std::to_string(expected_size_) + " bytes");
     }
     const char* p = static_cast<const char*>(data);
     size_t left = len;
@@ -50,7 +50,8 @@ Status BlobWriter::write(const void* data, size_t len) {
 }
 
 Status BlobWriter::restart() {
-    if (::ftruncate(fd_.get(), 0) < 0 || ::lseek(fd_.get(), 0, SEEK_SET) < 0) return fail_errno("truncate " + partial_);
+    if (::ftruncate(fd_.get(), 0) < 0 || ::lseek(fd_.get(), 0, SEEK_SET) < 0)
+        return fail_errno("truncate " + partial_);
     hash_.finish();
     written_ = 0;
     return ok();
@@ -98,29 +99,34 @@ std::string Store::default_root() {
 
 Result<Store> Store::open(const std::string& root) {
     std::string r = root.empty() ? default_root() : root;
-    while (r.size() > 1 && r.back() == '/') r.pop_back();
+    while (r.size() > 1 && r.back() == '/')
+        r.pop_back();
     TRY_CTX(sys::mkdir_p(r + "/blobs/sha256", 0700), "image store " + r);
     TRY_CTX(sys::mkdir_p(r + "/ingest", 0700), "image store " + r);
     return Store(r, std::make_shared<Cache>());
 }
 
-std::string Store::blob_path(const Digest& d) const { return root_ + "/blobs/" + d.algorithm + "/" + d.hex; }
+std::string Store::blob_path(const Digest& d) const {
+    return root_ + "/blobs/" + d.algorithm + "/" + d.hex;
+}
 
 bool Store::has_blob(const Digest& d) const {
-    struct stat st{};
+    struct stat st {};
     return ::stat(blob_path(d).c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 Result<std::string> Store::read_blob(const Digest& d) const {
     if (!has_blob(d)) return fail("blob " + d.str() + " not found in store " + root_);
     std::string data = TRY(sys::read_file(blob_path(d)));
-    if (Digest got = sha256_of(data); got != d) return fail("blob " + d.str() + " is corrupt: content hashes to " + got.str());
+    if (Digest got = sha256_of(data); got != d)
+        return fail("blob " + d.str() + " is corrupt: content hashes to " + got.str());
     return data;
 }
 
 Result<Digest> Store::put_blob(std::string_view data, const std::optional<Digest>& expected) {
     Digest d = sha256_of(data);
-    if (expected && *expected != d) return fail("digest mismatch: expected " + expected->str() + ", got " + d.str());
+    if (expected && *expected != d)
+        return fail("digest mismatch: expected " + expected->str() + ", got " + d.str());
     if (has_blob(d)) return d;
     TRY_CTX(sys::write_file_atomic(blob_path(d), data, 0644), "store blob " + d.str());
     return d;
@@ -170,7 +176,7 @@ Result<BlobWriter> Store::open_writer(const Digest& expected, int64_t size) {
     w.partial_ = base + ".partial";
     w.fd_.reset(::open(w.partial_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!w.fd_.valid()) return fail_errno("open " + w.partial_);
-    struct stat st{};
+    struct stat st {};
     if (::fstat(w.fd_.get(), &st) < 0) return fail_errno("stat " + w.partial_);
     if (size >= 0 && st.st_size > size) {
         TRY(w.restart());
@@ -243,11 +249,13 @@ Status write_index(const std::string& path, const std::vector<ImageRecord>& recs
         arr.push_back(std::move(e));
     }
     Json v = {{"images", std::move(arr)}};
-    return sys::write_file_atomic(path, v.dump(2) + "\n", 0644, true);
+    return sys::write_file_atomic(path, v.dump(2, ' ', false, Json::error_handler_t::replace) + "\n", 0644,
+                                  true);
 }
 
 bool is_hex_prefix(std::string_view s) {
-    return s.size() >= 4 && s.size() <= 64 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+    return s.size() >= 4 && s.size() <= 64 &&
+           s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
 // Records a ref names: by name / parsed reference, or by digest (prefix), all of the same manifest.
@@ -302,7 +310,8 @@ Result<Image> Store::image(std::string_view ref) const {
 }
 
 Status Store::tag(const ImageRecord& rec) {
-    if (!has_blob(rec.manifest)) return fail("tag " + rec.name + ": manifest " + rec.manifest.str() + " not in store");
+    if (!has_blob(rec.manifest))
+        return fail("tag " + rec.name + ": manifest " + rec.manifest.str() + " not in store");
     auto lock = TRY(sys::lock_file(root_ + "/index.lock"));
     auto recs = TRY(read_index(root_ + "/index.json"));
     ImageRecord r = rec;
@@ -325,50 +334,49 @@ Result<std::vector<ImageRecord>> Store::remove(std::string_view ref) {
     if (hits.empty()) return fail("image not known: " + std::string(ref));
     std::vector<ImageRecord> removed, kept;
     std::set<size_t> drop(hits.begin(), hits.end());
-    for (size_t i = 0; i < recs.size(); i++) (drop.count(i) ? removed : kept).push_back(recs[i]);
+    for (size_t i = 0; i < recs.size(); i++)
+        (drop.count(i) ? removed : kept).push_back(recs[i]);
     TRY_CTX(write_index(root_ + "/index.json", kept), "write image index");
     return removed;
+}
+
+Result<std::set<std::string>> Store::referenced() const {
+    auto recs = TRY(list());
+    std::set<std::string> keep;
+    for (auto& r : recs) {
+        keep.insert(r.manifest.hex);
+        if (!r.index.empty()) keep.insert(r.index.hex);
+        auto m = TRY_CTX(manifest(r.manifest), "image " + r.name);
+        keep.insert(m.config.digest.hex);
+        for (auto& l : m.layers)
+            keep.insert(l.digest.hex);
+    }
+    return keep;
 }
 
 void Store::discard_blobs(const std::vector<Digest>& blobs) {
     if (blobs.empty()) return;
     sys::Fd fd(::open((root_ + "/gc.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) return;
-    auto recs = list();
-    if (!recs) return;
-    std::set<std::string> keep;
-    for (auto& r : *recs) {
-        keep.insert(r.manifest.hex);
-        keep.insert(r.index.hex);
-        auto m = manifest(r.manifest);
-        if (!m) return; // unreadable image: leave everything to gc's report
-        keep.insert(m->config.digest.hex);
-        for (auto& l : m->layers) keep.insert(l.digest.hex);
-    }
+    auto keep = referenced();
+    if (!keep) return; // an unreadable image: leave everything to gc, which reports it
     for (auto& d : blobs)
-        if (!keep.count(d.hex)) ::unlink(blob_path(d).c_str());
+        if (!keep->count(d.hex)) ::unlink(blob_path(d).c_str());
 }
 
-Result<sys::FileLock> Store::writer_lock() const { return sys::lock_file(root_ + "/gc.lock", false); }
+Result<sys::FileLock> Store::writer_lock() const {
+    return sys::lock_file(root_ + "/gc.lock", false);
+}
 
 Result<GcReport> Store::gc() {
     auto gc_lock = TRY(sys::lock_file(root_ + "/gc.lock"));
-    auto recs = TRY(list());
-    std::set<std::string> keep;
-    for (auto& r : recs) {
-        keep.insert(r.manifest.hex);
-        if (!r.index.empty()) keep.insert(r.index.hex);
-        auto m = manifest(r.manifest);
-        if (!m) return fail("gc: image " + r.name + ": " + m.error().message() + " (refusing to collect)");
-        keep.insert(m->config.digest.hex);
-        for (auto& l : m->layers) keep.insert(l.digest.hex);
-    }
+    auto keep = TRY_CTX(referenced(), "gc (refusing to collect)");
     GcReport rep;
     std::string dir = root_ + "/blobs/sha256";
     for (auto& name : sys::list_dir(dir)) {
         if (keep.count(name)) continue;
         std::string path = dir + "/" + name;
-        struct stat st{};
+        struct stat st {};
         if (::lstat(path.c_str(), &st) == 0) rep.bytes_freed += st.st_size;
         if (::unlink(path.c_str()) < 0 && errno != ENOENT) return fail_errno("gc: unlink " + path);
         cache_->manifests.erase(name);
@@ -378,7 +386,7 @@ Result<GcReport> Store::gc() {
     std::string ingest = root_ + "/ingest";
     for (auto& name : sys::list_dir(ingest)) {
         std::string path = ingest + "/" + name;
-        struct stat st{};
+        struct stat st {};
         if (::lstat(path.c_str(), &st) == 0 && name.ends_with(".partial")) {
             rep.bytes_freed += st.st_size;
             rep.partials_removed++;

@@ -1,10 +1,10 @@
 // The content-addressed image store under a root directory (default /var/lib/proxmox-lxcri/images,
 // $LXCRI_IMAGE_ROOT overrides):
-//   blobs/sha256/<hex>      verified blobs (manifests, indexes, configs, layers), written via temp file + rename
-//   ingest/<hex>.partial    an interrupted download, resumed with HTTP Range (removed by gc)
-//   ingest/<hex>.lock       flock per blob while it is written (two pulls of one image never write the same file)
-//   index.json              name -> manifest digest (atomic writes under index.lock)
-//   gc.lock                 writers (pull, import) hold it shared; gc holds it exclusive
+//   blobs/sha256/<hex>      verified blobs (manifests, indexes, configs, layers), written via temp file +
+//   rename ingest/<hex>.partial    an interrupted download, resumed with HTTP Range (removed by gc)
+//   ingest/<hex>.lock       flock per blob while it is written (two pulls of one image never write the same
+//   file) index.json              name -> manifest digest (atomic writes under index.lock) gc.lock writers
+//   (pull, import) hold it shared; gc holds it exclusive
 // All methods are thread-safe; a Store is cheap to copy (copies share the LRU cache).
 #pragma once
 #include "base/result.hpp"
@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -96,9 +97,9 @@ struct GcReport {
 };
 
 // Streams one blob into the store: hashes while writing, verifies digest and size on commit, then renames.
-// Holds the blob's flock for its lifetime. If the blob was already present when opened, complete() is true
-// and nothing needs writing. Dropped without commit(): the partial file stays for a later resume, unless
-// discard() was called (a verification failure or ENOSPC discards it).
+// Holds the blob's flock until commit(), discard() or destruction. If the blob was already present when
+// opened, complete() is true and nothing needs writing. Dropped without commit(): the partial file stays for
+// a later resume, unless discard() was called (a verification failure or ENOSPC discards it).
 class BlobWriter {
   public:
     BlobWriter() = default;
@@ -107,7 +108,8 @@ class BlobWriter {
     ~BlobWriter() = default;
 
     bool complete() const { return complete_; }
-    // Bytes already present from an earlier interrupted attempt (ask the server for Range: offset-).
+    // Bytes written so far; right after open_writer(), what an earlier interrupted attempt left (ask the
+    // server for Range: bytes=offset-).
     int64_t offset() const { return written_; }
     const Digest& digest() const { return expected_; }
     Status write(const void* data, size_t len);
@@ -115,7 +117,7 @@ class BlobWriter {
     Status restart();
     // Verify (digest and, when known, size) and move into blobs/. A mismatch discards the partial.
     Status commit();
-    // Remove the partial file (no resume).
+    // Remove the partial file (no resume) and release the lock.
     void discard();
 
   private:
@@ -174,7 +176,10 @@ class Store {
 
   private:
     struct Cache;
-    Store(std::string root, std::shared_ptr<Cache> cache) : root_(std::move(root)), cache_(std::move(cache)) {}
+    // Hex digests of every blob an indexed image uses.
+    Result<std::set<std::string>> referenced() const;
+    Store(std::string root, std::shared_ptr<Cache> cache)
+        : root_(std::move(root)), cache_(std::move(cache)) {}
     std::string root_;
     std::shared_ptr<Cache> cache_;
 };

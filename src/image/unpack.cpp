@@ -38,9 +38,12 @@ Result<Compression> detect_compression_file(const std::string& path) {
 
 const char* compression_name(Compression c) {
     switch (c) {
-    case Compression::Gzip: return "gzip";
-    case Compression::Zstd: return "zstd";
-    case Compression::None: break;
+    case Compression::Gzip:
+        return "gzip";
+    case Compression::Zstd:
+        return "zstd";
+    case Compression::None:
+        break;
     }
     return "none";
 }
@@ -50,7 +53,8 @@ namespace {
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaque = ".wh..wh..opq";
 
-// Path components of a tar entry name; "./" and empty components dropped. Absolute names and ".." are refused.
+// Path components of a tar entry name; "./" and empty components dropped. Absolute names and ".." are
+// refused.
 Result<std::vector<std::string>> split_entry(std::string_view name) {
     if (name.starts_with('/')) return fail("absolute path");
     std::vector<std::string> out;
@@ -79,7 +83,8 @@ int openat2_in_root(int root, const std::string& path, int flags) {
     open_how how{};
     how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    return static_cast<int>(::syscall(SYS_openat2, root, path.empty() ? "." : path.c_str(), &how, sizeof how));
+    return static_cast<int>(
+        ::syscall(SYS_openat2, root, path.empty() ? "." : path.c_str(), &how, sizeof how));
 }
 
 std::string proc_path(int dirfd, const std::string& name) {
@@ -89,7 +94,7 @@ std::string proc_path(int dirfd, const std::string& name) {
 
 // Removes NAME in dirfd (recursively for a directory) without following symlinks.
 Status remove_at(int dirfd, const std::string& name) {
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno == ENOENT) return ok();
         return fail_errno("stat " + name);
@@ -107,7 +112,8 @@ Status remove_at(int dirfd, const std::string& name) {
             std::string_view n = e->d_name;
             if (n != "." && n != "..") names.emplace_back(n);
         }
-        for (auto& n : names) TRY_CTX(remove_at(::dirfd(d.get()), n), name);
+        for (auto& n : names)
+            TRY_CTX(remove_at(::dirfd(d.get()), n), name);
         if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) < 0) return fail_errno("rmdir " + name);
         return ok();
     }
@@ -126,17 +132,22 @@ class Extractor {
         if (base.starts_with(kWhiteoutPrefix)) return whiteout(comps);
         auto parent = TRY(open_parent(comps, true));
         std::string path = join(comps, comps.size());
-        TRY(make_room(parent.get(), base, archive_entry_filetype(e) == AE_IFDIR && !archive_entry_hardlink(e)));
+        TRY(make_room(parent.get(), base,
+                      archive_entry_filetype(e) == AE_IFDIR && !archive_entry_hardlink(e)));
         written_.insert(path);
         if (const char* target = archive_entry_hardlink(e)) return hardlink(parent.get(), base, target);
         switch (archive_entry_filetype(e)) {
-        case AE_IFREG: TRY(regular(a, e, parent.get(), base, stats)); break;
+        case AE_IFREG:
+            TRY(regular(a, e, parent.get(), base, stats));
+            break;
         case AE_IFDIR:
-            if (::mkdirat(parent.get(), base.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir");
+            if (::mkdirat(parent.get(), base.c_str(), 0700) < 0 && errno != EEXIST)
+                return fail_errno("mkdir");
             dir_times_.push_back({path, mtime(e)});
             break;
         case AE_IFLNK:
-            if (::symlinkat(archive_entry_symlink(e), parent.get(), base.c_str()) < 0) return fail_errno("symlink");
+            if (::symlinkat(archive_entry_symlink(e), parent.get(), base.c_str()) < 0)
+                return fail_errno("symlink");
             break;
         case AE_IFCHR:
         case AE_IFBLK:
@@ -148,7 +159,8 @@ class Extractor {
             if (::mknodat(parent.get(), base.c_str(), type | 0600, dev) < 0) return fail_errno("mknod");
             break;
         }
-        default: return ok(); // sockets and unknown types are not part of images
+        default:
+            return ok(); // sockets and unknown types are not part of images
         }
         return metadata(parent.get(), base, e);
     }
@@ -160,7 +172,8 @@ class Extractor {
             auto parent = open_parent(comps, false);
             if (!parent) continue; // removed by a later whiteout
             timespec ts[2] = {it->second, it->second};
-            if (::utimensat(parent->get(), comps.back().c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOENT)
+            if (::utimensat(parent->get(), comps.back().c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0 &&
+                errno != ENOENT)
                 return fail_errno("set times of " + it->first);
         }
         return ok();
@@ -196,7 +209,7 @@ class Extractor {
 
     // Clears the way for a new entry: an existing directory stays when a directory replaces it.
     static Status make_room(int parent, const std::string& base, bool is_dir) {
-        struct stat st{};
+        struct stat st {};
         if (::fstatat(parent, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno == ENOENT) return ok();
             return fail_errno("stat");
@@ -222,7 +235,8 @@ class Extractor {
         }
         auto parent = TRY(open_parent(comps, true));
         TRY(remove_at(parent.get(), name));
-        if (::mknodat(parent.get(), name.c_str(), S_IFCHR, makedev(0, 0)) < 0) return fail_errno("mknod whiteout");
+        if (::mknodat(parent.get(), name.c_str(), S_IFCHR, makedev(0, 0)) < 0)
+            return fail_errno("mknod whiteout");
         return ok();
     }
 
@@ -246,7 +260,8 @@ class Extractor {
             std::string child = dir.empty() ? std::string(n) : dir + "/" + std::string(n);
             if (!written_.contains(child)) victims.emplace_back(n);
         }
-        for (auto& v : victims) TRY(remove_at(::dirfd(d.get()), v));
+        for (auto& v : victims)
+            TRY(remove_at(::dirfd(d.get()), v));
         return ok();
     }
 
@@ -259,8 +274,10 @@ class Extractor {
         return ok();
     }
 
-    static Status regular(archive* a, archive_entry* e, int parent, const std::string& base, UnpackStats& stats) {
-        sys::Fd fd(::openat(parent, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    static Status regular(archive* a, archive_entry* e, int parent, const std::string& base,
+                          UnpackStats& stats) {
+        sys::Fd fd(
+            ::openat(parent, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!fd.valid()) return fail_errno("create");
         const void* buf;
         size_t size;
@@ -310,7 +327,8 @@ class Extractor {
                        static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW) < 0)
             return fail_errno("chown");
         // Not a symlink (we just made it), so following is safe; after chown, which clears set-id bits.
-        if (!link && ::fchmodat(parent, base.c_str(), archive_entry_perm(e) & 07777, 0) < 0) return fail_errno("chmod");
+        if (!link && ::fchmodat(parent, base.c_str(), archive_entry_perm(e) & 07777, 0) < 0)
+            return fail_errno("chmod");
         TRY(xattrs(parent, base, e));
         if (archive_entry_filetype(e) == AE_IFDIR) return ok();
         timespec ts[2] = {mtime(e), mtime(e)};
@@ -320,7 +338,8 @@ class Extractor {
 
     Status root_metadata(archive_entry* e) {
         if (archive_entry_filetype(e) != AE_IFDIR) return fail("the root is not a directory");
-        if (::fchown(root_, static_cast<uid_t>(archive_entry_uid(e)), static_cast<gid_t>(archive_entry_gid(e))) < 0)
+        if (::fchown(root_, static_cast<uid_t>(archive_entry_uid(e)),
+                     static_cast<gid_t>(archive_entry_gid(e))) < 0)
             return fail_errno("chown root");
         if (::fchmod(root_, archive_entry_perm(e) & 07777) < 0) return fail_errno("chmod root");
         return ok();

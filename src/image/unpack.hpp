@@ -1,6 +1,6 @@
-// Layer unpack: a tar layer (uncompressed, gzip or zstd, detected by magic) written into a directory without ever
-// following a symlink out of it. Whiteouts are either applied (the layer lands on a copy of the layers below it)
-// or converted to overlayfs whiteouts (the layer is one overlay lowerdir).
+// Layer unpack: a tar layer (uncompressed, gzip or zstd, detected by magic) written into a directory without
+// ever following a symlink out of it. Whiteouts are either applied (the layer lands on a copy of the layers
+// below it) or converted to overlayfs whiteouts (the layer is one overlay lowerdir).
 #pragma once
 #include "base/result.hpp"
 #include "image/manifest.hpp"
@@ -26,11 +26,11 @@ struct UnpackStats {
     uint64_t bytes = 0; // regular file content written
 };
 
-// Unpacks the layer file at `layer` into the existing directory `root`. Entries with an absolute path or a ".."
-// component are refused, as are hardlinks whose target is not inside `root`; parent directories are resolved
-// inside `root` (openat2 RESOLVE_IN_ROOT), and the entry itself is never followed. Ownership, modes, mtimes and
-// xattrs come from the tar (trusted.overlay.* xattrs in the tar are dropped). On error `root` may hold part of
-// the layer: callers unpack into a scratch directory and remove it.
+// Unpacks the layer file at `layer` into the existing directory `root`. Entries with an absolute path or a
+// ".." component are refused, as are hardlinks whose target is not inside `root`; parent directories are
+// resolved inside `root` (openat2 RESOLVE_IN_ROOT), and the entry itself is never followed. Ownership, modes,
+// mtimes and xattrs come from the tar (trusted.overlay.* xattrs in the tar are dropped). On error `root` may
+// hold part of the layer: callers unpack into a scratch directory and remove it.
 Result<UnpackStats> unpack_layer(const std::string& layer, const std::string& root, Whiteouts mode);
 
 } // namespace lxcri::image

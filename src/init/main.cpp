@@ -38,6 +38,18 @@ Result<plan::InitConfig> load_config(const std::string& path) {
     return TRY_CTX(plan::init_config_from_json(text), "parse " + path);
 }
 
+// ---- /dev ----
+
+// runc's default /dev symlinks; existing entries (liblxc's autodev makes some) are kept.
+void make_dev_symlinks() {
+    static const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "/dev/fd"},
+                                                                {"/proc/self/fd/0", "/dev/stdin"},
+                                                                {"/proc/self/fd/1", "/dev/stdout"},
+                                                                {"/proc/self/fd/2", "/dev/stderr"},
+                                                                {"pts/ptmx", "/dev/ptmx"}};
+    for (const auto& [target, path] : links) (void)::symlink(target, path);
+}
+
 // ---- start signal ----
 
 // One byte on the runtime's socket (the kernel adds init's pid as SCM_CREDENTIALS), sent right before init
@@ -187,6 +199,7 @@ int main(int argc, char** argv) {
     if (argc != 2) die(Error("usage: proxmox-lxcri-init INIT_JSON"));
     auto cfg = load_config(argv[1]);
     if (!cfg) die(cfg.error());
+    make_dev_symlinks();
     if (cfg->process.terminal && cfg->console_fd >= 0)
         check(init::setup_console(cfg->console_fd, cfg->process.console_size), "set up console");
     if (cfg->ready_fd >= 0) check(signal_ready(cfg->ready_fd));

@@ -1,6 +1,7 @@
 // Containers straight from stored images: `create --image`, `run --image`, `spec --image`.
-// The rootfs comes from a storage driver (overlay: shared layers + a private upper dir), the bundle is written
-// next to it (<storage root>/containers/<id>/bundle) with a marker, and destroy_container() releases both.
+// The rootfs comes from a storage driver (overlay: shared layers + a private upper dir), the bundle is
+// written next to it (<storage root>/containers/<id>/bundle) with a marker, and destroy_container() releases
+// both.
 #include "image/bundle.hpp"
 #include "image/config.hpp"
 #include "image/store.hpp"
@@ -45,7 +46,8 @@ std::vector<storage::Layer> layers_of(const std::string& store_root, const image
     return out;
 }
 
-image::BundleOptions bundle_options(const image::Image& img, const ImageCreateOpts& io, const std::string& id) {
+image::BundleOptions bundle_options(const image::Image& img, const ImageCreateOpts& io,
+                                    const std::string& id) {
     image::BundleOptions b;
     b.args = io.args;
     b.memory_mib = io.memory_mib;
@@ -81,7 +83,8 @@ Result<std::string> prepare_bundle(const ImageContext& c, const ImageCreateOpts&
 
 // After a failed create/run: the container's destroy already released the rootfs, or never got to it.
 std::unexpected<Error> release_after(Error e, const std::string& bundle) {
-    if (auto r = storage::release_marked(bundle); !r) e.context("cleanup failed (" + r.error().message() + ")");
+    if (auto r = storage::release_marked(bundle); !r)
+        e.context("cleanup failed (" + r.error().message() + ")");
     return std::unexpected(std::move(e));
 }
 
@@ -92,7 +95,8 @@ std::string storage_root() {
     return env && *env ? env : "/var/lib/proxmox-lxcri/storage";
 }
 
-Status create_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io, const CreateOpts& o) {
+Status create_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
+                         const CreateOpts& o) {
     std::string bundle = TRY(prepare_bundle(c, io, o.id));
     CreateOpts co = o;
     co.bundle = bundle;
@@ -100,7 +104,8 @@ Status create_from_image(const Global& g, const ImageContext& c, const ImageCrea
     return ok();
 }
 
-Result<int> run_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io, const RunOpts& o) {
+Result<int> run_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
+                           const RunOpts& o) {
     std::string bundle = TRY(prepare_bundle(c, io, o.create.id));
     RunOpts ro = o;
     ro.create.bundle = bundle;
@@ -112,7 +117,8 @@ Result<int> run_from_image(const Global& g, const ImageContext& c, const ImageCr
 Status spec_from_image(const ImageContext& c, const ImageCreateOpts& io, const std::string& bundle_dir) {
     std::string bundle = absolute_path(bundle_dir.empty() ? "." : bundle_dir);
     std::string rootfs = bundle + "/rootfs";
-    if (sys::exists(bundle + "/config.json")) return fail("File " + bundle + "/config.json exists. Remove it first");
+    if (sys::exists(bundle + "/config.json"))
+        return fail("File " + bundle + "/config.json exists. Remove it first");
     if (sys::exists(rootfs)) return fail("rootfs " + rootfs + " exists. Remove it first");
     auto img = TRY(load_image(c, io.ref));
     std::string store_root = TRY(image::Store::open(c.store)).root();
@@ -126,7 +132,8 @@ Status spec_from_image(const ImageContext& c, const ImageCreateOpts& io, const s
     }
     auto b = bundle_options(img, io, "runc");
     if (io.name.empty()) b.hostname.clear();
-    if (auto r = image::write_bundle(bundle, rootfs, img.config, b); !r) return fail_clean(std::move(r).error());
+    if (auto r = image::write_bundle(bundle, rootfs, img.config, b); !r)
+        return fail_clean(std::move(r).error());
     return ok();
 }
 

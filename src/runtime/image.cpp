@@ -13,7 +13,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-Result<image::Store> open_store(const ImageContext& c) { return image::Store::open(c.store); }
+Result<image::Store> open_store(const ImageContext& c) {
+    return image::Store::open(c.store);
+}
 
 Json record_json(const image::ImageRecord& r) {
     Json j = {{"name", r.name}, {"digest", r.manifest.str()}, {"created", r.created}, {"size", r.size}};
@@ -48,13 +50,15 @@ Status image_list(const ImageContext& c, const std::string& format, bool quiet) 
     auto store = TRY(open_store(c));
     auto recs = TRY(store.list());
     if (quiet) {
-        for (auto& r : recs) std::printf("%s\n", r.name.c_str());
+        for (auto& r : recs)
+            std::printf("%s\n", r.name.c_str());
         return ok();
     }
     if (format == "json") {
         Json arr = Json::array();
-        for (auto& r : recs) arr.push_back(record_json(r));
-        std::printf("%s\n", arr.dump().c_str());
+        for (auto& r : recs)
+            arr.push_back(record_json(r));
+        std::printf("%s\n", arr.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
         return ok();
     }
     if (format != "table" && !format.empty()) return fail("invalid format option");
@@ -79,7 +83,7 @@ Status image_inspect(const ImageContext& c, const std::vector<std::string>& refs
         j["layers"] = std::move(layers);
         arr.push_back(std::move(j));
     }
-    std::printf("%s\n", arr.dump(2).c_str());
+    std::printf("%s\n", arr.dump(2, ' ', false, Json::error_handler_t::replace).c_str());
     return ok();
 }
 
@@ -87,18 +91,21 @@ Status image_rm(const ImageContext& c, const std::vector<std::string>& refs) {
     auto store = TRY(open_store(c));
     for (auto& ref : refs) {
         auto removed = TRY(store.remove(ref));
-        for (auto& r : removed) std::printf("Untagged: %s\n", r.name.c_str());
+        for (auto& r : removed)
+            std::printf("Untagged: %s\n", r.name.c_str());
     }
     auto rep = TRY_CTX(store.gc(), "image rm");
-    if (rep.blobs_removed) std::printf("Deleted: %zu blobs, %s\n", rep.blobs_removed, image::Progress::human(rep.bytes_freed).c_str());
+    if (rep.blobs_removed)
+        std::printf("Deleted: %zu blobs, %s\n", rep.blobs_removed,
+                    image::Progress::human(rep.bytes_freed).c_str());
     return ok();
 }
 
 Status image_gc(const ImageContext& c) {
     auto store = TRY(open_store(c));
     auto rep = TRY(store.gc());
-    std::printf("removed %zu blobs and %zu partial downloads, freed %s\n", rep.blobs_removed, rep.partials_removed,
-                image::Progress::human(rep.bytes_freed).c_str());
+    std::printf("removed %zu blobs and %zu partial downloads, freed %s\n", rep.blobs_removed,
+                rep.partials_removed, image::Progress::human(rep.bytes_freed).c_str());
     return ok();
 }
 

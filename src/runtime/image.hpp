@@ -1,5 +1,6 @@
 // The `image` verbs: pull, list, inspect, rm, gc (one function each). The store root comes from
-// ImageContext::store (a global --image-root option), else $LXCRI_IMAGE_ROOT, else /var/lib/proxmox-lxcri/images.
+// ImageContext::store (a global --image-root option), else $LXCRI_IMAGE_ROOT, else
+// /var/lib/proxmox-lxcri/images.
 #pragma once
 #include "base/result.hpp"
 #include "runtime/runtime.hpp"
@@ -12,17 +13,17 @@
 namespace lxcri::runtime {
 
 struct ImageContext {
-    std::string store;         // empty: image::Store::default_root()
-    bool json_log = false;     // --log-format json: JSON progress lines instead of bars
+    std::string store;     // empty: image::Store::default_root()
+    bool json_log = false; // --log-format json: JSON progress lines instead of bars
 };
 
 struct ImagePullOpts {
     std::string ref;
-    bool insecure = false;     // --tls-verify=false / --insecure
-    std::string auth_file;     // --authfile
-    std::string platform;      // --platform os/arch[/variant]; empty: the host's
-    int jobs = 4;              // --jobs
-    bool quiet = false;        // -q: no progress, print only the manifest digest
+    bool insecure = false; // --tls-verify=false / --insecure
+    std::string auth_file; // --authfile
+    std::string platform;  // --platform os/arch[/variant]; empty: the host's
+    int jobs = 4;          // --jobs
+    bool quiet = false;    // -q: no progress, print only the manifest digest
 };
 // Prints the manifest digest on stdout when done.
 Status image_pull(const ImageContext& c, const ImagePullOpts& o);
@@ -44,11 +45,13 @@ struct ImageCreateOpts {
     std::optional<uint32_t> cores;      // --cores N
     std::vector<std::string> args;      // after "--": replaces the image's Cmd
     std::string storage_root;           // --storage-root
-    std::string driver;                 // --storage-driver overlay|dir (default: overlay if the kernel has it)
+    std::string driver; // --storage-driver overlay|dir (default: overlay if the kernel has it)
 };
 std::string storage_root();
-Status create_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io, const CreateOpts& o);
-Result<int> run_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io, const RunOpts& o);
+Status create_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
+                         const CreateOpts& o);
+Result<int> run_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
+                           const RunOpts& o);
 // A self-contained bundle: <bundle>/rootfs (layers unpacked, whiteouts applied) and <bundle>/config.json.
 Status spec_from_image(const ImageContext& c, const ImageCreateOpts& io, const std::string& bundle);
 

@@ -10,7 +10,8 @@ namespace lxcri::runtime {
 Status image_import(const ImageContext& c, const std::string& path, const std::string& name) {
     auto store = TRY(image::Store::open(c.store));
     auto recs = TRY(image::import_archive(store, absolute_path(path), name));
-    for (auto& r : recs) std::printf("%s %s\n", r.name.c_str(), r.manifest.str().c_str());
+    for (auto& r : recs)
+        std::printf("%s %s\n", r.name.c_str(), r.manifest.str().c_str());
     return ok();
 }
 

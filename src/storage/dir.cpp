@@ -36,6 +36,8 @@ class DirDriver final : public Driver {
 
 } // namespace
 
-std::unique_ptr<Driver> make_dir_driver(std::string root) { return std::make_unique<DirDriver>(std::move(root)); }
+std::unique_ptr<Driver> make_dir_driver(std::string root) {
+    return std::make_unique<DirDriver>(std::move(root));
+}
 
 } // namespace lxcri::storage

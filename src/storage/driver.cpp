@@ -17,12 +17,14 @@ Status check_name(const std::string& what, const std::string& name) {
 }
 
 std::unexpected<Error> cleanup_after(Error e, const std::string& dir) {
-    if (auto r = sys::remove_all(dir); !r) e.context("cleanup of " + dir + " failed (" + r.error().message() + ")");
+    if (auto r = sys::remove_all(dir); !r)
+        e.context("cleanup of " + dir + " failed (" + r.error().message() + ")");
     return std::unexpected(std::move(e));
 }
 
 Result<std::unique_ptr<Driver>> open_driver(std::string_view name, const std::string& root) {
-    if (root.empty() || root[0] != '/') return fail("storage root must be an absolute path: \"" + root + "\"");
+    if (root.empty() || root[0] != '/')
+        return fail("storage root must be an absolute path: \"" + root + "\"");
     std::unique_ptr<Driver> d;
     if (name == "dir") d = make_dir_driver(root);
     if (name == "overlay") d = make_overlay_driver(root);
@@ -37,7 +39,8 @@ std::string default_driver() {
 }
 
 Status write_marker(const std::string& dir, const Driver& driver, const std::string& id) {
-    std::string text = "driver=" + std::string(driver.name()) + "\nroot=" + driver.root() + "\nid=" + id + "\n";
+    std::string text =
+        "driver=" + std::string(driver.name()) + "\nroot=" + driver.root() + "\nid=" + id + "\n";
     return sys::write_file_atomic(dir + "/" + kMarker, text, 0600);
 }
 

@@ -4,7 +4,8 @@
 //   overlay  each layer is unpacked once into <root>/layers/<chain-id>/diff (overlayfs whiteouts) and shared;
 //            a container's rootfs is an overlay mount with its own upper and work directories.
 // Layout under the driver root: layers/ (shared, overlay only) and containers/<id>/ (one per container).
-// Snapshot-capable drivers (zfs, btrfs) fit the same shape: a layer is a dataset/subvolume, prepare() a clone.
+// Snapshot-capable drivers (zfs, btrfs) fit the same shape: a layer is a dataset/subvolume, prepare() a
+// clone.
 #pragma once
 #include "base/result.hpp"
 

@@ -1,5 +1,5 @@
-// The overlay driver: layers unpacked once into <root>/layers/<chain-id>/diff and shared; a container's rootfs
-// is an overlay mount of them with a private upper and work directory under <root>/containers/<id>/.
+// The overlay driver: layers unpacked once into <root>/layers/<chain-id>/diff and shared; a container's
+// rootfs is an overlay mount of them with a private upper and work directory under <root>/containers/<id>/.
 #include "storage/drivers.hpp"
 #include "sys/fs.hpp"
 
@@ -40,7 +40,8 @@ class OverlayDriver final : public Driver {
             return fail_errno("prepare rootfs: mkdir " + dir);
         }
         for (const char* sub : {"/upper", "/work", "/rootfs"}) {
-            if (::mkdir((dir + sub).c_str(), 0755) < 0) return cleanup_after(Error("mkdir " + dir + sub, errno), dir);
+            if (::mkdir((dir + sub).c_str(), 0755) < 0)
+                return cleanup_after(Error("mkdir " + dir + sub, errno), dir);
         }
         std::string opts = "lowerdir=" + lower + ",upperdir=" + dir + "/upper,workdir=" + dir + "/work";
         if (opts.size() >= static_cast<size_t>(::sysconf(_SC_PAGESIZE)))
@@ -64,8 +65,8 @@ class OverlayDriver final : public Driver {
     }
 
   private:
-    // The shared directory of one layer, unpacked on first use. Concurrent users of one layer wait on its lock;
-    // an unpack that dies midway leaves only <chain-id>.tmp, which the next attempt removes.
+    // The shared directory of one layer, unpacked on first use. Concurrent users of one layer wait on its
+    // lock; an unpack that dies midway leaves only <chain-id>.tmp, which the next attempt removes.
     Result<std::string> layer(const Layer& l) {
         TRY(check_name("chain id", l.chain_id));
         std::string dir = root() + "/layers/" + l.chain_id, diff = dir + "/diff";

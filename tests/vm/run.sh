@@ -8,6 +8,7 @@
 # binaries and tests go in on a second, read-only virtio disk. Console logs stay in $LXCRI_VM_LOGS (default
 # BUILD_DIR/vm-logs). Prints the guest's per-test lines and "VM: N passed, N failed"; exits non-zero on any
 # failure. Every wait is bounded (LXCRI_VM_TIMEOUT seconds per boot, default 1500). No timing claims.
+# LXCRI_VM_MODES="systemd nosystemd" selects the boots.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -61,8 +62,13 @@ boot() { # boot NAME KERNEL-ARGS
     echo "vm[$name]: boot and tests took $((SECONDS - start)) s; console log: $log"
 }
 
-boot systemd "lxcri.test=1"
-boot nosystemd "init=/usr/local/sbin/lxcri-vm-boot cgroup_no_v1=all"
+for mode in ${LXCRI_VM_MODES:-systemd nosystemd}; do
+    case $mode in
+    systemd) boot systemd "lxcri.test=1" ;;
+    nosystemd) boot nosystemd "init=/usr/local/sbin/lxcri-vm-boot cgroup_no_v1=all" ;;
+    *) echo "vm: unknown mode $mode" >&2; exit 1 ;;
+    esac
+done
 
 echo "VM: $total_pass passed, $total_fail failed"
 [[ $total_fail == 0 ]]

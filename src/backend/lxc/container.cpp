@@ -253,7 +253,9 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     env.apparmor_enabled = sys::exists("/sys/kernel/security/apparmor");
     env.selinux_enabled = sys::exists("/sys/fs/selinux/enforce"); // same probes as strip_unavailable_lsm_labels
     env.log_file = req.state_dir + "/lxc.log";
-    env.log_level = "ERROR";
+    // liblxc's own log (<state dir>/lxc.log) stays at ERROR unless LXCRI_LXC_LOGLEVEL asks for more (TRACE, DEBUG).
+    const char* lvl = getenv("LXCRI_LXC_LOGLEVEL");
+    env.log_level = lvl && *lvl ? lvl : "ERROR";
     auto cfg = TRY_CTX(lxc_config(plan, env), "map the spec onto liblxc");
     if (req.strict && !cfg.gaps.empty()) {
         std::string all;

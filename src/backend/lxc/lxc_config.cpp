@@ -142,49 +142,9 @@ std::vector<std::string> lxc_options(const spec::Mount& m, const std::string& fi
     return out;
 }
 
-// "65536k" -> bytes (tmpfs size= syntax); nullopt if not a plain size.
-std::optional<uint64_t> parse_size(std::string_view s) {
-    if (s.empty()) return std::nullopt;
-    uint64_t mult = 1;
-    switch (s.back()) {
-    case 'k':
-    case 'K':
-        mult = 1ull << 10;
-        break;
-    case 'm':
-    case 'M':
-        mult = 1ull << 20;
-        break;
-    case 'g':
-    case 'G':
-        mult = 1ull << 30;
-        break;
-    default:
-        break;
-    }
-    if (mult != 1) s.remove_suffix(1);
-    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string_view::npos)
-        return std::nullopt;
-    uint64_t n = std::stoull(std::string(s));
-    if (n > UINT64_MAX / mult) return std::nullopt;
-    return n * mult;
-}
-
-// An OCI tmpfs on /dev becomes lxc.autodev's tmpfs (mounted before any lxc.mount.entry, so the helper bind
-// below lands in it); liblxc mounts it with mode=0755 and fills in the standard device nodes.
-void map_dev_tmpfs(const spec::Mount& m, const std::string& field, Builder& b) {
-    for (const auto& o : m.options) {
-        if (!o.starts_with("size=")) continue;
-        auto size = parse_size(std::string_view(o).substr(5));
-        if (size && *size > 0 && *size <= INT_MAX)
-            b.add("lxc.autodev.tmpfs.size", std::to_string(*size));
-        else
-            b.gap(field + ".options",
-                  "/dev tmpfs \"" + o + "\" cannot be expressed as lxc.autodev.tmpfs.size");
-    }
-}
 
 struct MountState {
+    bool dev_tmpfs = false; // the spec mounts /dev: in spec order, not liblxc's autodev
     bool devpts = false;
     std::string cgroup_auto; // lxc.mount.auto value for a cgroup mount
 };
@@ -198,6 +158,13 @@ std::string cgroup_auto_value(const spec::Mount& m, const plan::Plan& plan) {
 }
 
 Result<std::string> cgroup_dir(const plan::Plan& plan);
+
+constexpr std::array<const char*, 6> kStdDevices = {"null", "zero", "full", "random", "urandom", "tty"};
+
+// The init helper's directory, read-only, at kHelperMount inside the container's /dev tmpfs.
+std::string helper_entry(const HostEnv& env) {
+    return mount_entry(env.helper_dir, relative_target(kHelperMount), "none", {"bind", "create=dir", "ro"});
+}
 
 // A cgroup mount without a new cgroup namespace: like runc, a tmpfs at /sys/fs/cgroup holding, for each
 // hierarchy, a bind mount of the container's own cgroup directory (so /sys/fs/cgroup/memory/memory.limit_in_bytes
@@ -232,12 +199,22 @@ Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountStat
         if (type != "tmpfs")
             return fail(field +
                         ": only a tmpfs can be mounted on /dev (the init helper is mounted under it)");
-        map_dev_tmpfs(m, field, b);
+        // Mounted in spec order like every other entry (runc's order, which the OCI validation checks); the
+        // helper directory goes right into it, then the standard device nodes (see map_mounts).
+        std::vector<std::string> opts = lxc_options(m, field, b);
+        opts.push_back("create=dir");
+        entries.push_back(mount_entry("tmpfs", "dev", "tmpfs", opts));
+        entries.push_back(helper_entry(env));
+        for (const char* node : kStdDevices)
+            entries.push_back(mount_entry(std::string("/dev/") + node, std::string("dev/") + node, "none",
+                                          {"bind", "create=file"}));
+        st.dev_tmpfs = true;
         return ok();
     }
     if (type == "devpts" && target == "dev/pts") {
-        // liblxc mounts its own devpts instance there when lxc.pty.max > 0 (gid=5,newinstance,ptmxmode=0666,
-        // mode=0620) and sets up /dev/ptmx; a second mount would hide it.
+        // liblxc removes any devpts an entry mounts there (measured: the entry mounts, the container has none)
+        // and mounts its own instance after pivot_root when lxc.pty.max > 0 (newinstance, ptmxmode=0666,
+        // mode=0620, gid=5), so /dev/pts comes after the later entries in the mount table.
         st.devpts = true;
         return ok();
     }
@@ -272,7 +249,7 @@ Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountStat
     return ok();
 }
 
-// Device nodes liblxc's autodev creates itself (null zero full random urandom tty, as runc's defaults).
+// Device nodes every container gets (runc's defaults; liblxc's autodev creates the same set).
 bool autodev_creates(const spec::DeviceNode& d) {
     struct Std {
         const char* path;
@@ -308,13 +285,17 @@ void map_device_nodes(const plan::Plan& plan, std::vector<std::string>& entries,
 
 Status map_mounts(const plan::Plan& plan, const HostEnv& env, Builder& b) {
     MountState st;
-    // The helper directory first: lxc.autodev's /dev tmpfs is mounted before all entries, and nothing in the
-    // spec may mount over /dev itself (checked in map_mount).
-    std::vector<std::string> entries = {
-        mount_entry(env.helper_dir, relative_target(kHelperMount), "none", {"bind", "create=dir", "ro"})};
-    b.add("lxc.autodev", "1");
+    std::vector<std::string> entries;
     for (size_t i = 0; i < plan.mounts.size(); ++i)
         TRY(map_mount(plan, env, i, st, entries, b));
+    if (!st.dev_tmpfs) {
+        // No /dev in the spec: liblxc's autodev tmpfs (mounted before every entry) with its standard nodes holds
+        // the helper directory.
+        b.add("lxc.autodev", "1");
+        entries.insert(entries.begin(), helper_entry(env));
+    } else {
+        b.add("lxc.autodev", "0");
+    }
     map_device_nodes(plan, entries, b);
     b.add("lxc.pty.max", st.devpts ? "1024" : "0");
     if (!st.cgroup_auto.empty()) b.add("lxc.mount.auto", st.cgroup_auto);

@@ -17,9 +17,12 @@ using namespace lxcri::image;
 
 namespace {
 
-const std::string kScript = std::string(LXCRI_SOURCE_DIR) + "/tests/unit/image/testdata/make_busybox_layout.sh";
+const std::string kScript =
+    std::string(LXCRI_SOURCE_DIR) + "/tests/unit/image/testdata/make_busybox_layout.sh";
 
-int sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
+int sh(const std::string& cmd) {
+    return std::system((cmd + " >/dev/null 2>&1").c_str());
+}
 
 class Archive : public ::testing::Test {
   protected:
@@ -27,8 +30,10 @@ class Archive : public ::testing::Test {
         char tmpl[] = "/tmp/archive-test-XXXXXX";
         dir_ = mkdtemp(tmpl);
         ASSERT_EQ(sh(kScript + " " + dir_ + "/layout v1"), 0);
-        ASSERT_EQ(sh("skopeo copy oci:" + dir_ + "/layout:v1 oci-archive:" + dir_ + "/oci.tar:localhost/bb:v1"), 0);
-        ASSERT_EQ(sh("skopeo copy oci:" + dir_ + "/layout:v1 docker-archive:" + dir_ + "/docker.tar:localhost/bb:v2"),
+        ASSERT_EQ(
+            sh("skopeo copy oci:" + dir_ + "/layout:v1 oci-archive:" + dir_ + "/oci.tar:localhost/bb:v1"), 0);
+        ASSERT_EQ(sh("skopeo copy oci:" + dir_ + "/layout:v1 docker-archive:" + dir_ +
+                     "/docker.tar:localhost/bb:v2"),
                   0);
     }
     static void TearDownTestSuite() { (void)sys::remove_all(dir_); }
@@ -41,7 +46,8 @@ class Archive : public ::testing::Test {
     }
     void TearDown() override { (void)sys::remove_all(root_); }
 
-    // The image must be complete in the store and unpack to the busybox rootfs (with layer 2's whiteout applied).
+    // The image must be complete in the store and unpack to the busybox rootfs (with layer 2's whiteout
+    // applied).
     void expect_usable(const std::string& ref) {
         auto img = store_->image(ref);
         ASSERT_TRUE(img) << img.error().message();
@@ -84,7 +90,8 @@ TEST_F(Archive, ImportsOciArchiveNamedBySkopeo) {
     EXPECT_EQ((*r)[0].name, "localhost/bb:v1");
     expect_usable("localhost/bb:v1");
     // The scratch directory is gone.
-    for (auto& n : sys::list_dir(root_)) EXPECT_FALSE(n.starts_with("import-")) << n;
+    for (auto& n : sys::list_dir(root_))
+        EXPECT_FALSE(n.starts_with("import-")) << n;
 }
 
 TEST_F(Archive, ImportsDockerArchive) {
@@ -123,8 +130,8 @@ TEST_F(Archive, CorruptBlobIsRejectedAndNothingTagged) {
     ASSERT_EQ(sh("cp -a " + dir_ + "/layout " + bad), 0);
     auto img_dir = bad + "/blobs/sha256";
     // Flip the largest blob (a layer).
-    ASSERT_EQ(sh("f=$(ls -S " + img_dir + " | head -1); chmod u+w " + img_dir + "/$f; printf X | dd of=" + img_dir +
-                 "/$f bs=1 seek=100 conv=notrunc"),
+    ASSERT_EQ(sh("f=$(ls -S " + img_dir + " | head -1); chmod u+w " + img_dir +
+                 "/$f; printf X | dd of=" + img_dir + "/$f bs=1 seek=100 conv=notrunc"),
               0);
     auto r = import_archive(*store_, bad, "localhost/bad:1");
     ASSERT_FALSE(r);
@@ -139,12 +146,14 @@ TEST_F(Archive, RejectsNonArchivesAndEscapingMembers) {
     // A docker-archive whose manifest.json names a host file.
     std::string d = root_ + "/evil";
     ASSERT_TRUE(sys::mkdir_p(d));
-    std::ofstream(d + "/manifest.json") << R"([{"Config":"../../../../etc/passwd","RepoTags":["e:1"],"Layers":[]}])";
+    std::ofstream(d + "/manifest.json")
+        << R"([{"Config":"../../../../etc/passwd","RepoTags":["e:1"],"Layers":[]}])";
     auto r = import_archive(*store_, d);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message().find("invalid path"), std::string::npos) << r.error().message();
     ASSERT_EQ(symlink("/etc/passwd", (d + "/cfg.json").c_str()), 0);
-    std::ofstream(d + "/manifest.json", std::ios::trunc) << R"([{"Config":"cfg.json","RepoTags":["e:1"],"Layers":[]}])";
+    std::ofstream(d + "/manifest.json", std::ios::trunc)
+        << R"([{"Config":"cfg.json","RepoTags":["e:1"],"Layers":[]}])";
     r = import_archive(*store_, d);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message().find("outside the archive"), std::string::npos) << r.error().message();

@@ -31,15 +31,19 @@ TEST(Auth, Base64) {
     EXPECT_EQ(base64_encode("user:pass"), "dXNlcjpwYXNz");
     EXPECT_EQ(base64_encode("a"), "YQ==");
     EXPECT_EQ(base64_encode("ab"), "YWI=");
-    for (std::string s : {"", "a", "ab", "abc", "hello world!\xff\x01"}) EXPECT_EQ(*base64_decode(base64_encode(s)), s);
+    for (std::string s : {"", "a", "ab", "abc", "hello world!\xff\x01"})
+        EXPECT_EQ(*base64_decode(base64_encode(s)), s);
     EXPECT_FALSE(base64_decode("a*b"));
 }
 
 TEST(Auth, CredentialsFromAuthJson) {
     std::string j = R"({"auths":{
-        "127.0.0.1:5000":{"auth":")" + base64_encode("u1:p1") + R"("},
-        "quay.io/team/app":{"auth":")" + base64_encode("u2:p:2") + R"("},
-        "https://index.docker.io/v1/":{"auth":")" + base64_encode("hub:pw") + R"("}}})";
+        "127.0.0.1:5000":{"auth":")" +
+                    base64_encode("u1:p1") + R"("},
+        "quay.io/team/app":{"auth":")" +
+                    base64_encode("u2:p:2") + R"("},
+        "https://index.docker.io/v1/":{"auth":")" +
+                    base64_encode("hub:pw") + R"("}}})";
     auto a = credentials_from_json(j, "127.0.0.1:5000", "x/y");
     ASSERT_TRUE(a && *a);
     EXPECT_EQ((*a)->username, "u1");
@@ -56,8 +60,8 @@ TEST(Auth, CredentialsFromAuthJson) {
 
 TEST(Auth, LookupUsesRegistryAuthFileEnv) {
     std::string path = "/tmp/lxcri-auth-test." + std::to_string(::getpid()) + ".json";
-    ASSERT_TRUE(lxcri::sys::write_file_atomic(
-        path, R"({"auths":{"example.com":{"auth":")" + base64_encode("me:secret") + R"("}}})"));
+    ASSERT_TRUE(lxcri::sys::write_file_atomic(path, R"({"auths":{"example.com":{"auth":")" +
+                                                        base64_encode("me:secret") + R"("}}})"));
     ::setenv("REGISTRY_AUTH_FILE", path.c_str(), 1);
     EXPECT_EQ(auth_file_candidates().front(), path);
     auto c = lookup_credentials("", "example.com", "a/b");

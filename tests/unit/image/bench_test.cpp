@@ -41,7 +41,8 @@ TEST(PullBench, DISABLED_HundredMegabytesVsSkopeo) {
         ours.push_back(seconds_since(t0));
         ASSERT_TRUE(r) << r.error().message();
         ASSERT_EQ(r->blobs_fetched, 5u);
-        if (i == 0) std::printf("image: %s, %lld bytes\n", name.c_str(), static_cast<long long>(r->record.size));
+        if (i == 0)
+            std::printf("image: %s, %lld bytes\n", name.c_str(), static_cast<long long>(r->record.size));
 
         auto t1 = std::chrono::steady_clock::now();
         run_ok({"/usr/bin/skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://" + name,
@@ -51,7 +52,8 @@ TEST(PullBench, DISABLED_HundredMegabytesVsSkopeo) {
         (void)sys::remove_all(store_dir);
         (void)sys::remove_all(t.path + "/skopeo" + std::to_string(i));
     }
-    for (size_t i = 0; i < ours.size(); i++) std::printf("run %zu: lxcri %.3fs  skopeo %.3fs\n", i, ours[i], skopeo[i]);
+    for (size_t i = 0; i < ours.size(); i++)
+        std::printf("run %zu: lxcri %.3fs  skopeo %.3fs\n", i, ours[i], skopeo[i]);
     std::printf("median: lxcri %.3fs  skopeo %.3fs  ratio %.2fx\n", median(ours), median(skopeo),
                 median(skopeo) / median(ours));
     EXPECT_LT(median(ours), median(skopeo) * 2);

@@ -37,14 +37,16 @@ ImageConfig nginx_like() {
 
 TEST(Bundle, GoldenFromImageConfig) {
     ResolvedUser user{.uid = 101, .gid = 101, .additional_gids = {29}, .home = "/var/cache/nginx"};
-    BundleOptions o{.rootfs = "/var/lib/x/containers/web/rootfs", .memory_mib = 512, .cores = 2, .hostname = "web"};
+    BundleOptions o{
+        .rootfs = "/var/lib/x/containers/web/rootfs", .memory_mib = 512, .cores = 2, .hostname = "web"};
     o.annotations["org.opencontainers.image.ref.name"] = "127.0.0.1:5000/nginx:1";
     auto text = bundle_config(nginx_like(), user, o);
     ASSERT_TRUE(text) << text.error().message();
     expect_golden("bundle-nginx.json", *text + "\n");
     auto sp = spec::parse(*text);
     ASSERT_TRUE(sp) << sp.error().message();
-    EXPECT_EQ(sp->process->args, (std::vector<std::string>{"/docker-entrypoint.sh", "nginx", "-g", "daemon off;"}));
+    EXPECT_EQ(sp->process->args,
+              (std::vector<std::string>{"/docker-entrypoint.sh", "nginx", "-g", "daemon off;"}));
     EXPECT_EQ(sp->process->cwd, "/usr/share/nginx");
     EXPECT_FALSE(sp->process->terminal);
 }
@@ -68,8 +70,9 @@ TEST(Bundle, ArgsReplaceCmdAndDefaultsApply) {
     o = BundleOptions{};
     o.terminal = true;
     j = nlohmann::json::parse(*bundle_config(bare, ResolvedUser{}, o));
-    EXPECT_EQ(j["process"]["env"], (std::vector<std::string>{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                                              "TERM=xterm", "HOME=/"}));
+    EXPECT_EQ(j["process"]["env"],
+              (std::vector<std::string>{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                        "TERM=xterm", "HOME=/"}));
     EXPECT_FALSE(j.contains("annotations"));
 }
 

@@ -12,7 +12,9 @@ using namespace lxcri::image;
 
 namespace {
 
-Digest dg(char c) { return Digest{"sha256", std::string(64, c)}; }
+Digest dg(char c) {
+    return Digest{"sha256", std::string(64, c)};
+}
 
 TEST(ChainIds, FollowTheImageSpec) {
     auto ids = chain_ids({dg('a'), dg('b'), dg('c')});
@@ -86,7 +88,8 @@ TEST_F(User, UnknownNamesFail) {
 }
 
 TEST_F(User, PasswdSymlinkCannotReadHostFiles) {
-    // The image's /etc/passwd points at the host's: it must be resolved inside the rootfs (where it is missing).
+    // The image's /etc/passwd points at the host's: it must be resolved inside the rootfs (where it is
+    // missing).
     std::string host = root_ + "-host-passwd";
     std::ofstream(host) << "root:x:0:0:root:/root:/bin/sh\n";
     ASSERT_EQ(unlink((root_ + "/etc/passwd").c_str()), 0);
@@ -97,7 +100,8 @@ TEST_F(User, PasswdSymlinkCannotReadHostFiles) {
     EXPECT_NE(r.error().message().find("no user \"root\""), std::string::npos);
     ASSERT_EQ(unlink((root_ + "/etc/passwd").c_str()), 0);
     ASSERT_EQ(symlink("../../../../../../../../../../etc/passwd", (root_ + "/etc/passwd").c_str()), 0);
-    EXPECT_FALSE(resolve_user("root", root_)); // resolves to itself inside the root: a loop, not the host file
+    EXPECT_FALSE(
+        resolve_user("root", root_)); // resolves to itself inside the root: a loop, not the host file
 }
 
 } // namespace

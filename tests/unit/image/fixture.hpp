@@ -7,8 +7,10 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,6 +40,34 @@ struct TempDir {
     TempDir& operator=(const TempDir&) = delete;
 };
 
+// A size-limited tmpfs on path (a disk that fills up), unmounted on destruction.
+struct Tmpfs {
+    std::string path;
+    int error = 0;
+    Tmpfs(const std::string& p, const std::string& size) : path(p) {
+        if (::mount("tmpfs", path.c_str(), "tmpfs", 0, ("size=" + size).c_str()) < 0) error = errno;
+    }
+    ~Tmpfs() {
+        if (!error) ::umount2(path.c_str(), MNT_DETACH);
+    }
+};
+
+// The first non-loopback IPv4 address of this machine ("" if none): a registry name that is not "local".
+inline std::string outside_ip() {
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) < 0) return "";
+    std::string out;
+    for (ifaddrs* i = list; i && out.empty(); i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+        auto* in = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+        if ((ntohl(in->sin_addr.s_addr) >> 24) == 127) continue;
+        char buf[INET_ADDRSTRLEN];
+        out = ::inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf);
+    }
+    ::freeifaddrs(list);
+    return out;
+}
+
 inline int free_port() {
     int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
@@ -50,12 +80,12 @@ inline int free_port() {
     return ntohs(a.sin_port);
 }
 
-inline bool port_open(int port) {
+inline bool port_open(const std::string& ip, int port) {
     int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
     bool ok = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     ::close(s);
     return ok;
@@ -72,7 +102,8 @@ class Daemon {
             ::dup2(fd, 1);
             ::dup2(fd, 2);
             std::vector<char*> args;
-            for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+            for (auto& a : argv)
+                args.push_back(const_cast<char*>(a.c_str()));
             args.push_back(nullptr);
             ::execv(args[0], args.data());
             ::_exit(127);
@@ -108,7 +139,8 @@ class Daemon {
 inline sys::RunResult run_ok(const std::vector<std::string>& argv, int timeout_s = 120) {
     auto r = sys::run(argv, {}, "", std::chrono::seconds(timeout_s));
     if (!r) throw std::runtime_error(argv[0] + ": " + r.error().message());
-    if (r->status != 0) throw std::runtime_error(argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " failed: " + r->err);
+    if (r->status != 0)
+        throw std::runtime_error(argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " failed: " + r->err);
     return *r;
 }
 
@@ -119,39 +151,51 @@ struct Built {
 };
 
 inline Built make_image(const std::string& dir, const std::string& tag, const std::string& layers_kib,
-                        const std::vector<std::string>& archs = {"amd64"}, const std::string& compress = "gzip") {
-    std::vector<std::string> argv = {kPython, kSrc + "/make_image.py", dir, tag, "--layers", layers_kib,
-                                     "--compress", compress};
-    for (auto& a : archs) argv.insert(argv.end(), {"--arch", a});
+                        const std::vector<std::string>& archs = {"amd64"},
+                        const std::string& compress = "gzip") {
+    std::vector<std::string> argv = {
+        kPython, kSrc + "/make_image.py", dir, tag, "--layers", layers_kib, "--compress", compress};
+    for (auto& a : archs)
+        argv.insert(argv.end(), {"--arch", a});
     auto r = run_ok(argv);
     auto j = nlohmann::json::parse(r.out);
     Built b{dir, tag, j["top"].get<std::string>(), {}};
-    for (auto& m : j["manifests"]) b.manifests.push_back(m.get<std::string>());
+    for (auto& m : j["manifests"])
+        b.manifests.push_back(m.get<std::string>());
     return b;
 }
 
+struct RegistryConfig {
+    std::string user, password; // non-empty user: htpasswd basic auth (bcrypt via python's crypt)
+    std::string listen = "127.0.0.1";
+    std::string cert, key; // TLS when set
+};
+
 class Registry {
   public:
-    // htpasswd_user non-empty: basic auth (bcrypt entry made with python's crypt).
-    explicit Registry(const std::string& dir, const std::string& user = "", const std::string& password = "")
-        : dir_(dir), port_(free_port()) {
+    explicit Registry(const std::string& dir, RegistryConfig rc = {})
+        : dir_(dir), listen_(rc.listen), port_(free_port()) {
         (void)sys::mkdir_p(dir_ + "/data");
         std::string cfg = "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-                          "storage:\n  filesystem:\n    rootdirectory: " + dir_ + "/data\n  delete:\n    enabled: true\n"
-                          "http:\n  addr: 127.0.0.1:" + std::to_string(port_) + "\n";
-        if (!user.empty()) {
+                          "storage:\n  filesystem:\n    rootdirectory: " +
+                          dir_ + "/data\n  delete:\n    enabled: true\nhttp:\n  addr: " + host() + "\n";
+        if (!rc.cert.empty()) cfg += "  tls:\n    certificate: " + rc.cert + "\n    key: " + rc.key + "\n";
+        if (!rc.user.empty()) {
             auto hash = run_ok({kPython, "-W", "ignore", "-c",
-                                "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))",
-                                password});
-            (void)sys::write_file_atomic(dir_ + "/htpasswd", user + ":" + hash.out);
+                                "import crypt,sys; print(crypt.crypt(sys.argv[1], "
+                                "crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))",
+                                rc.password});
+            (void)sys::write_file_atomic(dir_ + "/htpasswd", rc.user + ":" + hash.out);
             cfg += "auth:\n  htpasswd:\n    realm: test-realm\n    path: " + dir_ + "/htpasswd\n";
         }
         (void)sys::write_file_atomic(dir_ + "/config.yml", cfg);
         d_ = Daemon({"/usr/bin/docker-registry", "serve", dir_ + "/config.yml"}, dir_ + "/registry.log");
-        for (int i = 0; i < 500 && !port_open(port_); i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        if (!port_open(port_)) throw std::runtime_error("docker-registry did not start, see " + dir_ + "/registry.log");
+        for (int i = 0; i < 500 && !port_open(listen_, port_); i++)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (!port_open(listen_, port_))
+            throw std::runtime_error("docker-registry did not start, see " + dir_ + "/registry.log");
     }
-    std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+    std::string host() const { return listen_ + ":" + std::to_string(port_); }
     int port() const { return port_; }
     const std::string& dir() const { return dir_; }
     void stop() { d_.stop(); }
@@ -168,18 +212,20 @@ class Registry {
     }
 
   private:
-    std::string dir_;
+    std::string dir_, listen_;
     int port_;
     Daemon d_;
 };
 
 class Proxy {
   public:
-    Proxy(const std::string& dir, const std::string& upstream_host, const std::vector<std::string>& flags) : dir_(dir) {
+    Proxy(const std::string& dir, const std::string& upstream_host, const std::vector<std::string>& flags)
+        : dir_(dir) {
         std::string port_file = dir_ + "/proxy.port";
         ::unlink(port_file.c_str());
-        std::vector<std::string> argv = {kPython, kSrc + "/proxy.py", "--upstream", "http://" + upstream_host,
-                                         "--port-file", port_file, "--log", dir_ + "/proxy.log"};
+        std::vector<std::string> argv = {
+            kPython,       kSrc + "/proxy.py", "--upstream", "http://" + upstream_host,
+            "--port-file", port_file,          "--log",      dir_ + "/proxy.log"};
         argv.insert(argv.end(), flags.begin(), flags.end());
         d_ = Daemon(argv, dir_ + "/proxy.err");
         for (int i = 0; i < 500 && !sys::exists(port_file); i++)

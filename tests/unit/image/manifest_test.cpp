@@ -5,14 +5,19 @@
 using namespace lxcri::image;
 
 namespace {
-std::string dg(char c) { return "sha256:" + std::string(64, c); }
+std::string dg(char c) {
+    return "sha256:" + std::string(64, c);
+}
 } // namespace
 
 TEST(Manifest, ParseOciAndDocker) {
     std::string oci = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
-      "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" + dg('a') + R"(","size":10},
-      "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" + dg('b') + R"(","size":20},
-                {"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd","digest":")" + dg('c') + R"(","size":30}]})";
+      "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+                      dg('a') + R"(","size":10},
+      "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" +
+                      dg('b') + R"(","size":20},
+                {"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd","digest":")" +
+                      dg('c') + R"(","size":30}]})";
     auto m = parse_manifest(oci);
     ASSERT_TRUE(m) << m.error().message();
     EXPECT_EQ(m->config.digest.str(), dg('a'));
@@ -25,25 +30,32 @@ TEST(Manifest, ParseOciAndDocker) {
     EXPECT_FALSE(layer_compression("application/x-foo"));
     EXPECT_EQ(detect_media_type(oci), media::kOciManifest);
 
-    std::string docker = R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
-      "config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":")" + dg('a') + R"(","size":1},
+    std::string docker =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
+      "config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":")" +
+        dg('a') + R"(","size":1},
       "layers":[]})";
     EXPECT_TRUE(parse_manifest(docker));
     auto bad = parse_manifest(R"({"schemaVersion":2,"config":{"digest":"sha256:zz","size":1}})");
     ASSERT_FALSE(bad);
-    EXPECT_NE(bad.error().message().find("manifest.config.digest"), std::string::npos) << bad.error().message();
+    EXPECT_NE(bad.error().message().find("manifest.config.digest"), std::string::npos)
+        << bad.error().message();
     EXPECT_FALSE(parse_manifest(R"({"schemaVersion":1})"));
     EXPECT_FALSE(parse_manifest("not json"));
 }
 
 TEST(Manifest, IndexPlatformSelection) {
-    std::string text = R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json",
+    std::string text =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json",
       "manifests":[
-       {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":")" + dg('1') + R"(","size":1,
+       {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":")" +
+        dg('1') + R"(","size":1,
         "platform":{"os":"linux","architecture":"arm","variant":"v7"}},
-       {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":")" + dg('2') + R"(","size":1,
+       {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":")" +
+        dg('2') + R"(","size":1,
         "platform":{"os":"linux","architecture":"amd64"}},
-       {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":")" + dg('3') + R"(","size":1,
+       {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":")" +
+        dg('3') + R"(","size":1,
         "platform":{"os":"linux","architecture":"arm64","variant":"v8"}}]})";
     auto ix = parse_index(text);
     ASSERT_TRUE(ix) << ix.error().message();
@@ -65,7 +77,8 @@ TEST(Manifest, ImageConfig) {
       "config":{"User":"1000","WorkingDir":"/w","Env":["A=1"],"Entrypoint":["/bin/sh"],"Cmd":null,
                 "ExposedPorts":{"443/tcp":{},"80/tcp":{}},"Labels":{"k":"v"},"StopSignal":"SIGINT",
                 "Volumes":{"/data":{}}},
-      "rootfs":{"type":"layers","diff_ids":[")" + dg('d') + R"("]}})";
+      "rootfs":{"type":"layers","diff_ids":[")" +
+                       dg('d') + R"("]}})";
     auto c = parse_config(text);
     ASSERT_TRUE(c) << c.error().message();
     EXPECT_EQ(c->user, "1000");

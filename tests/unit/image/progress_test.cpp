@@ -24,7 +24,8 @@ std::string drain(int fd) {
     std::string out;
     char buf[4096];
     ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    while ((n = ::read(fd, buf, sizeof buf)) > 0)
+        out.append(buf, static_cast<size_t>(n));
     return out;
 }
 } // namespace
@@ -35,7 +36,8 @@ TEST(Progress, JsonLines) {
     {
         Progress pr(ProgressMode::Json, p[1]);
         pr.add("blob1", 1000);
-        for (int i = 1; i <= 1000; i++) pr.update("blob1", i);
+        for (int i = 1; i <= 1000; i++)
+            pr.update("blob1", i);
         pr.finish("blob1", "done");
     }
     std::string out = drain(p[0]);

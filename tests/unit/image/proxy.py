@@ -7,9 +7,10 @@ proxy.py --upstream http://127.0.0.1:PORT --port-file F --log F [--user U --pass
                   this server's /token; /token hands out a token (checking Basic U:P when --user is given).
 --redirect-blobs  blob GETs answer 307 to the upstream registry.
 --truncate-blobs  the first GET of each blob sends full headers but only its first N bytes, then closes.
+--stall           never answer (for deadline tests).
 The log gets one line per request: METHOD PATH range=<Range header> auth=<scheme>.
 """
-import argparse, base64, http.server, json, threading, urllib.error, urllib.parse, urllib.request
+import argparse, base64, http.server, json, threading, time, urllib.error, urllib.parse, urllib.request
 
 TOKEN = "test-token-1234"
 
@@ -22,6 +23,7 @@ def main():
     ap.add_argument("--token", action="store_true")
     ap.add_argument("--redirect-blobs", action="store_true")
     ap.add_argument("--truncate-blobs", type=int, default=0)
+    ap.add_argument("--stall", action="store_true")
     a = ap.parse_args()
     lock = threading.Lock()
     truncated = set()
@@ -103,6 +105,9 @@ def main():
 
         def handle_any(self):
             self.note()
+            if a.stall:
+                time.sleep(60)
+                return self.reply(500)
             if self.path.startswith("/token"):
                 return self.token()
             if not self.path.startswith("/v2/"):

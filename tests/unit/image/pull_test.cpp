@@ -19,7 +19,9 @@ using namespace lxcri::image::test;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+}
 
 PullOptions quiet() {
     PullOptions o;
@@ -143,7 +145,8 @@ TEST_F(RegistryPull, IndexResolvedForPlatform) {
     o.platform = *parse_platform("linux/s390x");
     auto none = pull(*store, mkref(at("test/multi:v1")), o);
     ASSERT_FALSE(none);
-    EXPECT_TRUE(contains(none.error().message(), "no image for platform linux/s390x")) << none.error().message();
+    EXPECT_TRUE(contains(none.error().message(), "no image for platform linux/s390x"))
+        << none.error().message();
 }
 
 TEST_F(RegistryPull, DockerSchema2) {
@@ -174,10 +177,28 @@ TEST_F(RegistryPull, RegistryDown) {
     int port = free_port();
     auto r = pull(*store, mkref("127.0.0.1:" + std::to_string(port) + "/a/b:c"), quiet());
     ASSERT_FALSE(r);
-    EXPECT_TRUE(contains(r.error().message(), "registry 127.0.0.1:" + std::to_string(port))) << r.error().message();
+    EXPECT_TRUE(contains(r.error().message(), "registry 127.0.0.1:" + std::to_string(port)))
+        << r.error().message();
     EXPECT_TRUE(contains(r.error().message(), "Connection refused") ||
                 contains(r.error().message(), "Couldn't connect"))
         << r.error().message();
+}
+
+TEST_F(RegistryPull, EveryRequestHasADeadline) {
+    TempDir pd;
+    Proxy proxy(pd.path, reg->host(), {"--stall"});
+    RegistryOptions o;
+    o.request_timeout = std::chrono::milliseconds(700);
+    RegistryClient c(mkref(proxy.host() + "/test/small:v1"), o);
+    auto t0 = std::chrono::steady_clock::now();
+    auto st = c.ping();
+    auto took = std::chrono::steady_clock::now() - t0;
+    ASSERT_FALSE(st);
+    EXPECT_TRUE(contains(st.error().message(), "deadline exceeded")) << st.error().message();
+    EXPECT_LT(took, std::chrono::seconds(5));
+    auto m = c.get_manifest("v1");
+    ASSERT_FALSE(m);
+    EXPECT_TRUE(contains(m.error().message(), "deadline exceeded")) << m.error().message();
 }
 
 TEST_F(RegistryPull, WrongDigestAndTruncatedBlobRejected) {
@@ -205,11 +226,29 @@ TEST_F(RegistryPull, WrongDigestAndTruncatedBlobRejected) {
     // Nothing indexed, no blob kept, no partial left (a verification failure is not resumable).
     EXPECT_TRUE(store->list()->empty());
     EXPECT_TRUE(sys::list_dir(store_dir->path + "/blobs/sha256").empty());
-    for (auto& f : sys::list_dir(store_dir->path + "/ingest")) EXPECT_FALSE(f.ends_with(".partial")) << f;
+    for (auto& f : sys::list_dir(store_dir->path + "/ingest"))
+        EXPECT_FALSE(f.ends_with(".partial")) << f;
 
     ASSERT_TRUE(sys::write_file(p0, d0));
     auto ok = pull(*store, mkref(at("test/bad:v1")), o);
     ASSERT_TRUE(ok) << ok.error().message();
+}
+
+TEST_F(RegistryPull, MissingBlobIsReportedAndNothingKept) {
+    Built b = make_image(tmp->path + "/gone", "v1", "30,20");
+    reg->push(b, "test/gone:v1");
+    auto m = nlohmann::json::parse(*sys::read_file(b.dir + "/blobs/sha256/" + b.top.substr(7)));
+    std::string layer = m["layers"][1]["digest"];
+    std::string data = registry_blob_data(*reg, layer);
+    ASSERT_TRUE(sys::remove_all(data.substr(0, data.rfind('/'))));
+    auto r = pull(*store, mkref(at("test/gone:v1")), quiet());
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(contains(r.error().message(), "blob " + layer)) << r.error().message();
+    EXPECT_TRUE(contains(r.error().message(), "HTTP 404: blob unknown")) << r.error().message();
+    EXPECT_TRUE(store->list()->empty());
+    EXPECT_TRUE(sys::list_dir(store_dir->path + "/blobs/sha256").empty());
+    for (auto& f : sys::list_dir(store_dir->path + "/ingest"))
+        EXPECT_FALSE(f.ends_with(".partial")) << f;
 }
 
 TEST_F(RegistryPull, InterruptedDownloadResumesWithRange) {
@@ -222,9 +261,10 @@ TEST_F(RegistryPull, InterruptedDownloadResumesWithRange) {
     ASSERT_FALSE(r);
     EXPECT_TRUE(contains(r.error().message(), "blob sha256:")) << r.error().message();
     auto ingest = sys::list_dir(store_dir->path + "/ingest");
-    auto partial = std::find_if(ingest.begin(), ingest.end(), [](auto& f) { return f.ends_with(".partial"); });
+    auto partial =
+        std::find_if(ingest.begin(), ingest.end(), [](auto& f) { return f.ends_with(".partial"); });
     ASSERT_NE(partial, ingest.end());
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat((store_dir->path + "/ingest/" + *partial).c_str(), &st), 0);
     EXPECT_EQ(st.st_size, 100000);
     EXPECT_TRUE(store->list()->empty());
@@ -236,28 +276,31 @@ TEST_F(RegistryPull, InterruptedDownloadResumesWithRange) {
     ASSERT_TRUE(img);
     EXPECT_EQ(*sha256_file(store->blob_path(img->manifest.layers[0].digest)), img->manifest.layers[0].digest);
     EXPECT_TRUE(sys::list_dir(store_dir->path + "/ingest").size() <= 2u); // lock files only
-    for (auto& f : sys::list_dir(store_dir->path + "/ingest")) EXPECT_FALSE(f.ends_with(".partial")) << f;
+    for (auto& f : sys::list_dir(store_dir->path + "/ingest"))
+        EXPECT_FALSE(f.ends_with(".partial")) << f;
 }
 
 TEST_F(RegistryPull, BearerTokenAuthWithRedirectedBlobs) {
     TempDir pd;
-    Proxy proxy(pd.path, reg->host(), {"--token", "--user", "alice", "--password", "s3cret", "--redirect-blobs"});
+    Proxy proxy(pd.path, reg->host(),
+                {"--token", "--user", "alice", "--password", "s3cret", "--redirect-blobs"});
     std::string auth = pd.path + "/auth.json";
-    ASSERT_TRUE(sys::write_file_atomic(
-        auth, R"({"auths":{")" + proxy.host() + R"(":{"auth":")" + base64_encode("alice:s3cret") + R"("}}})"));
+    ASSERT_TRUE(sys::write_file_atomic(auth, R"({"auths":{")" + proxy.host() + R"(":{"auth":")" +
+                                                 base64_encode("alice:s3cret") + R"("}}})"));
     std::string name = proxy.host() + "/test/small:v1";
     auto o = quiet();
     o.registry.auth_file = auth;
     auto r = pull(*store, mkref(name), o);
     ASSERT_TRUE(r) << r.error().message() << "\n" << proxy.log();
     std::string log = proxy.log();
-    EXPECT_TRUE(contains(log, "GET /token?service=test-registry&scope=repository%3Atest%2Fsmall%3Apull")) << log;
+    EXPECT_TRUE(contains(log, "GET /token?service=test-registry&scope=repository%3Atest%2Fsmall%3Apull"))
+        << log;
     EXPECT_TRUE(contains(log, "auth=Basic")) << log;
     EXPECT_TRUE(contains(log, "auth=Bearer")) << log;
     EXPECT_TRUE(contains(log, "/blobs/sha256:")) << log; // answered with 307 to the registry
 
-    ASSERT_TRUE(sys::write_file_atomic(
-        auth, R"({"auths":{")" + proxy.host() + R"(":{"auth":")" + base64_encode("alice:wrong") + R"("}}})"));
+    ASSERT_TRUE(sys::write_file_atomic(auth, R"({"auths":{")" + proxy.host() + R"(":{"auth":")" +
+                                                 base64_encode("alice:wrong") + R"("}}})"));
     TempDir other;
     Store s2 = *Store::open(other.path);
     auto bad = pull(s2, mkref(name), o);
@@ -268,7 +311,7 @@ TEST_F(RegistryPull, BearerTokenAuthWithRedirectedBlobs) {
 
 TEST(RegistryBasicAuth, HtpasswdRegistry) {
     TempDir t;
-    Registry reg(t.path + "/registry", "bob", "pa55word");
+    Registry reg(t.path + "/registry", {.user = "bob", .password = "pa55word"});
     Built b = make_image(t.path + "/img", "v1", "32");
     reg.push(b, "sec/img:v1", {}, "bob:pa55word");
     std::string name = reg.host() + "/sec/img:v1";
@@ -283,8 +326,8 @@ TEST(RegistryBasicAuth, HtpasswdRegistry) {
     EXPECT_TRUE(contains(anon.error().message(), "no credentials found")) << anon.error().message();
 
     std::string auth = t.path + "/auth.json";
-    ASSERT_TRUE(sys::write_file_atomic(
-        auth, R"({"auths":{")" + reg.host() + R"(":{"auth":")" + base64_encode("bob:pa55word") + R"("}}})"));
+    ASSERT_TRUE(sys::write_file_atomic(auth, R"({"auths":{")" + reg.host() + R"(":{"auth":")" +
+                                                 base64_encode("bob:pa55word") + R"("}}})"));
     o.registry.auth_file.clear();
     ::setenv("REGISTRY_AUTH_FILE", auth.c_str(), 1);
     auto r = pull(store, *parse_reference(name), o);
@@ -292,8 +335,8 @@ TEST(RegistryBasicAuth, HtpasswdRegistry) {
     ASSERT_TRUE(r) << r.error().message();
     EXPECT_EQ(r->record.manifest.str(), b.top);
 
-    ASSERT_TRUE(sys::write_file_atomic(
-        auth, R"({"auths":{")" + reg.host() + R"(":{"auth":")" + base64_encode("bob:nope") + R"("}}})"));
+    ASSERT_TRUE(sys::write_file_atomic(auth, R"({"auths":{")" + reg.host() + R"(":{"auth":")" +
+                                                 base64_encode("bob:nope") + R"("}}})"));
     o.registry.auth_file = auth;
     Store s2 = *Store::open(t.path + "/store2");
     auto wrong = pull(s2, *parse_reference(name), o);
@@ -306,7 +349,8 @@ TEST_F(RegistryPull, ConcurrentPullsInThreads) {
     std::vector<std::thread> ts;
     for (size_t i = 0; i < results.size(); i++)
         ts.emplace_back([&, i] { results[i] = pull(*store, mkref(at("test/small:v1")), quiet()); });
-    for (auto& t : ts) t.join();
+    for (auto& t : ts)
+        t.join();
     size_t fetched = 0;
     for (auto& r : results) {
         ASSERT_TRUE(r) << r.error().message();
@@ -316,7 +360,8 @@ TEST_F(RegistryPull, ConcurrentPullsInThreads) {
     EXPECT_EQ(store->list()->size(), 1u);
     auto img = store->image(at("test/small:v1"));
     ASSERT_TRUE(img);
-    for (auto& l : img->manifest.layers) EXPECT_EQ(*sha256_file(store->blob_path(l.digest)), l.digest);
+    for (auto& l : img->manifest.layers)
+        EXPECT_EQ(*sha256_file(store->blob_path(l.digest)), l.digest);
 }
 
 TEST_F(RegistryPull, ConcurrentPullsInProcesses) {
@@ -338,7 +383,8 @@ TEST_F(RegistryPull, ConcurrentPullsInProcesses) {
     auto img = store->image(at("test/multi:v1"));
     ASSERT_TRUE(img) << img.error().message();
     EXPECT_EQ(store->list()->size(), 1u);
-    for (auto& l : img->manifest.layers) EXPECT_EQ(*sha256_file(store->blob_path(l.digest)), l.digest);
+    for (auto& l : img->manifest.layers)
+        EXPECT_EQ(*sha256_file(store->blob_path(l.digest)), l.digest);
     auto gc = store->gc();
     ASSERT_TRUE(gc);
     EXPECT_EQ(gc->blobs_removed, 0u);
@@ -348,7 +394,8 @@ TEST_F(RegistryPull, DiskFull) {
     Built b = make_image(tmp->path + "/fat", "v1", "1500,700", {"amd64"}, "none");
     reg->push(b, "test/fat:v1");
     TempDir t;
-    ASSERT_EQ(::mount("tmpfs", t.path.c_str(), "tmpfs", 0, "size=1M"), 0) << std::strerror(errno);
+    Tmpfs fs(t.path, "1M");
+    ASSERT_EQ(fs.error, 0) << std::strerror(fs.error);
     {
         Store s = *Store::open(t.path);
         auto r = pull(s, mkref(at("test/fat:v1")), quiet());
@@ -356,9 +403,9 @@ TEST_F(RegistryPull, DiskFull) {
         EXPECT_TRUE(contains(r.error().message(), "No space left on device")) << r.error().message();
         EXPECT_TRUE(s.list()->empty());
         EXPECT_TRUE(sys::list_dir(t.path + "/blobs/sha256").empty());
-        for (auto& f : sys::list_dir(t.path + "/ingest")) EXPECT_FALSE(f.ends_with(".partial")) << f;
+        for (auto& f : sys::list_dir(t.path + "/ingest"))
+            EXPECT_FALSE(f.ends_with(".partial")) << f;
     }
-    ::umount2(t.path.c_str(), MNT_DETACH);
 }
 
 TEST_F(RegistryPull, JsonProgress) {
@@ -372,7 +419,8 @@ TEST_F(RegistryPull, JsonProgress) {
     std::string out;
     char buf[65536];
     ssize_t n;
-    while ((n = ::read(p[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    while ((n = ::read(p[0], buf, sizeof buf)) > 0)
+        out.append(buf, static_cast<size_t>(n));
     ::close(p[0]);
     ::close(p[1]);
     size_t done = 0;
@@ -383,4 +431,46 @@ TEST_F(RegistryPull, JsonProgress) {
         if (j.value("status", "") == "done") done++;
     }
     EXPECT_EQ(done, 4u) << out;
+}
+
+TEST(RegistryTls, VerifiesCertificatesAndInsecureFallsBack) {
+    std::string ip = outside_ip();
+    if (ip.empty()) GTEST_SKIP() << "no non-loopback IPv4 address";
+    TempDir t;
+    run_ok({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+            "/CN=test", "-addext", "subjectAltName=IP:" + ip, "-keyout", t.path + "/key.pem", "-out",
+            t.path + "/cert.pem"});
+    Registry tls(t.path + "/tls", {.listen = ip, .cert = t.path + "/cert.pem", .key = t.path + "/key.pem"});
+    Registry plain(t.path + "/plain", {.listen = ip});
+    Built b = make_image(t.path + "/img", "v1", "16");
+    tls.push(b, "t/img:v1");
+    plain.push(b, "t/img:v1");
+    Store store = *Store::open(t.path + "/store");
+    PullOptions o;
+    o.progress = ProgressMode::Quiet;
+    o.registry.cert_dir = t.path + "/certs.d";
+
+    auto untrusted = pull(store, mkref(tls.host() + "/t/img:v1"), o);
+    ASSERT_FALSE(untrusted);
+    EXPECT_TRUE(contains(untrusted.error().message(), "https://" + tls.host()))
+        << untrusted.error().message();
+    EXPECT_TRUE(contains(untrusted.error().message(), "certificate")) << untrusted.error().message();
+
+    ASSERT_TRUE(sys::mkdir_p(o.registry.cert_dir + "/" + tls.host()));
+    ASSERT_TRUE(sys::write_file_atomic(o.registry.cert_dir + "/" + tls.host() + "/ca.crt",
+                                       *sys::read_file(t.path + "/cert.pem")));
+    auto trusted = pull(store, mkref(tls.host() + "/t/img:v1"), o);
+    ASSERT_TRUE(trusted) << trusted.error().message();
+
+    auto no_tls = pull(store, mkref(plain.host() + "/t/img:v1"), o);
+    ASSERT_FALSE(no_tls);
+    EXPECT_TRUE(contains(no_tls.error().message(), "https://" + plain.host())) << no_tls.error().message();
+
+    o.registry.insecure = true;
+    o.registry.cert_dir.clear();
+    auto skip_verify = pull(store, mkref(tls.host() + "/t/img:v1"), o);
+    ASSERT_TRUE(skip_verify) << skip_verify.error().message();
+    auto fallback = pull(store, mkref(plain.host() + "/t/img:v1"), o);
+    ASSERT_TRUE(fallback) << fallback.error().message();
+    EXPECT_EQ(store.list()->size(), 2u);
 }

@@ -15,7 +15,8 @@ TEST(Reference, DockerHubDefaults) {
     EXPECT_FALSE(r->is_local());
     EXPECT_EQ(parse_reference("user/app:1.0")->str(), "docker.io/user/app:1.0");
     EXPECT_EQ(parse_reference("docker.io/busybox")->str(), "docker.io/library/busybox:latest");
-    EXPECT_EQ(parse_reference("index.docker.io/library/debian:bullseye")->str(), "docker.io/library/debian:bullseye");
+    EXPECT_EQ(parse_reference("index.docker.io/library/debian:bullseye")->str(),
+              "docker.io/library/debian:bullseye");
 }
 
 TEST(Reference, HostPortAndNestedPath) {

@@ -11,16 +11,20 @@
 using namespace lxcri;
 using namespace lxcri::image;
 using lxcri::image::test::TempDir;
+using lxcri::image::test::Tmpfs;
 
 namespace {
 
-std::string manifest_for(const Digest& config, int64_t csize, const std::vector<std::pair<Digest, int64_t>>& layers) {
-    std::string s = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":")" +
-                    std::string(media::kOciConfig) + R"(","digest":")" + config.str() + R"(","size":)" +
-                    std::to_string(csize) + R"(},"layers":[)";
+std::string manifest_for(const Digest& config, int64_t csize,
+                         const std::vector<std::pair<Digest, int64_t>>& layers) {
+    std::string s =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":")" +
+        std::string(media::kOciConfig) + R"(","digest":")" + config.str() + R"(","size":)" +
+        std::to_string(csize) + R"(},"layers":[)";
     for (size_t i = 0; i < layers.size(); i++)
-        s += std::string(i ? "," : "") + R"({"mediaType":")" + std::string(media::kOciLayerGzip) + R"(","digest":")" +
-             layers[i].first.str() + R"(","size":)" + std::to_string(layers[i].second) + "}";
+        s += std::string(i ? "," : "") + R"({"mediaType":")" + std::string(media::kOciLayerGzip) +
+             R"(","digest":")" + layers[i].first.str() + R"(","size":)" + std::to_string(layers[i].second) +
+             "}";
     return s + "]}";
 }
 
@@ -29,8 +33,8 @@ ImageRecord add_image(Store& s, const std::string& name, const std::string& laye
     std::string config = R"({"architecture":"amd64","os":"linux","config":{"Cmd":["sh"]}})";
     Digest c = *s.put_blob(config);
     Digest l = *s.put_blob(layer_data);
-    Digest m = *s.put_blob(manifest_for(c, static_cast<int64_t>(config.size()),
-                                        {{l, static_cast<int64_t>(layer_data.size())}}));
+    Digest m = *s.put_blob(
+        manifest_for(c, static_cast<int64_t>(config.size()), {{l, static_cast<int64_t>(layer_data.size())}}));
     ImageRecord r{name, m, {}, "", static_cast<int64_t>(layer_data.size())};
     EXPECT_TRUE(s.tag(r));
     return r;
@@ -87,7 +91,8 @@ TEST(Store, WriterResumesPartialAndVerifies) {
     TempDir t;
     auto s = *Store::open(t.path);
     std::string data(200000, 'q');
-    for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<char>(i * 7);
+    for (size_t i = 0; i < data.size(); i++)
+        data[i] = static_cast<char>(i * 7);
     Digest d = sha256_of(data);
     {
         auto w = s.open_writer(d, static_cast<int64_t>(data.size()));
@@ -128,7 +133,8 @@ TEST(Store, WriterRejectsWrongContentAndSize) {
     ASSERT_TRUE(w2->write("expected", 8));
     auto short_commit = w2->commit();
     ASSERT_FALSE(short_commit);
-    EXPECT_NE(short_commit.error().message().find("size mismatch: got 8 bytes, expected 16"), std::string::npos)
+    EXPECT_NE(short_commit.error().message().find("size mismatch: got 8 bytes, expected 16"),
+              std::string::npos)
         << short_commit.error().message();
     EXPECT_FALSE(sys::exists(t.path + "/ingest/" + d.hex + ".partial"));
 
@@ -156,7 +162,8 @@ TEST(Store, ConcurrentWritersOfOneBlob) {
             if (!w->commit()) return void(failed++);
             wrote++;
         });
-    for (auto& th : ts) th.join();
+    for (auto& th : ts)
+        th.join();
     EXPECT_EQ(failed, 0);
     EXPECT_EQ(wrote, 1);
     EXPECT_EQ(found, 5);
@@ -222,7 +229,8 @@ TEST(Store, TagRequiresManifest) {
 
 TEST(Store, DiskFullLeavesNothing) {
     TempDir t;
-    ASSERT_EQ(::mount("tmpfs", t.path.c_str(), "tmpfs", 0, "size=1M"), 0) << std::strerror(errno);
+    Tmpfs fs(t.path, "1M");
+    ASSERT_EQ(fs.error, 0) << std::strerror(fs.error);
     {
         auto s = *Store::open(t.path + "/store");
         std::string data(3 << 20, 'f');
@@ -230,15 +238,17 @@ TEST(Store, DiskFullLeavesNothing) {
         auto w = s.open_writer(d, static_cast<int64_t>(data.size()));
         ASSERT_TRUE(w);
         Status st = ok();
-        for (size_t off = 0; off < data.size() && st; off += 65536) st = w->write(data.data() + off, 65536);
+        for (size_t off = 0; off < data.size() && st; off += 65536)
+            st = w->write(data.data() + off, 65536);
         ASSERT_FALSE(st);
-        EXPECT_NE(st.error().message().find("No space left on device"), std::string::npos) << st.error().message();
+        EXPECT_NE(st.error().message().find("No space left on device"), std::string::npos)
+            << st.error().message();
         EXPECT_TRUE(sys::list_dir(t.path + "/store/ingest").size() <= 1u); // only the lock file
         EXPECT_FALSE(sys::exists(t.path + "/store/ingest/" + d.hex + ".partial"));
         auto small = s.put_blob(std::string(2 << 20, 'g'));
         ASSERT_FALSE(small);
-        EXPECT_NE(small.error().message().find("No space left"), std::string::npos) << small.error().message();
+        EXPECT_NE(small.error().message().find("No space left"), std::string::npos)
+            << small.error().message();
         EXPECT_TRUE(sys::list_dir(t.path + "/store/blobs/sha256").empty());
     }
-    ::umount2(t.path.c_str(), MNT_DETACH);
 }

@@ -1,4 +1,5 @@
-// Real tars made by Python's tarfile, unpacked into temp dirs; malicious ones must not write outside the root.
+// Real tars made by Python's tarfile, unpacked into temp dirs; malicious ones must not write outside the
+// root.
 #include "image/unpack.hpp"
 #include "sys/fs.hpp"
 
@@ -56,14 +57,16 @@ class Unpack : public ::testing::Test {
         EXPECT_EQ(std::system(cmd.c_str()), 0);
         return out;
     }
-    std::string read(const std::string& rel) { return sys::read_file(root_ + "/" + rel).value_or("<missing>"); }
+    std::string read(const std::string& rel) {
+        return sys::read_file(root_ + "/" + rel).value_or("<missing>");
+    }
     struct stat lst(const std::string& rel) {
-        struct stat st{};
+        struct stat st {};
         EXPECT_EQ(lstat((root_ + "/" + rel).c_str(), &st), 0) << rel;
         return st;
     }
     bool present(const std::string& rel) {
-        struct stat st{};
+        struct stat st {};
         return lstat((root_ + "/" + rel).c_str(), &st) == 0;
     }
 
@@ -187,9 +190,9 @@ TEST_F(Unpack, OverlayWhiteoutsAreCharDevicesAndOpaqueXattr) {
 
 // Every malicious layer must fail or stay inside the root, and leave `outside` untouched.
 TEST_F(Unpack, RefusesTraversalAndAbsolutePaths) {
-    for (std::string body : {"f('../outside/pwned', b'x')", "f('a/../../outside/pwned', b'x')",
-                             "f('/abs/pwned', b'x')", "f('ok', b'x')\nh('lnk', '../outside/victim')",
-                             "h('lnk', '/etc/passwd')"}) {
+    for (std::string body :
+         {"f('../outside/pwned', b'x')", "f('a/../../outside/pwned', b'x')", "f('/abs/pwned', b'x')",
+          "f('ok', b'x')\nh('lnk', '../outside/victim')", "h('lnk', '/etc/passwd')"}) {
         auto r = unpack_layer(tar(body), root_, Whiteouts::apply);
         EXPECT_FALSE(r) << body;
         if (!r) {
@@ -209,7 +212,8 @@ TEST_F(Unpack, SymlinksAreResolvedInsideTheRoot) {
         std::string lands; // where the file must end up, relative to the root
     };
     std::vector<Case> cases = {
-        {"d('" + o.substr(1) + "')\nl('abs', '" + o + "')\nf('abs/pwned', b'x')", true, o.substr(1) + "/pwned"},
+        {"d('" + o.substr(1) + "')\nl('abs', '" + o + "')\nf('abs/pwned', b'x')", true,
+         o.substr(1) + "/pwned"},
         {"l('up', '..')\nf('up/pwned', b'x')", true, "pwned"},
         {"l('rel', '../../../../../../..' + '" + o + "')\nf('rel/pwned', b'x')", false, ""},
         {"l('abs', '" + o + "')\nh('hl', 'abs/victim')", false, ""},
@@ -221,7 +225,7 @@ TEST_F(Unpack, SymlinksAreResolvedInsideTheRoot) {
             EXPECT_EQ(r.has_value(), c.succeeds) << c.body << (r ? "" : ": " + r.error().message());
             EXPECT_EQ(sys::list_dir(outside_), std::vector<std::string>{"victim"}) << c.body;
             EXPECT_EQ(sys::read_file(outside_ + "/victim").value_or(""), "secret") << c.body;
-            struct stat st{};
+            struct stat st {};
             ASSERT_EQ(stat((outside_ + "/victim").c_str(), &st), 0);
             EXPECT_EQ(st.st_nlink, 1u);
             if (c.succeeds) {

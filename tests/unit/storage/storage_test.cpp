@@ -1,4 +1,5 @@
-// Real overlay mounts and real directories (needs root): layers shared, containers private, nothing left behind.
+// Real overlay mounts and real directories (needs root): layers shared, containers private, nothing left
+// behind.
 #include "storage/driver.hpp"
 #include "sys/fs.hpp"
 
@@ -20,7 +21,8 @@ namespace {
 int mount_count() {
     std::ifstream in("/proc/self/mountinfo");
     int n = 0;
-    for (std::string line; std::getline(in, line);) ++n;
+    for (std::string line; std::getline(in, line);)
+        ++n;
     return n;
 }
 
@@ -124,7 +126,8 @@ TEST_P(Storage, FailedUnpackLeavesNothing) {
 
 TEST_P(Storage, RefusesBadIdsAndDuplicates) {
     auto layers = image();
-    for (std::string id : {"", ".", "..", "a/b", "../x"}) EXPECT_FALSE(driver_->prepare(id, layers)) << id;
+    for (std::string id : {"", ".", "..", "a/b", "../x"})
+        EXPECT_FALSE(driver_->prepare(id, layers)) << id;
     ASSERT_TRUE(driver_->prepare("dup", layers));
     auto again = driver_->prepare("dup", layers);
     ASSERT_FALSE(again);
@@ -166,12 +169,14 @@ TEST(StorageOverlay, ConcurrentContainersUnpackEachLayerOnce) {
             if (d && (*d)->prepare("t" + std::to_string(i), layers)) ++good;
         });
     }
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
     EXPECT_EQ(good, 4);
     EXPECT_EQ(unpacks, 1);
     auto d = open_driver("overlay", root);
     ASSERT_TRUE(d);
-    for (int i = 0; i < 4; ++i) EXPECT_TRUE((*d)->destroy("t" + std::to_string(i)));
+    for (int i = 0; i < 4; ++i)
+        EXPECT_TRUE((*d)->destroy("t" + std::to_string(i)));
     EXPECT_EQ(mount_count(), before);
     (void)sys::remove_all(root);
 }

@@ -272,7 +272,6 @@ main() {
     local drivers=(cgroupfs)
     if [[ $mode == systemd ]]; then
         drivers+=(systemd)
-        wait_for 60 systemctl is-system-running -q --wait 2>/dev/null || true
     fi
     local d
     for d in "${drivers[@]}"; do
