@@ -145,7 +145,6 @@ std::vector<std::string> lxc_options(const spec::Mount& m, const std::string& fi
 
 struct MountState {
     bool dev_tmpfs = false; // the spec mounts /dev: in spec order, not liblxc's autodev
-    bool devpts = false;
     std::string cgroup_auto; // lxc.mount.auto value for a cgroup mount
 };
 
@@ -212,10 +211,14 @@ Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountStat
         return ok();
     }
     if (type == "devpts" && target == "dev/pts") {
-        // liblxc removes any devpts an entry mounts there (measured: the entry mounts, the container has none)
-        // and mounts its own instance after pivot_root when lxc.pty.max > 0 (newinstance, ptmxmode=0666,
-        // mode=0620, gid=5), so /dev/pts comes after the later entries in the mount table.
-        st.devpts = true;
+        // liblxc 5 detaches the topmost mount on /dev/pts after pivot_root, even with lxc.pty.max = 0
+        // (measured: a single entry mounts, then the container has none). Two stacked instances in spec
+        // order: liblxc takes the upper one, the spec's stays where the spec puts it (the mount order the OCI
+        // validation checks). /dev/ptmx is the init helper's symlink to pts/ptmx.
+        std::vector<std::string> opts = lxc_options(m, field, b);
+        opts.push_back("create=dir");
+        entries.push_back(mount_entry(m.source.empty() ? "devpts" : m.source, target, "devpts", opts));
+        entries.push_back(mount_entry("devpts", target, "devpts", {"newinstance", "ptmxmode=0000"}));
         return ok();
     }
     if (type == "cgroup" || type == "cgroup2") {
@@ -297,7 +300,7 @@ Status map_mounts(const plan::Plan& plan, const HostEnv& env, Builder& b) {
         b.add("lxc.autodev", "0");
     }
     map_device_nodes(plan, entries, b);
-    b.add("lxc.pty.max", st.devpts ? "1024" : "0");
+    b.add("lxc.pty.max", "0");
     if (!st.cgroup_auto.empty()) b.add("lxc.mount.auto", st.cgroup_auto);
     for (auto& e : entries)
         b.add("lxc.mount.entry", std::move(e));

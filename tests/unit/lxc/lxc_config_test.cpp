@@ -122,11 +122,13 @@ TEST(LxcConfig, DevMounts) {
     auto c = lxc::lxc_config(p, env());
     ASSERT_TRUE(c) << c.error().message();
     // /dev is mounted in spec order (not by autodev), the helper directory and the standard nodes go into it;
-    // devpts is liblxc's own instance.
+    // devpts is two stacked entries (liblxc detaches the upper one).
     EXPECT_EQ(value(*c, "lxc.autodev"), "0");
-    EXPECT_EQ(value(*c, "lxc.pty.max"), "1024");
+    EXPECT_EQ(value(*c, "lxc.pty.max"), "0");
     auto entries = values(*c, "lxc.mount.entry");
-    ASSERT_EQ(entries.size(), 8u);
+    ASSERT_EQ(entries.size(), 10u);
+    EXPECT_EQ(entries[8], "devpts dev/pts devpts newinstance,create=dir 0 0");
+    EXPECT_EQ(entries[9], "devpts dev/pts devpts newinstance,ptmxmode=0000 0 0");
     EXPECT_EQ(entries[0], "tmpfs dev tmpfs mode=755,size=2m,create=dir 0 0");
     EXPECT_EQ(entries[1], "/run/h dev/.lxcri none bind,create=dir,ro 0 0");
     EXPECT_EQ(entries[2], "/dev/null dev/null none bind,create=file 0 0");
