@@ -42,6 +42,9 @@ struct Mapping {
 Result<Mapping> map_resources(const spec::Resources& res, Mode mode, const std::set<std::string>& v2_controllers = {});
 // Directories under root that are cgroup mounts (v1 controllers, named ones, "unified"); empty on pure v2.
 std::vector<std::string> hierarchy_dirs(const std::string& root = "/sys/fs/cgroup");
+// v1 cpuset: a parent cgroup with empty cpuset.cpus/mems makes every child unusable (ENOSPC). Like runc, fill
+// each parent of rel_path (under <root>/cpuset) from its own parent; the leaf is left to its creator.
+Status prepare_cpuset_parents(const std::string& rel_path, const std::string& root = "/sys/fs/cgroup");
 // Hybrid hosts: controllers enabled in <root>/unified that have no v1 hierarchy (empty otherwise).
 std::set<std::string> hybrid_v2_controllers(const std::string& root = "/sys/fs/cgroup");
 

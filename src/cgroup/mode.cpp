@@ -5,6 +5,7 @@
 #include <linux/magic.h>
 #include <algorithm>
 #include <sstream>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 
 namespace lxcri::cgroup {
@@ -67,6 +68,32 @@ std::vector<std::string> hierarchy_dirs(const std::string& root) {
     }
     std::sort(out.begin(), out.end());
     return out;
+}
+
+} // namespace lxcri::cgroup
+
+namespace lxcri::cgroup {
+
+Status prepare_cpuset_parents(const std::string& rel_path, const std::string& root) {
+    std::string base = root + "/cpuset";
+    if (detect(root) == Mode::Unified || !sys::exists(base + "/cpuset.cpus")) return ok();
+    std::string dir = base;
+    std::string rest = rel_path;
+    while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
+    // Every parent of the leaf (liblxc creates the leaf and copies its parent's sets into it).
+    for (size_t slash; (slash = rest.find('/')) != std::string::npos;) {
+        std::string parent = dir;
+        dir += "/" + rest.substr(0, slash);
+        rest.erase(0, slash + 1);
+        if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) return fail_errno("mkdir " + dir);
+        for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+            auto cur = sys::read_file(dir + "/" + f);
+            if (cur && cur->find_first_not_of(" \n") != std::string::npos) continue;
+            auto from = TRY(sys::read_file(parent + "/" + f));
+            TRY(sys::write_file(dir + "/" + f, from));
+        }
+    }
+    return ok();
 }
 
 } // namespace lxcri::cgroup

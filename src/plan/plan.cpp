@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 namespace lxcri::plan {
 
@@ -39,32 +40,6 @@ std::string unknown_reason(const std::string& key) {
     if (key == "solaris" || key == "windows" || key == "vm" || key == "zos" || key == "freebsd")
         return "configuration for another platform; ignored on Linux";
     return "not supported by proxmox-lxcri";
-}
-
-// systemd's "slice:prefix:name" -> the cgroupfs path systemd would create ("a-b.slice" nests as
-// a.slice/a-b.slice).
-Result<std::string> systemd_cgroup_path(const std::string& value) {
-    auto c1 = value.find(':');
-    auto c2 = c1 == std::string::npos ? c1 : value.find(':', c1 + 1);
-    if (c2 == std::string::npos || value.find(':', c2 + 1) != std::string::npos)
-        return fail("linux.cgroupsPath: expected \"slice:prefix:name\" with --systemd-cgroup, got \"" +
-                    value + "\"");
-    std::string slice = value.substr(0, c1), prefix = value.substr(c1 + 1, c2 - c1 - 1),
-                name = value.substr(c2 + 1);
-    if (name.empty()) return fail("linux.cgroupsPath: empty unit name in \"" + value + "\"");
-    if (slice.empty()) slice = "system.slice";
-    constexpr std::string_view kSuffix = ".slice";
-    if (slice.size() <= kSuffix.size() || !slice.ends_with(kSuffix) || slice.find('/') != std::string::npos)
-        return fail("linux.cgroupsPath: invalid slice name \"" + slice + "\"");
-    std::string stem = slice.substr(0, slice.size() - kSuffix.size()), path;
-    if (stem != "-") {
-        for (size_t dash = stem.find('-'); dash != std::string::npos; dash = stem.find('-', dash + 1))
-            path += "/" + stem.substr(0, dash) + std::string(kSuffix);
-        path += "/" + slice;
-    }
-    std::string unit =
-        name.ends_with(".slice") ? name : (prefix.empty() ? name : prefix + "-" + name) + ".scope";
-    return path + "/" + unit;
 }
 
 void process_gaps(const spec::Process& p, std::vector<Gap>& gaps) {
@@ -145,6 +120,32 @@ std::string gap_list(const std::vector<Gap>& gaps) {
 
 } // namespace
 
+// Capability names this runtime knows (CAP_CHOWN .. CAP_CHECKPOINT_RESTORE); anything else cannot be mapped to
+// the kernel and is an error (runtime-spec config.md, linux process), as in runc.
+Status check_capabilities(const spec::Process& proc) {
+    static const std::set<std::string, std::less<>> known = {
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+        "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+        "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+        "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+        "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+        "CAP_CHECKPOINT_RESTORE"};
+    if (!proc.capabilities) return ok();
+    const auto& c = *proc.capabilities;
+    const std::pair<const char*, const std::optional<std::vector<std::string>>*> sets[] = {
+        {"bounding", &c.bounding}, {"effective", &c.effective}, {"inheritable", &c.inheritable},
+        {"permitted", &c.permitted}, {"ambient", &c.ambient}};
+    for (const auto& [name, set] : sets) {
+        if (!*set) continue;
+        for (const auto& cap : **set)
+            if (!known.contains(cap))
+                return fail("process.capabilities." + std::string(name) + ": unknown capability \"" + cap + "\"");
+    }
+    return ok();
+}
+
 Result<Plan> make_plan(const spec::Spec& s, const Options& opts) {
     if (!s.process) return fail("process: required to create a container");
     Plan p;
@@ -162,6 +163,7 @@ Result<Plan> make_plan(const spec::Spec& s, const Options& opts) {
     resolve_bind_sources(p.mounts, opts.bundle);
     TRY(check_uts(p));
 
+    TRY(check_capabilities(p.process));
     process_gaps(p.process, p.gaps);
     for (size_t i = 0; i < s.mounts.size(); ++i)
         if (s.mounts[i].has_idmap)
@@ -170,12 +172,6 @@ Result<Plan> make_plan(const spec::Spec& s, const Options& opts) {
                                                       "supported; " +
                                                           s.mounts[i].destination + " is mounted unmapped"});
     if (s.linux_) linux_gaps(*s.linux_, p.gaps);
-    if (opts.systemd_cgroup && !p.cgroups_path.empty()) {
-        p.cgroups_path = TRY(systemd_cgroup_path(p.cgroups_path));
-        p.gaps.push_back(
-            {"linux.cgroupsPath", "the systemd cgroup driver is not supported; using the cgroupfs path " +
-                                      p.cgroups_path + " without a systemd unit"});
-    }
     for (const auto& key : s.unknown_keys)
         p.gaps.push_back({key, unknown_reason(key)});
 

@@ -15,7 +15,6 @@ struct Options {
     std::string id;
     std::string bundle; // absolute bundle directory; relative root.path resolves against it
     bool strict = false;
-    bool systemd_cgroup = false;
 };
 
 struct Plan {

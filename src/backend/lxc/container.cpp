@@ -267,6 +267,8 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     TRY(sys::write_file_atomic(helper + "/" + kInitName, "", 0755));
     cfg.keys.push_back({"lxc.mount.entry", req.init_binary + " " + std::string(kHelperMount + 1) + "/" +
                                                kInitName + " none bind,ro 0 0"});
+    for (const auto& k : cfg.keys)
+        if (k.key == "lxc.cgroup.dir.container") TRY_CTX(cgroup::prepare_cpuset_parents(k.value), "cpuset");
     TRY(sys::write_file_atomic(req.state_dir + "/config", to_text(cfg), 0600));
 
     plan::InitConfig ic = plan::make_init_config(plan);

@@ -21,11 +21,11 @@ json minimal() {
     })");
 }
 
-Result<plan::Plan> plan_of(const json& j, bool strict = false, bool systemd = false) {
+Result<plan::Plan> plan_of(const json& j, bool strict = false) {
     auto s = spec::parse(j.dump());
     if (!s) return std::unexpected(s.error());
     return plan::make_plan(*s,
-                           {.id = "c1", .bundle = "/b/bundle", .strict = strict, .systemd_cgroup = systemd});
+                           {.id = "c1", .bundle = "/b/bundle", .strict = strict});
 }
 
 std::vector<std::string> gap_fields(const plan::Plan& p) {
@@ -150,22 +150,14 @@ TEST(Plan, StrictFailsNamingEveryGap) {
     EXPECT_TRUE(plan_of(minimal(), true));
 }
 
-TEST(Plan, SystemdCgroupPath) {
+TEST(Plan, UnknownCapabilityIsAnError) {
     auto j = minimal();
-    j["linux"]["cgroupsPath"] = "kubepods-besteffort-pod12.slice:cri-containerd:abc";
-    auto p = plan_of(j, false, true);
-    ASSERT_TRUE(p) << p.error().message();
-    EXPECT_EQ(
-        p->cgroups_path,
-        "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod12.slice/cri-containerd-abc.scope");
-    ASSERT_EQ(p->gaps.size(), 1u);
-    EXPECT_EQ(p->gaps[0].field, "linux.cgroupsPath");
-
-    j["linux"]["cgroupsPath"] = ":libpod:xyz";
-    EXPECT_EQ(plan_of(j, false, true)->cgroups_path, "/system.slice/libpod-xyz.scope");
-    j["linux"]["cgroupsPath"] = "/not/systemd";
-    EXPECT_FALSE(plan_of(j, false, true));
-    EXPECT_EQ(plan_of(j, false, false)->cgroups_path, "/not/systemd");
+    j["process"]["capabilities"] = {{"bounding", {"CAP_CHOWN", "CAP_TEST"}}};
+    auto p = plan_of(j);
+    ASSERT_FALSE(p);
+    EXPECT_EQ(p.error().message(), "process.capabilities.bounding: unknown capability \"CAP_TEST\"");
+    j["process"]["capabilities"] = {{"ambient", {"CAP_CHECKPOINT_RESTORE"}}};
+    EXPECT_TRUE(plan_of(j));
 }
 
 TEST(InitConfig, MadeFromPlan) {
