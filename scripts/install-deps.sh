@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Install every Debian package the build, unit tests, e2e tests, fuzzing and benchmarks need.
-# Idempotent and noninteractive: when everything is already installed it only says so.
+# Install every Debian 12 package the build and all tests need: unit tests (both builds), e2e, the VM stage,
+# fuzzing and benchmarks. Idempotent and noninteractive: when everything is installed it only says so.
 #   sudo bash scripts/install-deps.sh [--force]   (--force: apt-get update + install even if all present)
 set -euo pipefail
 
 packages=(
-    # build
-    build-essential cmake ninja-build pkg-config git file
+    # build: compilers, CMake + Ninja, git (the commit id), and the libraries CMakeLists.txt links
+    build-essential cmake ninja-build pkg-config git
     lxc lxc-dev nlohmann-json3-dev libcli11-dev libfmt-dev libseccomp-dev libcap-dev
+    libcurl4-openssl-dev libarchive-dev libssl-dev libzstd-dev libsystemd-dev
     # unit tests
     libgtest-dev
-    # e2e: bundle rootfs, peers and real clients
-    busybox-static runc crun podman conmon containerd jq iproute2 uidmap util-linux procps tar gzip
+    #   test_process: unshare, mount, stty, mkfifo, timeout
+    util-linux coreutils
+    #   test_image / test_runtime: a real registry filled with skopeo, layouts from umoci and python3,
+    #   TLS certificates from openssl, gzip and zstd layers, htpasswd hashes from python3's crypt
+    docker-registry skopeo umoci openssl python3 zstd gzip tar
+    # e2e: bundle rootfs, `runc spec`, jq edits, C helpers (cc), peers and real clients
+    busybox-static runc crun podman conmon catatonit containerd jq iproute2 uidmap procps file
+    diffutils findutils mawk
+    # VM stage (tests/vm): debootstrap a Debian image, mkfs.ext4 -d, boot it under QEMU (TCG)
+    qemu-system-x86 qemu-utils debootstrap e2fsprogs
     # benchmarks
     hyperfine
     # fuzzing: libFuzzer needs clang >= 16 for libstdc++ 12's <expected> (see fuzz/build.sh)
@@ -36,7 +45,8 @@ fi
 echo "install-deps: installing ${missing[*]:-(forced)}"
 
 export DEBIAN_FRONTEND=noninteractive
-# Package scripts must not start daemons (containerd, lxc-net) on this host: the tests start their own.
+# Package scripts must not start daemons (containerd, docker-registry, lxc-net) on this host: the tests start
+# their own. policy-rc.d answering 101 makes invoke-rc.d and deb-systemd-invoke skip every start.
 policy=/usr/sbin/policy-rc.d
 made_policy=0
 if [[ ! -e $policy ]]; then
@@ -47,6 +57,7 @@ fi
 cleanup() { ((made_policy)) && rm -f "$policy"; return 0; }
 trap cleanup EXIT
 
-apt-get update -qq
-apt-get install -y -qq -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${packages[@]}"
+apt=(apt-get -y -q -o Acquire::Retries=3 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+"${apt[@]}" update
+"${apt[@]}" install "${packages[@]}"
 echo "install-deps: done"

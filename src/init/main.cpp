@@ -16,6 +16,8 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +50,26 @@ void make_dev_symlinks() {
                                                                 {"/proc/self/fd/2", "/dev/stderr"},
                                                                 {"pts/ptmx", "/dev/ptmx"}};
     for (const auto& [target, path] : links) (void)::symlink(target, path);
+}
+
+// linux.devices outside a user namespace: mknod like runc (the host need not have the node).
+Status make_devices(const std::vector<spec::DeviceNode>& devices) {
+    for (const auto& d : devices) {
+        mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
+        dev_t rdev = d.type == "p" ? 0 : makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
+        struct stat st {};
+        if (::lstat(d.path.c_str(), &st) == 0) {
+            if ((st.st_mode & S_IFMT) == type && st.st_rdev == rdev) continue;
+            if (::unlink(d.path.c_str()) < 0) return fail_errno("replace " + d.path);
+        }
+        auto slash = d.path.rfind('/');
+        if (slash > 0) TRY(sys::mkdir_p(d.path.substr(0, slash)));
+        mode_t perm = d.file_mode ? static_cast<mode_t>(*d.file_mode) : 0666;
+        if (::mknod(d.path.c_str(), type | perm, rdev) < 0) return fail_errno("mknod " + d.path);
+        if (::chown(d.path.c_str(), d.uid.value_or(0), d.gid.value_or(0)) < 0) return fail_errno("chown " + d.path);
+        if (::chmod(d.path.c_str(), perm) < 0) return fail_errno("chmod " + d.path);
+    }
+    return ok();
 }
 
 // ---- start signal ----
@@ -200,6 +222,7 @@ int main(int argc, char** argv) {
     auto cfg = load_config(argv[1]);
     if (!cfg) die(cfg.error());
     make_dev_symlinks();
+    check(make_devices(cfg->devices), "create devices");
     if (cfg->process.terminal && cfg->console_fd >= 0)
         check(init::setup_console(cfg->console_fd, cfg->process.console_size), "set up console");
     if (cfg->ready_fd >= 0) check(signal_ready(cfg->ready_fd));

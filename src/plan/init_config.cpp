@@ -15,6 +15,8 @@ InitConfig make_init_config(const Plan& plan) {
     cfg.masked_paths = plan.masked_paths;
     cfg.readonly_paths = plan.readonly_paths;
     cfg.start_container_hooks = plan.hooks.start_container;
+    // In a user namespace mknod is refused: lxc_config bind-mounts the host's nodes instead.
+    if (!plan.has_namespace("user")) cfg.devices = plan.devices;
     // lxc::kHelperMount and its fifo; plan/ must not include backend headers, so the literal is repeated
     // here.
     cfg.fifo = "/dev/.lxcri/fifo";
@@ -34,6 +36,10 @@ std::string init_config_to_json(const InitConfig& cfg) {
     for (const auto& h : cfg.start_container_hooks)
         hooks.push_back(sj::write_hook(h));
     j["startContainerHooks"] = std::move(hooks);
+    Json devices = Json::array();
+    for (const auto& d : cfg.devices)
+        devices.push_back(sj::write_device_node(d));
+    j["devices"] = std::move(devices);
     j["fifo"] = cfg.fifo;
     j["cleanupDir"] = cfg.cleanup_dir;
     j["consoleFd"] = cfg.console_fd;
@@ -50,7 +56,7 @@ Result<InitConfig> read_init_config(const Json& v) {
     std::vector<std::string> unknown;
     TRY(object_with(v, "init",
                     {"process", "seccomp", "readonlyRoot", "maskedPaths", "readonlyPaths",
-                     "startContainerHooks", "fifo", "cleanupDir", "consoleFd", "preserveFds", "readyFd"},
+                     "startContainerHooks", "fifo", "cleanupDir", "consoleFd", "preserveFds", "readyFd", "devices"},
                     unknown));
     if (!unknown.empty()) return fail(unknown.front() + ": unknown key");
     InitConfig cfg;
@@ -61,6 +67,7 @@ Result<InitConfig> read_init_config(const Json& v) {
     TRY(field(v, "readonlyPaths", "init", cfg.readonly_paths, list_of(to_abs_path)));
     TRY(field(v, "startContainerHooks", "init", cfg.start_container_hooks,
               list_of(with(read_hook, unknown))));
+    TRY(field(v, "devices", "init", cfg.devices, list_of(with(read_device_node, unknown))));
     TRY(field(v, "fifo", "init", cfg.fifo, to_str));
     TRY(field(v, "cleanupDir", "init", cfg.cleanup_dir, to_str));
     TRY(field(v, "consoleFd", "init", cfg.console_fd, to_int));

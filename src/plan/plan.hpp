@@ -55,6 +55,7 @@ struct InitConfig {
     bool readonly_root = false;
     std::vector<std::string> masked_paths, readonly_paths;
     std::vector<spec::Hook> start_container_hooks;
+    std::vector<spec::DeviceNode> devices; // linux.devices made with mknod by init (no user namespace: runc's way)
     std::string fifo;        // path inside the container; opened and read until start
     std::string cleanup_dir; // helper mount to detach before exec (empty: none)
     int console_fd = -1;     // inherited socket to send the pty master over (terminal=true)

@@ -228,7 +228,7 @@ Result<IdMapping> read_id_mapping(const Json& v, const std::string& path, Unknow
     return m;
 }
 
-Result<DeviceNode> read_device_node(const Json& v, const std::string& path, Unknown& unknown) {
+Result<DeviceNode> device_node(const Json& v, const std::string& path, Unknown& unknown) {
     TRY(object_with(v, path, {"type", "path", "major", "minor", "fileMode", "uid", "gid"}, unknown));
     DeviceNode d;
     d.path = TRY(to_abs_path(*TRY(required(v, "path", path)), join(path, "path")));
@@ -299,7 +299,7 @@ Result<Linux> read_linux(const Json& v, const std::string& path, Unknown& unknow
     TRY(field(v, "uidMappings", path, l.uid_mappings, list_of(with(read_id_mapping, unknown))));
     TRY(field(v, "gidMappings", path, l.gid_mappings, list_of(with(read_id_mapping, unknown))));
     TRY(field(v, "timeOffsets", path, l.has_time_offsets, present_object));
-    TRY(field(v, "devices", path, l.devices, list_of(with(read_device_node, unknown))));
+    TRY(field(v, "devices", path, l.devices, list_of(with(device_node, unknown))));
     TRY(field(v, "cgroupsPath", path, l.cgroups_path, to_str));
     TRY(field(v, "resources", path, l.resources, with(read_resources, unknown)));
     TRY(field(v, "rootfsPropagation", path, l.rootfs_propagation, to_str));
@@ -426,5 +426,21 @@ Result<Resources> parse_resources(std::string_view json_text) {
         return read_resources(v, "resources", ignored);
     });
 }
+
+namespace json {
+
+Result<DeviceNode> read_device_node(const Json& v, const std::string& path, std::vector<std::string>& unknown) {
+    return device_node(v, path, unknown);
+}
+
+Json write_device_node(const DeviceNode& d) {
+    Json j = {{"path", d.path}, {"type", d.type}, {"major", d.major}, {"minor", d.minor}};
+    if (d.file_mode) j["fileMode"] = *d.file_mode;
+    if (d.uid) j["uid"] = *d.uid;
+    if (d.gid) j["gid"] = *d.gid;
+    return j;
+}
+
+} // namespace json
 
 } // namespace lxcri::spec

@@ -269,9 +269,11 @@ bool autodev_creates(const spec::DeviceNode& d) {
     return false;
 }
 
-// linux.devices: bind-mount the host node of the same path (works in user namespaces, where mknod does not).
+// linux.devices in a user namespace: bind-mount the host node of the same path (mknod is refused there).
 // Its owner and mode are the host node's.
 void map_device_nodes(const plan::Plan& plan, std::vector<std::string>& entries, Builder& b) {
+    // Without a user namespace the init helper makes the nodes with mknod (plan::InitConfig::devices).
+    if (!plan.has_namespace("user")) return;
     for (size_t i = 0; i < plan.devices.size(); ++i) {
         const auto& d = plan.devices[i];
         std::string field = index_path("linux.devices", i);

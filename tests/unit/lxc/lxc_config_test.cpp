@@ -248,9 +248,21 @@ TEST(LxcConfig, DeviceRulesAndNodes) {
     ASSERT_GE(allow.size(), 3u);
     EXPECT_EQ(allow[0], "c 10:* rw");
     EXPECT_EQ(allow.back(), "c 10:232 rwm");
+    // Without a user namespace the init helper mknods the nodes: no bind mounts.
+    EXPECT_EQ(values(*c, "lxc.mount.entry").size(), 1u);
+    auto ic = plan::make_init_config(p);
+    ASSERT_EQ(ic.devices.size(), 2u);
+    EXPECT_EQ(ic.devices[1].path, "/dev/kvm");
+
+    // In a user namespace mknod is refused: the host's node is bind-mounted (the standard ones come anyway).
+    auto userns = p;
+    userns.namespaces.push_back({.type = "user"});
+    c = lxc::lxc_config(userns, env());
+    ASSERT_TRUE(c);
     auto entries = values(*c, "lxc.mount.entry");
     ASSERT_EQ(entries.size(), 2u) << "/dev/null is created by lxc.autodev";
     EXPECT_EQ(entries[1], "/dev/kvm dev/kvm none bind,create=file 0 0");
+    EXPECT_TRUE(plan::make_init_config(userns).devices.empty());
 
     auto unified = env();
     unified.cgroup_mode = cgroup::Mode::Unified;
