@@ -1,23 +1,34 @@
 // proxmox-lxcri: a runc-compatible command line. A thin table of verbs; all work happens in runtime/.
 #include "cli/args.hpp"
+#include "runtime/image.hpp"
 #include "runtime/runtime.hpp"
 #include "sys/log.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
+#include <limits>
 
 using namespace lxcri;
 
 namespace {
+
+// What every verb gets: the global options (a runtime::Global, so verbs take it as one) and the image store.
+struct Ctx : runtime::Global {
+    runtime::ImageContext image;
+};
 
 struct Command {
     const char* name;
     const char* usage;
     std::vector<cli::FlagSpec> flags;
     size_t min_args, max_args; // positional arguments (SIZE_MAX: unlimited)
-    std::function<Result<int>(const runtime::Global&, const cli::Parsed&)> run;
+    std::function<Result<int>(const Ctx&, const cli::Parsed&)> run;
+    const char* alias = nullptr;
+    std::vector<Command> sub = {}; // a command group (`image pull`): run is unused
 };
 
 Result<int> done(Status s) {
@@ -59,7 +70,7 @@ Result<runtime::CreateOpts> create_opts(const cli::Parsed& p) {
 }
 
 const std::vector<cli::FlagSpec> kCreateFlags = {
-    {{"bundle", "b"}, true},   {{"pid-file"}, true},   {{"console-socket"}, true}, {{"no-pivot"}, false},
+    {{"bundle", "b"}, true},     {{"pid-file"}, true},     {{"console-socket"}, true}, {{"no-pivot"}, false},
     {{"no-new-keyring"}, false}, {{"preserve-fds"}, true}, {{"strict"}, false},
 };
 
@@ -68,35 +79,229 @@ std::vector<cli::FlagSpec> with(std::vector<cli::FlagSpec> a, const std::vector<
     return a;
 }
 
+std::string arity_message(const std::string& name, size_t min_args, size_t max_args) {
+    std::string want =
+        min_args == max_args ? "exactly " + std::to_string(min_args) : "at least " + std::to_string(min_args);
+    return "\"" + name + "\" requires " + want + " argument(s)";
+}
+
+std::string absolute(const std::string& path) {
+    if (path.empty()) return path;
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(path, ec);
+    return ec ? path : abs.lexically_normal().string();
+}
+
+// A boolean flag given a value (--tls-verify=false): strconv.ParseBool's spellings only.
+Result<bool> bool_value(const cli::Parsed& p, const std::string& name, bool def) {
+    if (!p.has(name)) return def;
+    static const std::vector<std::string> yes = {"1", "t", "T", "TRUE", "true", "True"};
+    static const std::vector<std::string> no = {"0", "f", "F", "FALSE", "false", "False"};
+    const std::string v = p.get(name);
+    if (std::ranges::find(yes, v) != yes.end()) return true;
+    if (std::ranges::find(no, v) != no.end()) return false;
+    return fail("invalid boolean value \"" + v + "\" for -" + name);
+}
+
+template <class T> Result<std::optional<T>> opt_positive(const cli::Parsed& p, const std::string& name) {
+    const std::string v = p.get(name);
+    if (!p.has(name)) return std::optional<T>{};
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 18 ||
+        std::stoull(v) == 0 || std::stoull(v) > std::numeric_limits<T>::max())
+        return fail("invalid value \"" + v + "\" for flag -" + name + ": want a positive integer");
+    return std::optional<T>(static_cast<T>(std::stoull(v)));
+}
+
+// Flags of `create`/`run`/`spec` that only mean something with --image.
+const std::vector<cli::FlagSpec> kImageFlags = {
+    {{"image"}, true}, {{"name"}, true},         {{"memory"}, true},
+    {{"cores"}, true}, {{"storage-root"}, true}, {{"storage-driver"}, true},
+};
+
+// Without --image none of the image flags may be given (the command then behaves as it always did).
+Status no_image_flags(const cli::Parsed& p) {
+    for (auto& f : kImageFlags)
+        if (p.has(f.names.front())) return fail("--" + f.names.front() + " is only valid with --image");
+    return ok();
+}
+
+// The --image options of create/run; positional[0] is the container id, the rest (after an optional "--")
+// replaces the image's Cmd.
+Result<runtime::ImageCreateOpts> image_create_opts(const cli::Parsed& p) {
+    if (p.has("bundle")) return fail("--bundle and --image cannot be used together");
+    runtime::ImageCreateOpts io;
+    io.ref = p.get("image");
+    if (io.ref.empty()) return fail("--image needs an image reference");
+    io.name = p.get("name");
+    io.memory_mib = TRY(opt_positive<uint64_t>(p, "memory"));
+    io.cores = TRY(opt_positive<uint32_t>(p, "cores"));
+    io.storage_root = absolute(p.get("storage-root"));
+    io.driver = p.get("storage-driver");
+    auto first = p.positional.begin() + 1;
+    if (first != p.positional.end() && *first == "--") ++first;
+    io.args.assign(first, p.positional.end());
+    return io;
+}
+
+// create/run without --image take exactly the container id.
+Status bundle_only(const cli::Parsed& p, const char* name) {
+    TRY(no_image_flags(p));
+    if (p.positional.size() != 1) return fail(arity_message(name, 1, 1));
+    return ok();
+}
+
+Result<int> run_cmd(const Ctx& g, const cli::Parsed& p) {
+    if (!p.has("image")) TRY(bundle_only(p, "run"));
+    runtime::RunOpts o{TRY(create_opts(p)), p.flag("detach"), p.flag("keep")};
+    if (!p.has("image")) return runtime::run(g, o);
+    return runtime::run_from_image(g, g.image, TRY(image_create_opts(p)), o);
+}
+
+Result<int> create_cmd(const Ctx& g, const cli::Parsed& p) {
+    if (!p.has("image")) TRY(bundle_only(p, "create"));
+    auto o = TRY(create_opts(p));
+    if (!p.has("image")) return done(runtime::create(g, o));
+    return done(runtime::create_from_image(g, g.image, TRY(image_create_opts(p)), o));
+}
+
+Result<int> spec_cmd(const Ctx& g, const cli::Parsed& p) {
+    if (!p.has("image")) {
+        TRY(no_image_flags(p));
+        return done(runtime::spec(p.get("bundle", "."), p.flag("rootless")));
+    }
+    for (const char* only_bundle : {"rootless", "memory", "cores", "storage-root", "storage-driver"})
+        if (p.has(only_bundle))
+            return fail(std::string("--") + only_bundle + " cannot be used with spec --image");
+    runtime::ImageCreateOpts io;
+    io.ref = p.get("image");
+    if (io.ref.empty()) return fail("--image needs an image reference");
+    io.name = p.get("name");
+    return done(runtime::spec_from_image(g.image, io, p.get("bundle", ".")));
+}
+
+std::vector<Command> image_commands() {
+    return {
+        {"pull",
+         "pull [--tls-verify=false] [--insecure] [--authfile FILE] [--platform OS/ARCH[/VARIANT]] "
+         "[--jobs N] [-q] <reference>",
+         {{{"tls-verify"}, false},
+          {{"insecure"}, false},
+          {{"authfile"}, true},
+          {{"platform"}, true},
+          {{"jobs", "j"}, true},
+          {{"quiet", "q"}, false}},
+         1,
+         1,
+         [](auto& g, auto& p) -> Result<int> {
+             runtime::ImagePullOpts o;
+             o.ref = p.positional[0];
+             o.insecure = p.flag("insecure") || !TRY(bool_value(p, "tls-verify", true));
+             o.auth_file = absolute(p.get("authfile"));
+             o.platform = p.get("platform");
+             o.jobs = TRY(parse_int(p.get("jobs", "4"), "jobs"));
+             o.quiet = p.flag("quiet");
+             return done(runtime::image_pull(g.image, o));
+         }},
+        {"list",
+         "list, ls [--format table|json] [-q]",
+         {{{"format", "f"}, true}, {{"quiet", "q"}, false}},
+         0,
+         0,
+         [](auto& g, auto& p) {
+             return done(runtime::image_list(g.image, p.get("format", "table"), p.flag("quiet")));
+         },
+         "ls"},
+        {"inspect",
+         "inspect <reference>...",
+         {},
+         1,
+         SIZE_MAX,
+         [](auto& g, auto& p) { return done(runtime::image_inspect(g.image, p.positional)); }},
+        {"rm",
+         "rm, rmi <reference>...",
+         {},
+         1,
+         SIZE_MAX,
+         [](auto& g, auto& p) { return done(runtime::image_rm(g.image, p.positional)); },
+         "rmi"},
+        {"gc", "gc", {}, 0, 0, [](auto& g, auto&) { return done(runtime::image_gc(g.image)); }},
+        {"import",
+         "import <oci-layout-dir|oci-archive|docker-archive> [name]",
+         {},
+         1,
+         2,
+         [](auto& g, auto& p) {
+             return done(runtime::image_import(g.image, p.positional[0],
+                                               p.positional.size() > 1 ? p.positional[1] : ""));
+         }},
+        {"export",
+         "export <reference> <file>",
+         {},
+         2,
+         2,
+         [](auto& g, auto& p) {
+             return done(runtime::image_export(g.image, p.positional[0], p.positional[1]));
+         }},
+    };
+}
+
 std::vector<Command> commands() {
     return {
-        {"create", "create [command options] <container-id>", kCreateFlags, 1, 1,
-         [](auto& g, auto& p) -> Result<int> { return done(runtime::create(g, TRY(create_opts(p)))); }},
-        {"start", "start <container-id>", {}, 1, 1,
+        {"create",
+         "create [command options] <container-id>\n"
+         "   create --image REF [--name N] [--memory MiB] [--cores N] [--storage-root DIR]\n"
+         "          [--storage-driver overlay|dir] [command options] <container-id> [-- ARGS...]",
+         with(kCreateFlags, kImageFlags), 1, SIZE_MAX, create_cmd},
+        {"start",
+         "start <container-id>",
+         {},
+         1,
+         1,
          [](auto& g, auto& p) { return done(runtime::start(g, p.positional[0])); }},
-        {"run", "run [command options] <container-id>",
-         with(kCreateFlags, {{{"detach", "d"}, false}, {{"keep"}, false}, {{"no-subreaper"}, false}}), 1, 1,
-         [](auto& g, auto& p) -> Result<int> {
-             runtime::RunOpts o{TRY(create_opts(p)), p.flag("detach"), p.flag("keep")};
-             return runtime::run(g, o);
-         }},
-        {"state", "state <container-id>", {}, 1, 1,
+        {"run",
+         "run [command options] <container-id>\n"
+         "   run --image REF [create's image options] [-d] [--keep] <container-id> [-- ARGS...]",
+         with(with(kCreateFlags, kImageFlags),
+              {{{"detach", "d"}, false}, {{"keep"}, false}, {{"no-subreaper"}, false}}),
+         1, SIZE_MAX, run_cmd},
+        {"state",
+         "state <container-id>",
+         {},
+         1,
+         1,
          [](auto& g, auto& p) { return done(runtime::state(g, p.positional[0])); }},
-        {"kill", "kill [command options] <container-id> [signal]", {{{"all", "a"}, false}}, 1, 2,
+        {"kill",
+         "kill [command options] <container-id> [signal]",
+         {{{"all", "a"}, false}},
+         1,
+         2,
          [](auto& g, auto& p) {
              std::string sig = p.positional.size() > 1 ? p.positional[1] : "SIGTERM";
              return done(runtime::kill(g, p.positional[0], sig, p.flag("all")));
          }},
-        {"delete", "delete [command options] <container-id>", {{{"force", "f"}, false}}, 1, 1,
+        {"delete",
+         "delete [command options] <container-id>",
+         {{{"force", "f"}, false}},
+         1,
+         1,
          [](auto& g, auto& p) { return done(runtime::remove(g, p.positional[0], p.flag("force"))); }},
-        {"list", "list [command options]", {{{"format", "f"}, true}, {{"quiet", "q"}, false}}, 0, 0,
+        {"list",
+         "list [command options]",
+         {{{"format", "f"}, true}, {{"quiet", "q"}, false}},
+         0,
+         0,
          [](auto& g, auto& p) { return done(runtime::list(g, p.get("format", "table"), p.flag("quiet"))); }},
-        {"ps", "ps [command options] <container-id> [ps options]", {{{"format", "f"}, true}}, 1, SIZE_MAX,
+        {"ps",
+         "ps [command options] <container-id> [ps options]",
+         {{{"format", "f"}, true}},
+         1,
+         SIZE_MAX,
          [](auto& g, auto& p) {
              std::vector<std::string> rest(p.positional.begin() + 1, p.positional.end());
              return done(runtime::ps(g, p.positional[0], p.get("format", "table"), rest));
          }},
-        {"exec", "exec [command options] <container-id> <command> [command options]",
+        {"exec",
+         "exec [command options] <container-id> <command> [command options]",
          {{{"process", "p"}, true},
           {{"detach", "d"}, false},
           {{"pid-file"}, true},
@@ -113,7 +318,8 @@ std::vector<Command> commands() {
           {{"preserve-fds"}, true},
           {{"cgroup"}, true},
           {{"ignore-paused"}, false}},
-         1, SIZE_MAX,
+         1,
+         SIZE_MAX,
          [](auto& g, auto& p) -> Result<int> {
              runtime::ExecOpts o;
              o.id = p.positional[0];
@@ -135,11 +341,20 @@ std::vector<Command> commands() {
              o.preserve_fds = TRY(parse_int(p.get("preserve-fds", "0"), "preserve-fds"));
              return runtime::exec(g, o);
          }},
-        {"pause", "pause <container-id>", {}, 1, 1,
+        {"pause",
+         "pause <container-id>",
+         {},
+         1,
+         1,
          [](auto& g, auto& p) { return done(runtime::pause(g, p.positional[0])); }},
-        {"resume", "resume <container-id>", {}, 1, 1,
+        {"resume",
+         "resume <container-id>",
+         {},
+         1,
+         1,
          [](auto& g, auto& p) { return done(runtime::resume(g, p.positional[0])); }},
-        {"update", "update [command options] <container-id>",
+        {"update",
+         "update [command options] <container-id>",
          {{{"resources", "r"}, true},
           {{"memory"}, true},
           {{"memory-reservation"}, true},
@@ -157,7 +372,8 @@ std::vector<Command> commands() {
           {{"blkio-weight"}, true},
           {{"l3-cache-schema"}, true},
           {{"mem-bw-schema"}, true}},
-         1, 1,
+         1,
+         1,
          [](auto& g, auto& p) -> Result<int> {
              runtime::UpdateOpts o;
              o.id = p.positional[0];
@@ -172,22 +388,34 @@ std::vector<Command> commands() {
              o.blkio_weight = TRY(opt_num<uint64_t>(p, "blkio-weight"));
              o.cpuset_cpus = p.get("cpuset-cpus");
              o.cpuset_mems = p.get("cpuset-mems");
-             for (const char* unsupported : {"kernel-memory", "kernel-memory-tcp", "l3-cache-schema", "mem-bw-schema",
-                                             "cpu-rt-period", "cpu-rt-runtime"})
+             for (const char* unsupported : {"kernel-memory", "kernel-memory-tcp", "l3-cache-schema",
+                                             "mem-bw-schema", "cpu-rt-period", "cpu-rt-runtime"})
                  if (p.has(unsupported)) return fail(std::string("--") + unsupported + " is not supported");
              return done(runtime::update(g, o));
          }},
-        {"events", "events [command options] <container-id>", {{{"stats"}, false}, {{"interval"}, true}}, 1, 1,
+        {"events",
+         "events [command options] <container-id>",
+         {{{"stats"}, false}, {{"interval"}, true}},
+         1,
+         1,
          [](auto& g, auto& p) -> Result<int> {
              std::string iv = p.get("interval", "5s");
              int secs = TRY(parse_int(iv.ends_with("s") ? iv.substr(0, iv.size() - 1) : iv, "interval"));
              if (secs <= 0) return fail("duration interval must be greater than 0");
              return done(runtime::events(g, p.positional[0], p.flag("stats"), std::chrono::seconds(secs)));
          }},
-        {"spec", "spec [command options]", {{{"bundle", "b"}, true}, {{"rootless"}, false}}, 0, 0,
-         [](auto&, auto& p) { return done(runtime::spec(p.get("bundle", "."), p.flag("rootless"))); }},
+        {"spec", "spec [command options]\n   spec --image REF [--bundle B] [--name N]",
+         with({{{"bundle", "b"}, true}, {{"rootless"}, false}}, kImageFlags), 0, 0, spec_cmd},
         {"features", "features", {}, 0, 0, [](auto&, auto&) { return done(runtime::features()); }},
         {"info", "info", {}, 0, 0, [](auto& g, auto&) { return done(runtime::info(g)); }},
+        {"image",
+         "image <command> [command options] [arguments...]",
+         {},
+         0,
+         0,
+         nullptr,
+         nullptr,
+         image_commands()},
     };
 }
 
@@ -195,11 +423,25 @@ void usage(const std::vector<Command>& cmds) {
     std::printf("proxmox-lxcri: an OCI runtime (runc-compatible) running containers as LXC containers\n\n"
                 "USAGE:\n   proxmox-lxcri [global options] command [command options] [arguments...]\n\n"
                 "COMMANDS:\n");
-    for (auto& c : cmds) std::printf("   %s\n", c.usage);
-    std::printf("\nGLOBAL OPTIONS:\n   --root value        state directory (default: \"/run/proxmox-lxcri\")\n"
-                "   --log value         log file (default: stderr)\n   --log-format value  text or json\n"
-                "   --debug             debug logging\n   --systemd-cgroup    use the systemd cgroup driver\n"
-                "   --strict            unsupported spec fields are errors\n   --version, -v       print the version\n");
+    for (auto& c : cmds) {
+        std::printf("   %s\n", c.usage);
+        for (auto& s : c.sub)
+            std::printf("   %s %s\n", c.name, s.usage);
+    }
+    std::printf(
+        "\nGLOBAL OPTIONS:\n   --root value        state directory (default: \"/run/proxmox-lxcri\")\n"
+        "   --log value         log file (default: stderr)\n   --log-format value  text or json\n"
+        "   --image-root value  image store (default: $LXCRI_IMAGE_ROOT, else "
+        "\"/var/lib/proxmox-lxcri/images\")\n"
+        "   --debug             debug logging\n   --systemd-cgroup    use the systemd cgroup driver\n"
+        "   --strict            unsupported spec fields are errors\n   --version, -v       print the "
+        "version\n");
+}
+
+void group_usage(const Command& group) {
+    std::printf("USAGE:\n   proxmox-lxcri %s\n\nCOMMANDS:\n", group.usage);
+    for (auto& s : group.sub)
+        std::printf("   %s\n", s.usage);
 }
 
 int fail_exit(const std::string& msg, bool to_stderr_too) {
@@ -208,14 +450,54 @@ int fail_exit(const std::string& msg, bool to_stderr_too) {
     return 1;
 }
 
+const Command* find_command(const std::vector<Command>& cmds, const std::string& name) {
+    for (auto& c : cmds)
+        if (name == c.name || (c.alias && name == c.alias)) return &c;
+    return nullptr;
+}
+
+// Runs the command named by args[at] (descending into command groups); returns the exit code.
+int dispatch(const std::vector<Command>& cmds, const std::vector<std::string>& args, size_t at, Ctx& ctx,
+             bool log_to_file) {
+    const std::string& name = args[at];
+    const Command* c = find_command(cmds, name);
+    if (!c) return fail_exit("No help topic for '" + name + "'", log_to_file);
+    if (!c->sub.empty()) {
+        bool help = at + 1 < args.size() && (args[at + 1] == "--help" || args[at + 1] == "-h");
+        if (at + 1 >= args.size() || help) {
+            group_usage(*c);
+            return help ? 0 : 1;
+        }
+        return dispatch(c->sub, args, at + 1, ctx, log_to_file);
+    }
+    auto p = cli::parse(args, at + 1, c->flags, nullptr);
+    if (!p) return fail_exit(p.error().message(), log_to_file);
+    if (p->flag("strict")) ctx.strict = true;
+    size_t n = p->positional.size();
+    if (n < c->min_args || n > c->max_args)
+        return fail_exit(arity_message(name, c->min_args, c->max_args), log_to_file);
+    auto r = c->run(ctx, *p);
+    if (!r) return fail_exit(r.error().message(), log_to_file);
+    std::fflush(stdout);
+    return *r;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv, argv + argc);
     static const std::vector<cli::FlagSpec> global_flags = {
-        {{"root"}, true},   {{"log"}, true},       {{"log-format"}, true}, {{"debug"}, false},
-        {{"systemd-cgroup"}, false}, {{"criu"}, true}, {{"rootless"}, true}, {{"strict"}, false},
-        {{"help", "h"}, false},      {{"version", "v"}, false},
+        {{"root"}, true},
+        {{"log"}, true},
+        {{"log-format"}, true},
+        {{"debug"}, false},
+        {{"systemd-cgroup"}, false},
+        {{"criu"}, true},
+        {{"rootless"}, true},
+        {{"strict"}, false},
+        {{"image-root"}, true},
+        {{"help", "h"}, false},
+        {{"version", "v"}, false},
     };
     size_t stop = 0;
     auto g = cli::parse(args, 1, global_flags, &stop);
@@ -235,27 +517,11 @@ int main(int argc, char** argv) {
         usage(cmds);
         return g->flag("help") ? 0 : 1;
     }
-    runtime::Global glob;
-    glob.root = g->get("root", "/run/proxmox-lxcri");
-    glob.systemd_cgroup = g->flag("systemd-cgroup");
-    glob.strict = g->flag("strict");
-
-    const std::string& name = args[stop];
-    for (auto& c : cmds) {
-        if (name != c.name) continue;
-        auto p = cli::parse(args, stop + 1, c.flags, nullptr);
-        if (!p) return fail_exit(p.error().message(), log_to_file);
-        if (p->flag("strict")) glob.strict = true;
-        size_t n = p->positional.size();
-        if (n < c.min_args || n > c.max_args) {
-            std::string want = c.min_args == c.max_args ? "exactly " + std::to_string(c.min_args)
-                                                        : "at least " + std::to_string(c.min_args);
-            return fail_exit("\"" + name + "\" requires " + want + " argument(s)", log_to_file);
-        }
-        auto r = c.run(glob, *p);
-        if (!r) return fail_exit(r.error().message(), log_to_file);
-        std::fflush(stdout);
-        return *r;
-    }
-    return fail_exit("No help topic for '" + name + "'", log_to_file);
+    Ctx ctx;
+    ctx.root = g->get("root", "/run/proxmox-lxcri");
+    ctx.systemd_cgroup = g->flag("systemd-cgroup");
+    ctx.strict = g->flag("strict");
+    ctx.image.store = absolute(g->get("image-root"));
+    ctx.image.json_log = lc.json;
+    return dispatch(cmds, args, stop, ctx, log_to_file);
 }

@@ -72,6 +72,21 @@ Status make_devices(const std::vector<spec::DeviceNode>& devices) {
     return ok();
 }
 
+// linux.rootfsPropagation, on / after pivot_root as runc does (liblxc's lxc.rootfs.options acts before it).
+Status set_root_propagation(const std::string& p) {
+    if (p.empty()) return ok();
+    static const std::pair<const char*, unsigned long> flags[] = {
+        {"shared", MS_SHARED},           {"slave", MS_SLAVE},           {"private", MS_PRIVATE},
+        {"unbindable", MS_UNBINDABLE},   {"rshared", MS_SHARED | MS_REC}, {"rslave", MS_SLAVE | MS_REC},
+        {"rprivate", MS_PRIVATE | MS_REC}, {"runbindable", MS_UNBINDABLE | MS_REC}};
+    for (const auto& [name, flag] : flags)
+        if (p == name) {
+            if (::mount(nullptr, "/", nullptr, flag, nullptr) < 0) return fail_errno("set / " + p);
+            return ok();
+        }
+    return fail("unknown rootfsPropagation \"" + p + "\"");
+}
+
 // ---- start signal ----
 
 // One byte on the runtime's socket (the kernel adds init's pid as SCM_CREDENTIALS), sent right before init
@@ -223,6 +238,7 @@ int main(int argc, char** argv) {
     if (!cfg) die(cfg.error());
     make_dev_symlinks();
     check(make_devices(cfg->devices), "create devices");
+    check(set_root_propagation(cfg->rootfs_propagation), "rootfsPropagation");
     if (cfg->process.terminal && cfg->console_fd >= 0)
         check(init::setup_console(cfg->console_fd, cfg->process.console_size), "set up console");
     if (cfg->ready_fd >= 0) check(signal_ready(cfg->ready_fd));

@@ -17,6 +17,7 @@ InitConfig make_init_config(const Plan& plan) {
     cfg.start_container_hooks = plan.hooks.start_container;
     // In a user namespace mknod is refused: lxc_config bind-mounts the host's nodes instead.
     if (!plan.has_namespace("user")) cfg.devices = plan.devices;
+    cfg.rootfs_propagation = plan.rootfs_propagation;
     // lxc::kHelperMount and its fifo; plan/ must not include backend headers, so the literal is repeated
     // here.
     cfg.fifo = "/dev/.lxcri/fifo";
@@ -40,6 +41,7 @@ std::string init_config_to_json(const InitConfig& cfg) {
     for (const auto& d : cfg.devices)
         devices.push_back(sj::write_device_node(d));
     j["devices"] = std::move(devices);
+    if (!cfg.rootfs_propagation.empty()) j["rootfsPropagation"] = cfg.rootfs_propagation;
     j["fifo"] = cfg.fifo;
     j["cleanupDir"] = cfg.cleanup_dir;
     j["consoleFd"] = cfg.console_fd;
@@ -56,7 +58,7 @@ Result<InitConfig> read_init_config(const Json& v) {
     std::vector<std::string> unknown;
     TRY(object_with(v, "init",
                     {"process", "seccomp", "readonlyRoot", "maskedPaths", "readonlyPaths",
-                     "startContainerHooks", "fifo", "cleanupDir", "consoleFd", "preserveFds", "readyFd", "devices"},
+                     "startContainerHooks", "fifo", "cleanupDir", "consoleFd", "preserveFds", "readyFd", "devices", "rootfsPropagation"},
                     unknown));
     if (!unknown.empty()) return fail(unknown.front() + ": unknown key");
     InitConfig cfg;
@@ -68,6 +70,7 @@ Result<InitConfig> read_init_config(const Json& v) {
     TRY(field(v, "startContainerHooks", "init", cfg.start_container_hooks,
               list_of(with(read_hook, unknown))));
     TRY(field(v, "devices", "init", cfg.devices, list_of(with(read_device_node, unknown))));
+    TRY(field(v, "rootfsPropagation", "init", cfg.rootfs_propagation, to_str));
     TRY(field(v, "fifo", "init", cfg.fifo, to_str));
     TRY(field(v, "cleanupDir", "init", cfg.cleanup_dir, to_str));
     TRY(field(v, "consoleFd", "init", cfg.console_fd, to_int));

@@ -56,6 +56,7 @@ struct InitConfig {
     std::vector<std::string> masked_paths, readonly_paths;
     std::vector<spec::Hook> start_container_hooks;
     std::vector<spec::DeviceNode> devices; // linux.devices made with mknod by init (no user namespace: runc's way)
+    std::string rootfs_propagation;        // applied to / by init after liblxc's pivot_root (runc's way)
     std::string fifo;        // path inside the container; opened and read until start
     std::string cleanup_dir; // helper mount to detach before exec (empty: none)
     int console_fd = -1;     // inherited socket to send the pty master over (terminal=true)

@@ -108,8 +108,9 @@ Status create(const Global& g, const CreateOpts& o) {
     for (auto& gap : plan.gaps) log::warn("unsupported: " + gap.field + ": " + gap.reason);
     for (auto& gap : created->gaps) log::warn("unsupported: " + gap.field + ": " + gap.reason);
 
-    // Like runc, the hooks of the create phase see status "creating".
-    std::string sj = oci_state_json(st, 0);
+    // The create-phase hooks see status "created", as the runtime-spec validation requires (runc 1.1 says
+    // "creating").
+    std::string sj = oci_state_json(st, 0, RunState::Created);
     Status hooks = run_hooks(plan.hooks.prestart, "prestart", sj);
     if (hooks) hooks = run_hooks(plan.hooks.create_runtime, "createRuntime", sj);
     if (hooks) hooks = run_hooks(plan.hooks.create_container, "createContainer", sj, st.init_pid);
