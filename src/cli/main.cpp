@@ -29,6 +29,7 @@ struct Command {
     std::function<Result<int>(const Ctx&, const cli::Parsed&)> run;
     const char* alias = nullptr;
     std::vector<Command> sub = {}; // a command group (`image pull`): run is unused
+    size_t max_args_image = 0;     // with --image (create/run: ID -- ARGS...); 0: max_args
 };
 
 Result<int> done(Status s) {
@@ -143,22 +144,15 @@ Result<runtime::ImageCreateOpts> image_create_opts(const cli::Parsed& p) {
     return io;
 }
 
-// create/run without --image take exactly the container id.
-Status bundle_only(const cli::Parsed& p, const char* name) {
-    TRY(no_image_flags(p));
-    if (p.positional.size() != 1) return fail(arity_message(name, 1, 1));
-    return ok();
-}
-
 Result<int> run_cmd(const Ctx& g, const cli::Parsed& p) {
-    if (!p.has("image")) TRY(bundle_only(p, "run"));
+    if (!p.has("image")) TRY(no_image_flags(p));
     runtime::RunOpts o{TRY(create_opts(p)), p.flag("detach"), p.flag("keep")};
     if (!p.has("image")) return runtime::run(g, o);
     return runtime::run_from_image(g, g.image, TRY(image_create_opts(p)), o);
 }
 
 Result<int> create_cmd(const Ctx& g, const cli::Parsed& p) {
-    if (!p.has("image")) TRY(bundle_only(p, "create"));
+    if (!p.has("image")) TRY(no_image_flags(p));
     auto o = TRY(create_opts(p));
     if (!p.has("image")) return done(runtime::create(g, o));
     return done(runtime::create_from_image(g, g.image, TRY(image_create_opts(p)), o));
@@ -251,7 +245,13 @@ std::vector<Command> commands() {
          "create [command options] <container-id>\n"
          "   create --image REF [--name N] [--memory MiB] [--cores N] [--storage-root DIR]\n"
          "          [--storage-driver overlay|dir] [command options] <container-id> [-- ARGS...]",
-         with(kCreateFlags, kImageFlags), 1, SIZE_MAX, create_cmd},
+         with(kCreateFlags, kImageFlags),
+         1,
+         1,
+         create_cmd,
+         nullptr,
+         {},
+         SIZE_MAX},
         {"start",
          "start <container-id>",
          {},
@@ -263,7 +263,12 @@ std::vector<Command> commands() {
          "   run --image REF [create's image options] [-d] [--keep] <container-id> [-- ARGS...]",
          with(with(kCreateFlags, kImageFlags),
               {{{"detach", "d"}, false}, {{"keep"}, false}, {{"no-subreaper"}, false}}),
-         1, SIZE_MAX, run_cmd},
+         1,
+         1,
+         run_cmd,
+         nullptr,
+         {},
+         SIZE_MAX},
         {"state",
          "state <container-id>",
          {},
@@ -474,7 +479,8 @@ int dispatch(const std::vector<Command>& cmds, const std::vector<std::string>& a
     if (!p) return fail_exit(p.error().message(), log_to_file);
     if (p->flag("strict")) ctx.strict = true;
     size_t n = p->positional.size();
-    if (n < c->min_args || n > c->max_args)
+    size_t max = p->has("image") && c->max_args_image ? c->max_args_image : c->max_args;
+    if (n < c->min_args || n > max)
         return fail_exit(arity_message(name, c->min_args, c->max_args), log_to_file);
     auto r = c->run(ctx, *p);
     if (!r) return fail_exit(r.error().message(), log_to_file);

@@ -1,4 +1,9 @@
+#include "backend/lxc/container.hpp"
+#include "cgroup/cgroup.hpp"
 #include "runtime/common.hpp"
+#include "sys/fs.hpp"
+
+#include <lxc/lxccontainer.h>
 
 #include <nlohmann/json.hpp>
 
@@ -61,13 +66,24 @@ Status features() {
 }
 
 Status info(const Global& g) {
+    auto init = lxc::find_init_binary();
+    json hierarchies = cgroup::hierarchy_dirs();
     json j = {
         {"name", "proxmox-lxcri"},
         {"version", LXCRI_VERSION},
         {"commit", LXCRI_COMMIT},
         {"spec", "1.0.2-dev"},
         {"backend", "lxc"},
+        {"liblxc", lxc_get_version()},
         {"root", g.root},
+        {"initHelper", init ? *init : "not found: " + init.error().message()},
+        {"cgroup",
+         {{"mode", std::string(cgroup::mode_name(cgroup::detect()))},
+          {"hierarchies", hierarchies},
+          {"systemd", sys::exists("/run/systemd/system")}}},
+        {"apparmor", sys::exists("/sys/kernel/security/apparmor")},
+        {"selinux", sys::exists("/sys/fs/selinux/enforce")},
+        {"containers", Store(g.root).list().size()},
     };
     std::printf("%s\n", j.dump(2).c_str());
     return ok();
