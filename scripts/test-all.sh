@@ -62,7 +62,7 @@ ctest_stage() {
         fi
     done
     ctest --test-dir "$dir" --output-on-failure --timeout 300 </dev/null 2>&1 | tee "$log" |
-        grep -vE '^ +(Start|[0-9]+/[0-9]+ Test) ' || true
+        grep -vE '^ *(Start|[0-9]+/[0-9]+ Test) ' || true
     local line total=0 nfail=0 nskip
     line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
     if [[ -n $line ]]; then

@@ -46,7 +46,9 @@ inline std::unexpected<Error> fail_errno(std::string msg) {
     int e = errno;
     return std::unexpected(Error(std::move(msg), e));
 }
-inline Status ok() { return {}; }
+inline Status ok() {
+    return {};
+}
 
 } // namespace lxcri
 

@@ -71,8 +71,8 @@ static std::string unified_root(Mode mode, const std::string& root) {
 
 // The text of /proc/<pid>/cgroup -> controller -> directory under root. v1 lines "N:ctrl1,ctrl2:/path" give
 // each controller (under root/ctrl1,ctrl2 when that joined mount exists, else root/ctrlN); "0::/path" is the
-// cgroup2 directory (key ""); a named hierarchy (name=systemd) is kept under its name when root/<name> exists,
-// so that a container's directories there are joined and removed too (liblxc creates them).
+// cgroup2 directory (key ""); a named hierarchy (name=systemd) is kept under its name when root/<name>
+// exists, so that a container's directories there are joined and removed too (liblxc creates them).
 Result<std::map<std::string, std::string>> parse_proc_cgroup(std::string_view text, Mode mode,
                                                              const std::string& root) {
     std::map<std::string, std::string> paths;
@@ -124,7 +124,8 @@ Cgroup Cgroup::for_path(const std::string& cgroups_path, Mode mode, const std::s
     std::sort(entries.begin(), entries.end()); // deterministic: a plain "cpu" wins over "cpu,cpuacct"
     for (const auto& e : entries) {
         if (!is_dir(root + "/" + e)) continue;
-        if (e == "systemd") paths["name=systemd"] = root + "/systemd" + sub; // the named hierarchy liblxc uses
+        if (e == "systemd")
+            paths["name=systemd"] = root + "/systemd" + sub; // the named hierarchy liblxc uses
         auto ctrls = split(e, ',');
         bool joined = ctrls.size() > 1;
         for (const auto& c : ctrls) {

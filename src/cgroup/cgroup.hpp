@@ -37,9 +37,10 @@ struct Mapping {
 };
 
 // Pure: OCI resources -> file writes for this hierarchy, as runc maps them (cpu.shares -> cpu.weight etc.).
-// linux.resources.unified on a v1-only host is an error. On a Hybrid host, controllers named in v2_controllers
-// (hugetlb, rdma) live in the cgroup2 hierarchy and are mapped with the v2 rules there.
-Result<Mapping> map_resources(const spec::Resources& res, Mode mode, const std::set<std::string>& v2_controllers = {});
+// linux.resources.unified on a v1-only host is an error. On a Hybrid host, controllers named in
+// v2_controllers (hugetlb, rdma) live in the cgroup2 hierarchy and are mapped with the v2 rules there.
+Result<Mapping> map_resources(const spec::Resources& res, Mode mode,
+                              const std::set<std::string>& v2_controllers = {});
 // Directories under root that are cgroup mounts (v1 controllers, named ones, "unified"); empty on pure v2.
 std::vector<std::string> hierarchy_dirs(const std::string& root = "/sys/fs/cgroup");
 // v1 cpuset: a parent cgroup with empty cpuset.cpus/mems makes every child unusable (ENOSPC). Like runc, fill
@@ -56,7 +57,7 @@ struct Stats {
     // memory (bytes)
     uint64_t mem_usage = 0, mem_max_usage = 0, mem_limit = 0, mem_failcnt = 0;
     uint64_t swap_usage = 0, swap_limit = 0;
-    uint64_t oom_kill = 0; // memory.events oom_kill (v2) / memory.oom_control oom_kill (v1)
+    uint64_t oom_kill = 0;                   // memory.events oom_kill (v2) / memory.oom_control oom_kill (v1)
     std::map<std::string, uint64_t> mem_raw; // memory.stat
     // pids
     uint64_t pids_current = 0, pids_limit = 0; // 0 limit: max
@@ -83,13 +84,14 @@ class Cgroup {
     // From /proc/<pid>/cgroup, resolved under root.
     static Result<Cgroup> of_pid(pid_t pid, const std::string& root = "/sys/fs/cgroup");
     // Where a container with this cgroupsPath lives (not created here).
-    static Cgroup for_path(const std::string& cgroups_path, Mode mode, const std::string& root = "/sys/fs/cgroup");
+    static Cgroup for_path(const std::string& cgroups_path, Mode mode,
+                           const std::string& root = "/sys/fs/cgroup");
 
     const std::map<std::string, std::string>& paths() const { return paths_; }
     Mode mode() const { return mode_; }
 
     Status apply(const Mapping& m) const; // write each setting (update)
-    Status freeze() const;               // freezer.state=FROZEN / cgroup.freeze=1, waits until frozen
+    Status freeze() const;                // freezer.state=FROZEN / cgroup.freeze=1, waits until frozen
     Status thaw() const;
     Result<bool> frozen() const;
     Result<std::vector<pid_t>> pids() const; // all processes (recursive)

@@ -212,7 +212,8 @@ void map_io_v2(const spec::BlockIO& io, Builder& b) {
     throttle(io.throttle_write_iops, "wiops");
 }
 
-// On Hybrid hosts hugetlb stays on v1 unless the caller says the controller lives in cgroup2 (v2_controllers).
+// On Hybrid hosts hugetlb stays on v1 unless the caller says the controller lives in cgroup2
+// (v2_controllers).
 void map_hugetlb(const spec::Resources& res, Builder& b, bool unified) {
     for (const auto& h : res.hugepage_limits) {
         if (unified)
@@ -305,7 +306,8 @@ Status map_v2(const spec::Resources& res, Builder& b) {
 
 } // namespace
 
-Result<Mapping> map_resources(const spec::Resources& res, Mode mode, const std::set<std::string>& v2_controllers) {
+Result<Mapping> map_resources(const spec::Resources& res, Mode mode,
+                              const std::set<std::string>& v2_controllers) {
     Builder b(mode);
     if (mode == Mode::Unified)
         TRY(map_v2(res, b));

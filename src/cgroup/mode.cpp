@@ -2,8 +2,8 @@
 
 #include "sys/fs.hpp"
 
-#include <linux/magic.h>
 #include <algorithm>
+#include <linux/magic.h>
 #include <sstream>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -62,7 +62,7 @@ std::vector<std::string> hierarchy_dirs(const std::string& root) {
     if (detect(root) == Mode::Unified) return out;
     for (auto& name : sys::list_dir(root)) {
         std::string p = root + "/" + name;
-        struct statfs fs{};
+        struct statfs fs {};
         if (::statfs(p.c_str(), &fs) != 0) continue;
         if (fs.f_type == CGROUP_SUPER_MAGIC || fs.f_type == CGROUP2_SUPER_MAGIC) out.push_back(name);
     }
@@ -79,7 +79,8 @@ Status prepare_cpuset_parents(const std::string& rel_path, const std::string& ro
     if (detect(root) == Mode::Unified || !sys::exists(base + "/cpuset.cpus")) return ok();
     std::string dir = base;
     std::string rest = rel_path;
-    while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
+    while (!rest.empty() && rest.front() == '/')
+        rest.erase(0, 1);
     // Every parent of the leaf (liblxc creates the leaf and copies its parent's sets into it).
     for (size_t slash; (slash = rest.find('/')) != std::string::npos;) {
         std::string parent = dir;

@@ -52,7 +52,8 @@ Result<Parsed> parse(const std::vector<std::string>& args, size_t from, const st
         out.values[spec->names.front()].push_back(value);
     }
     if (stop_index) *stop_index = i;
-    for (; i < args.size(); ++i) out.positional.push_back(args[i]);
+    for (; i < args.size(); ++i)
+        out.positional.push_back(args[i]);
     return out;
 }
 

@@ -17,8 +17,8 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,14 +49,16 @@ void make_dev_symlinks() {
                                                                 {"/proc/self/fd/1", "/dev/stdout"},
                                                                 {"/proc/self/fd/2", "/dev/stderr"},
                                                                 {"pts/ptmx", "/dev/ptmx"}};
-    for (const auto& [target, path] : links) (void)::symlink(target, path);
+    for (const auto& [target, path] : links)
+        (void)::symlink(target, path);
 }
 
 // linux.devices outside a user namespace: mknod like runc (the host need not have the node).
 Status make_devices(const std::vector<spec::DeviceNode>& devices) {
     for (const auto& d : devices) {
         mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
-        dev_t rdev = d.type == "p" ? 0 : makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
+        dev_t rdev =
+            d.type == "p" ? 0 : makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
         struct stat st {};
         if (::lstat(d.path.c_str(), &st) == 0) {
             if ((st.st_mode & S_IFMT) == type && st.st_rdev == rdev) continue;
@@ -66,7 +68,8 @@ Status make_devices(const std::vector<spec::DeviceNode>& devices) {
         if (slash > 0) TRY(sys::mkdir_p(d.path.substr(0, slash)));
         mode_t perm = d.file_mode ? static_cast<mode_t>(*d.file_mode) : 0666;
         if (::mknod(d.path.c_str(), type | perm, rdev) < 0) return fail_errno("mknod " + d.path);
-        if (::chown(d.path.c_str(), d.uid.value_or(0), d.gid.value_or(0)) < 0) return fail_errno("chown " + d.path);
+        if (::chown(d.path.c_str(), d.uid.value_or(0), d.gid.value_or(0)) < 0)
+            return fail_errno("chown " + d.path);
         if (::chmod(d.path.c_str(), perm) < 0) return fail_errno("chmod " + d.path);
     }
     return ok();
@@ -75,10 +78,14 @@ Status make_devices(const std::vector<spec::DeviceNode>& devices) {
 // linux.rootfsPropagation, on / after pivot_root as runc does (liblxc's lxc.rootfs.options acts before it).
 Status set_root_propagation(const std::string& p) {
     if (p.empty()) return ok();
-    static const std::pair<const char*, unsigned long> flags[] = {
-        {"shared", MS_SHARED},           {"slave", MS_SLAVE},           {"private", MS_PRIVATE},
-        {"unbindable", MS_UNBINDABLE},   {"rshared", MS_SHARED | MS_REC}, {"rslave", MS_SLAVE | MS_REC},
-        {"rprivate", MS_PRIVATE | MS_REC}, {"runbindable", MS_UNBINDABLE | MS_REC}};
+    static const std::pair<const char*, unsigned long> flags[] = {{"shared", MS_SHARED},
+                                                                  {"slave", MS_SLAVE},
+                                                                  {"private", MS_PRIVATE},
+                                                                  {"unbindable", MS_UNBINDABLE},
+                                                                  {"rshared", MS_SHARED | MS_REC},
+                                                                  {"rslave", MS_SLAVE | MS_REC},
+                                                                  {"rprivate", MS_PRIVATE | MS_REC},
+                                                                  {"runbindable", MS_UNBINDABLE | MS_REC}};
     for (const auto& [name, flag] : flags)
         if (p == name) {
             if (::mount(nullptr, "/", nullptr, flag, nullptr) < 0) return fail_errno("set / " + p);
@@ -109,8 +116,10 @@ Result<std::string> wait_for_start(const std::string& fifo) {
     for (;;) {
         ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n == 0) return state;
-        if (n > 0) state.append(buf, static_cast<size_t>(n));
-        else if (errno != EINTR) return fail_errno("read " + fifo);
+        if (n > 0)
+            state.append(buf, static_cast<size_t>(n));
+        else if (errno != EINTR)
+            return fail_errno("read " + fifo);
     }
 }
 

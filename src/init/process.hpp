@@ -1,6 +1,7 @@
 // Final process set-up inside the container, shared by the init helper (create/start) and exec:
 // rlimits, masked/readonly paths, read-only root, cwd, groups/gid/uid, umask, capabilities (all five sets),
-// no_new_privs, oom_score_adj, apparmor/selinux exec labels, seccomp (full OCI syntax via libseccomp), execve.
+// no_new_privs, oom_score_adj, apparmor/selinux exec labels, seccomp (full OCI syntax via libseccomp),
+// execve.
 #pragma once
 #include "base/result.hpp"
 #include "plan/plan.hpp"
@@ -11,8 +12,8 @@ namespace lxcri::init {
 // Masked/readonly paths and the read-only root are applied only when apply_mounts is true (init, not exec).
 Status exec_process(const plan::InitConfig& cfg, bool apply_mounts);
 
-// terminal=true: a pty from /dev/ptmx (the container's devpts); its master goes over console_fd with SCM_RIGHTS
-// (payload: the pty name, as runc sends it), the slave becomes the controlling terminal and stdio.
+// terminal=true: a pty from /dev/ptmx (the container's devpts); its master goes over console_fd with
+// SCM_RIGHTS (payload: the pty name, as runc sends it), the slave becomes the controlling terminal and stdio.
 Status setup_console(int console_fd, const std::optional<spec::ConsoleSize>& console_size);
 
 // Builds (and, when load is true, loads) the seccomp filter. Exposed for unit tests of the mapping.

@@ -16,7 +16,6 @@ namespace {
 
 using sys::Fd;
 
-
 // One message: the pty name as payload (as runc sends it) and the master fd as SCM_RIGHTS.
 Status send_fd(int sock, int fd, const std::string& name) {
     iovec iov{const_cast<char*>(name.data()), name.size()};

@@ -58,7 +58,8 @@ Result<InitConfig> read_init_config(const Json& v) {
     std::vector<std::string> unknown;
     TRY(object_with(v, "init",
                     {"process", "seccomp", "readonlyRoot", "maskedPaths", "readonlyPaths",
-                     "startContainerHooks", "fifo", "cleanupDir", "consoleFd", "preserveFds", "readyFd", "devices", "rootfsPropagation"},
+                     "startContainerHooks", "fifo", "cleanupDir", "consoleFd", "preserveFds", "readyFd",
+                     "devices", "rootfsPropagation"},
                     unknown));
     if (!unknown.empty()) return fail(unknown.front() + ": unknown key");
     InitConfig cfg;

@@ -55,14 +55,15 @@ struct InitConfig {
     bool readonly_root = false;
     std::vector<std::string> masked_paths, readonly_paths;
     std::vector<spec::Hook> start_container_hooks;
-    std::vector<spec::DeviceNode> devices; // linux.devices made with mknod by init (no user namespace: runc's way)
-    std::string rootfs_propagation;        // applied to / by init after liblxc's pivot_root (runc's way)
-    std::string fifo;        // path inside the container; opened and read until start
-    std::string cleanup_dir; // helper mount to detach before exec (empty: none)
-    int console_fd = -1;     // inherited socket to send the pty master over (terminal=true)
-    int preserve_fds = 0;    // fds 3..3+n-1 kept open for the process
-    int ready_fd = -1;       // inherited unix socket: init sends one byte on it (the kernel adds its pid as
-                             // SCM_CREDENTIALS) right before it blocks on the fifo, then closes it. JSON "readyFd".
+    std::vector<spec::DeviceNode>
+        devices;                    // linux.devices made with mknod by init (no user namespace: runc's way)
+    std::string rootfs_propagation; // applied to / by init after liblxc's pivot_root (runc's way)
+    std::string fifo;               // path inside the container; opened and read until start
+    std::string cleanup_dir;        // helper mount to detach before exec (empty: none)
+    int console_fd = -1;            // inherited socket to send the pty master over (terminal=true)
+    int preserve_fds = 0;           // fds 3..3+n-1 kept open for the process
+    int ready_fd = -1; // inherited unix socket: init sends one byte on it (the kernel adds its pid as
+                       // SCM_CREDENTIALS) right before it blocks on the fifo, then closes it. JSON "readyFd".
 };
 
 InitConfig make_init_config(const Plan& plan);

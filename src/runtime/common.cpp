@@ -1,8 +1,8 @@
 #include "runtime/common.hpp"
 
 #include "cgroup/cgroup.hpp"
-#include "storage/driver.hpp"
 #include "cgroup/systemd.hpp"
+#include "storage/driver.hpp"
 #include "sys/fd.hpp"
 #include "sys/fs.hpp"
 #include "sys/log.hpp"
@@ -51,9 +51,11 @@ static Status run_hook(const spec::Hook& h, const std::string& phase, const std:
     sys::Fd in_r(in[0]), in_w(in[1]), err_r(err[0]), err_w(err[1]);
     std::vector<std::string> args = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
     std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    for (auto& e : h.env) envp.push_back(const_cast<char*>(e.c_str()));
+    for (auto& e : h.env)
+        envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
     pid_t pid = fork();
     if (pid < 0) return fail_errno(what + ": fork");
@@ -62,9 +64,10 @@ static Status run_hook(const spec::Hook& h, const std::string& phase, const std:
         dup2(err_w.get(), 2);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0) dup2(devnull, 1);
-        // In the container's mount namespace, but (as runc runs it, before pivot_root) with the host's root so
-        // that the hook, its interpreter and its libraries resolve as in the runtime's namespace.
-        if (ns.valid() && (setns(ns.get(), CLONE_NEWNS) < 0 || fchdir(host_root.get()) < 0 || chroot(".") < 0))
+        // In the container's mount namespace, but (as runc runs it, before pivot_root) with the host's root
+        // so that the hook, its interpreter and its libraries resolve as in the runtime's namespace.
+        if (ns.valid() &&
+            (setns(ns.get(), CLONE_NEWNS) < 0 || fchdir(host_root.get()) < 0 || chroot(".") < 0))
             _exit(126);
         fexecve(bin.get(), argv.data(), envp.data());
         _exit(127);
@@ -82,7 +85,8 @@ static Status run_hook(const spec::Hook& h, const std::string& phase, const std:
         pollfd p{err_r.get(), POLLIN, 0};
         int left = -1;
         if (timeout_ms >= 0) {
-            auto l = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            auto l = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                           std::chrono::steady_clock::now());
             left = l.count() > 0 ? static_cast<int>(l.count()) : 0;
         }
         int r = poll(&p, 1, left);
@@ -102,15 +106,17 @@ static Status run_hook(const spec::Hook& h, const std::string& phase, const std:
     }
     if (timed_out) return fail(what + ": timeout after " + std::to_string(*h.timeout) + "s");
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return ok();
-    while (!errtext.empty() && errtext.back() == '\n') errtext.pop_back();
+    while (!errtext.empty() && errtext.back() == '\n')
+        errtext.pop_back();
     std::string how = WIFEXITED(st) ? "exit status " + std::to_string(WEXITSTATUS(st))
                                     : "signal " + std::to_string(WTERMSIG(st));
     return fail(what + ": " + how + (errtext.empty() ? "" : ", stderr: " + errtext));
 }
 
-Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& phase, const std::string& state_json,
-                 pid_t enter_mnt_of) {
-    for (auto& h : hooks) TRY(run_hook(h, phase, state_json, enter_mnt_of));
+Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& phase,
+                 const std::string& state_json, pid_t enter_mnt_of) {
+    for (auto& h : hooks)
+        TRY(run_hook(h, phase, state_json, enter_mnt_of));
     return ok();
 }
 
@@ -140,7 +146,8 @@ Result<Locked> open_container(const Store& store, const std::string& id, bool ex
     return Locked{std::move(lock), std::move(st)};
 }
 
-// lxc.cgroup.dir.* keys from the container's liblxc config: cleaned up even when create died before saving paths.
+// lxc.cgroup.dir.* keys from the container's liblxc config: cleaned up even when create died before saving
+// paths.
 static std::vector<std::string> lxc_cgroup_dirs(const std::string& state_dir) {
     std::vector<std::string> dirs;
     std::ifstream in(state_dir + "/config");
@@ -163,7 +170,8 @@ Status destroy_container(const Store& store, const State& st) {
     cgroup::Mode mode = cgroup::detect();
     std::vector<cgroup::Cgroup> groups;
     if (!st.cgroup_paths.empty()) groups.emplace_back(st.cgroup_paths, mode);
-    for (auto& d : lxc_cgroup_dirs(dir)) groups.push_back(cgroup::Cgroup::for_path(d, mode));
+    for (auto& d : lxc_cgroup_dirs(dir))
+        groups.push_back(cgroup::Cgroup::for_path(d, mode));
     // systemd driver: the whole scope (liblxc's directories and the monitor's pivot are inside it).
     if (!st.systemd_scope.empty()) groups.push_back(cgroup::Cgroup::for_path(st.systemd_scope, mode));
 
@@ -176,7 +184,8 @@ Status destroy_container(const Store& store, const State& st) {
         }
     }
     if (st.init_alive()) ::kill(st.init_pid, SIGKILL);
-    for (auto& g : groups) (void)g.kill_all(SIGKILL);
+    for (auto& g : groups)
+        (void)g.kill_all(SIGKILL);
     if (monitor > 0 && sys::process_alive(monitor, monitor_start)) {
         if (!sys::wait_gone(monitor, std::chrono::seconds(10))) {
             ::kill(monitor, SIGKILL);

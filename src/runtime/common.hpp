@@ -11,10 +11,10 @@
 
 namespace lxcri::runtime {
 
-// Runs hooks in order with the OCI state on stdin; with enter_mnt_of > 0 each hook runs in that process's mount
-// namespace (its path is still resolved in ours). Stops at the first failure.
-Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& phase, const std::string& state_json,
-                 pid_t enter_mnt_of = 0);
+// Runs hooks in order with the OCI state on stdin; with enter_mnt_of > 0 each hook runs in that process's
+// mount namespace (its path is still resolved in ours). Stops at the first failure.
+Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& phase,
+                 const std::string& state_json, pid_t enter_mnt_of = 0);
 Status write_pid_file(const std::string& path, pid_t pid);
 Result<int> connect_console_socket(const std::string& path);
 std::string absolute_path(const std::string& p);
@@ -26,8 +26,8 @@ struct Locked {
 };
 Result<Locked> open_container(const Store& store, const std::string& id, bool exclusive = true);
 
-// Kill everything, wait for the monitor, remove cgroups (also the ones of a create killed midway), run poststop
-// hooks, remove the state directory.
+// Kill everything, wait for the monitor, remove cgroups (also the ones of a create killed midway), run
+// poststop hooks, remove the state directory.
 Status destroy_container(const Store& store, const State& st);
 
 } // namespace lxcri::runtime

@@ -47,8 +47,8 @@ Status check_cgroup_driver(const Global& g) {
 // Creates the transient scope holding the monitor (lxc::create calls it before the monitor starts liblxc).
 std::function<Status(pid_t)> scope_starter(const cgroup::systemd::Unit& unit, const plan::Plan& plan) {
     return [&unit, &plan](pid_t monitor) -> Status {
-        auto props = TRY(cgroup::systemd::scope_properties(unit, "proxmox-lxcri container " + plan.id, monitor,
-                                                           plan.resources, cgroup::detect()));
+        auto props = TRY(cgroup::systemd::scope_properties(unit, "proxmox-lxcri container " + plan.id,
+                                                           monitor, plan.resources, cgroup::detect()));
         return cgroup::systemd::start_scope(unit, props, kSystemdTimeout);
     };
 }
@@ -79,7 +79,8 @@ Status create(const Global& g, const CreateOpts& o) {
     st.systemd_cgroup = unit.has_value();
     if (unit) st.systemd_scope = unit->path;
     auto undo = [&](Error e) -> Status {
-        if (auto r = destroy_container(store, st); !r) e.context("cleanup failed (" + r.error().message() + ")");
+        if (auto r = destroy_container(store, st); !r)
+            e.context("cleanup failed (" + r.error().message() + ")");
         return std::unexpected(std::move(e));
     };
     if (auto r = store.save(st); !r) return undo(std::move(r).error());
@@ -105,8 +106,10 @@ Status create(const Global& g, const CreateOpts& o) {
     st.cgroup_mode = static_cast<int>(cgroup::detect());
     if (auto r = store.save(st); !r) return undo(std::move(r).error());
 
-    for (auto& gap : plan.gaps) log::warn("unsupported: " + gap.field + ": " + gap.reason);
-    for (auto& gap : created->gaps) log::warn("unsupported: " + gap.field + ": " + gap.reason);
+    for (auto& gap : plan.gaps)
+        log::warn("unsupported: " + gap.field + ": " + gap.reason);
+    for (auto& gap : created->gaps)
+        log::warn("unsupported: " + gap.field + ": " + gap.reason);
 
     // The create-phase hooks see status "created", as the runtime-spec validation requires (runc 1.1 says
     // "creating").

@@ -43,7 +43,8 @@ Result<spec::Process> exec_process_spec(const ExecOpts& o, const spec::Process& 
         p.user.uid = TRY(parse_id(o.user.substr(0, colon), "user"));
         if (colon != std::string::npos) p.user.gid = TRY(parse_id(o.user.substr(colon + 1), "group"));
     }
-    for (auto& g : o.additional_gids) p.user.additional_gids.push_back(TRY(parse_id(g, "additional gid")));
+    for (auto& g : o.additional_gids)
+        p.user.additional_gids.push_back(TRY(parse_id(g, "additional gid")));
     if (o.no_new_privs) p.no_new_privileges = true;
     if (!o.apparmor.empty()) p.apparmor_profile = o.apparmor;
     if (!o.process_label.empty()) p.selinux_label = o.process_label;

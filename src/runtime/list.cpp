@@ -16,12 +16,14 @@ Status list(const Global& g, const std::string& format, bool quiet) {
         if (auto s = store.load(id)) states.push_back(std::move(*s));
     }
     if (quiet) {
-        for (auto& s : states) std::printf("%s\n", s.id.c_str());
+        for (auto& s : states)
+            std::printf("%s\n", s.id.c_str());
         return ok();
     }
     if (format == "json") {
         std::string out = "[";
-        for (auto& s : states) out += (out.size() > 1 ? "," : "") + oci_state_json(s, 0);
+        for (auto& s : states)
+            out += (out.size() > 1 ? "," : "") + oci_state_json(s, 0);
         std::printf("%s]\n", out.c_str());
         return ok();
     }
@@ -31,11 +33,13 @@ Status list(const Global& g, const std::string& format, bool quiet) {
     for (auto& s : states) {
         RunState st = s.status();
         rows.push_back({s.id, std::to_string(st == RunState::Stopped ? 0 : s.init_pid),
-                        std::string(status_name(st)), s.bundle, s.created, s.owner.empty() ? "root" : s.owner});
+                        std::string(status_name(st)), s.bundle, s.created,
+                        s.owner.empty() ? "root" : s.owner});
     }
     std::vector<size_t> width(rows[0].size(), 12);
     for (auto& r : rows)
-        for (size_t i = 0; i + 1 < r.size(); ++i) width[i] = std::max(width[i], r[i].size() + 3);
+        for (size_t i = 0; i + 1 < r.size(); ++i)
+            width[i] = std::max(width[i], r[i].size() + 3);
     for (auto& r : rows) {
         std::string line;
         for (size_t i = 0; i < r.size(); ++i)

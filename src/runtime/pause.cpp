@@ -13,7 +13,11 @@ static Status set_frozen(const Global& g, const std::string& id, bool freeze) {
     return freeze ? cg.freeze() : cg.thaw();
 }
 
-Status pause(const Global& g, const std::string& id) { return set_frozen(g, id, true); }
-Status resume(const Global& g, const std::string& id) { return set_frozen(g, id, false); }
+Status pause(const Global& g, const std::string& id) {
+    return set_frozen(g, id, true);
+}
+Status resume(const Global& g, const std::string& id) {
+    return set_frozen(g, id, false);
+}
 
 } // namespace lxcri::runtime

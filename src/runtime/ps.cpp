@@ -10,7 +10,8 @@
 
 namespace lxcri::runtime {
 
-Status ps(const Global& g, const std::string& id, const std::string& format, const std::vector<std::string>& ps_args) {
+Status ps(const Global& g, const std::string& id, const std::string& format,
+          const std::vector<std::string>& ps_args) {
     Store store(g.root);
     auto c = TRY(open_container(store, id, false));
     const State& st = c.state;
@@ -40,7 +41,8 @@ Status ps(const Global& g, const std::string& id, const std::string& format, con
     // PID is the field whose header ends at pid_col+3: take the whitespace field covering that column.
     std::istringstream hdr(line);
     std::vector<std::string> heads;
-    for (std::string h; hdr >> h;) heads.push_back(h);
+    for (std::string h; hdr >> h;)
+        heads.push_back(h);
     size_t idx = static_cast<size_t>(std::find(heads.begin(), heads.end(), "PID") - heads.begin());
     while (std::getline(in, line)) {
         std::istringstream f(line);

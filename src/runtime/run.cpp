@@ -19,8 +19,10 @@ volatile sig_atomic_t g_forward_pid = 0;
 volatile sig_atomic_t g_winch = 0;
 // Like runc: SIGWINCH resizes the container's terminal; the other signals go to the container's init.
 void forward(int sig) {
-    if (sig == SIGWINCH) g_winch = 1;
-    else if (g_forward_pid > 0) ::kill(g_forward_pid, sig);
+    if (sig == SIGWINCH)
+        g_winch = 1;
+    else if (g_forward_pid > 0)
+        ::kill(g_forward_pid, sig);
 }
 
 // The pty master the init helper sends over the console socket (SCM_RIGHTS).
@@ -139,9 +141,10 @@ Result<int> run(const Global& g, const RunOpts& o) {
     }
     if (o.detach) return 0;
 
-    // Foreground: forward signals to the container's init, wait for the monitor (our child), report its status.
+    // Foreground: forward signals to the container's init, wait for the monitor (our child), report its
+    // status.
     g_forward_pid = st.init_pid;
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = forward;
     for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP})
         sigaction(sig, &sa, nullptr);

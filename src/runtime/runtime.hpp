@@ -41,7 +41,8 @@ Status state(const Global& g, const std::string& id);
 Status kill(const Global& g, const std::string& id, const std::string& signal, bool all);
 Status remove(const Global& g, const std::string& id, bool force); // `delete`
 Status list(const Global& g, const std::string& format, bool quiet);
-Status ps(const Global& g, const std::string& id, const std::string& format, const std::vector<std::string>& ps_args);
+Status ps(const Global& g, const std::string& id, const std::string& format,
+          const std::vector<std::string>& ps_args);
 
 struct ExecOpts {
     std::string id;

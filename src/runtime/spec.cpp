@@ -52,20 +52,23 @@ static json default_spec(bool rootless) {
         {"linux",
          {{"resources", {{"devices", {{{"allow", false}, {"access", "rwm"}}}}}},
           {"namespaces",
-           {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}}},
+           {{{"type", "pid"}},
+            {{"type", "network"}},
+            {{"type", "ipc"}},
+            {{"type", "uts"}},
+            {{"type", "mount"}}}},
           {"maskedPaths",
-           {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-            "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
-          {"readonlyPaths",
-           {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
+           {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+            "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
+          {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
     };
     if (rootless) {
         auto& lin = j["linux"];
         lin.erase("resources");
         lin["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}};
         lin["gidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}};
-        lin["namespaces"] = {{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}},
-                             {{"type", "user"}}};
+        lin["namespaces"] = {
+            {{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "user"}}};
         auto& mounts = j["mounts"];
         for (auto& m : mounts) {
             if (m["destination"] == "/sys") {
@@ -74,7 +77,8 @@ static json default_spec(bool rootless) {
                      {"source", "/sys"},
                      {"options", {"rbind", "nosuid", "noexec", "nodev", "ro"}}};
             }
-            if (m["destination"] == "/dev/pts") m["options"] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"};
+            if (m["destination"] == "/dev/pts")
+                m["options"] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"};
         }
         json kept = json::array();
         for (auto& m : mounts)

@@ -18,7 +18,8 @@ Status start(const Global& g, const std::string& id) {
     TRY(store.save(st));
     if (auto sp = spec::load(st.bundle); sp && !sp->hooks.poststart.empty()) {
         // runc: a failing poststart hook is logged; the container keeps running.
-        if (auto r = run_hooks(sp->hooks.poststart, "poststart", oci_state_json(st, 0, RunState::Running)); !r)
+        if (auto r = run_hooks(sp->hooks.poststart, "poststart", oci_state_json(st, 0, RunState::Running));
+            !r)
             log::warn(r.error().message());
     }
     return ok();

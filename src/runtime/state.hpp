@@ -45,8 +45,8 @@ struct State {
     bool can_delete() const { return status() == RunState::Stopped || status() == RunState::Created; }
 };
 
-std::string state_to_json(const State& s);              // internal, persisted
-Result<State> state_from_json(std::string_view text);   // internal, persisted
+std::string state_to_json(const State& s);            // internal, persisted
+Result<State> state_from_json(std::string_view text); // internal, persisted
 // The OCI / runc `state` object (indent 2 like runc's state; 0 for list --format json).
 // `as`: report this status instead of the live one (hooks get the status of their phase).
 std::string oci_state_json(const State& s, int indent, std::optional<RunState> as = std::nullopt);

@@ -11,16 +11,23 @@ using nlohmann::json;
 
 std::string_view status_name(RunState s) {
     switch (s) {
-    case RunState::Creating: return "creating";
-    case RunState::Created: return "created";
-    case RunState::Running: return "running";
-    case RunState::Paused: return "paused";
-    case RunState::Stopped: return "stopped";
+    case RunState::Creating:
+        return "creating";
+    case RunState::Created:
+        return "created";
+    case RunState::Running:
+        return "running";
+    case RunState::Paused:
+        return "paused";
+    case RunState::Stopped:
+        return "stopped";
     }
     return "unknown";
 }
 
-bool State::init_alive() const { return sys::process_alive(init_pid, init_start_time); }
+bool State::init_alive() const {
+    return sys::process_alive(init_pid, init_start_time);
+}
 
 RunState State::status() const {
     if (creating) {

@@ -8,7 +8,9 @@
 
 namespace lxcri::runtime {
 
-std::string not_exist_message(const std::string& id) { return "container \"" + id + "\" does not exist"; }
+std::string not_exist_message(const std::string& id) {
+    return "container \"" + id + "\" does not exist";
+}
 
 Status validate_id(const std::string& id) {
     if (id.empty()) return fail("invalid container id: empty");
@@ -63,9 +65,13 @@ Result<State> Store::load(const std::string& id) const {
     return TRY_CTX(state_from_json(*text), "load state of " + id);
 }
 
-Status Store::save(const State& s) const { return sys::write_file_atomic(dir(s.id) + "/state.json", state_to_json(s), 0600, true); }
+Status Store::save(const State& s) const {
+    return sys::write_file_atomic(dir(s.id) + "/state.json", state_to_json(s), 0600, true);
+}
 
-Status Store::remove(const std::string& id) const { return sys::remove_all(dir(id)); }
+Status Store::remove(const std::string& id) const {
+    return sys::remove_all(dir(id));
+}
 
 std::vector<std::string> Store::list() const {
     std::vector<std::string> ids;

@@ -16,8 +16,10 @@ Status update(const Global& g, const UpdateOpts& o) {
     spec::Resources res;
     if (!o.resources_file.empty()) {
         std::string text;
-        if (o.resources_file == "-") text.assign(std::istreambuf_iterator<char>(std::cin), {});
-        else text = TRY_CTX(sys::read_file(o.resources_file), "read resources");
+        if (o.resources_file == "-")
+            text.assign(std::istreambuf_iterator<char>(std::cin), {});
+        else
+            text = TRY_CTX(sys::read_file(o.resources_file), "read resources");
         res = TRY_CTX(spec::parse_resources(text), "resources");
     }
     // Command-line flags override the file, as in runc.
@@ -44,7 +46,8 @@ Status update(const Global& g, const UpdateOpts& o) {
     }
     cgroup::Cgroup cg(st.cgroup_paths, static_cast<cgroup::Mode>(st.cgroup_mode));
     auto mapping = TRY(cgroup::map_resources(res, cg.mode(), cgroup::hybrid_v2_controllers()));
-    for (auto& gap : mapping.gaps) log::warn("unsupported: " + gap.field + ": " + gap.reason);
+    for (auto& gap : mapping.gaps)
+        log::warn("unsupported: " + gap.field + ": " + gap.reason);
     TRY_CTX(cg.apply(mapping), "update " + o.id);
     return ok();
 }

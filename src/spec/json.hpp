@@ -76,7 +76,8 @@ template <class R> auto with(R reader, std::vector<std::string>& unknown) {
 Result<Process> read_process(const Json& v, const std::string& path, std::vector<std::string>& unknown);
 Result<Seccomp> read_seccomp(const Json& v, const std::string& path, std::vector<std::string>& unknown);
 Result<Hook> read_hook(const Json& v, const std::string& path, std::vector<std::string>& unknown);
-Result<DeviceNode> read_device_node(const Json& v, const std::string& path, std::vector<std::string>& unknown);
+Result<DeviceNode> read_device_node(const Json& v, const std::string& path,
+                                    std::vector<std::string>& unknown);
 Result<Resources> read_resources(const Json& v, const std::string& path, std::vector<std::string>& unknown);
 
 // Writers producing the same OCI field names (read_x(write_x(v)) == v).

@@ -429,7 +429,8 @@ Result<Resources> parse_resources(std::string_view json_text) {
 
 namespace json {
 
-Result<DeviceNode> read_device_node(const Json& v, const std::string& path, std::vector<std::string>& unknown) {
+Result<DeviceNode> read_device_node(const Json& v, const std::string& path,
+                                    std::vector<std::string>& unknown) {
     return device_node(v, path, unknown);
 }
 

@@ -133,7 +133,8 @@ struct ThrottleDevice {
 struct BlockIO {
     std::optional<uint16_t> weight, leaf_weight;
     std::vector<WeightDevice> weight_device;
-    std::vector<ThrottleDevice> throttle_read_bps, throttle_write_bps, throttle_read_iops, throttle_write_iops;
+    std::vector<ThrottleDevice> throttle_read_bps, throttle_write_bps, throttle_read_iops,
+        throttle_write_iops;
 };
 
 struct HugepageLimit {

@@ -90,7 +90,7 @@ Status mkdir_p(const std::string& path, int mode) {
 }
 
 static Status remove_at(int parent, const char* name, dev_t dev, const std::string& shown) {
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno == ENOENT) return ok();
         return fail_errno("stat " + shown);
@@ -123,7 +123,7 @@ static Status remove_at(int parent, const char* name, dev_t dev, const std::stri
 }
 
 Status remove_all(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     if (::lstat(path.c_str(), &st) < 0) {
         if (errno == ENOENT) return ok();
         return fail_errno("stat " + path);
@@ -131,7 +131,9 @@ Status remove_all(const std::string& path) {
     return remove_at(AT_FDCWD, path.c_str(), st.st_dev, path);
 }
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool exists(const std::string& path) {
+    return ::access(path.c_str(), F_OK) == 0;
+}
 
 std::vector<std::string> list_dir(const std::string& path) {
     std::vector<std::string> out;

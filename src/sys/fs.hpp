@@ -13,7 +13,8 @@ Result<std::string> read_file(const std::string& path);
 Status write_file(const std::string& path, std::string_view data, int flags = 0);
 // Temp file in the same directory, then rename: readers see the old or the new content, never a part.
 // durable: fsync the file and the directory too (state that must survive a crash).
-Status write_file_atomic(const std::string& path, std::string_view data, int mode = 0644, bool durable = false);
+Status write_file_atomic(const std::string& path, std::string_view data, int mode = 0644,
+                         bool durable = false);
 Status mkdir_p(const std::string& path, int mode = 0755);
 // Recursive removal without crossing mount points; missing path is not an error.
 Status remove_all(const std::string& path);

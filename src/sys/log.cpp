@@ -13,10 +13,14 @@ int g_fd = 2;
 
 std::string_view level_name(Level l) {
     switch (l) {
-    case Level::Debug: return "debug";
-    case Level::Info: return "info";
-    case Level::Warn: return "warning";
-    case Level::Error: return "error";
+    case Level::Debug:
+        return "debug";
+    case Level::Info:
+        return "info";
+    case Level::Warn:
+        return "warning";
+    case Level::Error:
+        return "error";
     }
     return "info";
 }
@@ -34,11 +38,21 @@ std::string json_quote(std::string_view s) {
     std::string out = "\"";
     for (unsigned char c : s) {
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
         default:
             if (c < 0x20) {
                 char buf[8];
@@ -69,8 +83,8 @@ std::string format_line(Level level, std::string_view msg, bool json, std::strin
         return "{\"level\":\"" + std::string(level_name(level)) + "\",\"msg\":" + json_quote(msg) +
                ",\"time\":\"" + std::string(time) + "\"}\n";
     // logrus text format, as runc writes it.
-    return "time=\"" + std::string(time) + "\" level=" + std::string(level_name(level)) + " msg=" + json_quote(msg) +
-           "\n";
+    return "time=\"" + std::string(time) + "\" level=" + std::string(level_name(level)) +
+           " msg=" + json_quote(msg) + "\n";
 }
 
 void write(Level level, std::string_view msg) {

@@ -1,5 +1,6 @@
 // runc-compatible logging: --log FILE, --log-format text|json, --debug.
-// JSON lines are {"level":"error","msg":"...","time":"RFC3339"}; containerd's shim reads the last "error" line.
+// JSON lines are {"level":"error","msg":"...","time":"RFC3339"}; containerd's shim reads the last "error"
+// line.
 #pragma once
 #include <string>
 #include <string_view>
@@ -16,10 +17,18 @@ struct Config {
 
 void configure(const Config& cfg);
 void write(Level level, std::string_view msg);
-inline void debug(std::string_view m) { write(Level::Debug, m); }
-inline void info(std::string_view m) { write(Level::Info, m); }
-inline void warn(std::string_view m) { write(Level::Warn, m); }
-inline void error(std::string_view m) { write(Level::Error, m); }
+inline void debug(std::string_view m) {
+    write(Level::Debug, m);
+}
+inline void info(std::string_view m) {
+    write(Level::Info, m);
+}
+inline void warn(std::string_view m) {
+    write(Level::Warn, m);
+}
+inline void error(std::string_view m) {
+    write(Level::Error, m);
+}
 
 // The line written for one record (exposed for tests).
 std::string format_line(Level level, std::string_view msg, bool json, std::string_view time);

@@ -41,13 +41,15 @@ bool process_alive(pid_t pid, uint64_t start_time) {
 
 Result<int> parse_signal(std::string_view s) {
     static const std::map<std::string, int, std::less<>> names = {
-        {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},   {"CHLD", SIGCHLD}, {"CONT", SIGCONT},
-        {"FPE", SIGFPE},   {"HUP", SIGHUP},   {"ILL", SIGILL},   {"INT", SIGINT},   {"IO", SIGIO},
-        {"IOT", SIGIOT},   {"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL}, {"PROF", SIGPROF},
-        {"PWR", SIGPWR},   {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV}, {"STKFLT", SIGSTKFLT},
-        {"STOP", SIGSTOP}, {"SYS", SIGSYS},   {"TERM", SIGTERM}, {"TRAP", SIGTRAP}, {"TSTP", SIGTSTP},
-        {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
-        {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH}, {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+        {"ABRT", SIGABRT}, {"ALRM", SIGALRM},     {"BUS", SIGBUS},       {"CHLD", SIGCHLD},
+        {"CONT", SIGCONT}, {"FPE", SIGFPE},       {"HUP", SIGHUP},       {"ILL", SIGILL},
+        {"INT", SIGINT},   {"IO", SIGIO},         {"IOT", SIGIOT},       {"KILL", SIGKILL},
+        {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},     {"PROF", SIGPROF},     {"PWR", SIGPWR},
+        {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV},     {"STKFLT", SIGSTKFLT}, {"STOP", SIGSTOP},
+        {"SYS", SIGSYS},   {"TERM", SIGTERM},     {"TRAP", SIGTRAP},     {"TSTP", SIGTSTP},
+        {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},       {"USR1", SIGUSR1},
+        {"USR2", SIGUSR2}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},   {"XCPU", SIGXCPU},
+        {"XFSZ", SIGXFSZ},
     };
     if (s.empty()) return fail("unknown signal \"\"");
     if (s.find_first_not_of("0123456789") == std::string_view::npos) {
@@ -57,7 +59,8 @@ Result<int> parse_signal(std::string_view s) {
         return n;
     }
     std::string up;
-    for (char c : s) up += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char c : s)
+        up += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     std::string_view name = up;
     if (name.starts_with("SIG")) name.remove_prefix(3);
     if (auto it = names.find(name); it != names.end()) return it->second;
@@ -101,9 +104,11 @@ Result<RunResult> run(const std::vector<std::string>& argv, const std::vector<st
     Fd err_r(err[0]), err_w(err[1]);
 
     std::vector<char*> args, envp;
-    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+    for (auto& e : env)
+        envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
 
     pid_t pid = ::fork();
@@ -137,7 +142,8 @@ Result<RunResult> run(const std::vector<std::string>& argv, const std::vector<st
         if (in_w.valid()) idx_in = n, fds[n++] = {in_w.get(), POLLOUT, 0};
         int wait_ms = -1;
         if (timeout.count() > 0) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
             wait_ms = left.count() > 0 ? static_cast<int>(left.count()) : 0;
         }
         int r = ::poll(fds, static_cast<nfds_t>(n), wait_ms);
@@ -151,8 +157,10 @@ Result<RunResult> run(const std::vector<std::string>& argv, const std::vector<st
             if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
             char buf[4096];
             ssize_t k = ::read(fd.get(), buf, sizeof buf);
-            if (k <= 0) fd.reset();
-            else dst.append(buf, static_cast<size_t>(k));
+            if (k <= 0)
+                fd.reset();
+            else
+                dst.append(buf, static_cast<size_t>(k));
         };
         drain(idx_out, out_r, res.out);
         drain(idx_err, err_r, res.err);
@@ -161,8 +169,10 @@ Result<RunResult> run(const std::vector<std::string>& argv, const std::vector<st
                 in_w.reset();
             } else {
                 ssize_t k = ::write(in_w.get(), input.data(), input.size());
-                if (k < 0) in_w.reset();
-                else input.remove_prefix(static_cast<size_t>(k));
+                if (k < 0)
+                    in_w.reset();
+                else
+                    input.remove_prefix(static_cast<size_t>(k));
                 if (input.empty()) in_w.reset();
             }
         }

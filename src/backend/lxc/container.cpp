@@ -60,7 +60,8 @@ int clone_flag(const std::string& type) {
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, nullptr);
-    for (int s = 1; s < NSIG; ++s) signal(s, SIG_DFL);
+    for (int s = 1; s < NSIG; ++s)
+        signal(s, SIG_DFL);
     // Recorded first, so that `delete --force` finds this monitor even if the runtime dies mid-create.
     (void)sys::write_file_atomic(req.state_dir + "/monitor.pid", std::to_string(getpid()));
     if (go_fd >= 0) {
@@ -99,10 +100,12 @@ int clone_flag(const std::string& type) {
     }
     if (dup2(hi_ready, next++) < 0) child_fail("dup ready socket");
     syscall(SYS_close_range, next, ~0U, 0);
-    for (int fd = 3; fd < 3 + req.preserve_fds; ++fd) fcntl(fd, F_SETFD, 0);
+    for (int fd = 3; fd < 3 + req.preserve_fds; ++fd)
+        fcntl(fd, F_SETFD, 0);
 
-    // As root, liblxc would write id maps through newuidmap/newgidmap whenever they are on PATH, and those refuse
-    // ranges that /etc/subuid does not grant to root. Root may write the maps itself: hide the tools from liblxc.
+    // As root, liblxc would write id maps through newuidmap/newgidmap whenever they are on PATH, and those
+    // refuse ranges that /etc/subuid does not grant to root. Root may write the maps itself: hide the tools
+    // from liblxc.
     if (geteuid() == 0) unsetenv("PATH");
     struct lxc_container* c = lxc_container_new(plan.id.c_str(), req.lxcpath.c_str());
     if (!c) child_fail("lxc_container_new");
@@ -237,7 +240,8 @@ std::string log_tail(const std::string& state_dir) {
     }
     std::string out;
     size_t from = lines.size() > 3 ? lines.size() - 3 : 0;
-    for (size_t i = from; i < lines.size(); ++i) out += (out.empty() ? "" : "; ") + lines[i];
+    for (size_t i = from; i < lines.size(); ++i)
+        out += (out.empty() ? "" : "; ") + lines[i];
     return out;
 }
 
@@ -251,15 +255,18 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     env.v2_controllers = cgroup::hybrid_v2_controllers();
     env.cgroup_hierarchies = cgroup::hierarchy_dirs();
     env.apparmor_enabled = sys::exists("/sys/kernel/security/apparmor");
-    env.selinux_enabled = sys::exists("/sys/fs/selinux/enforce"); // same probes as strip_unavailable_lsm_labels
+    env.selinux_enabled =
+        sys::exists("/sys/fs/selinux/enforce"); // same probes as strip_unavailable_lsm_labels
     env.log_file = req.state_dir + "/lxc.log";
-    // liblxc's own log (<state dir>/lxc.log) stays at ERROR unless LXCRI_LXC_LOGLEVEL asks for more (TRACE, DEBUG).
+    // liblxc's own log (<state dir>/lxc.log) stays at ERROR unless LXCRI_LXC_LOGLEVEL asks for more (TRACE,
+    // DEBUG).
     const char* lvl = getenv("LXCRI_LXC_LOGLEVEL");
     env.log_level = lvl && *lvl ? lvl : "ERROR";
     auto cfg = TRY_CTX(lxc_config(plan, env), "map the spec onto liblxc");
     if (req.strict && !cfg.gaps.empty()) {
         std::string all;
-        for (auto& g : cfg.gaps) all += (all.empty() ? "" : "; ") + g.field + ": " + g.reason;
+        for (auto& g : cfg.gaps)
+            all += (all.empty() ? "" : "; ") + g.field + ": " + g.reason;
         return fail("--strict: unsupported fields: " + all);
     }
     if (!req.scope_cgroup.empty()) place_in_scope(cfg, req.scope_cgroup);
@@ -292,7 +299,8 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
     sys::Fd ours(sp[0]), theirs(sp[1]);
     int one = 1;
-    if (setsockopt(ours.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) return fail_errno("SO_PASSCRED");
+    if (setsockopt(ours.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
+        return fail_errno("SO_PASSCRED");
 
     sys::Fd go_r, go_w;
     if (req.enter_scope) {
@@ -337,7 +345,8 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     return out;
 }
 
-Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time, const std::string& state_json) {
+Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time,
+             const std::string& state_json) {
     std::string fifo = state_dir + "/helper/fifo";
     // The init opens the fifo right after it reported ready; retry briefly for that window.
     for (int i = 0; i < 2000; ++i) {

@@ -1,10 +1,10 @@
 // The liblxc executor: carries out a Plan as an LXC container whose liblxc monitor is the pid-file process.
 //
 // create: writes <state_dir>/config (lxc keys from lxc_config) and <state_dir>/helper/{init.json,fifo,init},
-// forks the monitor (which joins path namespaces, then calls liblxc start() non-daemonized), waits until the init
-// helper reports that it blocks on the fifo, and moves the monitor into the container's cgroups so that clients
-// reading the pid-file pid's cgroup (containerd metrics, OOM events) see the container's.
-// The monitor exits with init's exit status, or kills itself with init's signal.
+// forks the monitor (which joins path namespaces, then calls liblxc start() non-daemonized), waits until the
+// init helper reports that it blocks on the fifo, and moves the monitor into the container's cgroups so that
+// clients reading the pid-file pid's cgroup (containerd metrics, OOM events) see the container's. The monitor
+// exits with init's exit status, or kills itself with init's signal.
 #pragma once
 #include "backend/lxc/lxc_config.hpp"
 #include "plan/plan.hpp"
@@ -43,7 +43,8 @@ struct Created {
 Result<Created> create(const plan::Plan& plan, const CreateRequest& req);
 // Releases the init helper: writes the OCI state (non-empty) into the fifo; the init runs the startContainer
 // hooks with it and execs the process.
-Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time, const std::string& state_json);
+Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time,
+             const std::string& state_json);
 
 struct ExecRequest {
     std::string lxcpath;
@@ -54,7 +55,8 @@ struct ExecRequest {
 // Runs the process in the container (liblxc attach); returns its pid, a child of the caller.
 Result<pid_t> exec(const ExecRequest& req);
 
-// A label for an LSM the host does not have is reported as a gap by lxc_config and not applied (as crun does).
+// A label for an LSM the host does not have is reported as a gap by lxc_config and not applied (as crun
+// does).
 void strip_unavailable_lsm_labels(spec::Process& p);
 
 // Host path of the static init helper: $LXCRI_INIT, next to this executable, or /usr/libexec/proxmox-lxcri.

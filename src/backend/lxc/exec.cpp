@@ -15,7 +15,8 @@ namespace {
 int attach_main(void* payload) {
     auto* cfg = static_cast<const plan::InitConfig*>(payload);
     Status r = ok();
-    if (cfg->process.terminal && cfg->console_fd >= 0) r = init::setup_console(cfg->console_fd, cfg->process.console_size);
+    if (cfg->process.terminal && cfg->console_fd >= 0)
+        r = init::setup_console(cfg->console_fd, cfg->process.console_size);
     if (r) r = init::exec_process(*cfg, false);
     dprintf(2, "proxmox-lxcri: exec failed: %s\n", r ? "returned" : r.error().message().c_str());
     return 127;

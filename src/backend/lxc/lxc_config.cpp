@@ -142,9 +142,8 @@ std::vector<std::string> lxc_options(const spec::Mount& m, const std::string& fi
     return out;
 }
 
-
 struct MountState {
-    bool dev_tmpfs = false; // the spec mounts /dev: in spec order, not liblxc's autodev
+    bool dev_tmpfs = false;  // the spec mounts /dev: in spec order, not liblxc's autodev
     std::string cgroup_auto; // lxc.mount.auto value for a cgroup mount
 };
 
@@ -166,8 +165,9 @@ std::string helper_entry(const HostEnv& env) {
 }
 
 // A cgroup mount without a new cgroup namespace: like runc, a tmpfs at /sys/fs/cgroup holding, for each
-// hierarchy, a bind mount of the container's own cgroup directory (so /sys/fs/cgroup/memory/memory.limit_in_bytes
-// is the container's limit). Pure v2: the container's directory itself at /sys/fs/cgroup.
+// hierarchy, a bind mount of the container's own cgroup directory (so
+// /sys/fs/cgroup/memory/memory.limit_in_bytes is the container's limit). Pure v2: the container's directory
+// itself at /sys/fs/cgroup.
 Status map_cgroup_binds(const spec::Mount& m, const plan::Plan& plan, const HostEnv& env,
                         std::vector<std::string>& entries) {
     std::string dir = TRY(cgroup_dir(plan));
@@ -228,7 +228,8 @@ Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountStat
             return ok();
         }
         const auto* cgns = plan.find_namespace("cgroup");
-        if (env.cgroup_hierarchies && !(cgns && cgns->path.empty())) return map_cgroup_binds(m, plan, env, entries);
+        if (env.cgroup_hierarchies && !(cgns && cgns->path.empty()))
+            return map_cgroup_binds(m, plan, env, entries);
         st.cgroup_auto = cgroup_auto_value(m, plan);
         return ok();
     }
@@ -236,8 +237,8 @@ Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountStat
     std::vector<std::string> opts = lxc_options(m, field, b);
     std::string source = m.source.empty() ? type : m.source;
     if (type == "sysfs") {
-        // A sysfs instance shows the network namespace of the mounter; in the host's, runc bind-mounts the host's
-        // /sys.
+        // A sysfs instance shows the network namespace of the mounter; in the host's, runc bind-mounts the
+        // host's /sys.
         const auto* net = plan.find_namespace("network");
         if (!net) {
             source = "/sys";
@@ -294,8 +295,8 @@ Status map_mounts(const plan::Plan& plan, const HostEnv& env, Builder& b) {
     for (size_t i = 0; i < plan.mounts.size(); ++i)
         TRY(map_mount(plan, env, i, st, entries, b));
     if (!st.dev_tmpfs) {
-        // No /dev in the spec: liblxc's autodev tmpfs (mounted before every entry) with its standard nodes holds
-        // the helper directory.
+        // No /dev in the spec: liblxc's autodev tmpfs (mounted before every entry) with its standard nodes
+        // holds the helper directory.
         b.add("lxc.autodev", "1");
         entries.insert(entries.begin(), helper_entry(env));
     } else {

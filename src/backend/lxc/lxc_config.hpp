@@ -12,21 +12,23 @@ namespace lxcri::lxc {
 
 // Host facts the mapping needs, passed in so it stays pure.
 struct HostEnv {
-    std::string helper_dir;         // host dir bind-mounted at kHelperMount in the container (init, init.json, fifo)
+    std::string helper_dir; // host dir bind-mounted at kHelperMount in the container (init, init.json, fifo)
     cgroup::Mode cgroup_mode = cgroup::Mode::Hybrid;
     std::set<std::string> v2_controllers; // Hybrid: controllers that exist only in cgroup2 (hugetlb here)
     // Directories under /sys/fs/cgroup that are cgroup hierarchies ("memory", "cpu,cpuacct", "systemd",
-    // "unified"; empty on a pure v2 host). A cgroup mount without a cgroup namespace bind-mounts the container's
-    // own directory of each one, as runc does. Unset (golden tests of old): liblxc's lxc.mount.auto instead.
+    // "unified"; empty on a pure v2 host). A cgroup mount without a cgroup namespace bind-mounts the
+    // container's own directory of each one, as runc does. Unset (golden tests of old): liblxc's
+    // lxc.mount.auto instead.
     std::optional<std::vector<std::string>> cgroup_hierarchies;
     bool apparmor_enabled = false;
     bool selinux_enabled = false;
-    std::string log_file;           // lxc.log.file
+    std::string log_file;            // lxc.log.file
     std::string log_level = "ERROR"; // lxc.log.level
 };
 
-inline constexpr const char* kHelperMount = "/dev/.lxcri"; // inside the container; removed by init before exec
-inline constexpr const char* kInitName = "init";           // kHelperMount/init is lxc.init.cmd
+inline constexpr const char* kHelperMount =
+    "/dev/.lxcri";                               // inside the container; removed by init before exec
+inline constexpr const char* kInitName = "init"; // kHelperMount/init is lxc.init.cmd
 
 struct Key {
     std::string key, value;

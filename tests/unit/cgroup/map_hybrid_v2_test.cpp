@@ -27,7 +27,8 @@ TEST(MapHybrid, HugetlbInCgroup2GoesToTheUnifiedHierarchy) {
 }
 
 TEST(MapHybrid, ThisHostsCgroup2ControllersHaveNoV1Hierarchy) {
-    for (const auto& c : hybrid_v2_controllers()) EXPECT_FALSE(std::string(c).empty());
+    for (const auto& c : hybrid_v2_controllers())
+        EXPECT_FALSE(std::string(c).empty());
     if (detect() != Mode::Hybrid) {
         EXPECT_TRUE(hybrid_v2_controllers().empty());
         return;

@@ -8,7 +8,9 @@ namespace {
 const std::vector<cli::FlagSpec> kFlags = {
     {{"bundle", "b"}, true}, {{"detach", "d"}, false}, {{"env", "e"}, true}};
 
-std::vector<std::string> v(std::initializer_list<const char*> a) { return {a.begin(), a.end()}; }
+std::vector<std::string> v(std::initializer_list<const char*> a) {
+    return {a.begin(), a.end()};
+}
 } // namespace
 
 TEST(Args, SingleAndDoubleDashWithSeparateOrJoinedValues) {

@@ -24,8 +24,7 @@ json minimal() {
 Result<plan::Plan> plan_of(const json& j, bool strict = false) {
     auto s = spec::parse(j.dump());
     if (!s) return std::unexpected(s.error());
-    return plan::make_plan(*s,
-                           {.id = "c1", .bundle = "/b/bundle", .strict = strict});
+    return plan::make_plan(*s, {.id = "c1", .bundle = "/b/bundle", .strict = strict});
 }
 
 std::vector<std::string> gap_fields(const plan::Plan& p) {

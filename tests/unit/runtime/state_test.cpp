@@ -63,8 +63,10 @@ TEST(State, OciStateJsonHasRuncFieldsInOrder) {
     s.init_pid = dead_pid();
     s.creating = false;
     auto text = oci_state_json(s, 0);
-    EXPECT_EQ(text, "{\"ociVersion\":\"1.0.2-dev\",\"id\":\"c1\",\"pid\":0,\"status\":\"stopped\",\"bundle\":\"/b\","
-                    "\"rootfs\":\"/b/rootfs\",\"created\":\"2024-01-01T00:00:00Z\",\"owner\":\"\"}");
+    EXPECT_EQ(
+        text,
+        "{\"ociVersion\":\"1.0.2-dev\",\"id\":\"c1\",\"pid\":0,\"status\":\"stopped\",\"bundle\":\"/b\","
+        "\"rootfs\":\"/b/rootfs\",\"created\":\"2024-01-01T00:00:00Z\",\"owner\":\"\"}");
     s.annotations = {{"a", "b"}};
     auto j = nlohmann::json::parse(oci_state_json(s, 2));
     EXPECT_EQ(j["annotations"]["a"], "b");

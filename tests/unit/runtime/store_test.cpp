@@ -125,7 +125,8 @@ TEST(Store, ConcurrentSavesNeverTearTheStateFile) {
             }
         });
     }
-    for (auto& w : writers) w.join();
+    for (auto& w : writers)
+        w.join();
     stop = true;
     reader.join();
     EXPECT_EQ(bad.load(), 0);
