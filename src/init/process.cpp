@@ -4,6 +4,7 @@
 // the user may lose below), chdir, bounding set, keepcaps + groups/gid/uid, capset, ambient caps, PATH
 // lookup, seccomp (here when no_new_privs is on: as late as possible), execve.
 #include "init/process.hpp"
+#include "spec/capabilities.hpp"
 
 #include "sys/fs.hpp"
 
@@ -27,49 +28,7 @@ namespace lxcri::init {
 
 namespace {
 
-constexpr std::array<std::string_view, 41> capability_names{
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-};
+using spec::kCapabilityNames;
 
 struct RlimitName {
     std::string_view name;
@@ -284,7 +243,7 @@ Status drop_bounding(uint64_t keep, int last) {
     for (int c = 0; c <= last; ++c) {
         if ((keep & (uint64_t{1} << c)) != 0 || ::prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1) continue;
         if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
-            return fail_errno("drop " + std::string(capability_names[static_cast<size_t>(c)]));
+            return fail_errno("drop " + std::string(kCapabilityNames[static_cast<size_t>(c)]));
     }
     return ok();
 }
@@ -307,7 +266,7 @@ Status raise_ambient(uint64_t ambient, int last) {
         if (!(ambient & (uint64_t{1} << c))) continue;
         // Like runc: a cap that is not also permitted and inheritable cannot be ambient; skip it (EPERM).
         if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && errno != EPERM)
-            return fail_errno("raise ambient " + std::string(capability_names[static_cast<size_t>(c)]));
+            return fail_errno("raise ambient " + std::string(kCapabilityNames[static_cast<size_t>(c)]));
     }
     return ok();
 }
@@ -381,8 +340,7 @@ Status exec(const std::string& path, const std::vector<std::string>& args,
 } // namespace
 
 Result<int> capability_number(const std::string& name) {
-    for (size_t i = 0; i < capability_names.size(); ++i)
-        if (capability_names[i] == name) return static_cast<int>(i);
+    if (auto n = spec::capability_number(name)) return *n;
     return fail("unknown capability " + quote(name));
 }
 

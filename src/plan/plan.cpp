@@ -1,5 +1,6 @@
 // Spec -> Plan: copy what the runtime honours, list every field it does not as a Gap.
 #include "plan/plan.hpp"
+#include "spec/capabilities.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -123,47 +124,6 @@ std::string gap_list(const std::vector<Gap>& gaps) {
 // Capability names this runtime knows (CAP_CHOWN .. CAP_CHECKPOINT_RESTORE); anything else cannot be mapped
 // to the kernel and is an error (runtime-spec config.md, linux process), as in runc.
 Status check_capabilities(const spec::Process& proc) {
-    static const std::set<std::string, std::less<>> known = {"CAP_CHOWN",
-                                                             "CAP_DAC_OVERRIDE",
-                                                             "CAP_DAC_READ_SEARCH",
-                                                             "CAP_FOWNER",
-                                                             "CAP_FSETID",
-                                                             "CAP_KILL",
-                                                             "CAP_SETGID",
-                                                             "CAP_SETUID",
-                                                             "CAP_SETPCAP",
-                                                             "CAP_LINUX_IMMUTABLE",
-                                                             "CAP_NET_BIND_SERVICE",
-                                                             "CAP_NET_BROADCAST",
-                                                             "CAP_NET_ADMIN",
-                                                             "CAP_NET_RAW",
-                                                             "CAP_IPC_LOCK",
-                                                             "CAP_IPC_OWNER",
-                                                             "CAP_SYS_MODULE",
-                                                             "CAP_SYS_RAWIO",
-                                                             "CAP_SYS_CHROOT",
-                                                             "CAP_SYS_PTRACE",
-                                                             "CAP_SYS_PACCT",
-                                                             "CAP_SYS_ADMIN",
-                                                             "CAP_SYS_BOOT",
-                                                             "CAP_SYS_NICE",
-                                                             "CAP_SYS_RESOURCE",
-                                                             "CAP_SYS_TIME",
-                                                             "CAP_SYS_TTY_CONFIG",
-                                                             "CAP_MKNOD",
-                                                             "CAP_LEASE",
-                                                             "CAP_AUDIT_WRITE",
-                                                             "CAP_AUDIT_CONTROL",
-                                                             "CAP_SETFCAP",
-                                                             "CAP_MAC_OVERRIDE",
-                                                             "CAP_MAC_ADMIN",
-                                                             "CAP_SYSLOG",
-                                                             "CAP_WAKE_ALARM",
-                                                             "CAP_BLOCK_SUSPEND",
-                                                             "CAP_AUDIT_READ",
-                                                             "CAP_PERFMON",
-                                                             "CAP_BPF",
-                                                             "CAP_CHECKPOINT_RESTORE"};
     if (!proc.capabilities) return ok();
     const auto& c = *proc.capabilities;
     const std::pair<const char*, const std::optional<std::vector<std::string>>*> sets[] = {
@@ -175,7 +135,7 @@ Status check_capabilities(const spec::Process& proc) {
     for (const auto& [name, set] : sets) {
         if (!*set) continue;
         for (const auto& cap : **set)
-            if (!known.contains(cap))
+            if (!spec::capability_number(cap))
                 return fail("process.capabilities." + std::string(name) + ": unknown capability \"" + cap +
                             "\"");
     }

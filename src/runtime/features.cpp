@@ -1,6 +1,7 @@
 #include "backend/lxc/container.hpp"
 #include "cgroup/cgroup.hpp"
 #include "runtime/common.hpp"
+#include "spec/capabilities.hpp"
 #include "sys/fs.hpp"
 
 #include <lxc/lxccontainer.h>
@@ -21,48 +22,7 @@ std::string version_text() {
 // The OCI features document (runtime-spec features.md), as `runc features` prints it.
 Status features() {
     json caps = json::array();
-    for (const char* c : {"CAP_CHOWN",
-                          "CAP_DAC_OVERRIDE",
-                          "CAP_DAC_READ_SEARCH",
-                          "CAP_FOWNER",
-                          "CAP_FSETID",
-                          "CAP_KILL",
-                          "CAP_SETGID",
-                          "CAP_SETUID",
-                          "CAP_SETPCAP",
-                          "CAP_LINUX_IMMUTABLE",
-                          "CAP_NET_BIND_SERVICE",
-                          "CAP_NET_BROADCAST",
-                          "CAP_NET_ADMIN",
-                          "CAP_NET_RAW",
-                          "CAP_IPC_LOCK",
-                          "CAP_IPC_OWNER",
-                          "CAP_SYS_MODULE",
-                          "CAP_SYS_RAWIO",
-                          "CAP_SYS_CHROOT",
-                          "CAP_SYS_PTRACE",
-                          "CAP_SYS_PACCT",
-                          "CAP_SYS_ADMIN",
-                          "CAP_SYS_BOOT",
-                          "CAP_SYS_NICE",
-                          "CAP_SYS_RESOURCE",
-                          "CAP_SYS_TIME",
-                          "CAP_SYS_TTY_CONFIG",
-                          "CAP_MKNOD",
-                          "CAP_LEASE",
-                          "CAP_AUDIT_WRITE",
-                          "CAP_AUDIT_CONTROL",
-                          "CAP_SETFCAP",
-                          "CAP_MAC_OVERRIDE",
-                          "CAP_MAC_ADMIN",
-                          "CAP_SYSLOG",
-                          "CAP_WAKE_ALARM",
-                          "CAP_BLOCK_SUSPEND",
-                          "CAP_AUDIT_READ",
-                          "CAP_PERFMON",
-                          "CAP_BPF",
-                          "CAP_CHECKPOINT_RESTORE"})
-        caps.push_back(c);
+    for (auto c : spec::kCapabilityNames) caps.push_back(c);
     json j = {
         {"ociVersionMin", "1.0.0"},
         {"ociVersionMax", "1.0.2-dev"},
