@@ -1,5 +1,6 @@
 #include "image/bundle.hpp"
 
+#include "spec/default_config.hpp"
 #include "sys/fs.hpp"
 
 #include <nlohmann/json.hpp>
@@ -13,61 +14,11 @@ namespace {
 constexpr std::string_view kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr uint64_t kCpuPeriod = 100000;
 
-// `runc spec` (runc 1.1), with terminal off and a writable root.
+// `runc spec` (runc 1.1), with a writable root; terminal and env are set per image below.
 ordered_json runc_defaults() {
-    std::vector<std::string> caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
-    return {
-        {"ociVersion", "1.0.2-dev"},
-        {"process",
-         {{"terminal", false},
-          {"user", {{"uid", 0}, {"gid", 0}}},
-          {"args", {"sh"}},
-          {"env", {kDefaultPath}},
-          {"cwd", "/"},
-          {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}},
-          {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
-          {"noNewPrivileges", true}}},
-        {"root", {{"path", "rootfs"}, {"readonly", false}}},
-        {"hostname", "runc"},
-        {"mounts",
-         {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-          {{"destination", "/dev"},
-           {"type", "tmpfs"},
-           {"source", "tmpfs"},
-           {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-          {{"destination", "/dev/pts"},
-           {"type", "devpts"},
-           {"source", "devpts"},
-           {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
-          {{"destination", "/dev/shm"},
-           {"type", "tmpfs"},
-           {"source", "shm"},
-           {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-          {{"destination", "/dev/mqueue"},
-           {"type", "mqueue"},
-           {"source", "mqueue"},
-           {"options", {"nosuid", "noexec", "nodev"}}},
-          {{"destination", "/sys"},
-           {"type", "sysfs"},
-           {"source", "sysfs"},
-           {"options", {"nosuid", "noexec", "nodev", "ro"}}},
-          {{"destination", "/sys/fs/cgroup"},
-           {"type", "cgroup"},
-           {"source", "cgroup"},
-           {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}}}},
-        {"linux",
-         {{"resources", {{"devices", {{{"allow", false}, {"access", "rwm"}}}}}},
-          {"namespaces",
-           {{{"type", "pid"}},
-            {{"type", "network"}},
-            {{"type", "ipc"}},
-            {{"type", "uts"}},
-            {{"type", "mount"}}}},
-          {"maskedPaths",
-           {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-            "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
-          {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
-    };
+    ordered_json j = spec::default_config(false);
+    j["root"]["readonly"] = false;
+    return j;
 }
 
 bool has_var(const std::vector<std::string>& env, std::string_view name) {
