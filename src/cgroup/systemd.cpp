@@ -287,6 +287,18 @@ Status append_value(sd_bus_message* m, const Property::Value& v) {
     return ok();
 }
 
+Status append_properties(sd_bus_message* m, const std::vector<Property>& props) {
+    auto check = [](int q) -> Status { return q < 0 ? fail("build D-Bus message", -q) : ok(); };
+    TRY(check(sd_bus_message_open_container(m, 'a', "(sv)")));
+    for (const auto& p : props) {
+        TRY(check(sd_bus_message_open_container(m, 'r', "sv")));
+        TRY(check(sd_bus_message_append(m, "s", p.name.c_str())));
+        TRY(append_value(m, p.value));
+        TRY(check(sd_bus_message_close_container(m)));
+    }
+    return check(sd_bus_message_close_container(m));
+}
+
 Result<Msg> start_message(sd_bus* bus, const Unit& unit, const std::vector<Property>& props) {
     sd_bus_message* raw = nullptr;
     int r = sd_bus_message_new_method_call(bus, &raw, kDest, kPath, kManager, "StartTransientUnit");
@@ -294,14 +306,7 @@ Result<Msg> start_message(sd_bus* bus, const Unit& unit, const std::vector<Prope
     Msg m(raw);
     auto check = [](int q) -> Status { return q < 0 ? fail("build D-Bus message", -q) : ok(); };
     TRY(check(sd_bus_message_append(m.get(), "ss", unit.name.c_str(), "replace")));
-    TRY(check(sd_bus_message_open_container(m.get(), 'a', "(sv)")));
-    for (const auto& p : props) {
-        TRY(check(sd_bus_message_open_container(m.get(), 'r', "sv")));
-        TRY(check(sd_bus_message_append(m.get(), "s", p.name.c_str())));
-        TRY(append_value(m.get(), p.value));
-        TRY(check(sd_bus_message_close_container(m.get())));
-    }
-    TRY(check(sd_bus_message_close_container(m.get())));
+    TRY(append_properties(m.get(), props));
     TRY(check(sd_bus_message_append(m.get(), "a(sa(sv))", 0)));
     return m;
 }
@@ -345,6 +350,22 @@ Status start_scope(const Unit& unit, const std::vector<Property>& props, std::ch
         if (r || error_name != "org.freedesktop.systemd1.UnitExists" || attempt > 0) return r;
         reset_failed(bus.get(), unit.name);
     }
+}
+
+Status set_unit_properties(const std::string& name, const std::vector<Property>& props) {
+    std::string what = "set properties of systemd unit " + name;
+    auto bus = TRY_CTX(connect(), what);
+    sd_bus_message* raw = nullptr;
+    int r = sd_bus_message_new_method_call(bus.get(), &raw, kDest, kPath, kManager, "SetUnitProperties");
+    if (r < 0) return fail(what + ": build D-Bus message", -r);
+    Msg m(raw);
+    r = sd_bus_message_append(m.get(), "sb", name.c_str(), 1);
+    if (r < 0) return fail(what + ": build D-Bus message", -r);
+    TRY_CTX(append_properties(m.get(), props), what);
+    BusError err;
+    r = sd_bus_call(bus.get(), m.get(), 0, &err.e, nullptr);
+    if (r < 0) return fail(what + ": " + err.text(r));
+    return ok();
 }
 
 Status stop_unit(const std::string& name, std::chrono::milliseconds timeout) {

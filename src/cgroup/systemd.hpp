@@ -52,6 +52,8 @@ Status available();
 
 // StartTransientUnit(unit.name, "replace", props) and wait for its job (JobRemoved) until the timeout.
 Status start_scope(const Unit& unit, const std::vector<Property>& props, std::chrono::milliseconds timeout);
+// SetUnitProperties(name, runtime=true, props): a live change of the unit (update with --systemd-cgroup).
+Status set_unit_properties(const std::string& name, const std::vector<Property>& props);
 // StopUnit + wait for the job, then ResetFailedUnit. A unit that no longer exists is fine.
 Status stop_unit(const std::string& name, std::chrono::milliseconds timeout);
 // Is the unit loaded (active, failed, ...)? For leak checks and tests.

@@ -1,4 +1,5 @@
 #include "cgroup/cgroup.hpp"
+#include "cgroup/systemd.hpp"
 #include "runtime/common.hpp"
 #include "sys/fs.hpp"
 #include "sys/log.hpp"
@@ -48,6 +49,12 @@ Status update(const Global& g, const UpdateOpts& o) {
     auto mapping = TRY(cgroup::map_resources(res, cg.mode(), cgroup::hybrid_v2_controllers()));
     for (auto& gap : mapping.gaps)
         log::warn("unsupported: " + gap.field + ": " + gap.reason);
+    // With the systemd driver the scope's properties cap the cgroup: change them first, as runc does.
+    if (st.systemd_cgroup && !st.systemd_scope.empty()) {
+        auto props = TRY_CTX(cgroup::systemd::resource_properties(res, cg.mode()), "update " + o.id);
+        std::string unit = st.systemd_scope.substr(st.systemd_scope.rfind('/') + 1);
+        TRY_CTX(cgroup::systemd::set_unit_properties(unit, props), "update " + o.id);
+    }
     TRY_CTX(cg.apply(mapping), "update " + o.id);
     return ok();
 }

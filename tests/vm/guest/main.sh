@@ -130,6 +130,12 @@ test_lifecycle() {
     rtd "$d" update --memory 100663296 --pids-limit 50 "$id" || fail "update"
     [[ $(cat "$cg/memory.max") == 100663296 ]] || fail "memory.max after update: $(cat "$cg/memory.max")"
     [[ $(cat "$cg/pids.max") == 50 ]] || fail "pids.max after update: $(cat "$cg/pids.max")"
+    if [[ $d == systemd ]]; then
+        [[ $(systemctl show -P MemoryMax "lxcri-$id.scope") == 100663296 ]] ||
+            fail "scope MemoryMax after update: $(systemctl show -P MemoryMax "lxcri-$id.scope")"
+        [[ $(systemctl show -P TasksMax "lxcri-$id.scope") == 50 ]] ||
+            fail "scope TasksMax after update: $(systemctl show -P TasksMax "lxcri-$id.scope")"
+    fi
     out=$(rtd "$d" events --stats "$id") || fail "events --stats"
     jq -e '.type == "stats" and .data.memory.usage.usage > 0 and .data.pids.current >= 1' <<<"$out" >/dev/null ||
         fail "events --stats: $out"
