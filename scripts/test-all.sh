@@ -63,7 +63,7 @@ ctest_stage() {
     done
     ctest --test-dir "$dir" --output-on-failure --timeout 300 </dev/null 2>&1 | tee "$log" |
         grep -vE '^ *(Start|[0-9]+/[0-9]+ Test) ' || true
-    local line total=0 nfail=0 nskip
+    local line total=0 nfail=0 nskip ndisabled
     line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
     if [[ -n $line ]]; then
         nfail=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$line")
@@ -72,9 +72,11 @@ ctest_stage() {
         echo "$name: ctest did not finish or found no tests"
         nfail=1
     fi
-    # Skipped tests are listed under "The following tests did not run" and counted in "tests passed".
+    # Tests that did not run are listed under "The following tests did not run": GTEST_SKIP ones (Skipped) are
+    # counted in "tests passed", DISABLED_ ones (Disabled) are not counted at all. Both count as skipped here.
     nskip=$(grep -cE '^\s+[0-9]+ - .* \(Skipped\)$' "$log" || true)
-    record "$name" $((total - nfail - nskip)) $((nfail + missing)) "$nskip"
+    ndisabled=$(grep -cE '^\s+[0-9]+ - .* \(Disabled\)$' "$log" || true)
+    record "$name" $((total - nfail - nskip)) $((nfail + missing)) $((nskip + ndisabled))
 }
 
 # e2e_stage NAME RUNTIME: every e2e test counts.

@@ -413,6 +413,8 @@ std::vector<Command> commands() {
          with({{{"bundle", "b"}, true}, {{"rootless"}, false}}, kImageFlags), 0, 0, spec_cmd},
         {"features", "features", {}, 0, 0, [](auto&, auto&) { return done(runtime::features()); }},
         {"info", "info", {}, 0, 0, [](auto& g, auto&) { return done(runtime::info(g)); }},
+        {"__release-storage", "", {}, 1, 1,
+         [](auto&, auto& p) { return done(runtime::release_storage(p.positional[0])); }},
         {"image",
          "image <command> [command options] [arguments...]",
          {},
@@ -429,6 +431,7 @@ void usage(const std::vector<Command>& cmds) {
                 "USAGE:\n   proxmox-lxcri [global options] command [command options] [arguments...]\n\n"
                 "COMMANDS:\n");
     for (auto& c : cmds) {
+        if (!*c.usage) continue; // hidden (internal) verbs
         std::printf("   %s\n", c.usage);
         for (auto& s : c.sub)
             std::printf("   %s %s\n", c.name, s.usage);

@@ -2,7 +2,7 @@
 
 #include "cgroup/cgroup.hpp"
 #include "cgroup/systemd.hpp"
-#include "storage/driver.hpp"
+#include "runtime/image.hpp"
 #include "sys/fd.hpp"
 #include "sys/fs.hpp"
 #include "sys/log.hpp"
@@ -209,7 +209,7 @@ Status destroy_container(const Store& store, const State& st) {
             log::warn(r.error().message());
     }
     // A container made from an image (runtime/create_image.cpp): unmount and remove its rootfs and bundle.
-    if (!st.bundle.empty()) TRY_CTX(storage::release_marked(st.bundle), "release rootfs of " + st.id);
+    if (!st.bundle.empty()) TRY_CTX(release_storage(st.bundle), "release rootfs of " + st.id);
     return store.remove(st.id);
 }
 

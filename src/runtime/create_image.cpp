@@ -90,6 +90,8 @@ std::unexpected<Error> release_after(Error e, const std::string& bundle) {
 
 } // namespace
 
+Status release_storage(const std::string& bundle) { return storage::release_marked(bundle); }
+
 std::string storage_root() {
     const char* env = std::getenv("LXCRI_STORAGE_ROOT");
     return env && *env ? env : "/var/lib/proxmox-lxcri/storage";

@@ -1,4 +1,5 @@
 #include "storage/drivers.hpp"
+#include "storage/marker.hpp"
 #include "sys/fs.hpp"
 
 #include <sstream>
@@ -6,7 +7,7 @@
 namespace lxcri::storage {
 
 namespace {
-constexpr const char* kMarker = "lxcri-storage";
+constexpr const char* kMarker = kMarkerFile;
 }
 
 Status check_name(const std::string& what, const std::string& name) {
