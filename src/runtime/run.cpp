@@ -1,6 +1,7 @@
 #include "runtime/common.hpp"
 #include "sys/fd.hpp"
 #include "sys/log.hpp"
+#include "sys/socket.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -26,28 +27,10 @@ void forward(int sig) {
 }
 
 // The pty master the init helper sends over the console socket (SCM_RIGHTS).
-Result<int> receive_master(int sock) {
-    char name[256];
-    iovec iov{name, sizeof name};
-    alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctrl;
-    msg.msg_controllen = sizeof ctrl;
-    ssize_t n;
-    do {
-        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return fail_errno("receive the container's terminal");
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int fd;
-            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-            return fd;
-        }
-    }
-    return fail("the container's init sent no terminal");
+Result<sys::Fd> receive_master(int sock) {
+    auto msg = TRY_CTX(sys::receive(sock, 256), "receive the container's terminal");
+    if (!msg.fd.valid()) return fail("the container's init sent no terminal");
+    return std::move(msg.fd);
 }
 
 // Our terminal in raw mode while the container owns it; restored on destruction.
@@ -133,7 +116,7 @@ Result<int> run(const Global& g, const RunOpts& o) {
             (void)remove(g, co.id, true);
             return std::unexpected(std::move(m).error());
         }
-        master.reset(*m);
+        master = std::move(*m);
     }
     if (auto r = start(g, co.id); !r) {
         (void)remove(g, co.id, true);

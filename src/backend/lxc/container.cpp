@@ -6,6 +6,7 @@
 #include "sys/fs.hpp"
 #include "sys/log.hpp"
 #include "sys/proc.hpp"
+#include "sys/socket.hpp"
 
 #include <lxc/lxccontainer.h>
 
@@ -138,26 +139,9 @@ Result<pid_t> wait_ready(int sock, pid_t monitor, std::chrono::milliseconds time
         r = poll(&p, 1, static_cast<int>(timeout.count()));
     } while (r < 0 && errno == EINTR);
     if (r == 0) return fail("timed out waiting for the container's init");
-    char byte;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(ucred))];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctrl;
-    msg.msg_controllen = sizeof ctrl;
-    ssize_t n;
-    do {
-        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) return fail("the container's init exited before it was ready");
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
-            ucred cr;
-            std::memcpy(&cr, CMSG_DATA(c), sizeof cr);
-            if (cr.pid > 0 && cr.pid != monitor) return cr.pid;
-        }
-    }
+    auto msg = sys::receive(sock, 1);
+    if (!msg || msg->data.empty()) return fail("the container's init exited before it was ready");
+    if (msg->creds && msg->creds->pid > 0 && msg->creds->pid != monitor) return msg->creds->pid;
     return fail("the container's init sent no credentials");
 }
 

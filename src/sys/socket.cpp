@@ -1,0 +1,38 @@
+#include "sys/socket.hpp"
+
+#include <cstring>
+
+namespace lxcri::sys {
+
+Result<Received> receive(int sock, size_t max_data) {
+    Received out;
+    out.data.resize(max_data);
+    iovec iov{out.data.data(), out.data.size()};
+    alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof ctrl;
+    ssize_t n;
+    do {
+        n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return fail_errno("recvmsg");
+    out.data.resize(static_cast<size_t>(n));
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET) continue;
+        if (c->cmsg_type == SCM_CREDENTIALS) {
+            ucred cr;
+            std::memcpy(&cr, CMSG_DATA(c), sizeof cr);
+            out.creds = cr;
+        } else if (c->cmsg_type == SCM_RIGHTS && !out.fd.valid()) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            out.fd.reset(fd);
+        }
+    }
+    return out;
+}
+
+} // namespace lxcri::sys

@@ -1,0 +1,22 @@
+// One unix-socket message with its ancillary data (SCM_CREDENTIALS, SCM_RIGHTS).
+#pragma once
+#include "base/result.hpp"
+#include "sys/fd.hpp"
+
+#include <sys/socket.h>
+
+#include <optional>
+#include <string>
+
+namespace lxcri::sys {
+
+struct Received {
+    std::string data;           // empty: the peer closed the socket
+    std::optional<ucred> creds; // SCM_CREDENTIALS (needs SO_PASSCRED), pid in our namespace
+    Fd fd;                      // the first SCM_RIGHTS descriptor, close-on-exec
+};
+
+// recvmsg with EINTR retried, up to max_data bytes of payload.
+Result<Received> receive(int sock, size_t max_data);
+
+} // namespace lxcri::sys
