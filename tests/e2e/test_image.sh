@@ -225,6 +225,7 @@ test_image_spec() {
     [[ -x $b/rootfs/bin/busybox ]] || fail "rootfs has no busybox"
     [[ -e $b/rootfs/etc/layer2 && ! -e $b/rootfs/etc/gone ]] || fail "layers not applied: $(ls "$b/rootfs/etc")"
     local c="$b/config.json"
+    # shellcheck disable=SC2016 # the image's Cmd, literally
     assert_eq '["/bin/sh","-c","echo hello-from-image $FOO; id"]' "$(jq -c .process.args "$c")" "args"
     assert_eq 1000 "$(jq .process.user.uid "$c")" "uid"
     assert_eq /etc "$(jq -r .process.cwd "$c")" "cwd"
@@ -294,6 +295,6 @@ test_image_bad_input() {
     out=$(irt image ls -q)
     assert_fails_with "connect" irt image pull "$IMG_REGISTRY/e2e/other:1"
     assert_eq "$out" "$(irt image ls -q)" "list after a failed pull"
-    [[ -z $(ls -A "$IMG_ROOT/ingest" | grep -v '\.lock$') ]] || fail "ingest left: $(ls -A "$IMG_ROOT/ingest")"
+    [[ -z $(find "$IMG_ROOT/ingest" -mindepth 1 ! -name '*.lock') ]] || fail "ingest left: $(ls -A "$IMG_ROOT/ingest")"
     assert_host_clean "$IMG_TMP/host" "$id"
 }
