@@ -27,6 +27,9 @@ command -v hyperfine >/dev/null || { echo "bench: hyperfine not installed (scrip
 source "$repo/tests/e2e/lib.sh"
 E2E_WORK=$(mktemp -d /tmp/lxcri-bench.XXXXXX)
 export E2E_WORK
+# State roots on tmpfs, where every runtime keeps them in production (/run/runc, /run/containerd/runc,
+# /run/proxmox-lxcri): on a disk, file creation and fsync costs would be measured instead of the runtimes.
+STATE=$(mktemp -d /run/lxcri-bench-state.XXXXXX)
 out_dir=${BENCH_OUT:-$repo/bench/out}
 mkdir -p "$out_dir"
 
@@ -42,7 +45,7 @@ runtime_bin() {
 ms_stats() { jq -r '.results[0] | "\(.mean * 1000) \(.median * 1000)"' "$1" | awk '{printf "%.1f %.1f", $1, $2}'; }
 
 bench_times() {
-    local name=$1 bin=$2 root="$E2E_WORK/root-$1" b
+    local name=$1 bin=$2 root="$STATE/root-$1" b
     mkdir -p "$root"
     b=$(make_busybox_bundle "$E2E_WORK/bundle-$name" true >/dev/null && echo "$E2E_WORK/bundle-$name")
     local rt
@@ -88,7 +91,7 @@ overhead_pids() {
 }
 
 bench_memory() {
-    local name=$1 bin=$2 root="$E2E_WORK/memroot-$1" i b
+    local name=$1 bin=$2 root="$STATE/memroot-$1" i b
     mkdir -p "$root"
     local ids=()
     for i in $(seq "$CONTAINERS"); do
@@ -151,4 +154,4 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
     fi
 } | tee "$out_dir/lifecycle-$(date -u +%Y%m%dT%H%M%S).md"
 
-rm -rf --one-file-system "$E2E_WORK"
+rm -rf --one-file-system "$E2E_WORK" "$STATE"
