@@ -17,7 +17,7 @@ cache=${LXCRI_VM_CACHE:-/var/cache/proxmox-lxcri-vm}
 logs=${LXCRI_VM_LOGS:-$build/vm-logs}
 boot_timeout=${LXCRI_VM_TIMEOUT:-1500}
 
-for f in proxmox-lxcri proxmox-lxcri-init; do
+for f in proxmox-lxcri proxmox-lxcri-init proxmox-lxcri-image; do
     [[ -x $build/$f ]] || { echo "vm: $build/$f not built" >&2; exit 1; }
 done
 command -v qemu-system-x86_64 >/dev/null || { echo "vm: qemu-system-x86_64 not installed" >&2; exit 1; }
@@ -31,7 +31,7 @@ echo "vm: image $image ready after $((SECONDS - t0)) s"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/payload/bin" "$work/payload/guest"
-cp "$build/proxmox-lxcri" "$build/proxmox-lxcri-init" "$work/payload/bin/"
+cp "$build/proxmox-lxcri" "$build/proxmox-lxcri-init" "$build/proxmox-lxcri-image" "$work/payload/bin/"
 cp "$here"/guest/*.sh "$work/payload/guest/"
 truncate -s 256M "$work/payload.img"
 mkfs.ext4 -q -F -L lxcri-payload -d "$work/payload" "$work/payload.img"
