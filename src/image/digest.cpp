@@ -1,6 +1,7 @@
 #include "image/digest.hpp"
 
 #include "sys/fd.hpp"
+#include "sys/fs.hpp"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -63,19 +64,8 @@ Digest sha256_of(std::string_view data) {
 }
 
 Result<Digest> sha256_file(const std::string& path) {
-    sys::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return fail_errno("open " + path);
     Sha256 h;
-    static thread_local char buf[1 << 16];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fail_errno("read " + path);
-        }
-        if (n == 0) break;
-        h.update(buf, static_cast<size_t>(n));
-    }
+    TRY(sys::read_chunks(path, [&](std::string_view chunk) { h.update(chunk.data(), chunk.size()); }));
     return h.finish();
 }
 

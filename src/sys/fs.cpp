@@ -12,20 +12,24 @@
 
 namespace lxcri::sys {
 
-Result<std::string> read_file(const std::string& path) {
+Status read_chunks(const std::string& path, const std::function<void(std::string_view)>& f) {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return fail_errno("open " + path);
-    std::string out;
-    char buf[8192];
+    static thread_local char buf[1 << 16];
     for (;;) {
         ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR) continue;
             return fail_errno("read " + path);
         }
-        if (n == 0) break;
-        out.append(buf, static_cast<size_t>(n));
+        if (n == 0) return ok();
+        f(std::string_view(buf, static_cast<size_t>(n)));
     }
+}
+
+Result<std::string> read_file(const std::string& path) {
+    std::string out;
+    TRY(read_chunks(path, [&](std::string_view chunk) { out.append(chunk); }));
     return out;
 }
 

@@ -3,12 +3,16 @@
 #include "base/result.hpp"
 #include "sys/fd.hpp"
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lxcri::sys {
 
 Result<std::string> read_file(const std::string& path);
+// Reads the file in chunks, handing each to f (EINTR retried).
+Status read_chunks(const std::string& path, const std::function<void(std::string_view)>& f);
 // Plain write (truncate); for cgroup and proc files.
 Status write_file(const std::string& path, std::string_view data, int flags = 0);
 // Temp file in the same directory, then rename: readers see the old or the new content, never a part.
