@@ -19,6 +19,8 @@
 # Prints a markdown table and the ratios (also to bench/out/image-<time>.md). Nothing is asserted.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/e2e/services.sh
+source "$repo/tests/e2e/services.sh"
 N_PULL=${1:-5}
 N_RUN=${2:-20}
 OURS=${RUNTIME:-$repo/build/proxmox-lxcri}
@@ -38,7 +40,6 @@ command -v podman >/dev/null && HAVE_PODMAN=1
 W=$(mktemp -d /tmp/lxcri-bench-image.XXXXXX)
 out_dir=${BENCH_OUT:-$repo/bench/out}
 mkdir -p "$out_dir"
-REG_PID=
 ROOT="$W/state"
 ours() { "$OURS" --root "$ROOT" --image-root "$W/ours-images" "$@"; }
 
@@ -47,7 +48,7 @@ cleanup() {
     for id in $("$OURS" --root "$ROOT" list -q 2>/dev/null); do
         "$OURS" --root "$ROOT" delete --force "$id" >/dev/null 2>&1 || true
     done
-    [[ -n $REG_PID ]] && { kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; }
+    registry_stop
     # Whatever a tool left mounted under the work dir, deepest first.
     awk -v w="$W/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do
         umount -l "$m" 2>/dev/null || true
@@ -65,28 +66,8 @@ IMG_BYTES=$(jq -r .bytes <<<"$img")
 IMG_DIGEST=$(jq -r .digest <<<"$img")
 IMG_LAYERS=$(($(jq '.layers | length' "$W/layout/blobs/sha256/${IMG_DIGEST#sha256:}")))
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$W/registry"
-cat >"$W/registry.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $W/registry
-http:
-  addr: 127.0.0.1:$port
-EOF
-docker-registry serve "$W/registry.yml" >"$W/registry.log" 2>&1 &
-REG_PID=$!
-for ((i = 0; i < 500; i++)); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.02
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || die "docker-registry did not start: $(cat "$W/registry.log")"
-REF=127.0.0.1:$port/bench/big:1
+registry_start "$W/registry" "$W/registry.log" || die "docker-registry did not start"
+REF=$REGISTRY_ADDR/bench/big:1
 skopeo copy --quiet --dest-tls-verify=false "oci:$W/layout:big" "docker://$REF"
 
 # ---------------------------------------------------------------------------------------------- measurements
@@ -148,14 +129,7 @@ record skopeo_umoci "$(bench skopeo-umoci "$N_PULL" "$clear_sk" "$(script skopeo
 umoci unpack --image $(q "$W/sk-layout"):big $(q "$W/sk-bundle") >/dev/null")")"
 
 if ((HAVE_PODMAN)); then
-    cat >"$W/containers.conf" <<'EOF'
-[containers]
-default_ulimits=["nofile=20000:20000","nproc=32768:32768"]
-netns="none"
-[engine]
-cgroup_manager="cgroupfs"
-events_logger="file"
-EOF
+    write_containers_conf "$W/containers.conf"
     P="env CONTAINERS_CONF=$(q "$W/containers.conf") podman --root $(q "$W/podman/root") --runroot $(q "$W/podman/run") --storage-driver overlay"
     clear_podman=$(clear_script clear-podman "$W/podman")
     record podman_pull "$(bench podman-pull "$N_PULL" "$clear_podman" \

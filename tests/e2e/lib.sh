@@ -9,6 +9,8 @@
 #   E2E_VERBOSE  1: print the full log of passing tests too
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/e2e/services.sh
+source "$E2E_DIR/services.sh"
 
 # ---------------------------------------------------------------------------------------------- setup
 

@@ -20,50 +20,12 @@ img_require() {
     [[ -x /bin/busybox ]] || skip "/bin/busybox missing (busybox-static)"
 }
 
-img_free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-img_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# img_registry_start DATA-DIR LOG: a registry on a free port serving DATA-DIR; sets IMG_REGISTRY (host:port)
-# and IMG_REGISTRY_PID, and stops it when the test's shell exits.
+# img_registry_start DATA-DIR LOG: registry_start, failing the test if it does not come up; the registry stops
+# when the test's shell exits. Sets IMG_REGISTRY (host:port).
 img_registry_start() {
-    local data=$1 log=$2 port
-    port=$(img_free_port)
-    mkdir -p "$data"
-    cat >"$data.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-EOF
-    docker-registry serve "$data.yml" >"$log" 2>&1 &
-    IMG_REGISTRY_PID=$!
-    trap img_registry_stop EXIT
-    local i
-    for ((i = 0; i < 500; i++)); do
-        img_port_open "$port" && break
-        pid_alive "$IMG_REGISTRY_PID" || fail "docker-registry exited: $(cat "$log")"
-        sleep 0.02
-    done
-    img_port_open "$port" || fail "docker-registry did not listen on 127.0.0.1:$port: $(cat "$log")"
-    IMG_REGISTRY=127.0.0.1:$port
-}
-
-img_registry_stop() {
-    [[ -n ${IMG_REGISTRY_PID:-} ]] || return 0
-    kill "$IMG_REGISTRY_PID" 2>/dev/null || true
-    wait "$IMG_REGISTRY_PID" 2>/dev/null || true
-    IMG_REGISTRY_PID=
+    registry_start "$1" "$2" 2>"$2.err" || fail "$(cat "$2.err")"
+    trap registry_stop EXIT
+    IMG_REGISTRY=$REGISTRY_ADDR
 }
 
 # img_setup NAME: the test's registry (built and pushed once per run), image store and storage root. Sets
@@ -291,7 +253,7 @@ test_image_bad_input() {
     assert_fails_with "does not exist" irt state "$id"
     [[ ! -e $IMG_STORAGE/containers/$id ]] || fail "storage left for $id"
     # Registry down: a clear error, nothing recorded, no partial download kept.
-    img_registry_stop
+    registry_stop
     out=$(irt image ls -q)
     assert_fails_with "connect" irt image pull "$IMG_REGISTRY/e2e/other:1"
     assert_eq "$out" "$(irt image ls -q)" "list after a failed pull"

@@ -24,15 +24,7 @@ test_podman_run_exec_stop() {
     command -v conmon >/dev/null || skip "conmon not installed"
     local d="$E2E_WORK/podman"
     mkdir -p "$d/tmp"
-    cat >"$d/containers.conf" <<'EOF'
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-netns = "none"
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOF
+    write_containers_conf "$d/containers.conf"
     export CONTAINERS_CONF="$d/containers.conf"
     local pm=(podman --root "$d/root" --runroot "$d/runroot" --storage-driver vfs --tmpdir "$d/tmp"
         --runtime "$RUNTIME")
