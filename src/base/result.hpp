@@ -1,4 +1,5 @@
-// Result/Error: std::expected with an errno and a context chain ("outer: inner").
+// Result/Error: std::expected with a kind, an errno and a context chain ("outer: inner").
+// Callers decide by kind(), never by matching message text; the text is for people (and runc's log lines).
 #pragma once
 #include <cerrno>
 #include <cstring>
@@ -8,13 +9,31 @@
 
 namespace lxcri {
 
+// What went wrong, for callers that act on it.
+enum class ErrorKind {
+    System,      // a system call or external component failed (the default)
+    NotFound,    // no such container, image, snapshot, ...
+    WrongState,  // the container's status does not allow the operation
+    Exists,      // the name is taken
+    Invalid,     // bad input: spec, flags, ids, files
+    Busy,        // locked or in use; a bounded wait ran out
+    Unsupported, // this backend or host cannot do it
+    Gone,        // the process already finished
+};
+
 class Error {
   public:
     Error() = default;
-    explicit Error(std::string msg, int code = 0) : msg_(std::move(msg)), code_(code) {}
+    explicit Error(std::string msg, int code = 0, ErrorKind kind = ErrorKind::System)
+        : msg_(std::move(msg)), code_(code), kind_(kind) {}
 
     // errno value (0 when the error is not a system error).
     int code() const { return code_; }
+    ErrorKind kind() const { return kind_; }
+    Error& set_kind(ErrorKind k) {
+        kind_ = k;
+        return *this;
+    }
     // Full message: "outer: inner[: strerror]".
     std::string message() const {
         if (code_ == 0) return msg_;
@@ -33,6 +52,7 @@ class Error {
   private:
     std::string msg_;
     int code_ = 0;
+    ErrorKind kind_ = ErrorKind::System;
 };
 
 template <class T> using Result = std::expected<T, Error>;
@@ -40,6 +60,9 @@ using Status = Result<void>;
 
 inline std::unexpected<Error> fail(std::string msg, int code = 0) {
     return std::unexpected(Error(std::move(msg), code));
+}
+inline std::unexpected<Error> fail(ErrorKind kind, std::string msg) {
+    return std::unexpected(Error(std::move(msg), 0, kind));
 }
 // A failure carrying the current errno.
 inline std::unexpected<Error> fail_errno(std::string msg) {

@@ -2,6 +2,7 @@
 // rmdir).
 #include "cgroup/cgroup.hpp"
 
+#include "sys/fd.hpp"
 #include "sys/fs.hpp"
 
 #include <dirent.h>
@@ -139,16 +140,16 @@ Cgroup Cgroup::for_path(const std::string& cgroups_path, Mode mode, const std::s
 
 // Child cgroup directories, deepest first (post-order), then dir itself.
 static void subdirs_post_order(const std::string& dir, std::vector<std::string>& out) {
-    DIR* d = ::opendir(dir.c_str());
+    sys::Dir d(::opendir(dir.c_str()));
     if (!d) return;
     std::vector<std::string> children;
-    while (auto* e = ::readdir(d)) {
+    while (auto* e = ::readdir(d.get())) {
         std::string n = e->d_name;
         if (n == "." || n == "..") continue;
         if (e->d_type == DT_DIR || (e->d_type == DT_UNKNOWN && is_dir(dir + "/" + n)))
             children.push_back(dir + "/" + n);
     }
-    ::closedir(d);
+    d.reset();
     std::sort(children.begin(), children.end());
     for (const auto& c : children)
         subdirs_post_order(c, out);

@@ -416,9 +416,11 @@ std::vector<Command> commands() {
         {"__release-storage",
          "",
          {},
-         1,
-         1,
-         [](auto&, auto& p) { return done(runtime::release_storage(p.positional[0])); }},
+         3,
+         3,
+         [](auto&, auto& p) {
+             return done(runtime::release_storage({p.positional[0], p.positional[1], p.positional[2]}));
+         }},
         {"image",
          "image <command> [command options] [arguments...]",
          {},

@@ -90,17 +90,10 @@ void copy_linux(const spec::Linux& l, Plan& p) {
     p.mount_label = l.mount_label;
 }
 
-bool is_bind(const spec::Mount& m) {
-    auto has = [&](std::string_view o) {
-        return std::find(m.options.begin(), m.options.end(), o) != m.options.end();
-    };
-    return m.type == "bind" || has("bind") || has("rbind");
-}
-
 // runc resolves a relative bind-mount source against the bundle directory.
 void resolve_bind_sources(std::vector<spec::Mount>& mounts, const std::string& bundle) {
     for (auto& m : mounts)
-        if (is_bind(m) && !m.source.empty() && !is_absolute(m.source) && is_absolute(bundle))
+        if (m.is_bind() && !m.source.empty() && !is_absolute(m.source) && is_absolute(bundle))
             m.source = (std::filesystem::path(bundle) / m.source).lexically_normal().string();
 }
 

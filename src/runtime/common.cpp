@@ -1,7 +1,5 @@
 #include "runtime/common.hpp"
 
-#include "cgroup/cgroup.hpp"
-#include "cgroup/systemd.hpp"
 #include "runtime/image.hpp"
 #include "sys/fd.hpp"
 #include "sys/fs.hpp"
@@ -19,20 +17,9 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 namespace lxcri::runtime {
-
-std::string absolute_path(const std::string& p) {
-    if (!p.empty() && p[0] == '/') return p;
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd)) return p;
-    std::string base = cwd;
-    if (p.empty() || p == ".") return base;
-    std::string rel = p.starts_with("./") ? p.substr(2) : p;
-    return base + "/" + rel;
-}
 
 static Status run_hook(const spec::Hook& h, const std::string& phase, const std::string& state_json,
                        pid_t enter_mnt_of) {
@@ -140,76 +127,24 @@ Result<int> connect_console_socket(const std::string& path) {
     return fd;
 }
 
-Result<Locked> open_container(const Store& store, const std::string& id, bool exclusive) {
+Result<Container> open_container(const Store& store, const std::string& id, bool exclusive) {
     auto lock = TRY(const_cast<Store&>(store).lock(id, exclusive));
     auto st = TRY(store.load(id));
-    return Locked{std::move(lock), std::move(st)};
+    auto be = TRY_CTX(backend::open(st.backend), "container " + id);
+    return Container{std::move(lock), std::move(st), std::move(be), store.dir(id)};
 }
 
-// lxc.cgroup.dir.* keys from the container's liblxc config: cleaned up even when create died before saving
-// paths.
-static std::vector<std::string> lxc_cgroup_dirs(const std::string& state_dir) {
-    std::vector<std::string> dirs;
-    std::ifstream in(state_dir + "/config");
-    std::string line;
-    while (std::getline(in, line)) {
-        for (const char* key : {"lxc.cgroup.dir.container", "lxc.cgroup.dir.monitor", "lxc.cgroup.dir"}) {
-            std::string k = key;
-            if (line.starts_with(k + " =") || line.starts_with(k + "=")) {
-                std::string v = line.substr(line.find('=') + 1);
-                v.erase(0, v.find_first_not_of(' '));
-                if (!v.empty()) dirs.push_back(v);
-            }
-        }
-    }
-    return dirs;
-}
-
-Status destroy_container(const Store& store, const State& st) {
-    std::string dir = store.dir(st.id);
-    cgroup::Mode mode = cgroup::detect();
-    std::vector<cgroup::Cgroup> groups;
-    if (!st.cgroup_paths.empty()) groups.emplace_back(st.cgroup_paths, mode);
-    for (auto& d : lxc_cgroup_dirs(dir))
-        groups.push_back(cgroup::Cgroup::for_path(d, mode));
-    // systemd driver: the whole scope (liblxc's directories and the monitor's pivot are inside it).
-    if (!st.systemd_scope.empty()) groups.push_back(cgroup::Cgroup::for_path(st.systemd_scope, mode));
-
-    pid_t monitor = st.monitor_pid;
-    uint64_t monitor_start = st.monitor_start_time;
-    if (monitor <= 0) {
-        if (auto t = sys::read_file(dir + "/monitor.pid")) {
-            monitor = std::atoi(t->c_str());
-            monitor_start = 0;
-        }
-    }
-    if (st.init_alive()) ::kill(st.init_pid, SIGKILL);
-    for (auto& g : groups)
-        (void)g.kill_all(SIGKILL);
-    if (monitor > 0 && sys::process_alive(monitor, monitor_start)) {
-        if (!sys::wait_gone(monitor, std::chrono::seconds(10))) {
-            ::kill(monitor, SIGKILL);
-            sys::wait_gone(monitor, std::chrono::seconds(5));
-        }
-    }
-    Status result = ok();
-    if (!st.systemd_scope.empty()) {
-        std::string unit = st.systemd_scope.substr(st.systemd_scope.rfind('/') + 1);
-        result = cgroup::systemd::stop_unit(unit, std::chrono::seconds(30));
-    }
-    for (auto& g : groups) {
-        if (auto r = g.destroy(); !r && result) result = std::unexpected(std::move(r).error());
-    }
-    if (!result) return std::unexpected(std::move(result).error().context("remove cgroups of " + st.id));
+Status destroy_container(const Store& store, Container& c) {
+    const State& st = c.state;
+    TRY(c.backend->destroy(c.handle(), backend::after(kDestroyTimeout)));
     // poststop hooks: failures are logged, not fatal (runtime-spec).
-    if (auto spec = spec::load(st.bundle); spec && !spec->hooks.poststop.empty()) {
-        State stopped = st;
-        stopped.creating = false;
-        if (auto r = run_hooks(spec->hooks.poststop, "poststop", oci_state_json(stopped, 0)); !r)
+    if (auto spec = store.load_spec(st.id); spec && !spec->hooks.poststop.empty()) {
+        if (auto r = run_hooks(spec->hooks.poststop, "poststop", oci_state_json(st, RunState::Stopped, 0));
+            !r)
             log::warn(r.error().message());
     }
-    // A container made from an image (runtime/create_image.cpp): unmount and remove its rootfs and bundle.
-    if (!st.bundle.empty()) TRY_CTX(release_storage(st.bundle), "release rootfs of " + st.id);
+    // A container made from an image (runtime/create_image.cpp): its rootfs goes with it.
+    if (st.storage) TRY_CTX(release_storage(*st.storage), "release rootfs of " + st.id);
     return store.remove(st.id);
 }
 

@@ -1,10 +1,13 @@
 // Helpers shared by the verbs: hooks, pid files, console socket, loading a container.
 #pragma once
+#include "backend/backend.hpp"
 #include "base/result.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/state.hpp"
 #include "runtime/store.hpp"
+
 #include "spec/spec.hpp"
+#include <memory>
 
 #include <string>
 #include <vector>
@@ -17,17 +20,30 @@ Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& phase,
                  const std::string& state_json, pid_t enter_mnt_of = 0);
 Status write_pid_file(const std::string& path, pid_t pid);
 Result<int> connect_console_socket(const std::string& path);
-std::string absolute_path(const std::string& p);
+using sys::absolute_path;
 
-// A locked, loaded container.
-struct Locked {
+// A locked, loaded container and the backend that owns it.
+struct Container {
     sys::FileLock lock;
     State state;
-};
-Result<Locked> open_container(const Store& store, const std::string& id, bool exclusive = true);
+    std::unique_ptr<backend::Backend> backend;
+    std::string dir; // its state directory
 
-// Kill everything, wait for the monitor, remove cgroups (also the ones of a create killed midway), run
-// poststop hooks, remove the state directory.
-Status destroy_container(const Store& store, const State& st);
+    backend::Handle handle() const { return {state.id, dir, state.backend_state}; }
+    ContainerStatus status() const { return ContainerStatus(state, backend->observe(handle())); }
+    // ok() or the transition table's refusal for this verb.
+    Status allows(Verb v) const { return status().allows(v, state.id); }
+};
+Result<Container> open_container(const Store& store, const std::string& id, bool exclusive = true);
+
+// Undoes what create recorded (the backend's record, then the storage), runs the poststop hooks of the
+// config captured at create, removes the state directory.
+Status destroy_container(const Store& store, Container& c);
+
+// Bounds on backend calls.
+inline constexpr std::chrono::seconds kCreateTimeout{30};
+inline constexpr std::chrono::seconds kStartTimeout{10};
+inline constexpr std::chrono::seconds kDestroyTimeout{30};
+inline constexpr std::chrono::seconds kOpTimeout{30};
 
 } // namespace lxcri::runtime

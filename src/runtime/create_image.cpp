@@ -1,7 +1,7 @@
 // Containers straight from stored images: `create --image`, `run --image`, `spec --image`.
 // The rootfs comes from a storage driver (overlay: shared layers + a private upper dir), the bundle is
-// written next to it (<storage root>/containers/<id>/bundle) with a marker, and destroy_container() releases
-// both.
+// written next to it (<storage root>/containers/<id>/bundle), and the container's state records the driver
+// (runtime::StorageRef): destroy_container() releases both.
 #include "image/bundle.hpp"
 #include "image/config.hpp"
 #include "image/store.hpp"
@@ -58,8 +58,13 @@ image::BundleOptions bundle_options(const image::Image& img, const ImageCreateOp
     return b;
 }
 
-// Prepares the rootfs and writes the bundle; returns the bundle directory. Nothing is left on failure.
-Result<std::string> prepare_bundle(const ImageContext& c, const ImageCreateOpts& io, const std::string& id) {
+struct Prepared {
+    std::string bundle;
+    StorageRef storage;
+};
+
+// Prepares the rootfs and writes the bundle. Nothing is left on failure.
+Result<Prepared> prepare_bundle(const ImageContext& c, const ImageCreateOpts& io, const std::string& id) {
     TRY(validate_id(id));
     auto img = TRY(load_image(c, io.ref));
     std::string store_root = TRY(image::Store::open(c.store)).root();
@@ -71,26 +76,29 @@ Result<std::string> prepare_bundle(const ImageContext& c, const ImageCreateOpts&
     auto b = bundle_options(img, io, id);
     b.rootfs = rootfs;
     Status s = sys::mkdir_p(bundle, 0700);
-    if (s) s = storage::write_marker(bundle, *driver, id);
     if (s) s = image::write_bundle(bundle, rootfs, img.config, b);
     if (!s) {
         Error e = std::move(s).error();
         if (auto r = driver->destroy(id); !r) e.context("cleanup failed (" + r.error().message() + ")");
         return std::unexpected(std::move(e));
     }
-    return bundle;
+    return Prepared{bundle, StorageRef{std::string(driver->name()), driver->root(), id}};
 }
 
 // After a failed create/run: the container's destroy already released the rootfs, or never got to it.
-std::unexpected<Error> release_after(Error e, const std::string& bundle) {
-    if (auto r = storage::release_marked(bundle); !r)
-        e.context("cleanup failed (" + r.error().message() + ")");
+std::unexpected<Error> release_after(Error e, const StorageRef& ref) {
+    if (auto r = release_storage(ref); !r) e.context("cleanup failed (" + r.error().message() + ")");
     return std::unexpected(std::move(e));
 }
 
 } // namespace
 
-Status release_storage(const std::string& bundle) { return storage::release_marked(bundle); }
+Status release_storage(const StorageRef& ref) {
+    std::string what = "release rootfs of " + ref.id + " (" + ref.driver + " in " + ref.root + ")";
+    auto d = TRY_CTX(storage::open_driver(ref.driver, ref.root), what);
+    TRY_CTX(d->destroy(ref.id), what);
+    return ok();
+}
 
 std::string storage_root() {
     const char* env = std::getenv("LXCRI_STORAGE_ROOT");
@@ -99,20 +107,22 @@ std::string storage_root() {
 
 Status create_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
                          const CreateOpts& o) {
-    std::string bundle = TRY(prepare_bundle(c, io, o.id));
+    auto prepared = TRY(prepare_bundle(c, io, o.id));
     CreateOpts co = o;
-    co.bundle = bundle;
-    if (auto r = create(g, co); !r) return release_after(std::move(r).error(), bundle);
+    co.bundle = prepared.bundle;
+    co.storage = prepared.storage;
+    if (auto r = create(g, co); !r) return release_after(std::move(r).error(), prepared.storage);
     return ok();
 }
 
 Result<int> run_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
                            const RunOpts& o) {
-    std::string bundle = TRY(prepare_bundle(c, io, o.create.id));
+    auto prepared = TRY(prepare_bundle(c, io, o.create.id));
     RunOpts ro = o;
-    ro.create.bundle = bundle;
+    ro.create.bundle = prepared.bundle;
+    ro.create.storage = prepared.storage;
     auto r = run(g, ro);
-    if (!r) return release_after(std::move(r).error(), bundle);
+    if (!r) return release_after(std::move(r).error(), prepared.storage);
     return r;
 }
 

@@ -4,25 +4,18 @@ namespace lxcri::runtime {
 
 Status remove(const Global& g, const std::string& id, bool force) {
     Store store(g.root);
-    auto c = store.lock(id);
+    auto c = open_container(store, id);
     if (!c) {
-        // runc: `delete --force` of a missing container succeeds.
-        if (force && c.error().message().find("does not exist") != std::string::npos) {
-            // A create killed before state.json was written leaves only the directory.
-            if (validate_id(id) && sys::exists(store.dir(id))) {
-                State st;
-                st.id = id;
-                return destroy_container(store, st);
-            }
+        // runc: `delete --force` of a missing container succeeds. A create killed before its first state.json
+        // leaves only the directory (nothing else exists yet).
+        if (force && c.error().kind() == ErrorKind::NotFound) {
+            if (validate_id(id) && sys::exists(store.dir(id))) return store.remove(id);
             return ok();
         }
         return std::unexpected(std::move(c).error());
     }
-    auto st = TRY(store.load(id));
-    RunState s = st.status();
-    if (!force && (s == RunState::Running || s == RunState::Paused || s == RunState::Creating))
-        return fail("cannot delete container " + id + " that is not stopped: " + std::string(status_name(s)));
-    return destroy_container(store, st);
+    if (!force) TRY(c->allows(Verb::Delete));
+    return destroy_container(store, *c);
 }
 
 } // namespace lxcri::runtime

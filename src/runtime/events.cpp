@@ -12,16 +12,14 @@ static std::string event_line(const std::string& type, const std::string& id, co
 
 Status events(const Global& g, const std::string& id, bool stats, std::chrono::milliseconds interval) {
     Store store(g.root);
-    State st;
-    {
-        auto c = TRY(open_container(store, id, false));
-        st = c.state;
-    }
-    if (st.status() == RunState::Stopped) return fail("container with id " + id + " is not running");
-    cgroup::Cgroup cg(st.cgroup_paths, static_cast<cgroup::Mode>(st.cgroup_mode));
+    // Not held while events streams; the handle is a copy.
+    auto c = TRY(open_container(store, id, false));
+    TRY(c.allows(Verb::Events));
+    auto handle = c.handle();
+    c.lock = sys::FileLock();
     uint64_t ooms = 0;
     for (bool first = true;; first = false) {
-        auto s = TRY_CTX(cg.stats(), "stats of " + id);
+        auto s = TRY_CTX(c.backend->stats(handle), "stats of " + id);
         if (stats) {
             std::printf("%s\n", event_line("stats", id, cgroup::stats_to_json(s)).c_str());
             return ok();
@@ -31,7 +29,7 @@ Status events(const Global& g, const std::string& id, bool stats, std::chrono::m
         std::printf("%s\n", event_line("stats", id, cgroup::stats_to_json(s)).c_str());
         std::fflush(stdout);
         std::this_thread::sleep_for(interval);
-        if (!st.init_alive()) return ok();
+        if (!c.backend->observe(handle).init_alive) return ok();
     }
 }
 

@@ -1,4 +1,3 @@
-#include "backend/lxc/container.hpp"
 #include "plan/plan.hpp"
 #include "runtime/common.hpp"
 #include "sys/fs.hpp"
@@ -63,22 +62,17 @@ Result<spec::Process> exec_process_spec(const ExecOpts& o, const spec::Process& 
 
 Result<int> exec(const Global& g, const ExecOpts& o) {
     Store store(g.root);
-    State st;
-    {
-        auto c = TRY(open_container(store, o.id, false));
-        st = c.state;
-    }
-    RunState s = st.status();
-    if (s != RunState::Running && s != RunState::Created) {
-        if (s == RunState::Paused) return fail("cannot exec in a paused container");
-        return fail("cannot exec in a stopped container");
-    }
-    auto sp = TRY(spec::load(st.bundle));
-    auto plan = TRY(plan::make_plan(sp, plan::Options{.id = o.id, .bundle = st.bundle}));
+    // Not held while the process runs (exec -t may last for hours); the backend handle is a copy.
+    auto c = TRY(open_container(store, o.id, false));
+    TRY(c.allows(Verb::Exec));
+    // The config as it was at create, not the bundle's current file.
+    auto sp = TRY(store.load_spec(o.id));
+    auto plan = TRY(plan::make_plan(sp, plan::Options{.id = o.id, .bundle = c.state.bundle}));
     plan::InitConfig ic = plan::make_init_config(plan);
     ic.process = TRY(exec_process_spec(o, plan.process));
     if (ic.process.terminal && o.console_socket.empty() && o.detach)
-        return fail("cannot allocate tty if runc will detach without setting console socket");
+        return fail(ErrorKind::Invalid,
+                    "cannot allocate tty if runc will detach without setting console socket");
     sys::Fd console;
     if (!o.console_socket.empty()) {
         console.reset(TRY(connect_console_socket(o.console_socket)));
@@ -89,8 +83,9 @@ Result<int> exec(const Global& g, const ExecOpts& o) {
     ic.fifo.clear();
     ic.cleanup_dir.clear();
 
-    lxc::ExecRequest req{.lxcpath = store.root(), .id = o.id, .init_pid = st.init_pid, .process = ic};
-    pid_t pid = TRY(lxc::exec(req));
+    auto handle = c.handle();
+    c.lock = sys::FileLock();
+    pid_t pid = TRY(c.backend->exec(handle, backend::ExecRequest{ic, backend::after(kOpTimeout)}));
     console.reset();
     TRY(write_pid_file(o.pid_file, pid));
     if (o.detach) return 0;

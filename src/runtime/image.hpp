@@ -1,7 +1,7 @@
 // The `image` verbs: pull, list, inspect, rm, gc (one function each). They live in proxmox-lxcri-image; the
-// core binary (proxmox-lxcri) forwards to it (image_forward.cpp), so the hot path never loads libcurl/libarchive. The store root comes from
-// ImageContext::store (a global --image-root option), else $LXCRI_IMAGE_ROOT, else
-// /var/lib/proxmox-lxcri/images.
+// core binary (proxmox-lxcri) forwards to it (image_forward.cpp), so the hot path never loads
+// libcurl/libarchive. The store root comes from ImageContext::store (a global --image-root option), else
+// $LXCRI_IMAGE_ROOT, else /var/lib/proxmox-lxcri/images.
 #pragma once
 #include "base/result.hpp"
 #include "runtime/runtime.hpp"
@@ -62,8 +62,8 @@ Status image_import(const ImageContext& c, const std::string& path, const std::s
 // Writes an oci-archive tar of one stored image.
 Status image_export(const ImageContext& c, const std::string& ref, const std::string& file);
 
-// Releases the rootfs a storage driver prepared for this bundle (its marker file names it); nothing to do
-// without a marker. Called by `delete`.
-Status release_storage(const std::string& bundle);
+// Releases the rootfs a storage driver prepared (create --image); an unknown id is not an error. Called by
+// `delete` and after a failed create.
+Status release_storage(const StorageRef& ref);
 
 } // namespace lxcri::runtime

@@ -11,28 +11,33 @@ namespace lxcri::runtime {
 
 Status list(const Global& g, const std::string& format, bool quiet) {
     Store store(g.root);
-    std::vector<State> states;
+    // Each container as saved, with the status its backend observes (no locks: list never waits).
+    std::vector<std::pair<State, RunState>> states;
     for (auto& id : store.list()) {
-        if (auto s = store.load(id)) states.push_back(std::move(*s));
+        auto s = store.load(id);
+        if (!s) continue;
+        auto be = backend::open(s->backend);
+        if (!be) continue;
+        RunState rs = ContainerStatus(*s, (*be)->observe({id, store.dir(id), s->backend_state})).value();
+        states.emplace_back(std::move(*s), rs);
     }
     if (quiet) {
-        for (auto& s : states)
+        for (auto& [s, rs] : states)
             std::printf("%s\n", s.id.c_str());
         return ok();
     }
     if (format == "json") {
         std::string out = "[";
-        for (auto& s : states)
-            out += (out.size() > 1 ? "," : "") + oci_state_json(s, 0);
+        for (auto& [s, rs] : states)
+            out += (out.size() > 1 ? "," : "") + oci_state_json(s, rs, 0);
         std::printf("%s]\n", out.c_str());
         return ok();
     }
     if (format != "table" && !format.empty()) return fail("invalid format option");
     // runc prints through tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0): min width 12, padding 3.
     std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
-    for (auto& s : states) {
-        RunState st = s.status();
-        rows.push_back({s.id, std::to_string(st == RunState::Stopped ? 0 : s.init_pid),
+    for (auto& [s, st] : states) {
+        rows.push_back({s.id, std::to_string(st == RunState::Stopped ? 0 : s.pid),
                         std::string(status_name(st)), s.bundle, s.created,
                         s.owner.empty() ? "root" : s.owner});
     }

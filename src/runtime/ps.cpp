@@ -1,4 +1,3 @@
-#include "cgroup/cgroup.hpp"
 #include "runtime/common.hpp"
 #include "sys/proc.hpp"
 
@@ -14,14 +13,9 @@ Status ps(const Global& g, const std::string& id, const std::string& format,
           const std::vector<std::string>& ps_args) {
     Store store(g.root);
     auto c = TRY(open_container(store, id, false));
-    const State& st = c.state;
+    TRY(c.allows(Verb::Ps));
     std::vector<pid_t> pids;
-    if (st.status() != RunState::Stopped) {
-        cgroup::Cgroup cg(st.cgroup_paths, static_cast<cgroup::Mode>(st.cgroup_mode));
-        pids = TRY_CTX(cg.pids(), "list processes of " + id);
-    }
-    // The liblxc monitor shares the container's cgroups; it is not a container process.
-    std::erase(pids, st.monitor_pid);
+    if (c.status().can_observe()) pids = TRY_CTX(c.backend->pids(c.handle()), "list processes of " + id);
     if (format == "json") {
         std::printf("%s\n", nlohmann::json(pids).dump().c_str());
         return ok();

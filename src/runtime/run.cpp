@@ -108,7 +108,10 @@ Result<int> run(const Global& g, const RunOpts& o) {
     TRY(create(g, co));
     console_theirs.reset();
     Store store(g.root);
-    auto st = TRY(store.load(co.id));
+    auto c = TRY(open_container(store, co.id, false));
+    auto handle = c.handle();
+    pid_t init_pid = c.state.pid;
+    c.lock = sys::FileLock();
     sys::Fd master;
     if (console_ours.valid()) {
         auto m = receive_master(console_ours.get());
@@ -124,23 +127,16 @@ Result<int> run(const Global& g, const RunOpts& o) {
     }
     if (o.detach) return 0;
 
-    // Foreground: forward signals to the container's init, wait for the monitor (our child), report its
-    // status.
-    g_forward_pid = st.init_pid;
+    // Foreground: forward signals to the container's init, wait for the pid-file process (our child), report
+    // its status.
+    g_forward_pid = init_pid;
     struct sigaction sa {};
     sa.sa_handler = forward;
     for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP})
         sigaction(sig, &sa, nullptr);
     if (master.valid()) proxy_terminal(master.get());
-    int status = 0;
-    while (waitpid(st.monitor_pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            status = 0;
-            break;
-        }
-    }
+    int code = c.backend->wait(handle).value_or(0);
     g_forward_pid = 0;
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (!o.keep) {
         if (auto r = remove(g, co.id, true); !r) log::warn(r.error().message());
     }

@@ -16,6 +16,12 @@ struct Global {
     bool strict = false; // unsupported spec fields are errors
 };
 
+// What a storage driver made for a container (create --image): recorded in its state, released at delete.
+struct StorageRef {
+    std::string driver, root, id;
+    bool operator==(const StorageRef&) const = default;
+};
+
 struct CreateOpts {
     std::string id;
     std::string bundle = ".";
@@ -25,6 +31,8 @@ struct CreateOpts {
     bool no_pivot = false;
     bool no_new_keyring = false;
     int preserve_fds = 0;
+    std::string backend;               // empty: backend::kDefault
+    std::optional<StorageRef> storage; // the rootfs came from a storage driver: delete releases it
 };
 Status create(const Global& g, const CreateOpts& o);
 Status start(const Global& g, const std::string& id);

@@ -1,6 +1,8 @@
 // Container state: what is persisted in <root>/<id>/state.json, and the status rules (one transition table).
 #pragma once
+#include "backend/backend.hpp"
 #include "base/result.hpp"
+#include "runtime/runtime.hpp"
 
 #include <sys/types.h>
 
@@ -20,35 +22,49 @@ struct State {
     std::string created; // RFC3339
     std::string owner;
     std::map<std::string, std::string> annotations;
-    pid_t init_pid = 0;           // the container's init (host pid), what `state` reports
-    uint64_t init_start_time = 0; // guards against pid reuse
-    pid_t monitor_pid = 0;        // the liblxc monitor = the pid-file pid
-    uint64_t monitor_start_time = 0;
+    pid_t pid = 0;        // the container's init as `state` reports it
     bool started = false; // `start` released the init
     bool creating = true; // create has not finished (a runtime killed mid-create leaves this set)
-    std::map<std::string, std::string> cgroup_paths;
-    std::string cgroups_path; // as given in the spec
-    int cgroup_mode = 0;      // cgroup::Mode
-    bool systemd_cgroup = false;
-    std::string systemd_scope; // --systemd-cgroup: the transient scope's cgroup, "system.slice/x.scope"
+    std::string backend = std::string(backend::kDefault);
+    backend::Record backend_state = backend::Record::object(); // opaque, the backend's own
+    std::optional<StorageRef> storage;
+};
 
-    // Current status, derived from the saved flags and the live processes.
-    RunState status() const;
-    bool init_alive() const;
+// The verbs the transition table knows.
+enum class Verb { Start, Kill, Delete, Exec, Pause, Resume, Update, Events, Ps, Checkpoint };
 
-    // Transition rules (youki-style: the state type owns them).
-    bool can_start() const { return status() == RunState::Created; }
-    bool can_kill() const;
-    bool can_pause() const { return status() == RunState::Running; }
-    bool can_resume() const { return status() == RunState::Paused; }
-    bool can_exec() const { return status() == RunState::Running || status() == RunState::Created; }
-    bool can_delete() const { return status() == RunState::Stopped || status() == RunState::Created; }
+// The status type: the saved flags plus what the backend observes. It owns every transition rule; the verbs
+// ask it and use the error it gives (runc's words, which clients match).
+class ContainerStatus {
+  public:
+    ContainerStatus(const State& st, const backend::Observed& seen);
+    explicit ContainerStatus(RunState s) : s_(s) {}
+    RunState value() const { return s_; }
+    std::string_view name() const { return status_name(s_); }
+
+    bool can_start() const { return s_ == RunState::Created; }
+    bool can_kill() const {
+        return s_ == RunState::Created || s_ == RunState::Running || s_ == RunState::Paused;
+    }
+    // runc: a created container may be deleted without --force (containerd relies on it).
+    bool can_delete() const { return s_ == RunState::Stopped || s_ == RunState::Created; }
+    bool can_exec() const { return s_ == RunState::Running || s_ == RunState::Created; }
+    bool can_pause() const { return s_ == RunState::Running; }
+    bool can_resume() const { return s_ == RunState::Paused; }
+    bool can_update() const { return s_ != RunState::Stopped; }
+    bool can_observe() const { return s_ != RunState::Stopped; } // events, ps
+    bool can_checkpoint() const { return s_ == RunState::Running; }
+
+    // ok(), or ErrorKind::WrongState with runc's message for this verb.
+    Status allows(Verb v, const std::string& id) const;
+
+  private:
+    RunState s_;
 };
 
 std::string state_to_json(const State& s);            // internal, persisted
 Result<State> state_from_json(std::string_view text); // internal, persisted
 // The OCI / runc `state` object (indent 2 like runc's state; 0 for list --format json).
-// `as`: report this status instead of the live one (hooks get the status of their phase).
-std::string oci_state_json(const State& s, int indent, std::optional<RunState> as = std::nullopt);
+std::string oci_state_json(const State& s, RunState status, int indent);
 
 } // namespace lxcri::runtime

@@ -1,8 +1,5 @@
 #include "runtime/state.hpp"
 
-#include "cgroup/cgroup.hpp"
-#include "sys/proc.hpp"
-
 #include <nlohmann/json.hpp>
 
 namespace lxcri::runtime {
@@ -25,27 +22,50 @@ std::string_view status_name(RunState s) {
     return "unknown";
 }
 
-bool State::init_alive() const {
-    return sys::process_alive(init_pid, init_start_time);
-}
-
-RunState State::status() const {
-    if (creating) {
+ContainerStatus::ContainerStatus(const State& st, const backend::Observed& seen) {
+    if (st.creating) {
         // A create still in progress, or one whose runtime died: the latter is "stopped" once nothing runs.
-        if (init_pid > 0 && init_alive()) return RunState::Creating;
-        if (monitor_pid > 0 && sys::process_alive(monitor_pid, monitor_start_time)) return RunState::Creating;
-        return RunState::Stopped;
+        s_ = seen.init_alive || seen.setup_alive ? RunState::Creating : RunState::Stopped;
+    } else if (!seen.init_alive) {
+        s_ = RunState::Stopped;
+    } else if (!st.started) {
+        s_ = RunState::Created;
+    } else {
+        s_ = seen.frozen ? RunState::Paused : RunState::Running;
     }
-    if (!init_alive()) return RunState::Stopped;
-    if (!started) return RunState::Created;
-    cgroup::Cgroup cg(cgroup_paths, static_cast<cgroup::Mode>(cgroup_mode));
-    if (auto f = cg.frozen(); f && *f) return RunState::Paused;
-    return RunState::Running;
 }
 
-bool State::can_kill() const {
-    RunState s = status();
-    return s == RunState::Created || s == RunState::Running || s == RunState::Paused;
+Status ContainerStatus::allows(Verb v, const std::string& id) const {
+    auto no = [](std::string msg) { return fail(ErrorKind::WrongState, std::move(msg)); };
+    switch (v) {
+    case Verb::Start:
+        if (can_start()) return ok();
+        if (s_ == RunState::Stopped) return no("cannot start a container that has stopped");
+        return no("cannot start an already running container");
+    case Verb::Kill:
+        // Wording matters: containerd maps "container not running" / "process already finished" to "gone".
+        return can_kill() ? ok() : no("container not running");
+    case Verb::Delete:
+        if (can_delete()) return ok();
+        return no("cannot delete container " + id + " that is not stopped: " + std::string(name()));
+    case Verb::Exec:
+        if (can_exec()) return ok();
+        if (s_ == RunState::Paused) return no("cannot exec in a paused container");
+        return no("cannot exec in a stopped container");
+    case Verb::Pause:
+        return can_pause() ? ok() : no("container not running");
+    case Verb::Resume:
+        return can_resume() ? ok() : no("container not paused");
+    case Verb::Update:
+        return can_update() ? ok() : no("container not running");
+    case Verb::Events:
+        return can_observe() ? ok() : no("container with id " + id + " is not running");
+    case Verb::Ps:
+        return ok(); // a stopped container has no processes to list
+    case Verb::Checkpoint:
+        return can_checkpoint() ? ok() : no("container is not running");
+    }
+    return no("unknown operation");
 }
 
 std::string state_to_json(const State& s) {
@@ -56,18 +76,14 @@ std::string state_to_json(const State& s) {
         {"created", s.created},
         {"owner", s.owner},
         {"annotations", s.annotations},
-        {"initPid", s.init_pid},
-        {"initStartTime", s.init_start_time},
-        {"monitorPid", s.monitor_pid},
-        {"monitorStartTime", s.monitor_start_time},
+        {"pid", s.pid},
         {"started", s.started},
         {"creating", s.creating},
-        {"cgroupPaths", s.cgroup_paths},
-        {"cgroupsPath", s.cgroups_path},
-        {"cgroupMode", s.cgroup_mode},
-        {"systemdCgroup", s.systemd_cgroup},
-        {"systemdScope", s.systemd_scope},
+        {"backend", s.backend},
+        {"backendState", s.backend_state},
     };
+    if (s.storage)
+        j["storage"] = {{"driver", s.storage->driver}, {"root", s.storage->root}, {"id", s.storage->id}};
     return j.dump(2) + "\n";
 }
 
@@ -81,29 +97,24 @@ Result<State> state_from_json(std::string_view text) {
         s.created = j.value("created", "");
         s.owner = j.value("owner", "");
         s.annotations = j.value("annotations", std::map<std::string, std::string>{});
-        s.init_pid = j.value("initPid", 0);
-        s.init_start_time = j.value("initStartTime", uint64_t{0});
-        s.monitor_pid = j.value("monitorPid", 0);
-        s.monitor_start_time = j.value("monitorStartTime", uint64_t{0});
+        s.pid = j.value("pid", 0);
         s.started = j.value("started", false);
         s.creating = j.value("creating", true);
-        s.cgroup_paths = j.value("cgroupPaths", std::map<std::string, std::string>{});
-        s.cgroups_path = j.value("cgroupsPath", "");
-        s.cgroup_mode = j.value("cgroupMode", 0);
-        s.systemd_cgroup = j.value("systemdCgroup", false);
-        s.systemd_scope = j.value("systemdScope", "");
+        s.backend = j.value("backend", std::string(backend::kDefault));
+        s.backend_state = j.value("backendState", json::object());
+        if (auto it = j.find("storage"); it != j.end() && it->is_object())
+            s.storage = StorageRef{it->value("driver", ""), it->value("root", ""), it->value("id", "")};
         return s;
     } catch (const std::exception& e) {
         return fail(std::string("corrupt state: ") + e.what());
     }
 }
 
-std::string oci_state_json(const State& s, int indent, std::optional<RunState> as) {
-    RunState st = as.value_or(s.status());
+std::string oci_state_json(const State& s, RunState st, int indent) {
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
     j["ociVersion"] = "1.0.2-dev";
     j["id"] = s.id;
-    j["pid"] = (st == RunState::Stopped) ? 0 : s.init_pid;
+    j["pid"] = (st == RunState::Stopped) ? 0 : s.pid;
     j["status"] = status_name(st);
     j["bundle"] = s.bundle;
     j["rootfs"] = s.rootfs;

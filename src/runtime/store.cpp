@@ -38,7 +38,7 @@ Result<sys::FileLock> Store::create(const std::string& id) {
     auto global = TRY(lock_dir(root_, true));
     std::string d = dir(id);
     if (::mkdir(d.c_str(), 0711) < 0) {
-        if (errno == EEXIST) return fail("container with id exists: " + id);
+        if (errno == EEXIST) return fail(ErrorKind::Exists, "container with id exists: " + id);
         return fail_errno("mkdir " + d);
     }
     return lock_dir(d, true);
@@ -48,18 +48,18 @@ Result<sys::FileLock> Store::lock(const std::string& id, bool exclusive) {
     TRY(validate_id(id));
     auto l = lock_dir(dir(id), exclusive);
     if (!l) {
-        if (l.error().code() == ENOENT) return fail(not_exist_message(id));
+        if (l.error().code() == ENOENT) return fail(ErrorKind::NotFound, not_exist_message(id));
         return l;
     }
     // A concurrent delete may have removed the directory while we waited.
-    if (!sys::exists(dir(id) + "/state.json")) return fail(not_exist_message(id));
+    if (!sys::exists(dir(id) + "/state.json")) return fail(ErrorKind::NotFound, not_exist_message(id));
     return l;
 }
 
 Result<State> Store::load(const std::string& id) const {
     auto text = sys::read_file(dir(id) + "/state.json");
     if (!text) {
-        if (text.error().code() == ENOENT) return fail(not_exist_message(id));
+        if (text.error().code() == ENOENT) return fail(ErrorKind::NotFound, not_exist_message(id));
         return std::unexpected(std::move(text).error());
     }
     return TRY_CTX(state_from_json(*text), "load state of " + id);
@@ -67,6 +67,15 @@ Result<State> Store::load(const std::string& id) const {
 
 Status Store::save(const State& s) const {
     return sys::write_file_atomic(dir(s.id) + "/state.json", state_to_json(s), 0600, true);
+}
+
+Status Store::save_spec(const std::string& id, std::string_view config_json) const {
+    return sys::write_file_atomic(dir(id) + "/" + kSpecFile, config_json, 0600, true);
+}
+
+Result<spec::Spec> Store::load_spec(const std::string& id) const {
+    auto text = TRY_CTX(sys::read_file(dir(id) + "/" + kSpecFile), "the config captured at create");
+    return TRY_CTX(spec::parse(text), "the config captured at create");
 }
 
 Status Store::remove(const std::string& id) const {

@@ -3,6 +3,7 @@
 #pragma once
 #include "base/result.hpp"
 #include "runtime/state.hpp"
+#include "spec/spec.hpp"
 #include "sys/fs.hpp"
 
 #include <string>
@@ -12,6 +13,8 @@ namespace lxcri::runtime {
 
 // runc's rule: ^[\w+-\.]+$ and not "." or "..".
 Status validate_id(const std::string& id);
+
+inline constexpr const char* kSpecFile = "config.json";
 
 class Store {
   public:
@@ -25,6 +28,10 @@ class Store {
     Result<sys::FileLock> lock(const std::string& id, bool exclusive = true);
     Result<State> load(const std::string& id) const;
     Status save(const State& s) const;
+    // The bundle's config.json as it was at create (runc keeps it in its state too): start, exec and the
+    // poststop hooks use this copy, never the bundle's current file.
+    Status save_spec(const std::string& id, std::string_view config_json) const;
+    Result<spec::Spec> load_spec(const std::string& id) const;
     Status remove(const std::string& id) const;
     std::vector<std::string> list() const;
 

@@ -1,8 +1,5 @@
-#include "cgroup/cgroup.hpp"
-#include "cgroup/systemd.hpp"
 #include "runtime/common.hpp"
 #include "sys/fs.hpp"
-#include "sys/log.hpp"
 
 #include <iostream>
 #include <iterator>
@@ -12,8 +9,7 @@ namespace lxcri::runtime {
 Status update(const Global& g, const UpdateOpts& o) {
     Store store(g.root);
     auto c = TRY(open_container(store, o.id));
-    const State& st = c.state;
-    if (st.status() == RunState::Stopped) return fail("container not running");
+    TRY(c.allows(Verb::Update));
     spec::Resources res;
     if (!o.resources_file.empty()) {
         std::string text;
@@ -45,17 +41,7 @@ Status update(const Global& g, const UpdateOpts& o) {
         res.block_io = res.block_io.value_or(spec::BlockIO{});
         res.block_io->weight = static_cast<uint16_t>(*o.blkio_weight);
     }
-    cgroup::Cgroup cg(st.cgroup_paths, static_cast<cgroup::Mode>(st.cgroup_mode));
-    auto mapping = TRY(cgroup::map_resources(res, cg.mode(), cgroup::hybrid_v2_controllers()));
-    for (auto& gap : mapping.gaps)
-        log::warn("unsupported: " + gap.field + ": " + gap.reason);
-    // With the systemd driver the scope's properties cap the cgroup: change them first, as runc does.
-    if (st.systemd_cgroup && !st.systemd_scope.empty()) {
-        auto props = TRY_CTX(cgroup::systemd::resource_properties(res, cg.mode()), "update " + o.id);
-        std::string unit = st.systemd_scope.substr(st.systemd_scope.rfind('/') + 1);
-        TRY_CTX(cgroup::systemd::set_unit_properties(unit, props), "update " + o.id);
-    }
-    TRY_CTX(cg.apply(mapping), "update " + o.id);
+    TRY_CTX(c.backend->update(c.handle(), res, backend::after(kOpTimeout)), "update " + o.id);
     return ok();
 }
 

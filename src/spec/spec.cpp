@@ -405,10 +405,15 @@ Result<Spec> parse(std::string_view json_text) {
     });
 }
 
-Result<Spec> load(const std::string& bundle_dir) {
+Result<Loaded> load_text(const std::string& bundle_dir) {
     std::string path = bundle_dir + "/config.json";
     std::string text = TRY_CTX(sys::read_file(path), "load " + path);
-    return TRY_CTX(parse(text), path);
+    auto sp = TRY_CTX(parse(text), path);
+    return Loaded{std::move(sp), std::move(text)};
+}
+
+Result<Spec> load(const std::string& bundle_dir) {
+    return TRY(load_text(bundle_dir)).spec;
 }
 
 Result<Process> parse_process(std::string_view json_text) {

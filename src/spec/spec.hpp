@@ -69,6 +69,13 @@ struct Mount {
     std::vector<std::string> options;
     // uidMappings/gidMappings on mounts (idmapped mounts) are reported as gaps.
     bool has_idmap = false;
+
+    // A bind mount: type "bind"/"rbind" or a "bind"/"rbind" option (runc's rule).
+    bool is_bind() const {
+        for (const auto& o : options)
+            if (o == "bind" || o == "rbind") return true;
+        return type == "bind" || type == "rbind";
+    }
 };
 
 struct Hook {
@@ -210,6 +217,12 @@ struct Spec {
 // Parse and validate config.json text. Errors name the JSON path ("process.user.uid: expected unsigned").
 Result<Spec> parse(std::string_view json_text);
 Result<Spec> load(const std::string& bundle_dir); // reads <bundle>/config.json
+// The same, with the bytes it parsed (create keeps them: later verbs use the config as it was at create).
+struct Loaded {
+    Spec spec;
+    std::string text;
+};
+Result<Loaded> load_text(const std::string& bundle_dir);
 // Parse a standalone process object (exec --process P.json).
 Result<Process> parse_process(std::string_view json_text);
 // Parse linux.resources alone (update --resources R.json).

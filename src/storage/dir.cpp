@@ -1,6 +1,7 @@
 // The dir driver: a private copy per container, made by unpacking every layer onto it in order.
 #include "storage/drivers.hpp"
 #include "sys/fs.hpp"
+#include "sys/proc.hpp"
 
 #include <sys/stat.h>
 
@@ -12,6 +13,8 @@ class DirDriver final : public Driver {
   public:
     explicit DirDriver(std::string root) : Driver(std::move(root)) {}
     std::string_view name() const override { return "dir"; }
+    // No snapshots; a clone is a full copy.
+    Caps caps() const override { return Caps{.clone = true}; }
 
     Result<std::string> prepare(const std::string& id, std::span<const Layer> layers) override {
         TRY(check_name("container id", id));
@@ -25,6 +28,26 @@ class DirDriver final : public Driver {
             if (auto r = l.unpack(rootfs, Whiteouts::apply); !r)
                 return cleanup_after(std::move(r).error().context("layer " + l.chain_id), dir);
         }
+        return rootfs;
+    }
+
+    Result<std::string> clone(const std::string& id, const std::string& snapshot,
+                              const std::string& new_id) override {
+        TRY(check_name("container id", id));
+        TRY(check_name("container id", new_id));
+        if (!snapshot.empty()) return cannot("clone from a snapshot");
+        std::string from = container_dir(id) + "/rootfs", dir = container_dir(new_id),
+                    rootfs = dir + "/rootfs";
+        if (!sys::exists(from)) return fail(ErrorKind::NotFound, "clone: container " + id + " has no rootfs");
+        if (::mkdir(dir.c_str(), 0700) < 0) {
+            if (errno == EEXIST)
+                return fail(ErrorKind::Exists, "clone: container " + new_id + " already has one");
+            return fail_errno("clone: mkdir " + dir);
+        }
+        auto r =
+            sys::run({"cp", "-a", "--reflink=auto", "--", from, rootfs}, {}, "", std::chrono::minutes(30));
+        if (!r) return cleanup_after(std::move(r).error(), dir);
+        if (r->status != 0) return cleanup_after(Error("clone: cp: " + r->err), dir);
         return rootfs;
     }
 

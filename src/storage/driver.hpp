@@ -5,7 +5,8 @@
 //            a container's rootfs is an overlay mount with its own upper and work directories.
 // Layout under the driver root: layers/ (shared, overlay only) and containers/<id>/ (one per container).
 // Snapshot-capable drivers (zfs, btrfs) fit the same shape: a layer is a dataset/subvolume, prepare() a
-// clone.
+// clone. Which container uses which driver is recorded in the container's state (runtime::StorageRef), not in
+// the bundle.
 #pragma once
 #include "base/result.hpp"
 
@@ -14,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lxcri::storage {
 
@@ -28,35 +30,71 @@ struct Layer {
     std::function<Status(const std::string& dir, Whiteouts)> unpack;
 };
 
+// What a driver can do natively; a verb it cannot do returns ErrorKind::Unsupported naming the driver.
+struct Caps {
+    bool snapshot = false;      // snapshot, list_snapshots, rollback
+    bool clone = false;         // clone from a snapshot
+    bool cheap_clone = false;   // clone is copy-on-write (no data copied)
+    bool quota = false;         // set_quota
+    bool shared_layers = false; // image layers are stored once and shared by containers
+};
+
+struct Snapshot {
+    std::string name;
+    int64_t created = 0; // unix seconds
+};
+
+struct Quota {
+    uint64_t limit_bytes = 0;       // 0: none
+    uint64_t reservation_bytes = 0; // 0: none
+};
+
 class Driver {
   public:
     virtual ~Driver() = default;
     virtual std::string_view name() const = 0;
+    virtual Caps caps() const = 0;
     const std::string& root() const { return root_; }
     std::string container_dir(const std::string& id) const { return root_ + "/containers/" + id; }
 
     // Makes the rootfs of container `id` from `layers` (lowest first) and returns its path. Fails if `id`
     // already has one. On error nothing of `id` is left (shared layers unpacked so far stay).
     virtual Result<std::string> prepare(const std::string& id, std::span<const Layer> layers) = 0;
-    // Unmounts and removes everything prepare() made for `id`; an unknown id is not an error.
+    // Unmounts and removes everything prepare() or clone() made for `id`; an unknown id is not an error.
     virtual Status destroy(const std::string& id) = 0;
+
+    virtual Status snapshot(const std::string& /*id*/, const std::string& /*name*/) {
+        return cannot("snapshot");
+    }
+    virtual Result<std::vector<Snapshot>> list_snapshots(const std::string& /*id*/) {
+        return cannot("list snapshots");
+    }
+    virtual Status rollback(const std::string& /*id*/, const std::string& /*name*/) {
+        return cannot("roll back");
+    }
+    // A new container `new_id` whose rootfs starts as `id`'s (at `snapshot`, or as it is now when empty);
+    // returns the new rootfs.
+    virtual Result<std::string> clone(const std::string& /*id*/, const std::string& /*snapshot*/,
+                                      const std::string& /*new_id*/) {
+        return cannot("clone");
+    }
+    virtual Status set_quota(const std::string& /*id*/, const Quota&) { return cannot("set a quota"); }
 
   protected:
     explicit Driver(std::string root) : root_(std::move(root)) {}
+    std::unexpected<Error> cannot(std::string_view what) const {
+        return fail(ErrorKind::Unsupported,
+                    "storage driver " + std::string(name()) + " cannot " + std::string(what));
+    }
 
   private:
     std::string root_;
 };
 
-// "dir" or "overlay"; the root is created if missing.
+// The registry: every driver by name ("dir", "overlay"); the root is created if missing.
 Result<std::unique_ptr<Driver>> open_driver(std::string_view name, const std::string& root);
+std::vector<std::string> driver_names();
 // "overlay" when the kernel has overlayfs, else "dir".
 std::string default_driver();
-
-// A marker in a directory (the bundle of a container made from an image) naming the driver, its root and the
-// container id, so that whoever deletes the container can release its rootfs without knowing how it was made.
-Status write_marker(const std::string& dir, const Driver& driver, const std::string& id);
-// Destroys the rootfs named by dir's marker; no marker: nothing to do.
-Status release_marked(const std::string& dir);
 
 } // namespace lxcri::storage

@@ -24,6 +24,8 @@ class OverlayDriver final : public Driver {
   public:
     explicit OverlayDriver(std::string root) : Driver(std::move(root)) {}
     std::string_view name() const override { return "overlay"; }
+    // Layers shared once; the private upper dir cannot be snapshotted or cloned without copying.
+    Caps caps() const override { return Caps{.shared_layers = true}; }
 
     Result<std::string> prepare(const std::string& id, std::span<const Layer> layers) override {
         TRY(check_name("container id", id));

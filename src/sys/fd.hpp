@@ -1,6 +1,9 @@
-// RAII file descriptor.
+// RAII file descriptor and directory stream.
 #pragma once
+#include <dirent.h>
 #include <unistd.h>
+
+#include <memory>
 #include <utility>
 
 namespace lxcri::sys {
@@ -32,5 +35,13 @@ class Fd {
   private:
     int fd_ = -1;
 };
+
+struct DirCloser {
+    void operator()(DIR* d) const {
+        if (d) ::closedir(d);
+    }
+};
+// An open directory stream (opendir/fdopendir), closed on destruction.
+using Dir = std::unique_ptr<DIR, DirCloser>;
 
 } // namespace lxcri::sys

@@ -1,5 +1,7 @@
 #include "sys/fs.hpp"
 
+#include <limits.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -106,22 +108,17 @@ static Status remove_at(int parent, const char* name, dev_t dev, const std::stri
     if (st.st_dev != dev) return fail("refusing to remove " + shown + ": it is a mount point", EBUSY);
     int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return fail_errno("open " + shown);
-    DIR* d = ::fdopendir(fd);
+    Dir d(::fdopendir(fd));
     if (!d) {
         ::close(fd);
         return fail_errno("opendir " + shown);
     }
-    Status st_all = ok();
-    while (auto* e = ::readdir(d)) {
+    while (auto* e = ::readdir(d.get())) {
         std::string n = e->d_name;
         if (n == "." || n == "..") continue;
-        if (auto r = remove_at(::dirfd(d), e->d_name, dev, shown + "/" + n); !r) {
-            st_all = r;
-            break;
-        }
+        TRY(remove_at(::dirfd(d.get()), e->d_name, dev, shown + "/" + n));
     }
-    ::closedir(d);
-    if (!st_all) return st_all;
+    d.reset();
     if (::unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT) return fail_errno("rmdir " + shown);
     return ok();
 }
@@ -135,19 +132,28 @@ Status remove_all(const std::string& path) {
     return remove_at(AT_FDCWD, path.c_str(), st.st_dev, path);
 }
 
+std::string absolute_path(const std::string& p) {
+    if (!p.empty() && p[0] == '/') return p;
+    char cwd[PATH_MAX];
+    if (!::getcwd(cwd, sizeof cwd)) return p;
+    std::string base = cwd;
+    if (p.empty() || p == ".") return base;
+    std::string rel = p.starts_with("./") ? p.substr(2) : p;
+    return base + "/" + rel;
+}
+
 bool exists(const std::string& path) {
     return ::access(path.c_str(), F_OK) == 0;
 }
 
 std::vector<std::string> list_dir(const std::string& path) {
     std::vector<std::string> out;
-    DIR* d = ::opendir(path.c_str());
+    Dir d(::opendir(path.c_str()));
     if (!d) return out;
-    while (auto* e = ::readdir(d)) {
+    while (auto* e = ::readdir(d.get())) {
         std::string n = e->d_name;
         if (n != "." && n != "..") out.push_back(n);
     }
-    ::closedir(d);
     return out;
 }
 

@@ -23,6 +23,8 @@ Status mkdir_p(const std::string& path, int mode = 0755);
 // Recursive removal without crossing mount points; missing path is not an error.
 Status remove_all(const std::string& path);
 bool exists(const std::string& path);
+// p made absolute against the current directory (no symlinks resolved); absolute paths are returned as is.
+std::string absolute_path(const std::string& p);
 std::vector<std::string> list_dir(const std::string& path);
 
 // An exclusive (or shared) flock on a lock file, released on destruction.

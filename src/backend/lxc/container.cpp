@@ -54,45 +54,50 @@ int clone_flag(const std::string& type) {
     _exit(127);
 }
 
-// Runs in the forked monitor: never returns. go_fd >= 0: wait for one byte on it first (the systemd scope).
-[[noreturn]] void run_monitor(const plan::Plan& plan, const CreateRequest& req, int console_fd, int ready_fd,
-                              int go_fd) {
+// Namespaces given by path, opened (and ordered: the user namespace first, so that the others are joined
+// with its privileges) before the fork, so that the monitor only calls setns.
+struct NsJoin {
+    sys::Fd fd;
+    int flag = 0;
+};
+Result<std::vector<NsJoin>> open_namespaces(const plan::Plan& plan) {
+    std::vector<NsJoin> joins;
+    for (auto& ns : plan.namespaces) {
+        if (ns.path.empty()) continue;
+        sys::Fd fd(open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd.valid()) return fail_errno("open namespace " + ns.path);
+        joins.push_back({std::move(fd), clone_flag(ns.type)});
+    }
+    std::stable_sort(joins.begin(), joins.end(),
+                     [](auto& a, auto& b) { return a.flag == CLONE_NEWUSER && b.flag != CLONE_NEWUSER; });
+    return joins;
+}
+
+// Runs in the forked monitor: never returns. It waits for one byte on go_fd first: the runtime has recorded
+// its identity (and, with the systemd driver, put it into the scope). Nothing here allocates before liblxc.
+[[noreturn]] void run_monitor(const char* id, const char* lxcpath, const std::vector<NsJoin>& joins,
+                              int preserve_fds, int console_fd, int ready_fd, int go_fd) {
     // Unblock and reset signals inherited from the runtime.
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, nullptr);
     for (int s = 1; s < NSIG; ++s)
         signal(s, SIG_DFL);
-    // Recorded first, so that `delete --force` finds this monitor even if the runtime dies mid-create.
-    (void)sys::write_file_atomic(req.state_dir + "/monitor.pid", std::to_string(getpid()));
-    if (go_fd >= 0) {
-        char go = 0;
-        ssize_t n;
-        do {
-            n = read(go_fd, &go, 1);
-        } while (n < 0 && errno == EINTR);
-        if (n != 1) _exit(127); // the runtime could not create the scope and reports why
-        close(go_fd);
-    }
+    char go = 0;
+    ssize_t n;
+    do {
+        n = read(go_fd, &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(127); // the runtime died or could not record us: it reports why
+    close(go_fd);
 
     // Join namespaces given by path before liblxc clones the rest.
-    std::vector<std::pair<int, int>> joins; // fd, flag
-    for (auto& ns : plan.namespaces) {
-        if (ns.path.empty()) continue;
-        int fd = open(ns.path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) child_fail(("open namespace " + ns.path).c_str());
-        joins.emplace_back(fd, clone_flag(ns.type));
-    }
-    // The user namespace first, so that the others are joined with its privileges.
-    std::stable_sort(joins.begin(), joins.end(),
-                     [](auto& a, auto& b) { return a.second == CLONE_NEWUSER && b.second != CLONE_NEWUSER; });
-    for (auto& [fd, flag] : joins) {
-        if (setns(fd, flag) < 0) child_fail("setns");
-        close(fd);
+    for (auto& j : joins) {
+        if (setns(j.fd.get(), j.flag) < 0) child_fail("setns");
     }
 
     // Lay out fds: 0-2 stdio, 3..3+n-1 preserved, then console, then ready; close the rest (locks included).
-    int next = 3 + req.preserve_fds;
+    int next = 3 + preserve_fds;
     int hi_console = console_fd >= 0 ? fcntl(console_fd, F_DUPFD_CLOEXEC, kHighFd) : -1;
     int hi_ready = fcntl(ready_fd, F_DUPFD_CLOEXEC, kHighFd + 1);
     if (hi_ready < 0) child_fail("dup ready socket");
@@ -101,14 +106,14 @@ int clone_flag(const std::string& type) {
     }
     if (dup2(hi_ready, next++) < 0) child_fail("dup ready socket");
     syscall(SYS_close_range, next, ~0U, 0);
-    for (int fd = 3; fd < 3 + req.preserve_fds; ++fd)
+    for (int fd = 3; fd < 3 + preserve_fds; ++fd)
         fcntl(fd, F_SETFD, 0);
 
     // As root, liblxc would write id maps through newuidmap/newgidmap whenever they are on PATH, and those
     // refuse ranges that /etc/subuid does not grant to root. Root may write the maps itself: hide the tools
     // from liblxc.
     if (geteuid() == 0) unsetenv("PATH");
-    struct lxc_container* c = lxc_container_new(plan.id.c_str(), req.lxcpath.c_str());
+    struct lxc_container* c = lxc_container_new(id, lxcpath);
     if (!c) child_fail("lxc_container_new");
     c->want_daemonize(c, false);
     c->want_close_all_fds(c, false);
@@ -177,14 +182,6 @@ void place_in_scope(Config& cfg, const std::string& scope) {
                                                      {"lxc.cgroup.dir.monitor.pivot", scope}};
     for (auto& k : cfg.keys)
         if (auto it = dirs.find(k.key); it != dirs.end()) k.value = it->second;
-}
-
-// Lets the monitor go once the scope holds it.
-Status release_into_scope(const CreateRequest& req, pid_t monitor, sys::Fd go) {
-    TRY(req.enter_scope(monitor));
-    char byte = 1;
-    if (write(go.get(), &byte, 1) != 1) return fail_errno("release the monitor");
-    return ok();
 }
 
 } // namespace
@@ -279,29 +276,37 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
         }
     }
 
+    auto joins = TRY(open_namespaces(plan));
+    // The cgroup directories liblxc is about to make: the caller records which of them did not exist.
+    if (req.cgroups_planned) {
+        std::vector<std::string> rel;
+        for (const auto& k : cfg.keys)
+            if (k.key == "lxc.cgroup.dir.container" || k.key == "lxc.cgroup.dir.monitor")
+                rel.push_back(k.value);
+        TRY(req.cgroups_planned(rel));
+    }
+
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
     sys::Fd ours(sp[0]), theirs(sp[1]);
     int one = 1;
     if (setsockopt(ours.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
         return fail_errno("SO_PASSCRED");
+    int go[2];
+    if (pipe2(go, O_CLOEXEC) < 0) return fail_errno("pipe");
+    sys::Fd go_r(go[0]), go_w(go[1]);
 
-    sys::Fd go_r, go_w;
-    if (req.enter_scope) {
-        int go[2];
-        if (pipe2(go, O_CLOEXEC) < 0) return fail_errno("pipe");
-        go_r.reset(go[0]);
-        go_w.reset(go[1]);
-    }
     pid_t monitor = fork();
     if (monitor < 0) return fail_errno("fork monitor");
     if (monitor == 0) {
         ours.reset();
         go_w.reset();
-        run_monitor(plan, req, req.console_fd, theirs.get(), go_r.valid() ? go_r.get() : -1);
+        run_monitor(plan.id.c_str(), req.lxcpath.c_str(), joins, req.preserve_fds, req.console_fd,
+                    theirs.get(), go_r.get());
     }
     theirs.reset();
     go_r.reset();
+    joins.clear();
 
     auto reap_error = [&](Error e) -> Result<Created> {
         kill(monitor, SIGKILL);
@@ -311,10 +316,16 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
         if (lxc_err.empty()) return std::unexpected(std::move(e));
         return fail(e.message() + ": " + lxc_err);
     };
-    if (req.enter_scope) {
-        if (auto r = release_into_scope(req, monitor, std::move(go_w)); !r)
-            return reap_error(std::move(r).error());
+    // Recorded before it may do anything; with the systemd driver, inside its scope before liblxc runs.
+    if (req.monitor_forked) {
+        if (auto r = req.monitor_forked(monitor); !r) return reap_error(std::move(r).error());
     }
+    if (req.enter_scope) {
+        if (auto r = req.enter_scope(monitor); !r) return reap_error(std::move(r).error());
+    }
+    char byte = 1;
+    if (write(go_w.get(), &byte, 1) != 1) return reap_error(Error("release the monitor", errno));
+    go_w.reset();
     auto init_pid = wait_ready(ours.get(), monitor, req.timeout);
     if (!init_pid) return reap_error(std::move(init_pid).error());
 
@@ -330,10 +341,10 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
 }
 
 Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time,
-             const std::string& state_json) {
+             const std::string& state_json, std::chrono::steady_clock::time_point deadline) {
     std::string fifo = state_dir + "/helper/fifo";
     // The init opens the fifo right after it reported ready; retry briefly for that window.
-    for (int i = 0; i < 2000; ++i) {
+    while (std::chrono::steady_clock::now() < deadline) {
         int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd >= 0) {
             sys::Fd f(fd);

@@ -14,7 +14,10 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
+
+struct lxc_container;
 
 namespace lxcri::lxc {
 
@@ -31,6 +34,10 @@ struct CreateRequest {
     // monitor, which waits for it before it starts liblxc. Empty: cgroupfs driver.
     std::string scope_cgroup;
     std::function<Status(pid_t monitor)> enter_scope;
+    // Called with the cgroup directories (relative to each hierarchy) liblxc will make, before it does.
+    std::function<Status(const std::vector<std::string>& dirs)> cgroups_planned;
+    // Called with the forked monitor's pid before the monitor goes on (it waits until this returns).
+    std::function<Status(pid_t monitor)> monitor_forked;
 };
 
 struct Created {
@@ -41,10 +48,16 @@ struct Created {
 };
 
 Result<Created> create(const plan::Plan& plan, const CreateRequest& req);
+
+// A liblxc container handle, put on destruction.
+struct LxcPut {
+    void operator()(::lxc_container* c) const;
+};
+using LxcPtr = std::unique_ptr<::lxc_container, LxcPut>;
 // Releases the init helper: writes the OCI state (non-empty) into the fifo; the init runs the startContainer
 // hooks with it and execs the process.
 Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time,
-             const std::string& state_json);
+             const std::string& state_json, std::chrono::steady_clock::time_point deadline);
 
 struct ExecRequest {
     std::string lxcpath;

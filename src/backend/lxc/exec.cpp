@@ -24,8 +24,12 @@ int attach_main(void* payload) {
 
 } // namespace
 
+void LxcPut::operator()(::lxc_container* c) const {
+    if (c) lxc_container_put(c);
+}
+
 Result<pid_t> exec(const ExecRequest& req) {
-    struct lxc_container* c = lxc_container_new(req.id.c_str(), req.lxcpath.c_str());
+    LxcPtr c(lxc_container_new(req.id.c_str(), req.lxcpath.c_str()));
     if (!c) return fail("lxc_container_new " + req.id);
     lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
     // Capabilities, LSM labels, no_new_privs and seccomp are applied by exec_process, as in the init helper.
@@ -35,8 +39,8 @@ Result<pid_t> exec(const ExecRequest& req) {
     plan::InitConfig cfg = req.process;
     strip_unavailable_lsm_labels(cfg.process);
     pid_t pid = -1;
-    int r = c->attach(c, attach_main, &cfg, &opts, &pid);
-    lxc_container_put(c);
+    int r = c->attach(c.get(), attach_main, &cfg, &opts, &pid);
+    c.reset();
     if (r < 0 || pid <= 0) return fail("attach to container " + req.id + " failed");
     return pid;
 }

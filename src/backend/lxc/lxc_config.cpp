@@ -119,11 +119,6 @@ bool is_file_target(const std::string& dest) {
     return d.starts_with("/dev/") && std::find(kDevDirs.begin(), kDevDirs.end(), d) == kDevDirs.end();
 }
 
-bool is_bind(const spec::Mount& m) {
-    return m.type == "bind" || m.type == "rbind" || contains(m.options, "bind") ||
-           contains(m.options, "rbind");
-}
-
 std::string index_path(std::string_view base, size_t i) {
     return std::string(base) + "[" + std::to_string(i) + "]";
 }
@@ -191,7 +186,7 @@ Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountStat
     std::string target = relative_target(m.destination);
     if (target.empty()) return fail(field + ".destination: mounting over / is not supported");
     // The fstype of a bind mount is ignored by the kernel; "none" keeps the entries uniform.
-    std::string type = is_bind(m) ? "none" : m.type;
+    std::string type = m.is_bind() ? "none" : m.type;
     if (type.empty()) return fail(field + ".type: required for a non-bind mount");
 
     if (target == "dev") {
@@ -248,7 +243,7 @@ Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountStat
     }
     if ((m.type == "bind" || m.type == "rbind") && !contains(opts, "bind") && !contains(opts, "rbind"))
         opts.insert(opts.begin(), m.type);
-    opts.push_back(is_bind(m) && is_file_target(m.destination) ? "create=file" : "create=dir");
+    opts.push_back(m.is_bind() && is_file_target(m.destination) ? "create=file" : "create=dir");
     entries.push_back(mount_entry(source, target, type, opts));
     return ok();
 }

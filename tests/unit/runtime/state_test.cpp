@@ -2,6 +2,7 @@
 #include "sys/log.hpp"
 #include "sys/proc.hpp"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -12,46 +13,67 @@
 using namespace lxcri;
 using namespace lxcri::runtime;
 
-namespace {
-// A pid that existed and is gone.
-pid_t dead_pid() {
-    pid_t p = fork();
-    if (p == 0) _exit(0);
-    int st;
-    waitpid(p, &st, 0);
-    return p;
-}
-} // namespace
-
-TEST(State, StatusFollowsProcessesAndFlags) {
+TEST(State, StatusFollowsObservationAndFlags) {
     State s;
     s.id = "x";
-    s.init_pid = getpid();
-    s.init_start_time = *sys::process_start_time(getpid());
     s.creating = false;
-    EXPECT_EQ(s.status(), RunState::Created);
-    EXPECT_TRUE(s.can_start());
-    EXPECT_TRUE(s.can_delete());
+    backend::Observed alive{.init_alive = true};
+    EXPECT_EQ(ContainerStatus(s, alive).value(), RunState::Created);
     s.started = true;
-    EXPECT_EQ(s.status(), RunState::Running);
-    EXPECT_FALSE(s.can_start());
-    EXPECT_FALSE(s.can_delete());
-    EXPECT_TRUE(s.can_pause());
-    s.init_start_time += 1; // same pid, another process: pid reuse
-    EXPECT_EQ(s.status(), RunState::Stopped);
-    s.init_pid = dead_pid();
-    EXPECT_EQ(s.status(), RunState::Stopped);
-    EXPECT_FALSE(s.can_kill());
-    EXPECT_TRUE(s.can_delete());
+    EXPECT_EQ(ContainerStatus(s, alive).value(), RunState::Running);
+    EXPECT_EQ(ContainerStatus(s, {.init_alive = true, .frozen = true}).value(), RunState::Paused);
+    EXPECT_EQ(ContainerStatus(s, {}).value(), RunState::Stopped);
+    // A frozen cgroup without a live init is a stopped container.
+    EXPECT_EQ(ContainerStatus(s, {.frozen = true}).value(), RunState::Stopped);
 }
 
 TEST(State, KilledCreateIsStoppedOnceNothingRuns) {
     State s;
     s.creating = true;
-    s.monitor_pid = getpid();
-    EXPECT_EQ(s.status(), RunState::Creating);
-    s.monitor_pid = dead_pid();
-    EXPECT_EQ(s.status(), RunState::Stopped);
+    EXPECT_EQ(ContainerStatus(s, {.setup_alive = true}).value(), RunState::Creating);
+    EXPECT_EQ(ContainerStatus(s, {.init_alive = true}).value(), RunState::Creating);
+    EXPECT_EQ(ContainerStatus(s, {}).value(), RunState::Stopped);
+}
+
+// The one transition table: which verb each status allows, and runc's words (with a kind) when it does not.
+TEST(State, TransitionTable) {
+    using enum RunState;
+    struct Row {
+        Verb verb;
+        std::vector<RunState> allowed;
+        std::string refusal; // for the first refused status
+    };
+    const std::vector<Row> table = {
+        {Verb::Start, {Created}, "cannot start an already running container"},
+        {Verb::Kill, {Created, Running, Paused}, "container not running"},
+        {Verb::Delete, {Created, Stopped}, "cannot delete container c that is not stopped: creating"},
+        {Verb::Exec, {Created, Running}, "cannot exec in a stopped container"},
+        {Verb::Pause, {Running}, "container not running"},
+        {Verb::Resume, {Paused}, "container not paused"},
+        {Verb::Update, {Creating, Created, Running, Paused}, "container not running"},
+        {Verb::Events, {Creating, Created, Running, Paused}, "container with id c is not running"},
+        {Verb::Ps, {Creating, Created, Running, Paused, Stopped}, ""},
+        {Verb::Checkpoint, {Running}, "container is not running"},
+    };
+    for (const auto& row : table) {
+        bool first_refusal = true;
+        for (RunState st : {Creating, Created, Running, Paused, Stopped}) {
+            bool want = std::find(row.allowed.begin(), row.allowed.end(), st) != row.allowed.end();
+            auto r = ContainerStatus(st).allows(row.verb, "c");
+            EXPECT_EQ(r.has_value(), want) << static_cast<int>(row.verb) << " in " << status_name(st);
+            if (!r) {
+                EXPECT_EQ(r.error().kind(), ErrorKind::WrongState);
+                if (first_refusal && st != Paused && st != Stopped) {
+                    EXPECT_EQ(r.error().message(), row.refusal);
+                }
+                first_refusal = false;
+            }
+        }
+    }
+    EXPECT_EQ(ContainerStatus(Stopped).allows(Verb::Start, "c").error().message(),
+              "cannot start a container that has stopped");
+    EXPECT_EQ(ContainerStatus(Paused).allows(Verb::Exec, "c").error().message(),
+              "cannot exec in a paused container");
 }
 
 TEST(State, OciStateJsonHasRuncFieldsInOrder) {
@@ -60,16 +82,33 @@ TEST(State, OciStateJsonHasRuncFieldsInOrder) {
     s.bundle = "/b";
     s.rootfs = "/b/rootfs";
     s.created = "2024-01-01T00:00:00Z";
-    s.init_pid = dead_pid();
+    s.pid = 1234;
     s.creating = false;
-    auto text = oci_state_json(s, 0);
+    auto text = oci_state_json(s, RunState::Stopped, 0);
     EXPECT_EQ(
         text,
         "{\"ociVersion\":\"1.0.2-dev\",\"id\":\"c1\",\"pid\":0,\"status\":\"stopped\",\"bundle\":\"/b\","
         "\"rootfs\":\"/b/rootfs\",\"created\":\"2024-01-01T00:00:00Z\",\"owner\":\"\"}");
     s.annotations = {{"a", "b"}};
-    auto j = nlohmann::json::parse(oci_state_json(s, 2));
+    auto j = nlohmann::json::parse(oci_state_json(s, RunState::Running, 2));
     EXPECT_EQ(j["annotations"]["a"], "b");
+    EXPECT_EQ(j["pid"], 1234);
+}
+
+TEST(State, PersistedStateKeepsBackendRecordAndStorage) {
+    State s;
+    s.id = "c1";
+    s.bundle = "/b";
+    s.backend = "lxc";
+    s.backend_state = {{"initPid", 7}, {"preexisting", {"/sys/fs/cgroup/x"}}};
+    s.storage = StorageRef{"overlay", "/var/lib/s", "c1"};
+    auto back = state_from_json(state_to_json(s));
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_EQ(back->backend, "lxc");
+    EXPECT_EQ(back->backend_state, s.backend_state);
+    EXPECT_EQ(back->storage, s.storage);
+    s.storage.reset();
+    EXPECT_FALSE(state_from_json(state_to_json(s))->storage);
 }
 
 TEST(Signals, NamesNumbersAndErrors) {

@@ -38,9 +38,11 @@ TEST(Store, CreateRejectsDuplicateAndLoadUnknown) {
     auto again = s.create("c1");
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().message(), "container with id exists: c1");
+    EXPECT_EQ(again.error().kind(), ErrorKind::Exists);
     auto missing = s.load("nope");
     ASSERT_FALSE(missing);
     EXPECT_NE(missing.error().message().find("does not exist"), std::string::npos);
+    EXPECT_EQ(missing.error().kind(), ErrorKind::NotFound);
 }
 
 TEST(Store, SaveLoadRoundTripAndList) {
@@ -51,19 +53,19 @@ TEST(Store, SaveLoadRoundTripAndList) {
     State st;
     st.id = "b";
     st.bundle = "/x";
-    st.init_pid = 42;
+    st.pid = 42;
     st.started = true;
     st.creating = false;
     st.annotations = {{"k", "v"}};
-    st.cgroup_paths = {{"memory", "/sys/fs/cgroup/memory/b"}};
+    st.backend_state = {{"cgroupPaths", {{"memory", "/sys/fs/cgroup/memory/b"}}}};
     ASSERT_TRUE(s.save(st));
     auto back = s.load("b");
     ASSERT_TRUE(back) << back.error().message();
-    EXPECT_EQ(back->init_pid, 42);
+    EXPECT_EQ(back->pid, 42);
     EXPECT_TRUE(back->started);
     EXPECT_FALSE(back->creating);
     EXPECT_EQ(back->annotations.at("k"), "v");
-    EXPECT_EQ(back->cgroup_paths.at("memory"), "/sys/fs/cgroup/memory/b");
+    EXPECT_EQ(back->backend_state["cgroupPaths"]["memory"], "/sys/fs/cgroup/memory/b");
     // Only containers with a state file are listed.
     EXPECT_EQ(s.list(), std::vector<std::string>{"b"});
     ASSERT_TRUE(s.remove("b"));
@@ -120,7 +122,7 @@ TEST(Store, ConcurrentSavesNeverTearTheStateFile) {
         writers.emplace_back([&, t] {
             State st = base;
             for (int i = 0; i < 100; ++i) {
-                st.init_pid = t * 1000 + i;
+                st.pid = t * 1000 + i;
                 if (!s.save(st)) ++bad;
             }
         });

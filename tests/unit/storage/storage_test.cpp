@@ -136,17 +136,36 @@ TEST_P(Storage, RefusesBadIdsAndDuplicates) {
     EXPECT_TRUE(driver_->destroy("dup"));
 }
 
-TEST_P(Storage, MarkerReleasesTheRootfs) {
-    auto rootfs = driver_->prepare("m", image());
-    ASSERT_TRUE(rootfs);
-    std::string bundle = root_ + "/containers/m/bundle";
-    ASSERT_TRUE(sys::mkdir_p(bundle));
-    ASSERT_TRUE(write_marker(bundle, *driver_, "m"));
-    EXPECT_TRUE(release_marked(root_)); // no marker there: nothing to do
-    EXPECT_TRUE(sys::exists(*rootfs + "/etc/app.conf"));
-    auto r = release_marked(bundle);
-    EXPECT_TRUE(r) << r.error().message();
-    EXPECT_FALSE(sys::exists(root_ + "/containers/m"));
+// Every verb a driver's caps() says it cannot do is refused as Unsupported, naming the driver; what it says
+// it can do works.
+TEST_P(Storage, CapsSayWhatTheDriverCannotDo) {
+    ASSERT_TRUE(driver_->prepare("c", image()));
+    Caps caps = driver_->caps();
+    auto refused = [&](const Status& s) {
+        return !s && s.error().kind() == ErrorKind::Unsupported &&
+               s.error().message().find(std::string(driver_->name())) != std::string::npos;
+    };
+    EXPECT_EQ(!caps.snapshot, refused(driver_->snapshot("c", "s1")));
+    EXPECT_EQ(!caps.snapshot, refused(driver_->rollback("c", "s1")));
+    if (!caps.snapshot) {
+        EXPECT_FALSE(driver_->list_snapshots("c"));
+    }
+    EXPECT_EQ(!caps.quota, refused(driver_->set_quota("c", Quota{.limit_bytes = 1 << 20})));
+    auto cl = driver_->clone("c", "", "c2");
+    if (caps.clone) {
+        ASSERT_TRUE(cl) << cl.error().message();
+        EXPECT_EQ(read(*cl + "/etc/app.conf"), "app");
+        ASSERT_TRUE(sys::write_file(*cl + "/etc/app.conf", "changed"));
+        EXPECT_EQ(read(root_ + "/containers/c/rootfs/etc/app.conf"), "app"); // a copy, not a link
+        EXPECT_FALSE(driver_->clone("c", "", "c2"));                         // taken
+        EXPECT_TRUE(driver_->destroy("c2"));
+    } else {
+        ASSERT_FALSE(cl);
+        EXPECT_EQ(cl.error().kind(), ErrorKind::Unsupported);
+        EXPECT_FALSE(sys::exists(root_ + "/containers/c2"));
+    }
+    EXPECT_TRUE(driver_->destroy("c"));
+    EXPECT_FALSE(sys::exists(root_ + "/containers/c"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, Storage, ::testing::Values("dir", "overlay"));
@@ -182,7 +201,10 @@ TEST(StorageOverlay, ConcurrentContainersUnpackEachLayerOnce) {
 }
 
 TEST(StorageDriver, UnknownDriverAndRelativeRoot) {
-    EXPECT_FALSE(open_driver("zfs", "/tmp/x"));
+    auto unknown = open_driver("zfs", "/tmp/x");
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().kind(), ErrorKind::Invalid);
+    EXPECT_EQ(unknown.error().message(), "unknown storage driver \"zfs\" (have: dir, overlay)");
     EXPECT_FALSE(open_driver("overlay", "relative/root"));
     EXPECT_EQ(default_driver(), "overlay"); // this kernel has overlayfs
 }

@@ -207,12 +207,50 @@ test_force_delete() {
     b=$(bundle "$id2" '["sleep","1000"]' "$(cg_filter "$d" "$id2")") || fail "bundle"
     rtd "$d" create --bundle "$b" "$id2" &
     cpid=$!
-    wait_for 60 test -e "$ROOT/$id2/monitor.pid" || fail "create never forked its monitor"
+    wait_for 60 jq -e '.backendState.monitorPid > 0' "$ROOT/$id2/state.json" >/dev/null 2>&1 ||
+        fail "create never recorded its monitor"
     sleep 1
     kill -KILL "$cpid" 2>/dev/null
     wait "$cpid" 2>/dev/null
     rtd "$d" delete --force "$id2" || fail "delete --force after the runtime was killed mid-create"
     assert_no_leak "$id2"
+}
+
+# A cgroupsPath naming a cgroup that exists, with a host process in it: whatever create does with it, neither
+# a failed create nor delete --force kills that process or removes that cgroup.
+test_cgroup_clash() {
+    local cg=/sys/fs/cgroup/lxcri-vm-clash b spid
+    mkdir -p "$cg"
+    sleep 1000 &
+    spid=$!
+    echo "$spid" >"$cg/cgroup.procs" || fail "move the host process into $cg"
+    b=$(bundle cgclash '["sleep","1000"]' '.linux.cgroupsPath = "/lxcri-vm-clash"') || fail "bundle"
+    rt create --bundle "$b" cgclash || echo "create refused the existing cgroup (fine)"
+    rt delete --force cgclash || fail "delete --force"
+    kill -0 "$spid" 2>/dev/null || fail "the host process in the pre-existing cgroup was killed"
+    [[ -d $cg ]] || fail "the pre-existing cgroup $cg was removed"
+    grep -qx "$spid" "$cg/cgroup.procs" || fail "the host process left $cg"
+    kill "$spid"
+    wait "$spid" 2>/dev/null
+    rmdir "$cg"
+    assert_no_leak cgclash
+}
+
+# A systemd unit of the name the container's scope would get, made by someone else: create fails, and that
+# unit and its process stay.
+test_systemd_unit_clash() {
+    local b spid
+    systemd-run --quiet --scope --unit=lxcri-uclash.scope sleep 1000 &
+    spid=$!
+    wait_for 60 systemctl is-active -q lxcri-uclash.scope || fail "the other scope did not start"
+    b=$(bundle uc1 '["sleep","1000"]' '.linux.cgroupsPath = "system.slice:lxcri:uclash"') || fail "bundle"
+    rt_sd create --bundle "$b" uc1 && fail "create succeeded with a unit name that is taken"
+    rt_sd delete --force uc1 >/dev/null 2>&1
+    systemctl is-active -q lxcri-uclash.scope || fail "the other scope was stopped"
+    kill -0 "$spid" 2>/dev/null || fail "the other scope's process was killed"
+    systemctl stop lxcri-uclash.scope
+    wait "$spid" 2>/dev/null
+    assert_no_leak uc1
 }
 
 test_systemd_errors() {
@@ -287,8 +325,10 @@ main() {
         run_test "ps-$d" test_ps "$d"
         run_test "force-delete-$d" test_force_delete "$d"
     done
+    run_test cgroup-clash test_cgroup_clash
     if [[ $mode == systemd ]]; then
         run_test systemd-bad-path test_systemd_errors
+        run_test systemd-unit-clash test_systemd_unit_clash
         run_test podman-systemd test_podman
     else
         run_test systemd-refused-without-systemd test_no_systemd_refused

@@ -1,0 +1,133 @@
+// The Backend seam: what the runtime verbs ask of whatever runs the container (local liblxc, a Proxmox VE
+// node). runtime/ holds the OCI contract (lock, state, transitions, hooks, pid files); a backend holds
+// everything about processes, cgroups and the container manager. A verb never reads /proc, a cgroup file or a
+// liblxc config itself.
+//
+// Each container's backend keeps an opaque record (JSON) in state.json under "backendState". The backend
+// fills it during create and hands every change to `persist` before it takes the next step, so that what
+// create made is on disk before it exists; destroy() undoes exactly what the record lists and nothing else.
+#pragma once
+#include "base/result.hpp"
+#include "cgroup/cgroup.hpp"
+#include "plan/plan.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lxcri::backend {
+
+using Clock = std::chrono::steady_clock;
+using Deadline = Clock::time_point;
+inline Deadline after(std::chrono::milliseconds d) {
+    return Clock::now() + d;
+}
+// Time left until the deadline (0 when passed).
+inline std::chrono::milliseconds left(Deadline d) {
+    auto l = std::chrono::duration_cast<std::chrono::milliseconds>(d - Clock::now());
+    return l.count() > 0 ? l : std::chrono::milliseconds(0);
+}
+
+// The per-backend record: opaque to runtime/, persisted as is.
+using Record = nlohmann::json;
+
+// One container as a backend sees it.
+struct Handle {
+    std::string id;
+    std::string state_dir; // <root>/<id>: the backend may keep files here (removed with the state)
+    Record record;
+};
+
+// Persists the handle's record (atomically, durably) before the backend goes on.
+using Persist = std::function<Status(const Record&)>;
+
+// What the backend observes of a container's processes.
+struct Observed {
+    bool init_alive = false;  // the container's init runs (pid and start time match)
+    bool setup_alive = false; // the process setting the container up still runs (a create in progress)
+    bool frozen = false;
+};
+
+struct CreateRequest {
+    const plan::Plan* plan = nullptr;
+    std::string root; // the state root (--root)
+    int console_fd = -1;
+    int preserve_fds = 0;
+    bool strict = false;         // a field the backend cannot honour is an error
+    bool systemd_cgroup = false; // --systemd-cgroup
+    Deadline deadline;
+};
+
+struct Created {
+    pid_t init_pid = 0;     // what `state` reports
+    pid_t pid_file_pid = 0; // what the pid file names
+    std::vector<spec::Gap> gaps;
+};
+
+struct ExecRequest {
+    plan::InitConfig process;
+    Deadline deadline;
+};
+
+class Backend {
+  public:
+    virtual ~Backend() = default;
+    virtual std::string_view name() const = 0;
+
+    // Checks what can be checked without side effects (drivers present, options valid), before anything
+    // exists: bad input leaves nothing behind.
+    virtual Status check(const CreateRequest& req) = 0;
+    // Makes the container and leaves its init waiting for start(). Everything it makes is in h.record (and
+    // persisted) before it is made; on error the caller runs destroy(h) on that record.
+    virtual Result<Created> create(const CreateRequest& req, Handle& h, const Persist& persist) = 0;
+    // Releases the waiting init; state_json is what its startContainer hooks get.
+    virtual Status start(const Handle& h, const std::string& state_json, Deadline d) = 0;
+    virtual Observed observe(const Handle& h) const = 0;
+    // Signals the init (ErrorKind::Gone: it already finished).
+    virtual Status signal(const Handle& h, int sig) = 0;
+    // Signals every process of the container.
+    virtual Status signal_all(const Handle& h, int sig) = 0;
+    virtual Status pause(const Handle& h, Deadline d) = 0;
+    virtual Status resume(const Handle& h, Deadline d) = 0;
+    // Starts a process in the container; returns its pid, a child of the caller.
+    virtual Result<pid_t> exec(const Handle& h, const ExecRequest& req) = 0;
+    virtual Status update(const Handle& h, const spec::Resources& res, Deadline d) = 0;
+    virtual Result<cgroup::Stats> stats(const Handle& h) const = 0;
+    // Host pids of the container's processes.
+    virtual Result<std::vector<pid_t>> pids(const Handle& h) const = 0;
+    // Waits for the pid-file process, a child of the caller (run in the foreground); its exit code, 128+sig.
+    virtual Result<int> wait(const Handle& h) = 0;
+    // Stops whatever still runs and removes exactly what the record says create made.
+    virtual Status destroy(const Handle& h, Deadline d) = 0;
+
+    // Room for the storage issue: checkpoint/restore (CRIU, PVE snapshots) and clones.
+    virtual Status checkpoint(const Handle&, const std::string& /*image_path*/, Deadline) {
+        return unsupported("checkpoint");
+    }
+    virtual Status restore(Handle&, const std::string& /*image_path*/, Deadline) {
+        return unsupported("restore");
+    }
+    virtual Status clone(const Handle&, const std::string& /*new_id*/, Deadline) {
+        return unsupported("clone");
+    }
+
+  protected:
+    std::unexpected<Error> unsupported(std::string_view what) const {
+        return fail(ErrorKind::Unsupported,
+                    "the " + std::string(name()) + " backend does not support " + std::string(what) + " yet");
+    }
+};
+
+// The registry: "lxc" (the embedded default). An unknown name is ErrorKind::Invalid.
+Result<std::unique_ptr<Backend>> open(std::string_view name);
+std::vector<std::string> names();
+inline constexpr std::string_view kDefault = "lxc";
+
+} // namespace lxcri::backend
