@@ -164,30 +164,32 @@ struct Capture {
     bool* truncated = nullptr;
     size_t limit = 0;
 
-    // One read; false at EOF or error (the pipe is closed then) and when nothing is available.
-    bool read_once() {
+    // One read: the bytes read, 0 at EOF or error (the pipe is closed then) and when nothing is available.
+    size_t read_once() {
         char buf[16384];
         ssize_t k = ::read(fd.get(), buf, sizeof buf);
-        if (k < 0 && (errno == EINTR || errno == EAGAIN)) return false;
+        if (k < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
         if (k <= 0) {
             fd.reset();
-            return false;
+            return 0;
         }
         size_t n = static_cast<size_t>(k);
         size_t keep = dst->size() < limit ? std::min(n, limit - dst->size()) : 0;
         dst->append(buf, keep);
         if (keep < n) *truncated = true;
-        return true;
+        return n;
     }
     // What is buffered now, at most one pipe's capacity: the writer may be a process left behind that
     // keeps writing.
     void drain_buffered() {
         if (!fd.valid()) return;
         int cap = ::fcntl(fd.get(), F_GETPIPE_SZ);
-        size_t budget = cap > 0 ? static_cast<size_t>(cap) : 65536;
-        size_t before = dst->size();
-        while (fd.valid() && read_once())
-            if (dst->size() - before >= budget) break;
+        size_t budget = cap > 0 ? static_cast<size_t>(cap) : 65536, total = 0;
+        while (fd.valid() && total < budget) {
+            size_t n = read_once();
+            if (n == 0) break;
+            total += n;
+        }
         fd.reset();
     }
 };

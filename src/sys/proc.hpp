@@ -26,7 +26,7 @@ bool wait_gone(pid_t pid, std::chrono::milliseconds timeout);
 // waiting on the pipes (a grandchild holding them, or a child that closed or redirected them, cannot make it
 // hang). Without a timeout it returns when the child exits: whatever is still buffered in the pipes then is
 // read, later output of processes left behind is not waited for. Nothing allocates between fork and exec.
-// Input is given on a sealed-off memfd, so the parent never blocks writing it and never gets SIGPIPE.
+// Input is given on a memfd, so the parent never blocks writing it and never gets SIGPIPE.
 struct RunOptions {
     std::vector<std::string> argv;               // argv[0] is also the program unless `path` is set
     std::string path;                            // file to exec (default argv[0])

@@ -80,7 +80,7 @@ test_hooks_timeout_with_closed_stderr_leaves_no_process() {
         kill_tagged "sleep $tag"
         skip "runc 1.1.5 hangs past the hook's timeout (its child holds the hook's stdout pipe)"
     fi
-    ! create_hung || fail "create hangs with a hook that closed its stderr (timeout 2 s)"
+    ! create_hung || { kill_tagged "sleep $tag"; fail "create hangs with a hook that closed its stderr (timeout 2 s)"; }
     ((CREATE_RC != 0)) || fail "create succeeded with a hook past its timeout"
     assert_contains "$CREATE_OUT" "hook ran past specified timeout of 2.0s" "create's error"
     ((CREATE_MS < 3500)) || fail "create failed after ${CREATE_MS} ms, the hook's timeout is 2 s"
@@ -107,7 +107,7 @@ test_hooks_timeout_kills_the_hooks_children() {
     # The children do not hold the hook's pipes: only killing the hook's process group reaches them.
     spec_edit "$b" ".hooks.createRuntime = [$(hook_json "exec >/dev/null 2>&1; sleep $tag1 & sleep $tag2" 2)]"
     create_timed "$id" "$b" 10
-    ! create_hung || fail "create hangs"
+    ! create_hung || { kill_tagged "sleep 424[34]\.$$"; fail "create hangs"; }
     ((CREATE_RC != 0)) || fail "create succeeded with a hook past its timeout"
     assert_contains "$CREATE_OUT" "hook ran past specified timeout of 2.0s" "create's error"
     ((CREATE_MS < 3500)) || fail "create failed after ${CREATE_MS} ms, the hook's timeout is 2 s"
@@ -116,7 +116,7 @@ test_hooks_timeout_kills_the_hooks_children() {
     left=$(tagged_pids "sleep 424[34]\.$$")
     if [[ -n $left ]]; then
         kill_tagged "sleep 424[34]\.$$"
-        is_runc && skip "runc 1.1.5 kills only the hook, its children stay (pids $(echo $left))"
+        is_runc && skip "runc 1.1.5 kills only the hook, its children stay (pids ${left//$'\n'/ })"
         fail "the hook's children survived its timeout: $left"
     fi
     assert_fails_with "does not exist" rt state "$id"

@@ -149,6 +149,23 @@ TEST(Run, ChildExitDoesNotWaitForPipeHoldersLeftBehind) {
     kill_leftover(pid_from(pidfile));
 }
 
+TEST(Run, LeftoverWriterPastTheCapDoesNotKeepTheRunnerReading) {
+    // The command exits; a background `yes` keeps writing to its stdout, past the capture limit.
+    test::TempDir dir;
+    std::string pidfile = dir.path() + "/yes";
+    auto o = sh("yes & echo $! > " + pidfile + "; sleep 0.2");
+    o.capture_limit = 1024;
+    auto t0 = Clock::now();
+    auto r = sys::run(o);
+    auto wall = Clock::now() - t0;
+    kill_leftover(pid_from(pidfile));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->status, 0);
+    EXPECT_EQ(r->out.size(), 1024u);
+    EXPECT_TRUE(r->out_truncated);
+    EXPECT_LT(wall, 1500ms);
+}
+
 TEST(Run, NoBusyWaitWhileTheChildRuns) {
     auto o = sh("sleep 0.5; echo ok");
     o.timeout = 10s;
