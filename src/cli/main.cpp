@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -500,6 +501,7 @@ int dispatch(const std::vector<Command>& cmds, const std::vector<std::string>& a
 } // namespace
 
 int main(int argc, char** argv) {
+    std::signal(SIGPIPE, [](int) {}); // EPIPE instead of death; a handler, unlike SIG_IGN, is reset by exec
     std::vector<std::string> args(argv, argv + argc);
     static const std::vector<cli::FlagSpec> global_flags = {
         {{"root"}, true},

@@ -8,20 +8,19 @@
 #include "plan/plan.hpp"
 #include "sys/fd.hpp"
 #include "sys/fs.hpp"
+#include "sys/proc.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -125,89 +124,25 @@ Result<std::string> wait_for_start(const std::string& fifo) {
 
 // ---- startContainer hooks ----
 
-Result<Fd> memfd(const char* name, std::string_view content) {
-    Fd fd(::memfd_create(name, MFD_CLOEXEC));
-    if (!fd.valid()) return fail_errno("memfd_create");
-    if (!content.empty() && ::write(fd.get(), content.data(), content.size()) != ssize_t(content.size()))
-        return fail_errno("write hook input");
-    ::lseek(fd.get(), 0, SEEK_SET);
-    return fd;
-}
-
-std::string read_back(int fd) {
-    std::string out;
-    char buf[4096];
-    ::lseek(fd, 0, SEEK_SET);
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-        out.append(buf, static_cast<size_t>(n));
-    return out;
-}
-
-std::vector<char*> c_strings(const std::vector<std::string>& v) {
-    std::vector<char*> out;
-    for (const auto& s : v)
-        out.push_back(const_cast<char*>(s.c_str()));
-    out.push_back(nullptr);
-    return out;
-}
-
-struct HookIo {
-    Fd in, out, err;
-};
-
-[[noreturn]] void exec_hook(const spec::Hook& hook, const HookIo& io, int err_pipe) {
-    ::dup2(io.in.get(), 0);
-    ::dup2(io.out.get(), 1);
-    ::dup2(io.err.get(), 2);
-    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-    ::signal(SIGPIPE, SIG_DFL);
-    std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
-    auto argv = c_strings(args);
-    auto envp = c_strings(hook.env);
-    ::execve(hook.path.c_str(), argv.data(), envp.data());
-    int e = errno;
-    (void)!::write(err_pipe, &e, sizeof e);
-    ::_exit(exit_failure);
-}
-
-// Waits for pid; false when the timeout (seconds, <= 0: none) passed first.
-bool wait_with_timeout(pid_t pid, const std::optional<int>& timeout) {
-    if (!timeout || *timeout <= 0) return true;
-    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (!pidfd.valid()) return true;
-    pollfd p{pidfd.get(), POLLIN, 0};
-    int r;
-    while ((r = ::poll(&p, 1, *timeout * 1000)) < 0 && errno == EINTR) {
-    }
-    return r != 0;
-}
-
-std::string describe_status(int status) {
-    if (WIFSIGNALED(status)) return std::string("signal: ") + ::strsignal(WTERMSIG(status));
-    return "exit status " + std::to_string(WEXITSTATUS(status));
-}
-
+// The shared runner (sys::run): state on stdin, stdout and stderr captured for the error, and at the timeout
+// the hook is killed with its process group (runc's wording for both).
 Status run_hook(const spec::Hook& hook, const std::string& state) {
-    HookIo io{TRY(memfd("hook-stdin", state)), TRY(memfd("hook-stdout", {})), TRY(memfd("hook-stderr", {}))};
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) return fail_errno("pipe");
-    Fd err_r(p[0]), err_w(p[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) return fail_errno("fork");
-    if (pid == 0) exec_hook(hook, io, err_w.get());
-    err_w.reset();
-    int exec_errno = 0;
-    bool exec_failed = ::read(err_r.get(), &exec_errno, sizeof exec_errno) == sizeof exec_errno;
-    bool in_time = exec_failed || wait_with_timeout(pid, hook.timeout);
-    if (!in_time) ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (exec_failed) return fail("fork/exec " + hook.path, exec_errno);
-    if (!in_time) return fail("hook ran past specified timeout of " + std::to_string(*hook.timeout) + ".0s");
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok();
-    return fail("error running hook: " + describe_status(status) + ", stdout: " + read_back(io.out.get()) +
-                ", stderr: " + read_back(io.err.get()));
+    sys::RunOptions o;
+    o.argv = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+    o.path = hook.path;
+    o.search_path = false;
+    o.env = hook.env;
+    o.input = state;
+    if (hook.timeout && *hook.timeout > 0) o.timeout = std::chrono::seconds(*hook.timeout);
+    auto r = sys::run(o);
+    if (!r && r.error().message().starts_with("exec "))
+        return fail("fork/exec " + hook.path, r.error().code());
+    if (!r) return std::unexpected(std::move(r).error());
+    if (r->timed_out)
+        return fail("hook ran past specified timeout of " + std::to_string(*hook.timeout) + ".0s");
+    if (WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0) return ok();
+    return fail("error running hook: " + sys::describe_wait_status(r->status) + ", stdout: " + r->out +
+                ", stderr: " + r->err);
 }
 
 Status run_start_hooks(const std::vector<spec::Hook>& hooks, const std::string& state) {

@@ -2,6 +2,7 @@
 #pragma once
 #include "backend/backend.hpp"
 #include "base/result.hpp"
+#include "runtime/hooks.hpp" // run_hooks
 #include "runtime/runtime.hpp"
 #include "runtime/state.hpp"
 #include "runtime/store.hpp"
@@ -14,10 +15,6 @@
 
 namespace lxcri::runtime {
 
-// Runs hooks in order with the OCI state on stdin; with enter_mnt_of > 0 each hook runs in that process's
-// mount namespace (its path is still resolved in ours). Stops at the first failure.
-Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& phase,
-                 const std::string& state_json, pid_t enter_mnt_of = 0);
 Status write_pid_file(const std::string& path, pid_t pid);
 Result<int> connect_console_socket(const std::string& path);
 using sys::absolute_path;

@@ -24,8 +24,12 @@ Status ps(const Global& g, const std::string& id, const std::string& format,
     std::vector<std::string> argv = {"ps"};
     if (ps_args.empty()) argv.push_back("-ef");
     argv.insert(argv.end(), ps_args.begin(), ps_args.end());
-    auto r = TRY(sys::run(argv, {}, "", std::chrono::seconds(10)));
-    if (r.status != 0) return fail("ps: " + r.err);
+    sys::RunOptions ro;
+    ro.argv = std::move(argv);
+    ro.timeout = std::chrono::seconds(10);
+    auto r = TRY_CTX(sys::run(ro), "ps");
+    if (r.timed_out) return fail("ps: timed out after 10s");
+    if (r.status != 0) return fail("ps: " + sys::describe_wait_status(r.status) + ": " + r.err);
     std::istringstream in(r.out);
     std::string line;
     std::getline(in, line);

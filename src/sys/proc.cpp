@@ -5,11 +5,14 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -92,97 +95,286 @@ bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {
     }
 }
 
-Result<RunResult> run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                      std::string_view input, std::chrono::milliseconds timeout) {
-    if (argv.empty()) return fail("run: empty command");
-    int in[2], out[2], err[2];
-    if (::pipe2(in, O_CLOEXEC) < 0) return fail_errno("pipe");
-    Fd in_r(in[0]), in_w(in[1]);
-    if (::pipe2(out, O_CLOEXEC) < 0) return fail_errno("pipe");
-    Fd out_r(out[0]), out_w(out[1]);
-    if (::pipe2(err, O_CLOEXEC) < 0) return fail_errno("pipe");
-    Fd err_r(err[0]), err_w(err[1]);
+namespace {
 
-    std::vector<char*> args, envp;
-    for (auto& a : argv)
-        args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    for (auto& e : env)
-        envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
+// What the child reports on the CLOEXEC error pipe when it does not reach exec.
+enum class Stage : int { Setns = 1, Chroot = 2, Exec = 3 };
+struct ChildError {
+    Stage stage;
+    int err;
+};
 
-    pid_t pid = ::fork();
-    if (pid < 0) return fail_errno("fork " + argv[0]);
-    if (pid == 0) {
-        ::dup2(in_r.get(), 0);
-        ::dup2(out_w.get(), 1);
-        ::dup2(err_w.get(), 2);
-        ::signal(SIGPIPE, SIG_DFL);
-        if (env.empty())
-            ::execvp(args[0], args.data());
-        else
-            ::execvpe(args[0], args.data(), envp.data());
-        ::dprintf(2, "exec %s: %s", args[0], std::strerror(errno));
-        ::_exit(127);
+[[noreturn]] void child_fail(int pipe_fd, Stage stage, int err) {
+    ChildError ce{stage, err};
+    (void)!::write(pipe_fd, &ce, sizeof ce);
+    ::_exit(127);
+}
+
+// Moves fd above the standard streams (the child dup2()s onto 0-2), keeping it close-on-exec.
+Status lift(Fd& fd) {
+    if (!fd.valid() || fd.get() > 2) return ok();
+    int n = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3);
+    if (n < 0) return fail_errno("fcntl F_DUPFD_CLOEXEC");
+    fd.reset(n);
+    return ok();
+}
+
+// The files execvp would try, in order: PATH lookup is done here, before fork.
+std::vector<std::string> exec_candidates(const std::string& program, bool search_path) {
+    if (!search_path || program.find('/') != std::string::npos) return {program};
+    const char* env_path = ::getenv("PATH");
+    std::string_view path = env_path && *env_path ? env_path : "/usr/local/bin:/usr/bin:/bin";
+    std::vector<std::string> out;
+    for (;;) {
+        auto colon = path.find(':');
+        std::string_view dir = path.substr(0, colon);
+        out.push_back((dir.empty() ? std::string(".") : std::string(dir)) + "/" + program);
+        if (colon == std::string_view::npos) break;
+        path.remove_prefix(colon + 1);
     }
-    in_r.reset();
-    out_w.reset();
-    err_w.reset();
-    ::fcntl(in_w.get(), F_SETFL, O_NONBLOCK);
+    return out;
+}
+
+std::vector<char*> c_array(const std::vector<std::string>& v) {
+    std::vector<char*> out;
+    out.reserve(v.size() + 1);
+    for (const auto& s : v)
+        out.push_back(const_cast<char*>(s.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
+Result<Fd> input_memfd(std::string_view input) {
+    Fd fd(::memfd_create("lxcri-stdin", MFD_CLOEXEC));
+    if (!fd.valid()) return fail_errno("memfd_create");
+    while (!input.empty()) {
+        ssize_t k = ::write(fd.get(), input.data(), input.size());
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return fail_errno("write stdin memfd");
+        input.remove_prefix(static_cast<size_t>(k));
+    }
+    if (::lseek(fd.get(), 0, SEEK_SET) < 0) return fail_errno("lseek stdin memfd");
+    return fd;
+}
+
+// One captured stream: the pipe's read end, what was kept, whether more was discarded.
+struct Capture {
+    Fd fd;
+    std::string* dst = nullptr;
+    bool* truncated = nullptr;
+    size_t limit = 0;
+
+    // One read: the bytes read, 0 at EOF or error (the pipe is closed then) and when nothing is available.
+    size_t read_once() {
+        char buf[16384];
+        ssize_t k = ::read(fd.get(), buf, sizeof buf);
+        if (k < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
+        if (k <= 0) {
+            fd.reset();
+            return 0;
+        }
+        size_t n = static_cast<size_t>(k);
+        size_t keep = dst->size() < limit ? std::min(n, limit - dst->size()) : 0;
+        dst->append(buf, keep);
+        if (keep < n) *truncated = true;
+        return n;
+    }
+    // What is buffered now, at most one pipe's capacity: the writer may be a process left behind that
+    // keeps writing.
+    void drain_buffered() {
+        if (!fd.valid()) return;
+        int cap = ::fcntl(fd.get(), F_GETPIPE_SZ);
+        size_t budget = cap > 0 ? static_cast<size_t>(cap) : 65536, total = 0;
+        while (fd.valid() && total < budget) {
+            size_t n = read_once();
+            if (n == 0) break;
+            total += n;
+        }
+        fd.reset();
+    }
+};
+
+} // namespace
+
+std::string describe_wait_status(int status) {
+    if (WIFSIGNALED(status)) return std::string("signal: ") + ::strsignal(WTERMSIG(status));
+    if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+    return "wait status " + std::to_string(status);
+}
+
+Result<RunResult> run(const RunOptions& o) {
+    if (o.argv.empty()) return fail("run: empty command");
+    const std::string program = o.path.empty() ? o.argv[0] : o.path;
+
+    // Everything the child needs is prepared here: it only makes async-signal-safe calls.
+    const std::vector<std::string> candidates = exec_candidates(program, o.search_path);
+    const std::vector<char*> cand = c_array(candidates);
+    const std::vector<char*> argv = c_array(o.argv);
+    std::vector<char*> envp_own;
+    char** envp = environ;
+    if (o.env) {
+        envp_own = c_array(*o.env);
+        envp = envp_own.data();
+    }
+    sigset_t no_signals;
+    sigemptyset(&no_signals);
+
+    Fd in_own;
+    int in_fd = o.stdin_fd;
+    if (in_fd < 0) {
+        in_own = TRY(input_memfd(o.input));
+    } else if (in_fd <= 2) {
+        in_own.reset(::fcntl(in_fd, F_DUPFD_CLOEXEC, 3));
+        if (!in_own.valid()) return fail_errno("dup stdin");
+    }
+    TRY(lift(in_own));
+    if (in_own.valid()) in_fd = in_own.get();
 
     RunResult res;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    bool killed = false;
-    while (out_r.valid() || err_r.valid()) {
-        pollfd fds[3];
-        int n = 0;
-        int idx_out = -1, idx_err = -1, idx_in = -1;
-        if (out_r.valid()) idx_out = n, fds[n++] = {out_r.get(), POLLIN, 0};
-        if (err_r.valid()) idx_err = n, fds[n++] = {err_r.get(), POLLIN, 0};
-        if (in_w.valid()) idx_in = n, fds[n++] = {in_w.get(), POLLOUT, 0};
+    Capture cap[2];
+    Fd child_side[2]; // write ends of the capture pipes, or /dev/null
+    const RunOptions::Output modes[2] = {o.out, o.err};
+    for (int i = 0; i < 2; ++i) {
+        cap[i].dst = i == 0 ? &res.out : &res.err;
+        cap[i].truncated = i == 0 ? &res.out_truncated : &res.err_truncated;
+        cap[i].limit = o.capture_limit;
+        if (modes[i] == RunOptions::Output::Capture) {
+            int p[2];
+            if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) return fail_errno("pipe");
+            cap[i].fd.reset(p[0]);
+            child_side[i].reset(p[1]);
+            // The child's end blocks as usual.
+            if (::fcntl(p[1], F_SETFL, 0) < 0) return fail_errno("fcntl");
+        } else if (modes[i] == RunOptions::Output::Null) {
+            child_side[i].reset(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+            if (!child_side[i].valid()) return fail_errno("open /dev/null");
+        }
+        TRY(lift(child_side[i]));
+    }
+    int ep[2];
+    if (::pipe2(ep, O_CLOEXEC) < 0) return fail_errno("pipe");
+    Fd err_r(ep[0]), err_w(ep[1]);
+    TRY(lift(err_w));
+    const int fds[3] = {in_fd, child_side[0].get(), child_side[1].get()};
+    const int ew = err_w.get();
+    const int mount_ns = o.mount_ns_fd, root = o.root_fd;
+
+    pid_t pid = ::fork();
+    if (pid < 0) return fail_errno("fork " + program);
+    if (pid == 0) {
+        ::setpgid(0, 0);
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        ::sigaction(SIGPIPE, &dfl, nullptr);
+        ::sigprocmask(SIG_SETMASK, &no_signals, nullptr);
+        if (mount_ns >= 0 && ::setns(mount_ns, CLONE_NEWNS) < 0) child_fail(ew, Stage::Setns, errno);
+        if (root >= 0 && (::fchdir(root) < 0 || ::chroot(".") < 0)) child_fail(ew, Stage::Chroot, errno);
+        for (int i = 0; i < 3; ++i)
+            if (fds[i] >= 0 && ::dup2(fds[i], i) < 0) child_fail(ew, Stage::Exec, errno);
+        // Nothing else leaks into the command (locks, the caller's pipes); the error pipe stays open until
+        // exec.
+        ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+        // execvp's rules: go on after "not here", remember EACCES, stop at any other error.
+        int e = ENOENT;
+        bool eacces = false;
+        for (char* const* c = cand.data(); *c; ++c) {
+            ::execve(*c, argv.data(), envp);
+            e = errno;
+            if (e == EACCES)
+                eacces = true;
+            else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ENODEV && e != ETIMEDOUT)
+                child_fail(ew, Stage::Exec, e);
+        }
+        child_fail(ew, Stage::Exec, eacces ? EACCES : e);
+    }
+    ::setpgid(pid, pid); // both sides set it: no race with a kill right after fork
+    err_w.reset();
+    in_own.reset();
+    child_side[0].reset();
+    child_side[1].reset();
+
+    auto reap = [pid](int& status) {
+        while (::waitpid(pid, &status, 0) < 0)
+            if (errno != EINTR) return;
+    };
+    ChildError ce{};
+    ssize_t got;
+    while ((got = ::read(err_r.get(), &ce, sizeof ce)) < 0 && errno == EINTR) {
+    }
+    if (got == static_cast<ssize_t>(sizeof ce)) {
+        reap(res.status);
+        switch (ce.stage) {
+        case Stage::Setns:
+            return fail("setns into mount namespace for " + program, ce.err);
+        case Stage::Chroot:
+            return fail("chroot to host root for " + program, ce.err);
+        case Stage::Exec:
+            break;
+        }
+        return fail("exec " + program, ce.err);
+    }
+    err_r.reset();
+
+    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    bool reaped = false, exited = false;
+    const bool has_deadline = o.timeout.count() > 0;
+    const auto deadline = std::chrono::steady_clock::now() + o.timeout;
+    while (!exited) {
+        pollfd p[3];
+        int n = 0, idx[2] = {-1, -1}, idx_pid = -1;
+        for (int i = 0; i < 2; ++i)
+            if (cap[i].fd.valid()) idx[i] = n, p[n++] = {cap[i].fd.get(), POLLIN, 0};
+        if (pidfd.valid()) idx_pid = n, p[n++] = {pidfd.get(), POLLIN, 0};
         int wait_ms = -1;
-        if (timeout.count() > 0) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now());
+        if (has_deadline) {
+            auto left =
+                std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
             wait_ms = left.count() > 0 ? static_cast<int>(left.count()) : 0;
         }
-        int r = ::poll(fds, static_cast<nfds_t>(n), wait_ms);
-        if (r < 0 && errno == EINTR) continue;
-        if (r == 0 && !killed) {
-            ::kill(pid, SIGKILL);
-            killed = true;
-            continue;
+        // Without a pidfd (old kernels), look at the child now and then.
+        if (!pidfd.valid() && (wait_ms < 0 || wait_ms > 20)) wait_ms = 20;
+        int r = ::poll(p, static_cast<nfds_t>(n), wait_ms);
+        if (r < 0 && errno != EINTR) {
+            int e = errno;
+            ::kill(-pid, SIGKILL);
+            reap(res.status);
+            return fail("poll", e);
         }
-        auto drain = [&](int idx, Fd& fd, std::string& dst) {
-            if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
-            char buf[4096];
-            ssize_t k = ::read(fd.get(), buf, sizeof buf);
-            if (k <= 0)
-                fd.reset();
-            else
-                dst.append(buf, static_cast<size_t>(k));
-        };
-        drain(idx_out, out_r, res.out);
-        drain(idx_err, err_r, res.err);
-        if (idx_in >= 0 && (fds[idx_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
-            if (input.empty()) {
-                in_w.reset();
-            } else {
-                ssize_t k = ::write(in_w.get(), input.data(), input.size());
-                if (k < 0)
-                    in_w.reset();
-                else
-                    input.remove_prefix(static_cast<size_t>(k));
-                if (input.empty()) in_w.reset();
-            }
+        if (r > 0) {
+            for (int i = 0; i < 2; ++i)
+                if (idx[i] >= 0 && p[idx[i]].revents) cap[i].read_once();
+            if (idx_pid >= 0 && p[idx_pid].revents) exited = true;
+        }
+        if (!pidfd.valid()) {
+            pid_t w = ::waitpid(pid, &res.status, WNOHANG);
+            if (w == pid) reaped = exited = true;
+        }
+        if (!exited && has_deadline && std::chrono::steady_clock::now() >= deadline) {
+            // Not reaped yet, so the group id is still ours: the child, its children and anything else
+            // that stayed in the group go.
+            ::kill(-pid, SIGKILL);
+            res.timed_out = true;
+            break;
         }
     }
-    in_w.reset();
-    while (::waitpid(pid, &res.status, 0) < 0) {
-        if (errno != EINTR) return fail_errno("wait " + argv[0]);
-    }
-    if (killed) return fail(argv[0] + " timed out after " + std::to_string(timeout.count() / 1000) + "s");
+    cap[0].drain_buffered();
+    cap[1].drain_buffered();
+    if (!reaped) reap(res.status);
     return res;
+}
+
+Result<RunResult> run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                      std::string_view input, std::chrono::milliseconds timeout) {
+    RunOptions o;
+    o.argv = argv;
+    if (!env.empty()) o.env = env;
+    o.input = std::string(input);
+    o.timeout = timeout;
+    auto r = TRY(run(o));
+    if (r.timed_out)
+        return fail((argv.empty() ? std::string("command") : argv[0]) + " timed out after " +
+                    std::to_string(timeout.count() / 1000) + "s");
+    return r;
 }
 
 } // namespace lxcri::sys

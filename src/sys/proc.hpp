@@ -20,11 +20,45 @@ Result<int> parse_signal(std::string_view s);
 // Waits until pid is gone (it need not be our child); false on timeout.
 bool wait_gone(pid_t pid, std::chrono::milliseconds timeout);
 
+// One subprocess runner for the whole project (external commands, hooks, the init helper's hooks).
+//
+// The child gets its own process group; at the timeout the whole group is SIGKILLed and the runner stops
+// waiting on the pipes (a grandchild holding them, or a child that closed or redirected them, cannot make it
+// hang). Without a timeout it returns when the child exits: whatever is still buffered in the pipes then is
+// read, later output of processes left behind is not waited for. Nothing allocates between fork and exec.
+// Input is given on a memfd, so the parent never blocks writing it and never gets SIGPIPE.
+struct RunOptions {
+    std::vector<std::string> argv;               // argv[0] is also the program unless `path` is set
+    std::string path;                            // file to exec (default argv[0])
+    bool search_path = true;                     // a program without '/' is looked up in $PATH (as execvp)
+    std::optional<std::vector<std::string>> env; // nullopt: the runner's own environment
+    std::string input;                           // stdin content (ignored with stdin_fd >= 0)
+    int stdin_fd = -1;                           // use this fd as stdin (not owned)
+    enum class Output { Capture, Null, Inherit };
+    Output out = Output::Capture, err = Output::Capture;
+    size_t capture_limit = 1 << 20;      // per stream; further output is read and discarded
+    std::chrono::milliseconds timeout{}; // 0: none
+    // Pre-exec steps, in this order (fds are not owned): setns(mount_ns_fd, CLONE_NEWNS); fchdir(root_fd)
+    // and chroot("."). A hook entered into a container's mount namespace with the host's root uses both.
+    int mount_ns_fd = -1;
+    int root_fd = -1;
+};
+
 struct RunResult {
     int status = 0; // raw wait status
     std::string out, err;
+    bool timed_out = false;                            // killed (with its process group) at the timeout
+    bool out_truncated = false, err_truncated = false; // more than capture_limit was written
 };
-// Runs argv (execvp), feeding input on stdin, killing it after timeout (0: none).
+
+// Fails only when the command could not be started: fork or pipe errors, a failed pre-exec step, or exec
+// failing ("exec PATH" with its errno). Exit status, signals and timeouts are in the result.
+Result<RunResult> run(const RunOptions& opts);
+
+// "exit status N" / "signal: NAME" (runc's wording for a wait status).
+std::string describe_wait_status(int status);
+
+// Compatibility form: execvp(argv), env empty: inherited; a timeout is an error ("X timed out after Ns").
 Result<RunResult> run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                       std::string_view input, std::chrono::milliseconds timeout);
 
