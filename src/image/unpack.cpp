@@ -52,6 +52,12 @@ const char* compression_name(Compression c) {
 
 namespace {
 
+// libarchive's message for the last error; it may have none (archive_error_string() is then NULL).
+std::string archive_error(archive* a) {
+    const char* e = archive_error_string(a);
+    return e && *e ? e : "malformed archive (no detail from libarchive)";
+}
+
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaque = ".wh..wh..opq";
 
@@ -292,7 +298,7 @@ class Extractor {
         for (;;) {
             int r = archive_read_data_block(a, &buf, &size, &offset);
             if (r == ARCHIVE_EOF) break;
-            if (r < ARCHIVE_WARN) return fail(std::string("read data: ") + archive_error_string(a));
+            if (r < ARCHIVE_WARN) return fail(std::string("read data: ") + archive_error(a));
             const char* p = static_cast<const char*>(buf);
             while (size > 0) {
                 ssize_t w = ::pwrite(fd.get(), p, size, offset);
@@ -386,8 +392,7 @@ struct Stream {
             return 0;
         }
         if (r < ARCHIVE_WARN) {
-            const char* e = archive_error_string(outer);
-            archive_set_error(inner, EIO, "%s", e ? e : "decompression failed");
+            archive_set_error(inner, EIO, "%s", archive_error(outer).c_str());
             return -1;
         }
         hash.update(*buf, len);
@@ -403,7 +408,7 @@ struct Stream {
             la_int64_t offset = 0;
             int r = archive_read_data_block(outer, &buf, &len, &offset);
             if (r == ARCHIVE_EOF) break;
-            if (r < ARCHIVE_WARN) return fail(std::string("read: ") + archive_error_string(outer));
+            if (r < ARCHIVE_WARN) return fail(std::string("read: ") + archive_error(outer));
             hash.update(buf, len);
             size += len;
         }
@@ -425,24 +430,24 @@ Result<UnpackStats> unpack_stream(Compression comp, const Opener& open, const st
     if (comp == Compression::Zstd) archive_read_support_filter_zstd(outer.get());
     archive_read_support_format_raw(outer.get());
     archive_read_support_format_empty(outer.get());
-    if (open(outer.get()) != ARCHIVE_OK) return fail(what + ": " + archive_error_string(outer.get()));
+    if (open(outer.get()) != ARCHIVE_OK) return fail(what + ": " + archive_error(outer.get()));
     Stream stream{outer.get()};
     archive_entry* raw = nullptr;
     int hr = archive_read_next_header(outer.get(), &raw);
     if (hr == ARCHIVE_EOF)
         stream.eof = true; // an empty file
     else if (hr < ARCHIVE_WARN)
-        return fail(what + ": " + archive_error_string(outer.get()));
+        return fail(what + ": " + archive_error(outer.get()));
     archive_read_support_format_tar(a.get());
     if (archive_read_open(a.get(), &stream, nullptr, &Stream::read_block, nullptr) != ARCHIVE_OK)
-        return fail(what + ": " + archive_error_string(a.get()));
+        return fail(what + ": " + archive_error(a.get()));
     Extractor x(rootfd.get(), mode);
     UnpackStats stats;
     for (;;) {
         archive_entry* e = nullptr;
         int r = archive_read_next_header(a.get(), &e);
         if (r == ARCHIVE_EOF) break;
-        if (r < ARCHIVE_WARN) return fail(what + ": " + archive_error_string(a.get()));
+        if (r < ARCHIVE_WARN) return fail(what + ": " + archive_error(a.get()));
         const char* name = archive_entry_pathname(e);
         if (!name) return fail(what + ": an entry without a name");
         if (auto s = x.entry(a.get(), e, stats); !s)

@@ -346,3 +346,25 @@ TEST_F(Unpack, CorruptAndMissingLayersFail) {
 }
 
 } // namespace
+
+namespace {
+
+// Found by fuzz/image_layer_fuzz: a gzip stream on which libarchive fails without an error message
+// (archive_error_string() NULL) made the error text a strlen(NULL).
+TEST_F(Unpack, ArchiveErrorWithoutMessageIsAnErrorNotACrash) {
+    std::string b64 = "H4sIAAAAAAACA+3XXYqDMBQF4DzPKiyzAHM1NwF3Y6tFGdFi7M/"
+                      "ym2pfKrRQhqQWzycY9aWUwz3GctjFwjPpGOZxdebrdG1SpVnx9FyzTkT"
+                      "EIoCjHfLe/aRYp9Llf8itPRd+89dKPc8/TR7zJ3cmEUnk713fdUN2yaQ7sni8ibd1G9vqR8AK3MJeYv+z/"
+                      "4z9X6j822PTLGz+Dbn9f/pN"
+                      "Lfnv630XYv7fe/9rzSQijfkHAAAAAAAAAAD4l9Krw0QHACgAAA==";
+    std::string path = base_ + "/crash.b64";
+    ASSERT_TRUE(sys::write_file_atomic(path, b64));
+    ASSERT_EQ(std::system(("base64 -d " + path + " > " + base_ + "/crash.gz").c_str()), 0);
+    std::string data = *sys::read_file(base_ + "/crash.gz");
+    auto r = unpack_layer_memory(data, root_, Whiteouts::apply);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("unpack layer"), std::string::npos) << r.error().message();
+    EXPECT_FALSE(unpack_layer(base_ + "/crash.gz", root_, Whiteouts::overlay));
+}
+
+} // namespace
