@@ -371,33 +371,47 @@ using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
 
 // The uncompressed layer stream: the outer archive only decompresses (format "raw"); the tar reader pulls
 // its blocks through read_block(), which hashes every byte on the way (the layer's DiffID).
+// umoci 0.4 (`umoci insert`) ends its layers right after the last entry's data: no padding to the 512-byte
+// block, no end-of-archive blocks (GNU tar lists them, then says "Unexpected EOF"). So when the real stream
+// ends, the tar reader is handed the zeros that complete the block plus the two end blocks; they are not
+// hashed (the DiffID is of the real stream), and an entry cut off before that still fails as truncated.
 struct Stream {
     archive* outer = nullptr;
     Sha256 hash;
     uint64_t size = 0;
-    bool eof = false;
+    bool eof = false;          // the real stream has ended
+    bool trailer_sent = false; // the synthesized zeros were handed out
 
     static la_ssize_t read_block(archive* inner, void* ud, const void** buf) {
         auto* s = static_cast<Stream*>(ud);
         return s->next(inner, buf);
     }
 
+    static const unsigned char* zeros() {
+        static const unsigned char z[1536] = {};
+        return z;
+    }
+
     la_ssize_t next(archive* inner, const void** buf) {
-        if (eof) return 0;
-        size_t len = 0;
-        la_int64_t offset = 0;
-        int r = archive_read_data_block(outer, buf, &len, &offset);
-        if (r == ARCHIVE_EOF) {
+        if (!eof) {
+            size_t len = 0;
+            la_int64_t offset = 0;
+            int r = archive_read_data_block(outer, buf, &len, &offset);
+            if (r < ARCHIVE_WARN && r != ARCHIVE_EOF) {
+                archive_set_error(inner, EIO, "%s", archive_error(outer).c_str());
+                return -1;
+            }
+            if (r != ARCHIVE_EOF) {
+                hash.update(*buf, len);
+                size += len;
+                return static_cast<la_ssize_t>(len);
+            }
             eof = true;
-            return 0;
         }
-        if (r < ARCHIVE_WARN) {
-            archive_set_error(inner, EIO, "%s", archive_error(outer).c_str());
-            return -1;
-        }
-        hash.update(*buf, len);
-        size += len;
-        return static_cast<la_ssize_t>(len);
+        if (trailer_sent) return 0;
+        trailer_sent = true;
+        *buf = zeros();
+        return static_cast<la_ssize_t>((512 - size % 512) % 512 + 1024);
     }
 
     // What the tar reader left unread (the zero blocks after its end marker) is part of the DiffID too.

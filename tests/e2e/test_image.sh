@@ -274,7 +274,9 @@ test_image_umoci_root_entry_and_layer_gc() {
     umoci insert --image "$lay:bb" "$IMG_TMP/extra" / >"$IMG_TMP/umoci.log" 2>&1 || fail "umoci insert: $(cat "$IMG_TMP/umoci.log")"
     local blob
     blob=$(jq -r '.layers[-1].digest' "$lay/blobs/sha256/$(jq -r '.manifests[0].digest' "$lay/index.json" | cut -c8-)")
-    tar -tzf "$lay/blobs/sha256/${blob:7}" 2>/dev/null | grep -qx / || fail "umoci's layer has no \"/\" entry"
+    # (GNU tar lists it, then complains about the missing end-of-archive blocks umoci leaves out.)
+    { tar -tvzf "$lay/blobs/sha256/${blob:7}" 2>/dev/null || true; } | awk '$NF == "/"' | grep -q . ||
+        fail "umoci's layer has no \"/\" entry"
     irt image import "$lay" local/umoci:1 >/dev/null
     assert_eq inserted "$(irt run --image local/umoci:1 --storage-root "$IMG_STORAGE" "$id" -- cat /umoci-was-here)" \
         "run of an image with a \"/\" layer entry"

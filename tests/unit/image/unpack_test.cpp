@@ -368,3 +368,29 @@ TEST_F(Unpack, ArchiveErrorWithoutMessageIsAnErrorNotACrash) {
 }
 
 } // namespace
+
+namespace {
+
+// `umoci insert` (umoci 0.4.7) writes layers that end right after the last entry's data: no padding, no
+// end-of-archive blocks. They unpack, and their DiffID is that of the bytes as they are; an entry cut off
+// further than the missing padding is still an error.
+TEST_F(Unpack, LayerWithoutPaddingOrEndBlocksAsUmociWritesIt) {
+    std::string full = tar("d('/')\nf('umoci-was-here', b'hi\\n')");
+    std::string text = *sys::read_file(full);
+    std::string cut = text.substr(0, 1024 + 3); // two headers and the data, nothing after
+    std::string layer = base_ + "/umoci.tar";
+    ASSERT_TRUE(sys::write_file_atomic(layer, cut));
+    Digest id = sha256_of(cut);
+    auto r = unpack_layer(layer, root_, Whiteouts::overlay, &id);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(read("umoci-was-here"), "hi\n");
+    EXPECT_EQ(r->stream_bytes, cut.size());
+    std::string big = tar("f('big', b'x' * 5000)");
+    std::string btext = *sys::read_file(big);
+    ASSERT_TRUE(sys::write_file_atomic(layer, btext.substr(0, 512 + 1000)));
+    auto t = unpack_layer(layer, root_, Whiteouts::apply);
+    ASSERT_FALSE(t);
+    EXPECT_NE(t.error().message().find("entry \"big\""), std::string::npos) << t.error().message();
+}
+
+} // namespace
