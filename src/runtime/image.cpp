@@ -125,7 +125,7 @@ Status image_gc(const ImageContext& c) {
     auto lr = TRY_CTX(storage::gc_layers(storage_root(), keep), "image gc");
     if (!lr.skipped.empty())
         std::printf("unpacked layers kept: %s\n", lr.skipped.c_str());
-    else
+    else if (lr.removed)
         std::printf("removed %zu unpacked layers, kept %zu\n", lr.removed, lr.kept);
     return ok();
 }

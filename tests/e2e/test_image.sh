@@ -288,7 +288,7 @@ test_image_umoci_root_entry_and_layer_gc() {
     irt image rm local/umoci:1 "$IMG_REF" >/dev/null
     local out
     out=$(LXCRI_STORAGE_ROOT=$IMG_STORAGE irt image gc)
-    assert_contains "$out" "removed 0 unpacked layers, kept 3" "gc while a container uses the layers"
+    [[ $out != *"unpacked layers"* ]] || fail "gc while a container uses the layers: $out"
     assert_eq 3 "$(layers_of)" "layers after gc with a container"
     irt delete --force "$id"
     out=$(LXCRI_STORAGE_ROOT=$IMG_STORAGE irt image gc)
