@@ -1,23 +1,49 @@
 #!/usr/bin/env bash
-# Run the spec/plan fuzzer: fuzz/run.sh [SECONDS]   (default 60; CI runs 30)
-# Seeds from fuzz/corpus/ (read-only); new inputs go to build-fuzz/corpus/, crashes to build-fuzz/artifacts/.
-# Exit status: 0 when no crash/leak/UB was found in the time given, non-zero otherwise.
+# Run the libFuzzer targets: fuzz/run.sh [SECONDS] [TARGET...]   (default 60 seconds, every target; CI runs 30)
+# SECONDS is the total: it is split evenly across the targets (at least 1 s each), so the stage takes about
+# as long whatever the number of targets. Seeds from fuzz/corpus/<target>/ (read-only); new inputs go to
+# build-fuzz/corpus/<target>/, crashes to build-fuzz/artifacts/<target>/, logs to build-fuzz/<target>.log.
+# Every target runs with bounded memory (-rss_limit_mb, -malloc_limit_mb: a parser that allocates beyond
+# what its input justifies fails) and a per-input timeout.
+# Exit status: 0 when no target found a crash/leak/UB/OOM/timeout in the time given, non-zero otherwise.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-60}
+shift || true
 out=${FUZZ_OUT:-$repo/build-fuzz}
-bin="$out/spec_fuzz"
-[[ -x $bin ]] || bash "$repo/fuzz/build.sh" "$out" >/dev/null
-mkdir -p "$out/corpus" "$out/artifacts"
-echo "fuzz: $bin for ${secs}s, seeds $repo/fuzz/corpus"
-rc=0
-"$bin" -max_total_time="$secs" -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -dict="$repo/fuzz/json.dict" -artifact_prefix="$out/artifacts/" \
-    "$out/corpus" "$repo/fuzz/corpus" >"$out/fuzz.log" 2>&1 || rc=$?
-grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$out/fuzz.log" || true
-if ((rc != 0)); then
-    echo "fuzz: FAILED (rc=$rc); the log ends with:"
-    tail -n 40 "$out/fuzz.log"
-    ls -1 "$out/artifacts" | sed 's/^/fuzz: artifact /'
+targets=("$@")
+if ((${#targets[@]} == 0)); then
+    for t in "$repo"/fuzz/*_fuzz.cpp; do targets+=("$(basename "$t" .cpp)"); done
 fi
+need_build=0
+for t in "${targets[@]}"; do [[ -x $out/$t ]] || need_build=1; done
+((need_build == 0)) || bash "$repo/fuzz/build.sh" "$out" >/dev/null
+per=$((secs / ${#targets[@]}))
+((per >= 1)) || per=1
+echo "fuzz: ${#targets[@]} targets, ${per}s each, seeds $repo/fuzz/corpus/<target>"
+rc=0
+for t in "${targets[@]}"; do
+    bin="$out/$t"
+    mkdir -p "$out/corpus/$t" "$out/artifacts/$t"
+    args=(-max_total_time="$per" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 -print_final_stats=1
+        -artifact_prefix="$out/artifacts/$t/")
+    case $t in
+    image_layer_fuzz) args+=(-max_len=32768) ;;
+    image_challenge_fuzz | image_reference_fuzz) args+=(-max_len=1024) ;;
+    *) args+=(-max_len=16384 -dict="$repo/fuzz/json.dict") ;;
+    esac
+    trc=0
+    seeds=()
+    [[ -d $repo/fuzz/corpus/$t ]] && seeds=("$repo/fuzz/corpus/$t")
+    "$bin" "${args[@]}" "$out/corpus/$t" "${seeds[@]}" >"$out/$t.log" 2>&1 || trc=$?
+    runs=$(grep -oE '^stat::number_of_executed_units: *[0-9]+' "$out/$t.log" | grep -oE '[0-9]+$' || echo 0)
+    rss=$(grep -oE '^stat::peak_rss_mb: *[0-9]+' "$out/$t.log" | grep -oE '[0-9]+$' || echo '?')
+    echo "fuzz: $t: $runs runs in ${per}s ($((runs / per))/s), peak rss ${rss} MB, rc=$trc"
+    if ((trc != 0)); then
+        rc=1
+        echo "fuzz: $t FAILED (rc=$trc); the log ends with:"
+        tail -n 40 "$out/$t.log"
+        ls -1 "$out/artifacts/$t" | sed "s|^|fuzz: artifact $out/artifacts/$t/|"
+    fi
+done
 exit "$rc"

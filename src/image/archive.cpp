@@ -1,5 +1,6 @@
 #include "image/archive.hpp"
 
+#include "image/limits.hpp"
 #include "image/reference.hpp"
 #include "image/unpack.hpp"
 #include "sys/fs.hpp"
@@ -45,7 +46,7 @@ std::string blob_rel(const Digest& d) {
 }
 
 Result<std::string> read_member(const std::string& dir, const std::string& rel) {
-    return sys::read_file(TRY(member(dir, rel)));
+    return read_file_bounded(TRY(member(dir, rel)), kMaxDocumentSize);
 }
 
 // The stored name: the caller's, else the archive's if it is a full reference.
@@ -124,7 +125,7 @@ json descriptor_json(const Descriptor& d) {
 Result<std::vector<ImageRecord>> import_docker(Store& store, const std::string& dir,
                                                const std::string& name) {
     std::string text = TRY(read_member(dir, "manifest.json"));
-    json j = json::parse(text, nullptr, false);
+    json j = TRY(parse_json_bounded(text, kMaxDocumentSize, "manifest.json"));
     if (!j.is_array() || j.empty()) return fail("manifest.json: expected a non-empty array");
     std::vector<ImageRecord> out;
     for (auto& e : j) {

@@ -1,10 +1,16 @@
 #include "image/auth.hpp"
 
+#include "image/limits.hpp"
 #include "spec/json.hpp"
 #include "sys/fs.hpp"
+#include "sys/log.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 
 namespace lxcri::image {
@@ -145,7 +151,9 @@ std::vector<std::string> auth_file_candidates() {
 
 Result<std::optional<Credentials>> credentials_from_json(std::string_view text, const std::string& registry,
                                                          const std::string& repository) {
-    Json v = TRY(j::parse_text(text));
+    // Never j::parse_text: its errors quote the input, and this input holds passwords.
+    Json v = TRY(parse_json_bounded(text, kMaxSecretDocSize, ""));
+    if (!v.is_object()) return fail("expected a JSON object");
     const Json* auths = j::member(v, "auths");
     if (!auths) return std::optional<Credentials>{};
     TRY(j::expect_object(*auths, "auths"));
@@ -184,23 +192,47 @@ Result<std::optional<Credentials>> credentials_from_json(std::string_view text, 
     return std::optional<Credentials>{};
 }
 
+namespace {
+
+// A credentials file others can read, or one someone else owns (and so can rewrite), is worth a warning:
+// podman and docker keep theirs 0600 and owned by the user.
+void check_auth_file_permissions(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) < 0) return;
+    if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        log::warn("auth file " + path + " is accessible by group or others (mode " + mode +
+                  "): it holds credentials, chmod 600 it");
+    }
+    if (st.st_uid != ::geteuid())
+        log::warn("auth file " + path + " is owned by uid " + std::to_string(st.st_uid) + ", not by uid " +
+                  std::to_string(::geteuid()));
+}
+
+Result<std::optional<Credentials>> credentials_from_file(const std::string& path, const std::string& registry,
+                                                         const std::string& repository) {
+    const std::string what = "auth file " + path;
+    std::string text = TRY_CTX(read_file_bounded(path, kMaxSecretDocSize), what);
+    check_auth_file_permissions(path);
+    return TRY_CTX(credentials_from_json(text, registry, repository), what);
+}
+
+} // namespace
+
 Result<std::optional<Credentials>>
 lookup_credentials(const std::string& auth_file, const std::string& registry, const std::string& repository) {
-    if (!auth_file.empty()) {
-        std::string text = TRY_CTX(sys::read_file(auth_file), "credentials file");
-        return TRY_CTX(credentials_from_json(text, registry, repository), auth_file);
-    }
+    if (!auth_file.empty()) return credentials_from_file(auth_file, registry, repository);
     for (auto& f : auth_file_candidates()) {
         if (!sys::exists(f)) continue;
-        std::string text = TRY_CTX(sys::read_file(f), "credentials file");
-        auto c = TRY_CTX(credentials_from_json(text, registry, repository), f);
+        auto c = TRY(credentials_from_file(f, registry, repository));
         if (c) return c;
     }
     return std::optional<Credentials>{};
 }
 
 Result<Token> parse_token_response(std::string_view text) {
-    Json v = TRY_CTX(j::parse_text(text), "token response");
+    Json v = TRY(parse_json_bounded(text, kMaxSecretDocSize, "token response"));
     if (!v.is_object()) return fail("token response: expected a JSON object");
     Token t;
     TRY_CTX(j::field(v, "token", "", t.value, j::to_str), "token response");

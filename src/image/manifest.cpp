@@ -1,5 +1,6 @@
 #include "image/manifest.hpp"
 
+#include "image/limits.hpp"
 #include "spec/json.hpp"
 
 #include <sys/utsname.h>
@@ -110,7 +111,7 @@ Result<Descriptor> read_descriptor(const Json& v, const std::string& path) {
 }
 
 Result<Json> parse_object(std::string_view text, const char* what) {
-    auto v = TRY_CTX(j::parse_text(text), what);
+    auto v = TRY(parse_json_bounded(text, kMaxDocumentSize, what));
     if (!v.is_object()) return fail(std::string(what) + ": expected a JSON object");
     return v;
 }

@@ -2,6 +2,9 @@
 
 #include "image/digest.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cctype>
 #include <vector>
 
@@ -100,14 +103,23 @@ std::string Reference::str() const {
     return s;
 }
 
-bool Reference::is_local() const {
-    std::string host = registry;
-    if (!host.empty() && host[0] == '[') {
-        host = host.substr(1, host.find(']') - 1);
-        return host == "::1";
+bool is_loopback_host(std::string_view host) {
+    std::string h(host);
+    if (!h.empty() && h[0] == '[') {
+        auto close = h.find(']');
+        if (close == std::string::npos) return false;
+        h = h.substr(1, close - 1);
+        in6_addr a6{};
+        return ::inet_pton(AF_INET6, h.c_str(), &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
     }
-    host = host.substr(0, host.rfind(':'));
-    return host == "localhost" || host.starts_with("127.");
+    if (auto colon = h.rfind(':'); colon != std::string::npos) h = h.substr(0, colon);
+    if (h == "localhost") return true;
+    in_addr a4{};
+    return ::inet_pton(AF_INET, h.c_str(), &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+bool Reference::is_local() const {
+    return is_loopback_host(registry);
 }
 
 Result<Reference> parse_reference(std::string_view s) {

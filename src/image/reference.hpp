@@ -28,9 +28,13 @@ struct Reference {
     std::string str() const;
     // What the manifest is fetched by: the digest if any, else the tag.
     std::string manifest_ref() const { return digest.empty() ? tag : digest; }
-    // Loopback registries (127.0.0.0/8, localhost, ::1) are spoken to over plain http.
+    // Loopback registries (127.0.0.0/8, localhost, ::1): https is tried first, then plain http.
     bool is_local() const;
 };
+
+// "localhost", an IPv4 address in 127.0.0.0/8 or [::1], each with an optional ":port". Names that merely
+// start with "127." (127.evil.example) are not loopback.
+bool is_loopback_host(std::string_view host);
 
 // Validates per the distribution reference grammar (lowercase path components, tag [\w][\w.-]{0,127},
 // sha256 digest); errors read "invalid reference \"X\": why".

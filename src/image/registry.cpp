@@ -1,11 +1,12 @@
 #include "image/registry.hpp"
 
-#include "spec/json.hpp"
+#include "image/limits.hpp"
 #include "sys/fs.hpp"
 
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstring>
 #include <map>
@@ -15,7 +16,6 @@ namespace lxcri::image {
 
 namespace {
 
-constexpr size_t kMaxBody = 8 << 20; // manifests, tokens, error bodies
 constexpr const char* kUserAgent = "proxmox-lxcri";
 
 void global_init() {
@@ -70,6 +70,7 @@ struct Request {
     bool blob = false;
     int64_t range_from = 0;
     const BlobSink* sink = nullptr;
+    size_t max_body = kMaxDocumentSize; // manifests, error bodies; token answers get kMaxSecretDocSize
 };
 
 struct Response {
@@ -126,12 +127,38 @@ size_t on_data(char* data, size_t size, size_t n, void* ud) {
         if (t->sink_error = t->req->sink->data(data, len); !t->sink_error) return 0;
         return len;
     }
-    if (t->resp->body.size() + len > kMaxBody) {
+    if (t->resp->body.size() + len > t->req->max_body) {
         t->body_too_large = true;
         return 0;
     }
     t->resp->body.append(data, len);
     return len;
+}
+
+// Scheme and host of a URL ("" when it does not parse).
+std::pair<std::string, std::string> scheme_host(const std::string& url) {
+    CURLU* u = curl_url();
+    if (!u) return {};
+    std::pair<std::string, std::string> out;
+    if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+        char* part = nullptr;
+        if (curl_url_get(u, CURLUPART_SCHEME, &part, 0) == CURLUE_OK) out.first = lower(part);
+        curl_free(part);
+        part = nullptr;
+        if (curl_url_get(u, CURLUPART_HOST, &part, 0) == CURLUE_OK) out.second = lower(part);
+        curl_free(part);
+    }
+    curl_url_cleanup(u);
+    return out;
+}
+
+// Credentials travel over https, or over plain http to this machine only.
+Status check_credentials_transport(const std::string& url) {
+    auto [scheme, host] = scheme_host(url);
+    if (scheme == "https") return ok();
+    if (scheme == "http" && is_loopback_host(host)) return ok();
+    return fail("refusing to send credentials over plain " + (scheme.empty() ? std::string("?") : scheme) +
+                " to " + (host.empty() ? url : host) + " (only https, or http to a loopback address)");
 }
 
 struct CurlHandle {
@@ -146,7 +173,7 @@ struct CurlHandle {
 } // namespace
 
 std::string registry_error_message(std::string_view body) {
-    auto v = spec::json::parse_text(body);
+    auto v = parse_json_bounded(body, kMaxDocumentSize, "error body");
     if (!v || !v->is_object()) return "";
     auto it = v->find("errors");
     if (it == v->end() || !it->is_array()) return "";
@@ -170,6 +197,8 @@ struct RegistryClient::State {
     Reference ref;
     RegistryOptions opts;
     std::string scheme;
+    std::mutex scheme_mu;
+    std::atomic<bool> scheme_known{false}; // set by ping(), which every other call makes first if needed
     bool verify_tls = true;
     std::string ca_file; // <cert_dir>/<registry>/ca.crt when present
     std::mutex mu;
@@ -180,6 +209,7 @@ struct RegistryClient::State {
 
     Result<Response> perform(const Request& r, const std::string& auth) {
         global_init();
+        if (!auth.empty()) TRY_CTX(check_credentials_transport(r.url), r.method + " " + r.url);
         CurlHandle c;
         if (!c.h) return fail("curl_easy_init failed");
         Response resp;
@@ -191,6 +221,7 @@ struct RegistryClient::State {
         curl_easy_setopt(c.h, CURLOPT_USERAGENT, kUserAgent);
         curl_easy_setopt(c.h, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(c.h, CURLOPT_MAXREDIRS, 10L);
+        curl_easy_setopt(c.h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(c.h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts.connect_timeout.count()));
         curl_easy_setopt(c.h, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
         if (r.blob) {
@@ -222,7 +253,7 @@ struct RegistryClient::State {
         std::string what = r.method + " " + r.url;
         if (!t.sink_error) return std::unexpected(std::move(t.sink_error).error().context(what));
         if (t.body_too_large)
-            return fail(what + ": response body larger than " + std::to_string(kMaxBody) + " bytes");
+            return fail(what + ": response body larger than " + std::to_string(r.max_body) + " bytes");
         if (rc != CURLE_OK) {
             std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
             if (rc == CURLE_OPERATION_TIMEDOUT) detail = "deadline exceeded: " + detail;
@@ -274,7 +305,7 @@ struct RegistryClient::State {
         auto sc = ch.params.find("scope");
         std::string scope = sc != ch.params.end() ? sc->second : "repository:" + ref.repository + ":pull";
         url += sep + std::string("scope=") + escape(scope);
-        Request tr{.url = url, .timeout = opts.request_timeout};
+        Request tr{.url = url, .timeout = opts.request_timeout, .max_body = kMaxSecretDocSize};
         std::string basic;
         if (cr && !cr->username.empty())
             basic = "Authorization: Basic " + base64_encode(cr->username + ":" + cr->password);
@@ -335,7 +366,7 @@ struct RegistryClient::State {
 RegistryClient::RegistryClient(const Reference& ref, RegistryOptions opts) : s_(std::make_unique<State>()) {
     s_->ref = ref;
     s_->opts = std::move(opts);
-    s_->scheme = ref.is_local() ? "http" : "https";
+    s_->scheme = "https";
     s_->verify_tls = !s_->opts.insecure;
     if (std::string ca = s_->opts.cert_dir + "/" + ref.registry + "/ca.crt";
         !s_->opts.cert_dir.empty() && sys::exists(ca))
@@ -349,17 +380,31 @@ std::string RegistryClient::base_url() const {
 }
 
 Status RegistryClient::ping() {
+    std::lock_guard g(s_->scheme_mu);
+    s_->scheme = "https";
+    s_->scheme_known = false;
     Request r{.url = base_url() + "/v2/", .timeout = s_->opts.request_timeout};
     auto resp = s_->send(r);
-    if (!resp && s_->opts.insecure && s_->scheme == "https") {
-        s_->scheme = "http"; // --tls-verify=false: fall back to plain http as podman does
+    // https first, always; plain http only for --tls-verify=false (as podman) and loopback registries (as
+    // containers/image does for localhost). When both fail, both errors are told.
+    std::optional<Error> https_error;
+    if (!resp && (s_->opts.insecure || s_->ref.is_local())) {
+        https_error = std::move(resp).error();
+        s_->scheme = "http";
         r.url = base_url() + "/v2/";
         resp = s_->send(r);
     }
-    if (!resp) return std::unexpected(std::move(resp).error().context("registry " + s_->ref.registry));
-    if (resp->status == 200) return ok();
-    Error e = s_->http_error(r, *resp).error();
-    return std::unexpected(std::move(e).with_context("registry " + s_->ref.registry));
+    const std::string what = "registry " + s_->ref.registry;
+    auto with_https = [&](Error e) {
+        if (https_error) e = Error(e.message() + "; and over https: " + https_error->message());
+        return std::unexpected(std::move(e).with_context(what));
+    };
+    if (!resp) return with_https(std::move(resp).error());
+    if (resp->status == 200) {
+        s_->scheme_known = true;
+        return ok();
+    }
+    return with_https(s_->http_error(r, *resp).error());
 }
 
 namespace {
@@ -368,7 +413,13 @@ const std::string kAccept = "Accept: " + std::string(media::kOciIndex) + ", " +
                             std::string(media::kDockerManifest);
 }
 
+Status RegistryClient::ensure_scheme() {
+    if (s_->scheme_known) return ok();
+    return ping();
+}
+
 Result<FetchedManifest> RegistryClient::get_manifest(const std::string& reference) {
+    TRY(ensure_scheme());
     Request r{
         .url = s_->url("manifests", reference), .headers = {kAccept}, .timeout = s_->opts.request_timeout};
     Response resp = TRY(s_->send(r));
@@ -388,6 +439,7 @@ Result<FetchedManifest> RegistryClient::get_manifest(const std::string& referenc
 }
 
 Result<Descriptor> RegistryClient::head_manifest(const std::string& reference) {
+    TRY(ensure_scheme());
     Request r{.method = "HEAD",
               .url = s_->url("manifests", reference),
               .headers = {kAccept},
@@ -406,6 +458,7 @@ Result<Descriptor> RegistryClient::head_manifest(const std::string& reference) {
 }
 
 Status RegistryClient::get_blob(const Digest& digest, int64_t offset, const BlobSink& sink) {
+    TRY(ensure_scheme());
     Request r{.url = s_->url("blobs", digest.str()),
               .timeout = s_->opts.blob_timeout,
               .blob = true,

@@ -18,7 +18,8 @@ namespace lxcri::image {
 
 struct RegistryOptions {
     // Skip TLS verification and fall back to http (podman's --tls-verify=false). Loopback registries
-    // (127.0.0.0/8, localhost, ::1) always use http.
+    // (127.0.0.0/8, localhost, ::1) are tried over https first too, then over http. Credentials never go
+    // over plain http to any other host.
     bool insecure = false;
     std::string auth_file; // explicit credentials file (auth.json format); empty: the usual places
     // Per-registry CA certificates as podman keeps them: <cert_dir>/<host[:port]>/ca.crt is trusted for that
@@ -50,9 +51,11 @@ class RegistryClient {
     RegistryClient(const RegistryClient&) = delete;
     RegistryClient& operator=(const RegistryClient&) = delete;
 
-    // "http://127.0.0.1:5000" / "https://registry-1.docker.io".
+    // "https://registry-1.docker.io"; "http://127.0.0.1:5000" once ping() fell back to http.
     std::string base_url() const;
-    // GET /v2/ (authenticates if challenged); errors name the registry and the cause.
+    // GET /v2/ over https, else (--tls-verify=false or a loopback registry) over http; authenticates if
+    // challenged. Errors name the registry and the cause (both causes when both schemes failed). Every other
+    // call pings first unless a ping succeeded.
     Status ping();
     // GET /v2/<repo>/manifests/<reference> with Accept for OCI index/manifest and Docker list/manifest.
     Result<FetchedManifest> get_manifest(const std::string& reference);
@@ -62,6 +65,8 @@ class RegistryClient {
     Status get_blob(const Digest& digest, int64_t offset, const BlobSink& sink);
 
   private:
+    // ping() unless an earlier one found the scheme.
+    Status ensure_scheme();
     struct State;
     std::unique_ptr<State> s_;
 };

@@ -1,5 +1,6 @@
 #include "image/store.hpp"
 
+#include "image/limits.hpp"
 #include "image/reference.hpp"
 #include "spec/json.hpp"
 #include "sys/log.hpp"
@@ -117,7 +118,7 @@ bool Store::has_blob(const Digest& d) const {
 
 Result<std::string> Store::read_blob(const Digest& d) const {
     if (!has_blob(d)) return fail("blob " + d.str() + " not found in store " + root_);
-    std::string data = TRY(sys::read_file(blob_path(d)));
+    std::string data = TRY(read_file_bounded(blob_path(d), kMaxDocumentSize));
     if (Digest got = sha256_of(data); got != d)
         return fail("blob " + d.str() + " is corrupt: content hashes to " + got.str());
     return data;
@@ -218,8 +219,8 @@ namespace {
 Result<std::vector<ImageRecord>> read_index(const std::string& path) {
     std::vector<ImageRecord> out;
     if (!sys::exists(path)) return out;
-    std::string text = TRY(sys::read_file(path));
-    Json v = TRY_CTX(j::parse_text(text), path);
+    std::string text = TRY(read_file_bounded(path, kMaxDocumentSize));
+    Json v = TRY(parse_json_bounded(text, kMaxDocumentSize, path));
     const Json* images = j::member(v, "images");
     if (!images) return out;
     if (!images->is_array()) return fail(path + ": images: expected an array");

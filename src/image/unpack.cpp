@@ -13,7 +13,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <functional>
 #include <memory>
 #include <unordered_set>
 #include <vector>
@@ -50,21 +52,32 @@ const char* compression_name(Compression c) {
 
 namespace {
 
+// libarchive's message for the last error; it may have none (archive_error_string() is then NULL).
+std::string archive_error(archive* a) {
+    const char* e = archive_error_string(a);
+    return e && *e ? e : "malformed archive (no detail from libarchive)";
+}
+
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaque = ".wh..wh..opq";
 
-// Path components of a tar entry name; "./" and empty components dropped. Absolute names and ".." are
-// refused.
+// Path components of a tar entry name, cleaned lexically as if it were relative to "/" (containerd's
+// way): "./" and empty components dropped, a leading "/" ignored (an absolute name lands under the root;
+// `umoci insert` writes a "/" entry), ".." removes the previous component and is clamped at the root. What
+// the cleaned path then resolves to is still confined to the root (openat2 RESOLVE_IN_ROOT).
 Result<std::vector<std::string>> split_entry(std::string_view name) {
-    if (name.starts_with('/')) return fail("absolute path");
+    if (name.find('\0') != std::string_view::npos) return fail("NUL byte in path");
     std::vector<std::string> out;
     size_t pos = 0;
     while (pos <= name.size()) {
         size_t end = name.find('/', pos);
         if (end == std::string_view::npos) end = name.size();
         std::string_view c = name.substr(pos, end - pos);
-        if (c == "..") return fail("path escapes the root");
-        if (!c.empty() && c != ".") out.emplace_back(c);
+        if (c == "..") {
+            if (!out.empty()) out.pop_back();
+        } else if (!c.empty() && c != ".") {
+            out.emplace_back(c);
+        }
         pos = end + 1;
     }
     return out;
@@ -285,7 +298,7 @@ class Extractor {
         for (;;) {
             int r = archive_read_data_block(a, &buf, &size, &offset);
             if (r == ARCHIVE_EOF) break;
-            if (r < ARCHIVE_WARN) return fail(std::string("read data: ") + archive_error_string(a));
+            if (r < ARCHIVE_WARN) return fail(std::string("read data: ") + archive_error(a));
             const char* p = static_cast<const char*>(buf);
             while (size > 0) {
                 ssize_t w = ::pwrite(fd.get(), p, size, offset);
@@ -354,35 +367,136 @@ class Extractor {
 struct ArchiveFree {
     void operator()(archive* a) const { archive_read_free(a); }
 };
+using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
 
-} // namespace
+// The uncompressed layer stream: the outer archive only decompresses (format "raw"); the tar reader pulls
+// its blocks through read_block(), which hashes every byte on the way (the layer's DiffID).
+// umoci 0.4 (`umoci insert`) ends its layers right after the last entry's data: no padding to the 512-byte
+// block, no end-of-archive blocks (GNU tar lists them, then says "Unexpected EOF"). So when the real stream
+// ends, the tar reader is handed the zeros that complete the block plus the two end blocks; they are not
+// hashed (the DiffID is of the real stream), and an entry cut off before that still fails as truncated.
+struct Stream {
+    archive* outer = nullptr;
+    Sha256 hash;
+    uint64_t size = 0;
+    bool eof = false;          // the real stream has ended
+    bool trailer_sent = false; // the synthesized zeros were handed out
 
-Result<UnpackStats> unpack_layer(const std::string& layer, const std::string& root, Whiteouts mode) {
-    std::string what = "unpack " + layer;
-    Compression comp = TRY_CTX(detect_compression_file(layer), what);
+    static la_ssize_t read_block(archive* inner, void* ud, const void** buf) {
+        auto* s = static_cast<Stream*>(ud);
+        return s->next(inner, buf);
+    }
+
+    static const unsigned char* zeros() {
+        static const unsigned char z[1536] = {};
+        return z;
+    }
+
+    la_ssize_t next(archive* inner, const void** buf) {
+        if (!eof) {
+            size_t len = 0;
+            la_int64_t offset = 0;
+            int r = archive_read_data_block(outer, buf, &len, &offset);
+            if (r < ARCHIVE_WARN && r != ARCHIVE_EOF) {
+                archive_set_error(inner, EIO, "%s", archive_error(outer).c_str());
+                return -1;
+            }
+            if (r != ARCHIVE_EOF) {
+                hash.update(*buf, len);
+                size += len;
+                return static_cast<la_ssize_t>(len);
+            }
+            eof = true;
+        }
+        if (trailer_sent) return 0;
+        trailer_sent = true;
+        *buf = zeros();
+        return static_cast<la_ssize_t>((512 - size % 512) % 512 + 1024);
+    }
+
+    // What the tar reader left unread (the zero blocks after its end marker) is part of the DiffID too.
+    Status drain() {
+        const void* buf;
+        while (!eof) {
+            size_t len = 0;
+            la_int64_t offset = 0;
+            int r = archive_read_data_block(outer, &buf, &len, &offset);
+            if (r == ARCHIVE_EOF) break;
+            if (r < ARCHIVE_WARN) return fail(std::string("read: ") + archive_error(outer));
+            hash.update(buf, len);
+            size += len;
+        }
+        eof = true;
+        return ok();
+    }
+};
+
+using Opener = std::function<int(archive*)>;
+
+Result<UnpackStats> unpack_stream(Compression comp, const Opener& open, const std::string& what,
+                                  const std::string& root, Whiteouts mode, const Digest* diff_id) {
     sys::Fd rootfd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!rootfd.valid()) return fail_errno(what + ": open " + root);
-    std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
-    if (!a) return fail(what + ": out of memory");
-    if (comp == Compression::Gzip) archive_read_support_filter_gzip(a.get());
-    if (comp == Compression::Zstd) archive_read_support_filter_zstd(a.get());
+    ArchivePtr outer(archive_read_new());
+    ArchivePtr a(archive_read_new());
+    if (!outer || !a) return fail(what + ": out of memory");
+    if (comp == Compression::Gzip) archive_read_support_filter_gzip(outer.get());
+    if (comp == Compression::Zstd) archive_read_support_filter_zstd(outer.get());
+    archive_read_support_format_raw(outer.get());
+    archive_read_support_format_empty(outer.get());
+    if (open(outer.get()) != ARCHIVE_OK) return fail(what + ": " + archive_error(outer.get()));
+    Stream stream{outer.get()};
+    archive_entry* raw = nullptr;
+    int hr = archive_read_next_header(outer.get(), &raw);
+    if (hr == ARCHIVE_EOF)
+        stream.eof = true; // an empty file
+    else if (hr < ARCHIVE_WARN)
+        return fail(what + ": " + archive_error(outer.get()));
     archive_read_support_format_tar(a.get());
-    if (archive_read_open_filename(a.get(), layer.c_str(), 1 << 20) != ARCHIVE_OK)
-        return fail(what + ": " + archive_error_string(a.get()));
+    if (archive_read_open(a.get(), &stream, nullptr, &Stream::read_block, nullptr) != ARCHIVE_OK)
+        return fail(what + ": " + archive_error(a.get()));
     Extractor x(rootfd.get(), mode);
     UnpackStats stats;
     for (;;) {
         archive_entry* e = nullptr;
         int r = archive_read_next_header(a.get(), &e);
         if (r == ARCHIVE_EOF) break;
-        if (r < ARCHIVE_WARN) return fail(what + ": " + archive_error_string(a.get()));
+        if (r < ARCHIVE_WARN) return fail(what + ": " + archive_error(a.get()));
+        const char* name = archive_entry_pathname(e);
+        if (!name) return fail(what + ": an entry without a name");
         if (auto s = x.entry(a.get(), e, stats); !s)
-            return std::unexpected(
-                std::move(s).error().context(what + ": entry \"" + archive_entry_pathname(e) + "\""));
+            return std::unexpected(std::move(s).error().context(what + ": entry \"" + name + "\""));
         ++stats.entries;
     }
     TRY_CTX(x.finish(), what);
+    TRY_CTX(stream.drain(), what);
+    stats.diff_id = stream.hash.finish();
+    stats.stream_bytes = stream.size;
+    if (diff_id && stats.diff_id != *diff_id)
+        return fail(what + ": layer content does not match the image config: its uncompressed stream is " +
+                    stats.diff_id.str() + ", rootfs.diff_ids says " + diff_id->str());
     return stats;
+}
+
+} // namespace
+
+Result<UnpackStats> unpack_layer(const std::string& layer, const std::string& root, Whiteouts mode,
+                                 const Digest* diff_id) {
+    std::string what = "unpack " + layer;
+    Compression comp = TRY_CTX(detect_compression_file(layer), what);
+    return unpack_stream(
+        comp, [&](archive* a) { return archive_read_open_filename(a, layer.c_str(), 1 << 20); }, what, root,
+        mode, diff_id);
+}
+
+Result<UnpackStats> unpack_layer_memory(std::string_view data, const std::string& root, Whiteouts mode,
+                                        const Digest* diff_id) {
+    auto head =
+        std::span(reinterpret_cast<const unsigned char*>(data.data()), std::min<size_t>(data.size(), 4));
+    return unpack_stream(
+        detect_compression(head),
+        [&](archive* a) { return archive_read_open_memory(a, data.data(), data.size()); }, "unpack layer",
+        root, mode, diff_id);
 }
 
 } // namespace lxcri::image

@@ -9,6 +9,7 @@
 #include "runtime/common.hpp"
 #include "runtime/image.hpp"
 #include "storage/driver.hpp"
+#include "storage/layers_gc.hpp"
 #include "sys/fs.hpp"
 
 #include <cstdlib>
@@ -36,12 +37,16 @@ std::vector<storage::Layer> layers_of(const std::string& store_root, const image
     std::vector<storage::Layer> out;
     for (size_t i = 0; i < chains.size(); ++i) {
         std::string blob = store ? store->blob_path(img.manifest.layers[i].digest) : std::string();
-        out.push_back({chains[i].hex, [blob](const std::string& dir, storage::Whiteouts w) -> Status {
-                           auto mode = w == storage::Whiteouts::overlay ? image::Whiteouts::overlay
-                                                                        : image::Whiteouts::apply;
-                           TRY(image::unpack_layer(blob, dir, mode));
-                           return ok();
-                       }});
+        // The unpack verifies the stream against diff_ids[i]: a shared layer directory named by a chain id
+        // holds only content that hashes to it.
+        image::Digest diff_id = img.config.diff_ids[i];
+        out.push_back(
+            {chains[i].hex, [blob, diff_id](const std::string& dir, storage::Whiteouts w) -> Status {
+                 auto mode =
+                     w == storage::Whiteouts::overlay ? image::Whiteouts::overlay : image::Whiteouts::apply;
+                 TRY(image::unpack_layer(blob, dir, mode, &diff_id));
+                 return ok();
+             }});
     }
     return out;
 }
@@ -75,7 +80,8 @@ Result<Prepared> prepare_bundle(const ImageContext& c, const ImageCreateOpts& io
     std::string bundle = driver->container_dir(id) + "/bundle";
     auto b = bundle_options(img, io, id);
     b.rootfs = rootfs;
-    Status s = sys::mkdir_p(bundle, 0700);
+    Status s = storage::record_layers(*driver, id, layers); // `image gc` keeps what it names
+    if (s) s = sys::mkdir_p(bundle, 0700);
     if (s) s = image::write_bundle(bundle, rootfs, img.config, b);
     if (!s) {
         Error e = std::move(s).error();

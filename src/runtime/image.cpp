@@ -1,11 +1,14 @@
 #include "runtime/image.hpp"
 
+#include "image/config.hpp"
 #include "image/pull.hpp"
 #include "image/store.hpp"
+#include "storage/layers_gc.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <set>
 
 namespace lxcri::runtime {
 
@@ -101,11 +104,29 @@ Status image_rm(const ImageContext& c, const std::vector<std::string>& refs) {
     return ok();
 }
 
+// Chain ids of every stored image's layers: the shared layers `image gc` keeps.
+Result<std::set<std::string>> stored_chain_ids(const image::Store& store) {
+    std::set<std::string> out;
+    for (auto& rec : TRY(store.list())) {
+        auto m = TRY_CTX(store.manifest(rec.manifest), rec.name);
+        auto cfg = TRY_CTX(store.config(m.config.digest), rec.name);
+        for (auto& d : image::chain_ids(cfg.diff_ids))
+            out.insert(d.hex);
+    }
+    return out;
+}
+
 Status image_gc(const ImageContext& c) {
     auto store = TRY(open_store(c));
     auto rep = TRY(store.gc());
     std::printf("removed %zu blobs and %zu partial downloads, freed %s\n", rep.blobs_removed,
                 rep.partials_removed, image::Progress::human(rep.bytes_freed).c_str());
+    auto keep = TRY_CTX(stored_chain_ids(store), "image gc: layers");
+    auto lr = TRY_CTX(storage::gc_layers(storage_root(), keep), "image gc");
+    if (!lr.skipped.empty())
+        std::printf("unpacked layers kept: %s\n", lr.skipped.c_str());
+    else if (lr.removed)
+        std::printf("removed %zu unpacked layers, kept %zu\n", lr.removed, lr.kept);
     return ok();
 }
 

@@ -260,3 +260,41 @@ test_image_bad_input() {
     [[ -z $(find "$IMG_ROOT/ingest" -mindepth 1 ! -name '*.lock') ]] || fail "ingest left: $(ls -A "$IMG_ROOT/ingest")"
     assert_host_clean "$IMG_TMP/host" "$id"
 }
+
+# Issue 12 item 10: an image `umoci insert` made (its layer has a "/" entry) unpacks and runs; `image gc`
+# removes the unpacked layers under the storage root that no image or container uses, and only those.
+test_image_umoci_root_entry_and_layer_gc() {
+    img_setup layers
+    img_pull >/dev/null
+    local id lay="$IMG_TMP/umoci-layout" layers_of
+    id=$(new_id imglayers)
+    cp -a "$E2E_WORK/image/layout" "$lay"
+    mkdir -p "$IMG_TMP/extra"
+    echo inserted >"$IMG_TMP/extra/umoci-was-here"
+    umoci insert --image "$lay:bb" "$IMG_TMP/extra" / >"$IMG_TMP/umoci.log" 2>&1 || fail "umoci insert: $(cat "$IMG_TMP/umoci.log")"
+    local blob
+    blob=$(jq -r '.layers[-1].digest' "$lay/blobs/sha256/$(jq -r '.manifests[0].digest' "$lay/index.json" | cut -c8-)")
+    # (GNU tar lists it, then complains about the missing end-of-archive blocks umoci leaves out.)
+    { tar -tvzf "$lay/blobs/sha256/${blob:7}" 2>/dev/null || true; } | awk '$NF == "/"' | grep -q . ||
+        fail "umoci's layer has no \"/\" entry"
+    irt image import "$lay" local/umoci:1 >/dev/null
+    assert_eq inserted "$(irt run --image local/umoci:1 --storage-root "$IMG_STORAGE" "$id" -- cat /umoci-was-here)" \
+        "run of an image with a \"/\" layer entry"
+
+    layers_of() { find "$IMG_STORAGE/layers" -mindepth 1 -maxdepth 1 -type d ! -name '*.tmp' | wc -l; }
+    assert_eq 3 "$(layers_of)" "unpacked layers (busybox 2 + umoci 1)"
+    # A created container keeps its layers even once no image names them.
+    irt create --image local/umoci:1 --storage-root "$IMG_STORAGE" "$id" -- sleep 100 </dev/null >/dev/null
+    irt image rm local/umoci:1 "$IMG_REF" >/dev/null
+    local out
+    out=$(LXCRI_STORAGE_ROOT=$IMG_STORAGE irt image gc)
+    [[ $out != *"unpacked layers"* ]] || fail "gc while a container uses the layers: $out"
+    assert_eq 3 "$(layers_of)" "layers after gc with a container"
+    irt delete --force "$id"
+    out=$(LXCRI_STORAGE_ROOT=$IMG_STORAGE irt image gc)
+    assert_contains "$out" "removed 3 unpacked layers" "gc after the container is gone"
+    assert_eq 0 "$(layers_of)" "layers after gc"
+    # Pulled again, the image unpacks afresh.
+    img_pull >/dev/null
+    assert_eq hi "$(irt run --image "$IMG_REF" --storage-root "$IMG_STORAGE" "$id" -- echo hi)" "run after layer gc"
+}

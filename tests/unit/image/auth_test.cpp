@@ -1,8 +1,13 @@
 #include "image/auth.hpp"
 #include "sys/fs.hpp"
+#include "sys/log.hpp"
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 
 using namespace lxcri::image;
@@ -81,4 +86,104 @@ TEST(Auth, TokenResponse) {
     EXPECT_EQ(parse_token_response(R"({"access_token":"xyz"})")->value, "xyz");
     EXPECT_FALSE(parse_token_response(R"({"expires_in":3})"));
     EXPECT_FALSE(parse_token_response("[]"));
+}
+
+namespace {
+
+bool has(const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+}
+
+// No part of a secret (nor its base64) may appear in a message.
+void expect_no_secret(const std::string& msg, const std::string& plain) {
+    std::string b64 = base64_encode(plain);
+    for (const std::string& s : {plain, b64, b64.substr(0, 8), plain.substr(plain.find(':') + 1)})
+        EXPECT_FALSE(has(msg, s)) << "message leaks \"" << s << "\": " << msg;
+}
+
+} // namespace
+
+// Issue 12 item 8: nlohmann's parse_error text quotes what it read last ("last read: '\"Y2Vv…\" x'").
+TEST(Auth, MalformedAuthFileDoesNotLeakCredentials) {
+    const std::string plain = "ceo:hunter2-topsecret";
+    const std::string b64 = base64_encode(plain);
+    for (const std::string& body : {
+             R"({"auths":{"r.io":{"auth":")" + b64 + R"(" x}}})", // junk after the secret
+             R"({"auths":{"r.io":{"auth":")" + b64,               // unterminated string
+             R"({"auths":{"r.io":{"auth":")" + b64 + "\n\"}}}",   // control character inside
+             R"({"auths":{"r.io":{"auth":")" + b64 + R"(",}}})",  // trailing comma
+             R"({"auths":{"r.io":{"auth":)" + b64 + "}}}",        // unquoted
+         }) {
+        auto r = credentials_from_json(body, "r.io", "a/b");
+        ASSERT_FALSE(r) << body;
+        EXPECT_TRUE(has(r.error().message(), "invalid JSON at byte")) << r.error().message();
+        expect_no_secret(r.error().message(), plain);
+    }
+    std::string path = "/tmp/lxcri-auth-bad." + std::to_string(::getpid()) + ".json";
+    ASSERT_TRUE(
+        lxcri::sys::write_file_atomic(path, R"({"auths":{"r.io":{"auth":")" + b64 + R"(" x}}})", 0600));
+    auto r = lookup_credentials(path, "r.io", "a/b");
+    ::unlink(path.c_str());
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(has(r.error().message(), "auth file " + path + ": invalid JSON at byte"))
+        << r.error().message();
+    expect_no_secret(r.error().message(), plain);
+}
+
+TEST(Auth, MalformedTokenResponseDoesNotLeakTheToken) {
+    const std::string token = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXRva2Vu.sig";
+    for (const std::string& body : {R"({"token":")" + token + R"(" "expires_in":1})", R"({"token":")" + token,
+                                    R"({"access_token":)" + token + "}"}) {
+        auto r = parse_token_response(body);
+        ASSERT_FALSE(r) << body;
+        EXPECT_TRUE(has(r.error().message(), "token response: invalid JSON at byte")) << r.error().message();
+        EXPECT_FALSE(has(r.error().message(), token.substr(0, 10))) << r.error().message();
+    }
+}
+
+// Issue 12 item 9: bounded size and nesting for auth files and token answers.
+TEST(Auth, OversizedAndDeepDocumentsAreRefused) {
+    std::string deep = R"({"token":"t","x":)" + std::string(300, '[') + std::string(300, ']') + "}";
+    auto d = parse_token_response(deep);
+    ASSERT_FALSE(d);
+    EXPECT_TRUE(has(d.error().message(), "nested deeper than 256")) << d.error().message();
+    std::string shallow = R"({"token":"t","x":)" + std::string(200, '[') + std::string(200, ']') + "}";
+    EXPECT_TRUE(parse_token_response(shallow));
+    std::string big = R"({"token":")" + std::string(2 << 20, 'a') + R"("})";
+    auto b = parse_token_response(big);
+    ASSERT_FALSE(b);
+    EXPECT_TRUE(has(b.error().message(), "larger than 1048576 bytes")) << b.error().message();
+    auto ab = credentials_from_json(R"({"auths":{},"pad":")" + std::string(2 << 20, 'a') + R"("})", "r", "a");
+    ASSERT_FALSE(ab);
+    EXPECT_TRUE(has(ab.error().message(), "larger than")) << ab.error().message();
+    // A file beyond the bound is not even read whole.
+    std::string path = "/tmp/lxcri-auth-big." + std::to_string(::getpid()) + ".json";
+    ASSERT_TRUE(lxcri::sys::write_file_atomic(path, std::string(3 << 20, ' ') + "{}", 0600));
+    auto f = lookup_credentials(path, "r", "a");
+    ::unlink(path.c_str());
+    ASSERT_FALSE(f);
+    EXPECT_TRUE(has(f.error().message(), "larger than")) << f.error().message();
+}
+
+TEST(Auth, WarnsAboutAuthFilesOthersCanReadOrOwn) {
+    std::string dir = "/tmp/lxcri-auth-perm." + std::to_string(::getpid());
+    ASSERT_TRUE(lxcri::sys::mkdir_p(dir));
+    std::string path = dir + "/auth.json", log = dir + "/log";
+    ASSERT_TRUE(lxcri::sys::write_file_atomic(path, R"({"auths":{}})", 0644));
+    lxcri::log::configure({.file = log});
+    auto readable = lookup_credentials(path, "r", "a");
+    ASSERT_TRUE(::chmod(path.c_str(), 0600) == 0);
+    auto owner_only = lookup_credentials(path, "r", "a");
+    std::string after_0600 = lxcri::sys::read_file(log).value_or("");
+    ASSERT_EQ(::chown(path.c_str(), 4321, 4321), 0);
+    auto foreign = lookup_credentials(path, "r", "a");
+    lxcri::log::configure({});
+    std::string text = lxcri::sys::read_file(log).value_or("");
+    (void)lxcri::sys::remove_all(dir);
+    ASSERT_TRUE(readable && owner_only && foreign);
+    EXPECT_TRUE(has(after_0600, "auth file " + path + " is accessible by group or others (mode 0644)"))
+        << after_0600;
+    // The 0600 file owned by us added nothing.
+    EXPECT_EQ(std::count(after_0600.begin(), after_0600.end(), '\n'), 1) << after_0600;
+    EXPECT_TRUE(has(text, "is owned by uid 4321, not by uid " + std::to_string(::geteuid()))) << text;
 }

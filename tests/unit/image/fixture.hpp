@@ -219,13 +219,16 @@ class Registry {
 
 class Proxy {
   public:
-    Proxy(const std::string& dir, const std::string& upstream_host, const std::vector<std::string>& flags)
-        : dir_(dir) {
+    Proxy(const std::string& dir, const std::string& upstream_host, const std::vector<std::string>& flags,
+          const std::string& listen = "127.0.0.1")
+        : dir_(dir), listen_(listen) {
         std::string port_file = dir_ + "/proxy.port";
         ::unlink(port_file.c_str());
-        std::vector<std::string> argv = {
-            kPython,       kSrc + "/proxy.py", "--upstream", "http://" + upstream_host,
-            "--port-file", port_file,          "--log",      dir_ + "/proxy.log"};
+        std::vector<std::string> argv = {kPython,       kSrc + "/proxy.py",
+                                         "--upstream",  "http://" + upstream_host,
+                                         "--port-file", port_file,
+                                         "--log",       dir_ + "/proxy.log",
+                                         "--listen",    listen};
         argv.insert(argv.end(), flags.begin(), flags.end());
         d_ = Daemon(argv, dir_ + "/proxy.err");
         for (int i = 0; i < 500 && !sys::exists(port_file); i++)
@@ -234,11 +237,11 @@ class Proxy {
         if (!p) throw std::runtime_error("proxy.py did not start, see " + dir_ + "/proxy.err");
         port_ = std::stoi(*p);
     }
-    std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+    std::string host() const { return listen_ + ":" + std::to_string(port_); }
     std::string log() const { return sys::read_file(dir_ + "/proxy.log").value_or(""); }
 
   private:
-    std::string dir_;
+    std::string dir_, listen_;
     int port_ = 0;
     Daemon d_;
 };

@@ -93,3 +93,27 @@ TEST(Manifest, ImageConfig) {
     ASSERT_EQ(c->diff_ids.size(), 1u);
     EXPECT_FALSE(parse_config(R"({"config":{"Env":"A=1"}})"));
 }
+
+// Issue 12 item 9: manifests, indexes and configs are bounded in size (4 MiB) and nesting (256).
+TEST(Manifest, OversizedAndDeeplyNestedDocumentsAreRefused) {
+    std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    for (auto& r : {parse_manifest(deep).error(), parse_index(deep).error()}) {
+        EXPECT_NE(r.message().find("nested deeper than 256 levels at byte 256"), std::string::npos)
+            << r.message();
+    }
+    auto c = parse_config(R"({"config":{"Labels":{"a":)" + std::string(300, '[') + "}}}");
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().message().find("image config: JSON nested deeper than 256"), std::string::npos)
+        << c.error().message();
+    // Brackets inside strings do not count.
+    EXPECT_TRUE(parse_config(R"({"author":")" + std::string(1000, '[') + R"("})"));
+    std::string big = R"({"schemaVersion":2,"annotations":{"a":")" + std::string(5 << 20, 'x') + R"("}})";
+    auto m = parse_manifest(big);
+    ASSERT_FALSE(m);
+    EXPECT_NE(m.error().message().find("manifest: larger than 4194304 bytes"), std::string::npos)
+        << m.error().message();
+    auto bad = parse_index(R"({"schemaVersion":2,"manifests":[}x)");
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message().find("index: invalid JSON at byte 32 (line 1)"), std::string::npos)
+        << bad.error().message();
+}

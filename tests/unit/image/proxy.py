@@ -8,6 +8,7 @@ proxy.py --upstream http://127.0.0.1:PORT --port-file F --log F [--user U --pass
 --redirect-blobs  blob GETs answer 307 to the upstream registry.
 --truncate-blobs  the first GET of each blob sends full headers but only its first N bytes, then closes.
 --stall           never answer (for deadline tests).
+--listen ADDR     listen on ADDR (default 127.0.0.1); the token realm names the same address.
 The log gets one line per request: METHOD PATH range=<Range header> auth=<scheme>.
 """
 import argparse, base64, http.server, json, threading, time, urllib.error, urllib.parse, urllib.request
@@ -24,6 +25,7 @@ def main():
     ap.add_argument("--redirect-blobs", action="store_true")
     ap.add_argument("--truncate-blobs", type=int, default=0)
     ap.add_argument("--stall", action="store_true")
+    ap.add_argument("--listen", default="127.0.0.1")
     a = ap.parse_args()
     lock = threading.Lock()
     truncated = set()
@@ -63,7 +65,7 @@ def main():
         def challenge(self):
             parts = self.path.split("/")
             repo = "/".join(parts[2:-2]) if len(parts) > 4 else ""
-            host = f"http://127.0.0.1:{self.server.server_port}"
+            host = f"http://{a.listen}:{self.server.server_port}"
             ch = f'Bearer realm="{host}/token",service="test-registry"'
             if repo:
                 ch += f',scope="repository:{repo}:pull"'
@@ -121,7 +123,7 @@ def main():
         do_GET = handle_any
         do_HEAD = handle_any
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    srv = http.server.ThreadingHTTPServer((a.listen, 0), H)
     with open(a.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_port))
     import os

@@ -79,8 +79,9 @@ Built* RegistryPull::multi;
 
 TEST_F(RegistryPull, PingAndManifests) {
     RegistryClient c(mkref(at("test/small:v1")), {});
-    EXPECT_EQ(c.base_url(), "http://" + reg->host());
+    EXPECT_EQ(c.base_url(), "https://" + reg->host()); // https first, on loopback too
     ASSERT_TRUE(c.ping());
+    EXPECT_EQ(c.base_url(), "http://" + reg->host()); // a plain-http loopback registry
     auto m = c.get_manifest("v1");
     ASSERT_TRUE(m) << m.error().message();
     EXPECT_EQ(m->media_type, media::kOciManifest);
@@ -473,4 +474,98 @@ TEST(RegistryTls, VerifiesCertificatesAndInsecureFallsBack) {
     auto fallback = pull(store, mkref(plain.host() + "/t/img:v1"), o);
     ASSERT_TRUE(fallback) << fallback.error().message();
     EXPECT_EQ(store.list()->size(), 2u);
+}
+
+// Issue 12 item 8: a registry on 127.0.0.1 with TLS is reached over https (it used to get plain http only).
+TEST(RegistryTls, LoopbackRegistryIsReachableOverHttps) {
+    TempDir t;
+    run_ok({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+            "/CN=test", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", t.path + "/key.pem", "-out",
+            t.path + "/cert.pem"});
+    Registry tls(t.path + "/tls", {.cert = t.path + "/cert.pem", .key = t.path + "/key.pem"});
+    Built b = make_image(t.path + "/img", "v1", "16");
+    tls.push(b, "t/img:v1");
+    PullOptions o;
+    o.progress = ProgressMode::Quiet;
+    o.registry.cert_dir = t.path + "/certs.d";
+
+    // Untrusted certificate: https fails, the http fallback gets the TLS server's 400; both are told.
+    Store st1 = *Store::open(t.path + "/s0");
+    auto untrusted = pull(st1, mkref(tls.host() + "/t/img:v1"), o);
+    ASSERT_FALSE(untrusted);
+    EXPECT_TRUE(contains(untrusted.error().message(), "http://" + tls.host())) << untrusted.error().message();
+    EXPECT_TRUE(contains(untrusted.error().message(), "over https: GET https://" + tls.host()))
+        << untrusted.error().message();
+    EXPECT_TRUE(contains(untrusted.error().message(), "certificate")) << untrusted.error().message();
+
+    ASSERT_TRUE(sys::mkdir_p(o.registry.cert_dir + "/" + tls.host()));
+    ASSERT_TRUE(sys::write_file_atomic(o.registry.cert_dir + "/" + tls.host() + "/ca.crt",
+                                       *sys::read_file(t.path + "/cert.pem")));
+    RegistryClient c(mkref(tls.host() + "/t/img:v1"), o.registry);
+    ASSERT_TRUE(c.ping()) << c.ping().error().message();
+    EXPECT_EQ(c.base_url(), "https://" + tls.host());
+    Store store = *Store::open(t.path + "/store");
+    auto r = pull(store, mkref(tls.host() + "/t/img:v1"), o);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->record.manifest.str(), b.top);
+}
+
+// Issue 12 item 8: --tls-verify=false falls back to http; when that fails too, the https error is told too.
+TEST(RegistryTls, InsecureFallbackReportsBothErrors) {
+    std::string ip = outside_ip();
+    if (ip.empty()) GTEST_SKIP() << "no non-loopback IPv4 address";
+    TempDir t;
+    std::string host = ip + ":" + std::to_string(free_port()); // nothing listens there
+    PullOptions o;
+    o.progress = ProgressMode::Quiet;
+    o.registry.insecure = true;
+    o.registry.connect_timeout = std::chrono::seconds(5);
+    Store st2 = *Store::open(t.path + "/store");
+    auto r = pull(st2, mkref(host + "/a/b:c"), o);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(contains(r.error().message(), "GET http://" + host + "/v2/")) << r.error().message();
+    EXPECT_TRUE(contains(r.error().message(), "over https: GET https://" + host + "/v2/"))
+        << r.error().message();
+}
+
+// Issue 12 item 8: Basic credentials and bearer tokens never go over plain http to a remote host, a plain
+// http token realm included; the proxy's log shows nothing was sent.
+TEST(RegistryCredentials, NeverSentOverPlainHttpToRemoteHosts) {
+    std::string ip = outside_ip();
+    if (ip.empty()) GTEST_SKIP() << "no non-loopback IPv4 address";
+    TempDir t;
+    Registry reg(t.path + "/registry");
+    Built b = make_image(t.path + "/img", "v1", "16");
+    reg.push(b, "t/img:v1");
+    PullOptions o;
+    o.progress = ProgressMode::Quiet;
+    o.registry.insecure = true; // allows http at all: still no credentials over it
+
+    // Basic to the token realm http://IP:port/token.
+    TempDir p1;
+    Proxy with_user(p1.path, reg.host(), {"--token", "--user", "alice", "--password", "s3cret"}, ip);
+    o.registry.auth_file = t.path + "/auth.json";
+    ASSERT_TRUE(sys::write_file_atomic(o.registry.auth_file,
+                                       R"({"auths":{")" + with_user.host() + R"(":{"auth":")" +
+                                           base64_encode("alice:s3cret") + R"("}}})",
+                                       0600));
+    Store st3 = *Store::open(t.path + "/s1");
+    auto basic = pull(st3, mkref(with_user.host() + "/t/img:v1"), o);
+    ASSERT_FALSE(basic);
+    EXPECT_TRUE(contains(basic.error().message(), "refusing to send credentials over plain http to " + ip))
+        << basic.error().message();
+    EXPECT_FALSE(contains(with_user.log(), "auth=Basic")) << with_user.log();
+    EXPECT_FALSE(contains(with_user.log(), "GET /token")) << with_user.log();
+
+    // An anonymous token is fine to fetch, but not to send to an http registry.
+    TempDir p2;
+    Proxy anon(p2.path, reg.host(), {"--token"}, ip);
+    ASSERT_TRUE(sys::write_file_atomic(o.registry.auth_file, R"({"auths":{}})", 0600));
+    Store st4 = *Store::open(t.path + "/s2");
+    auto bearer = pull(st4, mkref(anon.host() + "/t/img:v1"), o);
+    ASSERT_FALSE(bearer);
+    EXPECT_TRUE(contains(bearer.error().message(), "refusing to send credentials over plain http to " + ip))
+        << bearer.error().message();
+    EXPECT_TRUE(contains(anon.log(), "GET /token")) << anon.log();
+    EXPECT_FALSE(contains(anon.log(), "auth=Bearer")) << anon.log();
 }

@@ -68,3 +68,13 @@ TEST(Reference, InvalidInputHasClearErrors) {
     EXPECT_FALSE(parse_reference("busybox@md5:" + std::string(32, 'a')));
     EXPECT_TRUE(parse_reference("x/a__b-c.d/e---f"));
 }
+
+// Credentials may go over plain http only to these: a name that merely starts with "127." is a remote host.
+TEST(Reference, LoopbackHosts) {
+    for (auto h : {"localhost", "localhost:5000", "127.0.0.1", "127.1.2.3:80", "[::1]", "[::1]:5000"})
+        EXPECT_TRUE(is_loopback_host(h)) << h;
+    for (auto h : {"127.evil.example", "127.0.0.1.nip.io:5000", "10.0.0.1", "[::2]", "example.com", "",
+                   "localhost.example.com", "[::1"})
+        EXPECT_FALSE(is_loopback_host(h)) << h;
+    EXPECT_FALSE(parse_reference("127.evil.example/a/b")->is_local());
+}

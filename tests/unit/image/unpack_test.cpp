@@ -188,19 +188,96 @@ TEST_F(Unpack, OverlayWhiteoutsAreCharDevicesAndOpaqueXattr) {
     EXPECT_FALSE(present("dir/.wh..wh..opq"));
 }
 
-// Every malicious layer must fail or stay inside the root, and leave `outside` untouched.
-TEST_F(Unpack, RefusesTraversalAndAbsolutePaths) {
-    for (std::string body :
-         {"f('../outside/pwned', b'x')", "f('a/../../outside/pwned', b'x')", "f('/abs/pwned', b'x')",
-          "f('ok', b'x')\nh('lnk', '../outside/victim')", "h('lnk', '/etc/passwd')"}) {
-        auto r = unpack_layer(tar(body), root_, Whiteouts::apply);
-        EXPECT_FALSE(r) << body;
-        if (!r) {
-            EXPECT_NE(r.error().message().find("entry"), std::string::npos) << r.error().message();
-        }
+// Issue 12 item 10: absolute names land under the root and ".." is clamped at it (containerd's way); nothing
+// is ever written outside, and `outside` stays untouched.
+TEST_F(Unpack, AbsoluteAndDotDotNamesAreClampedToTheRoot) {
+    struct Case {
+        std::string body;
+        std::string lands; // relative to the root
+    };
+    std::vector<Case> cases = {
+        {"f('../outside/pwned', b'x')", "outside/pwned"},
+        {"f('a/../../outside/pwned', b'x')", "outside/pwned"},
+        {"f('/abs/pwned', b'x')", "abs/pwned"},
+        {"f('/../../../../abs2/pwned', b'x')", "abs2/pwned"},
+        {"f('ok', b'x')\nf('outside/victim', b'in')\nh('lnk', '../outside/victim')", "lnk"},
+        {"f('etc/passwd', b'p')\nh('lnk', '/etc/passwd')", "lnk"},
+        {"f('etc/passwd', b'p')\nh('lnk2', '/../../etc/passwd')", "lnk2"},
+        {"d('/', mode=0o755)\nd('/usr')\nf('/usr/bin-file', b'u')", "usr/bin-file"}, // umoci insert
+    };
+    for (auto& c : cases) {
+        auto r = unpack_layer(tar(c.body), root_, Whiteouts::apply);
+        ASSERT_TRUE(r) << c.body << ": " << r.error().message();
+        EXPECT_TRUE(present(c.lands)) << c.body;
+        EXPECT_TRUE(sys::list_dir(outside_).empty()) << c.body;
+        EXPECT_FALSE(present("../abs")) << c.body;
     }
+    EXPECT_EQ(read("lnk2"), "p");
+    // A hardlink whose clamped target does not exist inside the root still fails.
+    auto missing = unpack_layer(tar("h('x', '../../no/such')"), root_, Whiteouts::apply);
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.error().message().find("entry \"x\""), std::string::npos) << missing.error().message();
     EXPECT_TRUE(sys::list_dir(outside_).empty());
-    EXPECT_FALSE(present("abs"));
+}
+
+// A symlink pointing out of the root, then entries through it: they land inside.
+TEST_F(Unpack, EntriesThroughEscapingSymlinksStayInside) {
+    std::string o = outside_;
+    std::string body = "d('" + o.substr(1) + "')\nl('esc', '../../../../" + o.substr(1) + "')\nl('abs', '" +
+                       o +
+                       "')\nf('esc/through-rel', b'r')\nf('abs/through-abs', b'a')\n"
+                       "f('/abs/../esc/dotdot', b'd')\nh('hl', 'esc/through-rel')";
+    for (Whiteouts mode : {Whiteouts::apply, Whiteouts::overlay}) {
+        auto r = unpack_layer(tar(body), root_, mode);
+        ASSERT_TRUE(r) << r.error().message();
+        EXPECT_TRUE(sys::list_dir(outside_).empty());
+        EXPECT_EQ(read(o.substr(1) + "/through-rel"), "r");
+        EXPECT_EQ(read(o.substr(1) + "/through-abs"), "a");
+        EXPECT_EQ(read(o.substr(1) + "/dotdot"), "d");
+        EXPECT_EQ(read("hl"), "r");
+        (void)sys::remove_all(root_);
+        ASSERT_TRUE(sys::mkdir_p(root_));
+    }
+}
+
+// Issue 12 item 10: the uncompressed stream is hashed while unpacked and checked against the DiffID.
+TEST_F(Unpack, DiffIdOfTheUncompressedStreamIsVerified) {
+    for (std::string comp : {"", "gzip", "zstd"}) {
+        std::string plain = tar(kLower);
+        Digest want = *sha256_file(plain);
+        std::string layer = plain;
+        if (!comp.empty()) {
+            layer = base_ + "/c" + std::to_string(n_++);
+            std::string cmd =
+                comp == "gzip" ? "gzip -nc " + plain + " > " + layer : "zstd -qc " + plain + " > " + layer;
+            ASSERT_EQ(std::system(cmd.c_str()), 0);
+        }
+        auto r = unpack_layer(layer, root_, Whiteouts::overlay, &want);
+        ASSERT_TRUE(r) << comp << ": " << r.error().message();
+        EXPECT_EQ(r->diff_id, want) << comp;
+        EXPECT_EQ(r->stream_bytes, sys::read_file(plain)->size()) << comp;
+        Digest wrong = sha256_of("something else");
+        auto bad = unpack_layer(layer, root_, Whiteouts::overlay, &wrong);
+        ASSERT_FALSE(bad) << comp;
+        EXPECT_NE(bad.error().message().find("does not match the image config"), std::string::npos)
+            << bad.error().message();
+        EXPECT_NE(bad.error().message().find(want.str()), std::string::npos) << bad.error().message();
+        (void)sys::remove_all(root_);
+        ASSERT_TRUE(sys::mkdir_p(root_));
+    }
+    // Bytes after the tar's end marker are part of the stream, and so of the digest.
+    std::string plain = tar(kLower);
+    std::string padded = base_ + "/padded.tar";
+    ASSERT_TRUE(sys::write_file_atomic(padded, *sys::read_file(plain) + std::string(4096, '\0')));
+    Digest of_plain = *sha256_file(plain), of_padded = *sha256_file(padded);
+    EXPECT_FALSE(unpack_layer(padded, root_, Whiteouts::apply, &of_plain));
+    auto p = unpack_layer(padded, root_, Whiteouts::apply, &of_padded);
+    ASSERT_TRUE(p) << p.error().message();
+    // The in-memory entry point agrees.
+    std::string data = *sys::read_file(padded);
+    auto m = unpack_layer_memory(data, root_, Whiteouts::apply, &of_padded);
+    ASSERT_TRUE(m) << m.error().message();
+    EXPECT_EQ(m->diff_id, of_padded);
 }
 
 TEST_F(Unpack, SymlinksAreResolvedInsideTheRoot) {
@@ -266,6 +343,54 @@ TEST_F(Unpack, CorruptAndMissingLayersFail) {
     auto text = sys::read_file(good).value();
     std::ofstream(bad, std::ios::trunc) << text.substr(0, text.size() / 2);
     EXPECT_FALSE(unpack_layer(bad, root_ + "", Whiteouts::apply));
+}
+
+} // namespace
+
+namespace {
+
+// Found by fuzz/image_layer_fuzz: a gzip stream on which libarchive fails without an error message
+// (archive_error_string() NULL) made the error text a strlen(NULL).
+TEST_F(Unpack, ArchiveErrorWithoutMessageIsAnErrorNotACrash) {
+    std::string b64 = "H4sIAAAAAAACA+3XXYqDMBQF4DzPKiyzAHM1NwF3Y6tFGdFi7M/"
+                      "ym2pfKrRQhqQWzycY9aWUwz3GctjFwjPpGOZxdebrdG1SpVnx9FyzTkT"
+                      "EIoCjHfLe/aRYp9Llf8itPRd+89dKPc8/TR7zJ3cmEUnk713fdUN2yaQ7sni8ibd1G9vqR8AK3MJeYv+z/"
+                      "4z9X6j822PTLGz+Dbn9f/pN"
+                      "Lfnv630XYv7fe/9rzSQijfkHAAAAAAAAAAD4l9Krw0QHACgAAA==";
+    std::string path = base_ + "/crash.b64";
+    ASSERT_TRUE(sys::write_file_atomic(path, b64));
+    ASSERT_EQ(std::system(("base64 -d " + path + " > " + base_ + "/crash.gz").c_str()), 0);
+    std::string data = *sys::read_file(base_ + "/crash.gz");
+    auto r = unpack_layer_memory(data, root_, Whiteouts::apply);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("unpack layer"), std::string::npos) << r.error().message();
+    EXPECT_FALSE(unpack_layer(base_ + "/crash.gz", root_, Whiteouts::overlay));
+}
+
+} // namespace
+
+namespace {
+
+// `umoci insert` (umoci 0.4.7) writes layers that end right after the last entry's data: no padding, no
+// end-of-archive blocks. They unpack, and their DiffID is that of the bytes as they are; an entry cut off
+// further than the missing padding is still an error.
+TEST_F(Unpack, LayerWithoutPaddingOrEndBlocksAsUmociWritesIt) {
+    std::string full = tar("d('/')\nf('umoci-was-here', b'hi\\n')");
+    std::string text = *sys::read_file(full);
+    std::string cut = text.substr(0, 1024 + 3); // two headers and the data, nothing after
+    std::string layer = base_ + "/umoci.tar";
+    ASSERT_TRUE(sys::write_file_atomic(layer, cut));
+    Digest id = sha256_of(cut);
+    auto r = unpack_layer(layer, root_, Whiteouts::overlay, &id);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(read("umoci-was-here"), "hi\n");
+    EXPECT_EQ(r->stream_bytes, cut.size());
+    std::string big = tar("f('big', b'x' * 5000)");
+    std::string btext = *sys::read_file(big);
+    ASSERT_TRUE(sys::write_file_atomic(layer, btext.substr(0, 512 + 1000)));
+    auto t = unpack_layer(layer, root_, Whiteouts::apply);
+    ASSERT_FALSE(t);
+    EXPECT_NE(t.error().message().find("entry \"big\""), std::string::npos) << t.error().message();
 }
 
 } // namespace
