@@ -19,6 +19,7 @@ enum class ErrorKind {
     Busy,        // locked or in use; a bounded wait ran out
     Unsupported, // this backend or host cannot do it
     Gone,        // the process already finished
+    NotExecuted, // a program could not be executed (execve failed; code() says why)
 };
 
 class Error {

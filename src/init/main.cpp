@@ -135,7 +135,7 @@ Status run_hook(const spec::Hook& hook, const std::string& state) {
     o.input = state;
     if (hook.timeout && *hook.timeout > 0) o.timeout = std::chrono::seconds(*hook.timeout);
     auto r = sys::run(o);
-    if (!r && r.error().message().starts_with("exec "))
+    if (!r && r.error().kind() == ErrorKind::NotExecuted)
         return fail("fork/exec " + hook.path, r.error().code());
     if (!r) return std::unexpected(std::move(r).error());
     if (r->timed_out)
@@ -165,7 +165,7 @@ Status detach_helper(const std::string& dir) {
 [[noreturn]] void die(const Error& e) {
     std::string msg = e.message();
     std::fprintf(stderr, "proxmox-lxcri-init: %s\n", msg.c_str());
-    bool refused = (e.code() == EACCES || e.code() == ENOEXEC) && msg.starts_with("exec");
+    bool refused = (e.code() == EACCES || e.code() == ENOEXEC) && e.kind() == ErrorKind::NotExecuted;
     std::exit(refused ? exit_not_executable : exit_failure);
 }
 

@@ -310,8 +310,10 @@ std::string env_value(const std::vector<std::string>& env, std::string_view key)
 Result<std::string> look_path(const std::string& file, const std::vector<std::string>& env) {
     if (file.find('/') != std::string::npos) {
         int err = check_executable(file);
-        if (err == ENOENT) return fail("exec: " + quote(file) + ": stat " + file, ENOENT);
-        if (err != 0) return fail("exec: " + quote(file), err);
+        if (err == ENOENT)
+            return std::unexpected(
+                Error("exec: " + quote(file) + ": stat " + file, ENOENT, ErrorKind::NotExecuted));
+        if (err != 0) return std::unexpected(Error("exec: " + quote(file), err, ErrorKind::NotExecuted));
         return file;
     }
     std::string path = env_value(env, "PATH");
@@ -320,7 +322,7 @@ Result<std::string> look_path(const std::string& file, const std::vector<std::st
         std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + file;
         if (check_executable(candidate) == 0) return candidate;
     }
-    return fail("exec: " + quote(file) + ": executable file not found in $PATH");
+    return fail(ErrorKind::NotExecuted, "exec: " + quote(file) + ": executable file not found in $PATH");
 }
 
 Status exec(const std::string& path, const std::vector<std::string>& args,
@@ -334,7 +336,7 @@ Status exec(const std::string& path, const std::vector<std::string>& args,
     envp.push_back(nullptr);
     while (::execve(path.c_str(), argv.data(), envp.data()) < 0 && errno == EINTR) {
     }
-    return fail_errno("exec " + path);
+    return std::unexpected(Error("exec " + path, errno, ErrorKind::NotExecuted));
 }
 
 } // namespace

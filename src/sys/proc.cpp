@@ -311,7 +311,7 @@ Result<RunResult> run(const RunOptions& o) {
         case Stage::Exec:
             break;
         }
-        return fail("exec " + program, ce.err);
+        return std::unexpected(Error("exec " + program, ce.err, ErrorKind::NotExecuted));
     }
     err_r.reset();
 
