@@ -107,6 +107,9 @@ class Backend {
     // Stops whatever still runs and removes exactly what the record says create made.
     virtual Status destroy(const Handle& h, Deadline d) = 0;
 
+    // What `info` shows of this backend's host (JSON object).
+    virtual nlohmann::json host_info() const = 0;
+
     // Room for the storage issue: checkpoint/restore (CRIU, PVE snapshots) and clones.
     virtual Status checkpoint(const Handle&, const std::string& /*image_path*/, Deadline) {
         return unsupported("checkpoint");

@@ -1,10 +1,6 @@
-#include "backend/lxc/container.hpp"
-#include "cgroup/cgroup.hpp"
 #include "runtime/common.hpp"
 #include "spec/capabilities.hpp"
 #include "sys/fs.hpp"
-
-#include <lxc/lxccontainer.h>
 
 #include <nlohmann/json.hpp>
 
@@ -22,7 +18,8 @@ std::string version_text() {
 // The OCI features document (runtime-spec features.md), as `runc features` prints it.
 Status features() {
     json caps = json::array();
-    for (auto c : spec::kCapabilityNames) caps.push_back(c);
+    for (auto c : spec::kCapabilityNames)
+        caps.push_back(c);
     json j = {
         {"ociVersionMin", "1.0.0"},
         {"ociVersionMax", "1.0.2-dev"},
@@ -61,25 +58,22 @@ Status features() {
 }
 
 Status info(const Global& g) {
-    auto init = lxc::find_init_binary();
-    json hierarchies = cgroup::hierarchy_dirs();
     json j = {
         {"name", "proxmox-lxcri"},
         {"version", LXCRI_VERSION},
         {"commit", LXCRI_COMMIT},
         {"spec", "1.0.2-dev"},
-        {"backend", "lxc"},
-        {"liblxc", lxc_get_version()},
+        {"backend", std::string(backend::kDefault)},
         {"root", g.root},
-        {"initHelper", init ? *init : "not found: " + init.error().message()},
-        {"cgroup",
-         {{"mode", std::string(cgroup::mode_name(cgroup::detect()))},
-          {"hierarchies", hierarchies},
-          {"systemd", sys::exists("/run/systemd/system")}}},
-        {"apparmor", sys::exists("/sys/kernel/security/apparmor")},
-        {"selinux", sys::exists("/sys/fs/selinux/enforce")},
         {"containers", Store(g.root).list().size()},
     };
+    // What each backend reports of its host (liblxc version, init helper, cgroups, LSMs for lxc).
+    for (auto& name : backend::names()) {
+        auto be = backend::open(name);
+        if (!be) continue;
+        json host = (*be)->host_info();
+        j.update(host);
+    }
     std::printf("%s\n", j.dump(2).c_str());
     return ok();
 }

@@ -11,6 +11,8 @@
 #include "sys/pidfd.hpp"
 #include "sys/proc.hpp"
 
+#include <lxc/lxccontainer.h>
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -302,6 +304,18 @@ class LxcBackend final : public backend::Backend {
         }
         if (!result) return std::unexpected(std::move(result).error().context("remove cgroups of " + h.id));
         return ok();
+    }
+
+    nlohmann::json host_info() const override {
+        auto init = find_init_binary();
+        return {{"liblxc", lxc_get_version()},
+                {"initHelper", init ? *init : "not found: " + init.error().message()},
+                {"cgroup",
+                 {{"mode", std::string(cgroup::mode_name(cgroup::detect()))},
+                  {"hierarchies", cgroup::hierarchy_dirs()},
+                  {"systemd", sys::exists("/run/systemd/system")}}},
+                {"apparmor", sys::exists("/sys/kernel/security/apparmor")},
+                {"selinux", sys::exists("/sys/fs/selinux/enforce")}};
     }
 
   private:
