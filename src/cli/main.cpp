@@ -485,13 +485,15 @@ int fail_exit(const std::string& raw, bool to_stderr_too) {
 }
 
 // Every argument may end up in JSON (state.json, the init's config, a log line): it must be UTF-8.
-Status check_utf8(const cli::Parsed& p) {
+// positional: false for the global options (their positional part is the rest of the command line).
+Status check_utf8(const cli::Parsed& p, bool positional = true) {
     for (const auto& [name, values] : p.values)
         for (const auto& v : values)
             if (!is_utf8(v))
                 return fail("invalid value \"" + v + "\" for flag -" + name + ": not valid UTF-8");
-    for (const auto& a : p.positional)
-        if (!is_utf8(a)) return fail("invalid argument \"" + a + "\": not valid UTF-8");
+    if (positional)
+        for (const auto& a : p.positional)
+            if (!is_utf8(a)) return fail("invalid argument \"" + a + "\": not valid UTF-8");
     return ok();
 }
 
@@ -550,13 +552,13 @@ int run_main(int argc, char** argv) {
     size_t stop = 0;
     auto g = cli::parse(args, 1, global_flags, &stop);
     if (!g) return fail_exit(g.error().message(), false);
-    if (auto u = check_utf8(*g); !u) return fail_exit(u.error().message(), false);
     log::Config lc{g->get("log"), g->get("log-format", "text") == "json", g->flag("debug")};
     if (auto f = g->get("log-format", "text"); f != "text" && f != "json")
         return fail_exit("invalid log-format: " + f, false);
     log::configure(lc);
     bool log_to_file = !lc.file.empty();
     g_log_to_file = log_to_file;
+    if (auto u = check_utf8(*g, false); !u) return fail_exit(u.error().message(), log_to_file);
 
     auto cmds = commands();
     if (g->flag("version")) {

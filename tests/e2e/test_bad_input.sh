@@ -257,8 +257,8 @@ test_bad_id_rules() {
     if [[ $(basename "$RUNTIME") == proxmox-lxcri* ]]; then
         local long
         long=$(printf 'x%.0s' {1..255})
-        assert_fails_with 'must not contain ".."' rt run --bundle "$b" "$(new_id a..b)"
-        assert_fails_with 'must not contain ".."' rt run --bundle "$b" "..."
+        assert_fails_with "must not contain" rt run --bundle "$b" "$(new_id a..b)"
+        assert_fails_with "must not contain" rt run --bundle "$b" "..."
         assert_fails_with "longer than 254" rt run --bundle "$b" "$long"
         id=$(new_id "$(printf 'y%.0s' {1..200})")
         rt run --bundle "$b" "${id:0:254}" </dev/null >/dev/null
