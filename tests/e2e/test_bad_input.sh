@@ -298,3 +298,24 @@ test_bad_runner_counts_failing_steps() {
     assert_contains "$out" "FAIL  step_fails" "a failing step"
     assert_contains "$out" "FAIL  subst_fails" "a failing step inside \$(...)"
 }
+
+# An annotation (or env entry) in config.json that is not UTF-8: this runtime's parser refuses it with a
+# clear error and a JSON --log line (runc's decoder replaces the bytes and goes on).
+test_bad_config_annotation_not_utf8() {
+    require_root
+    local id b rc=0 out
+    id=$(new_id annutf)
+    b=$(bundle annutf true)
+    spec_edit "$b" '.annotations = {"a": "XX"} | .process.env += ["B=YY"]'
+    sed -i 's/XX/x\xff/; s/YY/y\xfe/' "$b/config.json"
+    snapshot_host "$E2E_WORK/annutf"
+    out=$(rt_logged "$b/log.json" create --bundle "$b" "$id" 2>&1) || rc=$?
+    ((rc <= 1)) || fail "create with a non-UTF-8 annotation aborted (rc=$rc): $out"
+    if [[ $(basename "$RUNTIME") == proxmox-lxcri* ]]; then
+        assert_eq 1 "$rc" "exit status of create with a non-UTF-8 annotation"
+        assert_log_error "$b/log.json" "UTF-8"
+    else
+        force_delete "$id"
+    fi
+    assert_host_clean "$E2E_WORK/annutf" "$id"
+}
