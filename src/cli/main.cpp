@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -53,6 +54,35 @@ Result<int> parse_int(const std::string& s, const char* what) {
 template <class T> Result<std::optional<T>> opt_num(const cli::Parsed& p, const std::string& name) {
     if (!p.has(name)) return std::optional<T>{};
     return std::optional<T>(TRY(flag_number<T>(p.get(name), name)));
+}
+
+// A byte count as runc's update takes it (docker's RAMInBytes): N with an optional binary unit k, m, g, t, p
+// (optionally followed by "b"/"ib", any case), or -1 (unlimited). No fractions; overflow is an error.
+Result<std::optional<int64_t>> opt_bytes(const cli::Parsed& p, const std::string& name) {
+    if (!p.has(name)) return std::optional<int64_t>{};
+    const std::string v = p.get(name);
+    if (v == "-1") return std::optional<int64_t>(-1);
+    size_t digits = 0;
+    while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9')
+        ++digits;
+    if (digits == 0) return fail("invalid value \"" + v + "\" for flag -" + name + ": not a number");
+    std::string unit = v.substr(digits);
+    for (auto& c : unit)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (unit.ends_with("ib"))
+        unit.resize(unit.size() - 2);
+    else if (unit.size() == 2 && unit.ends_with('b'))
+        unit.resize(1);
+    int shift = -1;
+    if (unit.empty() || unit == "b")
+        shift = 0;
+    else if (unit.size() == 1 && std::string_view("kmgtp").find(unit[0]) != std::string_view::npos)
+        shift = 10 * (1 + static_cast<int>(std::string_view("kmgtp").find(unit[0])));
+    if (shift < 0) return fail("invalid value \"" + v + "\" for flag -" + name + ": unknown unit");
+    int64_t n = TRY(flag_number<int64_t>(v.substr(0, digits), name));
+    if (n > (std::numeric_limits<int64_t>::max() >> shift))
+        return fail("invalid value \"" + v + "\" for flag -" + name + ": out of range");
+    return std::optional<int64_t>(n << shift);
 }
 
 // --preserve-fds N: runc's uint, bounded by int (the file descriptors are ints).
@@ -402,9 +432,9 @@ std::vector<Command> commands() {
              runtime::UpdateOpts o;
              o.id = p.positional[0];
              o.resources_file = p.get("resources");
-             o.memory = TRY(opt_num<int64_t>(p, "memory"));
-             o.memory_reservation = TRY(opt_num<int64_t>(p, "memory-reservation"));
-             o.memory_swap = TRY(opt_num<int64_t>(p, "memory-swap"));
+             o.memory = TRY(opt_bytes(p, "memory"));
+             o.memory_reservation = TRY(opt_bytes(p, "memory-reservation"));
+             o.memory_swap = TRY(opt_bytes(p, "memory-swap"));
              o.pids_limit = TRY(opt_num<int64_t>(p, "pids-limit"));
              o.cpu_quota = TRY(opt_num<int64_t>(p, "cpu-quota"));
              o.cpu_period = TRY(opt_num<uint64_t>(p, "cpu-period"));
