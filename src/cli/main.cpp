@@ -1,4 +1,6 @@
 // proxmox-lxcri: a runc-compatible command line. A thin table of verbs; all work happens in runtime/.
+#include "base/parse.hpp"
+#include "base/utf8.hpp"
 #include "cli/args.hpp"
 #include "runtime/image.hpp"
 #include "runtime/runtime.hpp"
@@ -7,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -38,36 +41,82 @@ Result<int> done(Status s) {
     return 0;
 }
 
+// A flag's number: the whole value, in T's range ("invalid value \"X\" for flag -NAME: REASON").
+template <class T> Result<T> flag_number(const std::string& value, const std::string& name) {
+    auto n = parse_number<T>(value);
+    if (!n) return fail("invalid value \"" + value + "\" for flag -" + name + ": " + n.error().message());
+    return *n;
+}
+
 Result<int> parse_int(const std::string& s, const char* what) {
-    try {
-        size_t used = 0;
-        long long v = std::stoll(s, &used);
-        if (used != s.size()) throw std::invalid_argument(s);
-        return static_cast<int>(v);
-    } catch (const std::exception&) {
-        return fail(std::string("invalid value \"") + s + "\" for flag -" + what);
-    }
+    return flag_number<int>(s, what);
 }
 
 template <class T> Result<std::optional<T>> opt_num(const cli::Parsed& p, const std::string& name) {
     if (!p.has(name)) return std::optional<T>{};
-    try {
-        return std::optional<T>(static_cast<T>(std::stoll(p.get(name))));
-    } catch (const std::exception&) {
-        return fail("invalid value \"" + p.get(name) + "\" for flag -" + name);
-    }
+    return std::optional<T>(TRY(flag_number<T>(p.get(name), name)));
+}
+
+// A byte count as runc's update takes it (docker's RAMInBytes): N with an optional binary unit k, m, g, t, p
+// (optionally followed by "b"/"ib", any case), or -1 (unlimited). No fractions; overflow is an error.
+Result<std::optional<int64_t>> opt_bytes(const cli::Parsed& p, const std::string& name) {
+    if (!p.has(name)) return std::optional<int64_t>{};
+    const std::string v = p.get(name);
+    if (v == "-1") return std::optional<int64_t>(-1);
+    size_t digits = 0;
+    while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9')
+        ++digits;
+    if (digits == 0) return fail("invalid value \"" + v + "\" for flag -" + name + ": not a number");
+    std::string unit = v.substr(digits);
+    for (auto& c : unit)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (unit.ends_with("ib"))
+        unit.resize(unit.size() - 2);
+    else if (unit.size() == 2 && unit.ends_with('b'))
+        unit.resize(1);
+    int shift = -1;
+    if (unit.empty() || unit == "b")
+        shift = 0;
+    else if (unit.size() == 1 && std::string_view("kmgtp").find(unit[0]) != std::string_view::npos)
+        shift = 10 * (1 + static_cast<int>(std::string_view("kmgtp").find(unit[0])));
+    if (shift < 0) return fail("invalid value \"" + v + "\" for flag -" + name + ": unknown unit");
+    int64_t n = TRY(flag_number<int64_t>(v.substr(0, digits), name));
+    if (n > (std::numeric_limits<int64_t>::max() >> shift))
+        return fail("invalid value \"" + v + "\" for flag -" + name + ": out of range");
+    return std::optional<int64_t>(n << shift);
+}
+
+// --preserve-fds N: runc's uint, bounded by int (the file descriptors are ints).
+Result<int> preserve_fds(const cli::Parsed& p) {
+    auto n = TRY(flag_number<uint32_t>(p.get("preserve-fds", "0"), "preserve-fds"));
+    if (n > static_cast<uint32_t>(std::numeric_limits<int>::max()))
+        return fail("invalid value \"" + p.get("preserve-fds") + "\" for flag -preserve-fds: out of range");
+    return static_cast<int>(n);
+}
+
+// path made absolute against the working directory, normalized, without a trailing slash.
+Result<std::string> absolute_path(const std::string& path, const std::string& what) {
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(path, ec);
+    if (ec) return fail(what + " " + utf8_escaped(path) + ": " + ec.message());
+    std::string out = abs.lexically_normal().string();
+    while (out.size() > 1 && out.back() == '/')
+        out.pop_back();
+    return out;
 }
 
 Result<runtime::CreateOpts> create_opts(const cli::Parsed& p) {
     runtime::CreateOpts o;
-    o.id = p.positional.at(0);
-    o.bundle = p.get("bundle", ".");
+    o.id = p.positional[0];
+    // The bundle path goes into state.json: a working directory that is not UTF-8 is refused here too.
+    o.bundle = TRY(absolute_path(p.get("bundle", "."), "bundle"));
+    if (!is_utf8(o.bundle))
+        return fail("invalid bundle path \"" + utf8_escaped(o.bundle) + "\": not valid UTF-8");
     o.pid_file = p.get("pid-file");
     o.console_socket = p.get("console-socket");
     o.no_pivot = p.flag("no-pivot");
     o.no_new_keyring = p.flag("no-new-keyring");
-    o.preserve_fds = TRY(parse_int(p.get("preserve-fds", "0"), "preserve-fds"));
-    if (o.preserve_fds < 0) return fail("invalid value for --preserve-fds");
+    o.preserve_fds = TRY(preserve_fds(p));
     return o;
 }
 
@@ -108,10 +157,10 @@ Result<bool> bool_value(const cli::Parsed& p, const std::string& name, bool def)
 template <class T> Result<std::optional<T>> opt_positive(const cli::Parsed& p, const std::string& name) {
     const std::string v = p.get(name);
     if (!p.has(name)) return std::optional<T>{};
-    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 18 ||
-        std::stoull(v) == 0 || std::stoull(v) > std::numeric_limits<T>::max())
+    auto n = parse_number<T>(v);
+    if (!n || *n == 0)
         return fail("invalid value \"" + v + "\" for flag -" + name + ": want a positive integer");
-    return std::optional<T>(static_cast<T>(std::stoull(v)));
+    return std::optional<T>(*n);
 }
 
 // Flags of `create`/`run`/`spec` that only mean something with --image.
@@ -344,7 +393,7 @@ std::vector<Command> commands() {
              o.no_new_privs = p.flag("no-new-privs");
              o.apparmor = p.get("apparmor");
              o.process_label = p.get("process-label");
-             o.preserve_fds = TRY(parse_int(p.get("preserve-fds", "0"), "preserve-fds"));
+             o.preserve_fds = TRY(preserve_fds(p));
              return runtime::exec(g, o);
          }},
         {"pause",
@@ -384,9 +433,9 @@ std::vector<Command> commands() {
              runtime::UpdateOpts o;
              o.id = p.positional[0];
              o.resources_file = p.get("resources");
-             o.memory = TRY(opt_num<int64_t>(p, "memory"));
-             o.memory_reservation = TRY(opt_num<int64_t>(p, "memory-reservation"));
-             o.memory_swap = TRY(opt_num<int64_t>(p, "memory-swap"));
+             o.memory = TRY(opt_bytes(p, "memory"));
+             o.memory_reservation = TRY(opt_bytes(p, "memory-reservation"));
+             o.memory_swap = TRY(opt_bytes(p, "memory-swap"));
              o.pids_limit = TRY(opt_num<int64_t>(p, "pids-limit"));
              o.cpu_quota = TRY(opt_num<int64_t>(p, "cpu-quota"));
              o.cpu_period = TRY(opt_num<uint64_t>(p, "cpu-period"));
@@ -459,10 +508,26 @@ void group_usage(const Command& group) {
         std::printf("   %s\n", s.usage);
 }
 
-int fail_exit(const std::string& msg, bool to_stderr_too) {
+// The error line (runc's --log record) and, when the log goes to a file, stderr. The message may quote user
+// input: bytes that are not UTF-8 are escaped so the JSON line stays valid.
+int fail_exit(const std::string& raw, bool to_stderr_too) {
+    const std::string msg = utf8_escaped(raw);
     log::error(msg);
     if (to_stderr_too) std::fprintf(stderr, "proxmox-lxcri: %s\n", msg.c_str());
     return 1;
+}
+
+// Every argument may end up in JSON (state.json, the init's config, a log line): it must be UTF-8.
+// positional: false for the global options (their positional part is the rest of the command line).
+Status check_utf8(const cli::Parsed& p, bool positional = true) {
+    for (const auto& [name, values] : p.values)
+        for (const auto& v : values)
+            if (!is_utf8(v))
+                return fail("invalid value \"" + v + "\" for flag -" + name + ": not valid UTF-8");
+    if (positional)
+        for (const auto& a : p.positional)
+            if (!is_utf8(a)) return fail("invalid argument \"" + a + "\": not valid UTF-8");
+    return ok();
 }
 
 const Command* find_command(const std::vector<Command>& cmds, const std::string& name) {
@@ -487,6 +552,7 @@ int dispatch(const std::vector<Command>& cmds, const std::vector<std::string>& a
     }
     auto p = cli::parse(args, at + 1, c->flags, nullptr);
     if (!p) return fail_exit(p.error().message(), log_to_file);
+    if (auto u = check_utf8(*p); !u) return fail_exit(u.error().message(), log_to_file);
     if (p->flag("strict")) ctx.strict = true;
     size_t n = p->positional.size();
     size_t max = p->has("image") && c->max_args_image ? c->max_args_image : c->max_args;
@@ -498,10 +564,10 @@ int dispatch(const std::vector<Command>& cmds, const std::vector<std::string>& a
     return *r;
 }
 
-} // namespace
+// Set once the log is configured: where fail_exit() writes.
+bool g_log_to_file = false;
 
-int main(int argc, char** argv) {
-    std::signal(SIGPIPE, [](int) {}); // EPIPE instead of death; a handler, unlike SIG_IGN, is reset by exec
+int run_main(int argc, char** argv) {
     std::vector<std::string> args(argv, argv + argc);
     static const std::vector<cli::FlagSpec> global_flags = {
         {{"root"}, true},
@@ -524,6 +590,8 @@ int main(int argc, char** argv) {
         return fail_exit("invalid log-format: " + f, false);
     log::configure(lc);
     bool log_to_file = !lc.file.empty();
+    g_log_to_file = log_to_file;
+    if (auto u = check_utf8(*g, false); !u) return fail_exit(u.error().message(), log_to_file);
 
     auto cmds = commands();
     if (g->flag("version")) {
@@ -535,10 +603,28 @@ int main(int argc, char** argv) {
         return g->flag("help") ? 0 : 1;
     }
     Ctx ctx;
-    ctx.root = g->get("root", "/run/proxmox-lxcri");
+    // runc takes a relative --root; liblxc needs an absolute lxcpath: resolve it against the cwd now.
+    auto root = absolute_path(g->get("root", "/run/proxmox-lxcri"), "--root");
+    if (!root) return fail_exit(root.error().message(), log_to_file);
+    ctx.root = *root;
     ctx.systemd_cgroup = g->flag("systemd-cgroup");
     ctx.strict = g->flag("strict");
     ctx.image.store = absolute(g->get("image-root"));
     ctx.image.json_log = lc.json;
     return dispatch(cmds, args, stop, ctx, log_to_file);
+}
+
+} // namespace
+
+// No exception crosses this line: one that escapes a verb (an allocation failure, a library's throw) becomes
+// an error record and exit status 1, like every other failure.
+int main(int argc, char** argv) {
+    std::signal(SIGPIPE, [](int) {}); // EPIPE instead of death; a handler, unlike SIG_IGN, is reset by exec
+    try {
+        return run_main(argc, argv);
+    } catch (const std::exception& e) {
+        return fail_exit(std::string("internal error: ") + e.what(), g_log_to_file);
+    } catch (...) {
+        return fail_exit("internal error: unknown exception", g_log_to_file);
+    }
 }

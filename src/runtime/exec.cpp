@@ -1,5 +1,7 @@
+#include "base/parse.hpp"
 #include "plan/plan.hpp"
 #include "runtime/common.hpp"
+#include "spec/input.hpp"
 #include "sys/fs.hpp"
 
 #include <fcntl.h>
@@ -7,30 +9,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <iostream>
-#include <iterator>
-
 namespace lxcri::runtime {
 
 namespace {
 
+// A uid or gid of --user/--additional-gids: a decimal number in 0..2^32-1 (runc wraps larger ones).
 Result<uint32_t> parse_id(const std::string& s, const char* what) {
-    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
-        return fail(std::string("invalid ") + what + " \"" + s + "\"");
-    return static_cast<uint32_t>(std::stoul(s));
+    auto n = parse_number<uint32_t>(s);
+    if (!n) return fail(std::string("invalid ") + what + " \"" + s + "\": " + n.error().message());
+    return *n;
 }
 
 // The process to run: --process FILE as is, or the container's process with runc's command-line overrides.
 Result<spec::Process> exec_process_spec(const ExecOpts& o, const spec::Process& base) {
-    if (!o.process_file.empty()) {
-        std::string text;
-        if (o.process_file == "-") {
-            text.assign(std::istreambuf_iterator<char>(std::cin), {});
-        } else {
-            text = TRY_CTX(sys::read_file(o.process_file), "read process file");
-        }
-        return TRY_CTX(spec::parse_process(text), "process " + o.process_file);
-    }
+    if (!o.process_file.empty()) return spec::load_process(o.process_file);
     if (o.args.empty()) return fail("exec: no command given (use --process or COMMAND [ARGS])");
     spec::Process p = base;
     p.args = o.args;

@@ -1,10 +1,13 @@
 #include "runtime/store.hpp"
 
+#include "base/utf8.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace lxcri::runtime {
 
@@ -13,13 +16,20 @@ std::string not_exist_message(const std::string& id) {
 }
 
 Status validate_id(const std::string& id) {
+    auto bad = [&](const std::string& why) {
+        return fail("invalid container id \"" + utf8_escaped(id) + "\": " + why);
+    };
     if (id.empty()) return fail("invalid container id: empty");
-    if (id == "." || id == "..") return fail("invalid container id: \"" + id + "\"");
-    if (id.size() > 1024) return fail("invalid container id: too long");
+    // runc's ^[\w+-\.]+$: "+-\." is the range '+' to '.', so ',' is in it too.
     for (unsigned char c : id) {
-        if (!(std::isalnum(c) || c == '_' || c == '+' || c == '-' || c == '.'))
-            return fail("invalid container id: \"" + id + "\"");
+        if (!(std::isalnum(c) || c == '_' || c == '+' || c == ',' || c == '-' || c == '.'))
+            return bad("only letters, digits and _ + , - . are allowed");
     }
+    if (id == "." || id == "..") return bad("must not be \".\" or \"..\"");
+    // runc takes these; liblxc does not (lxc_container_new fails with EINVAL), so they are refused here.
+    if (id.find("..") != std::string::npos) return bad("must not contain \"..\" (liblxc refuses such names)");
+    if (id.size() > kMaxIdLength)
+        return bad("longer than " + std::to_string(kMaxIdLength) + " characters (liblxc's limit)");
     return ok();
 }
 

@@ -11,7 +11,11 @@
 
 namespace lxcri::runtime {
 
-// runc's rule: ^[\w+-\.]+$ and not "." or "..".
+// The longest id liblxc takes as a container name (NAME_MAX - 1: longer ones fail in lxc_container_new).
+inline constexpr size_t kMaxIdLength = 254;
+
+// runc's rule (^[\w+-\.]+$, i.e. letters, digits and _ + , - ., and not "." or ".."), narrowed to what liblxc
+// takes: no ".." anywhere and at most kMaxIdLength characters. Errors name the rule that was broken.
 Status validate_id(const std::string& id);
 
 inline constexpr const char* kSpecFile = "config.json";

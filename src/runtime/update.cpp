@@ -1,8 +1,6 @@
 #include "runtime/common.hpp"
+#include "spec/input.hpp"
 #include "sys/fs.hpp"
-
-#include <iostream>
-#include <iterator>
 
 namespace lxcri::runtime {
 
@@ -11,14 +9,7 @@ Status update(const Global& g, const UpdateOpts& o) {
     auto c = TRY(open_container(store, o.id));
     TRY(c.allows(Verb::Update));
     spec::Resources res;
-    if (!o.resources_file.empty()) {
-        std::string text;
-        if (o.resources_file == "-")
-            text.assign(std::istreambuf_iterator<char>(std::cin), {});
-        else
-            text = TRY_CTX(sys::read_file(o.resources_file), "read resources");
-        res = TRY_CTX(spec::parse_resources(text), "resources");
-    }
+    if (!o.resources_file.empty()) res = TRY(spec::load_resources(o.resources_file));
     // Command-line flags override the file, as in runc.
     auto mem = [&]() -> spec::Memory& {
         if (!res.memory) res.memory = spec::Memory{};

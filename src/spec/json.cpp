@@ -1,6 +1,8 @@
 // Strict JSON readers/writers for the OCI objects shared by config.json, exec --process and init.json.
 #include "spec/json.hpp"
 
+#include "spec/input.hpp"
+
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -8,7 +10,44 @@
 
 namespace lxcri::spec::json {
 
+Status check_depth(std::string_view text, size_t max_depth) {
+    size_t depth = 0;
+    bool in_string = false, escaped = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        switch (c) {
+        case '"':
+            in_string = true;
+            break;
+        case '[':
+        case '{':
+            if (++depth > max_depth)
+                return fail("invalid JSON: exceeded max depth " + std::to_string(max_depth) + " at byte " +
+                            std::to_string(i));
+            break;
+        case ']':
+        case '}':
+            if (depth > 0) --depth;
+            break;
+        default:
+            break;
+        }
+    }
+    return ok();
+}
+
 Result<Json> parse_text(std::string_view text) {
+    // Checked first: nothing below (parser, destructor, dump, the readers) then meets deeper nesting.
+    TRY(check_depth(text, kMaxJsonDepth));
     try {
         return Json::parse(text.begin(), text.end());
     } catch (const Json::exception& e) {

@@ -1,8 +1,12 @@
 // config.json -> typed, validated Spec.
 #include "spec/spec.hpp"
 
+#include "spec/input.hpp"
 #include "spec/json.hpp"
-#include "sys/fs.hpp"
+#include "sys/fd.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -405,15 +409,48 @@ Result<Spec> parse(std::string_view json_text) {
     });
 }
 
+Result<std::string> read_input(const std::string& path, std::string_view name, size_t max_bytes) {
+    sys::Fd own;
+    int fd = 0;
+    if (path != "-") {
+        own.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!own.valid()) return fail_errno("open " + path);
+        fd = own.get();
+    }
+    std::string out;
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno("read " + (path == "-" ? std::string("standard input") : path));
+        }
+        if (n == 0) return out;
+        if (static_cast<size_t>(n) > max_bytes - out.size())
+            return fail(std::string(name) + ": larger than " + std::to_string(max_bytes) + " bytes");
+        out.append(buf, static_cast<size_t>(n));
+    }
+}
+
 Result<Loaded> load_text(const std::string& bundle_dir) {
     std::string path = bundle_dir + "/config.json";
-    std::string text = TRY_CTX(sys::read_file(path), "load " + path);
+    std::string text = TRY_CTX(read_input(path, "config.json"), "load " + path);
     auto sp = TRY_CTX(parse(text), path);
     return Loaded{std::move(sp), std::move(text)};
 }
 
 Result<Spec> load(const std::string& bundle_dir) {
     return TRY(load_text(bundle_dir)).spec;
+}
+
+Result<Process> load_process(const std::string& path) {
+    std::string text = TRY_CTX(read_input(path, "process"), "read process file");
+    return TRY_CTX(parse_process(text), "process " + path);
+}
+
+Result<Resources> load_resources(const std::string& path) {
+    std::string text = TRY_CTX(read_input(path, "resources"), "read resources");
+    return TRY_CTX(parse_resources(text), "resources");
 }
 
 Result<Process> parse_process(std::string_view json_text) {

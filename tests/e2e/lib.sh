@@ -280,16 +280,24 @@ E2E_SKIPPED=0
 E2E_FAILED_NAMES=()
 
 # Each test runs in a subshell with errexit; exit 0 = pass, 77 = skip, anything else = fail.
-# Whatever containers it left in the private root are force-deleted afterwards.
+# The subshell is started as a background job and waited for: bash ignores `set -e` in every command run on the
+# left of `||` or `&&` (subshells included), so `( set -e; test ) || rc=$?` would let failing steps pass.
+# inherit_errexit makes steps inside $(...) count too. Whatever containers the test left in the private root are
+# force-deleted afterwards.
 run_test() {
     local name=$1 log="$E2E_WORK/logs/$1.log"
     mkdir -p "$E2E_WORK/logs"
-    local start=$SECONDS rc=0
+    local start=$SECONDS rc=0 pid
     (
         set -eEuo pipefail
+        shopt -s inherit_errexit
+        # A failing step names itself in the log (errexit alone exits silently).
+        trap 'echo "FAIL: line $LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
         cd "$E2E_WORK"
         "$name"
-    ) >"$log" 2>&1 </dev/null || rc=$?
+    ) >"$log" 2>&1 </dev/null &
+    pid=$!
+    wait "$pid" || rc=$?
     cleanup_root
     local secs=$((SECONDS - start))
     case $rc in

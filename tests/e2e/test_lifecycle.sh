@@ -163,9 +163,12 @@ test_lifecycle_version() {
     [[ ${lines[0]} =~ ^[a-z0-9-]+\ version\ [^\ ]+$ ]] || fail "line 1: '${lines[0]}'"
     [[ ${lines[1]} =~ ^commit:\ [^\ ]+$ ]] || fail "line 2: '${lines[1]}'"
     [[ ${lines[2]} =~ ^spec:\ 1\.[0-9]+\.[0-9]+ ]] || fail "line 3: '${lines[2]}'"
-    if ((${#lines[@]} != 3)); then
-        echo "note: --version printed ${#lines[@]} lines, the contract names 3"
-    fi
+    # go-runc reads these three lines; further lines must be "key: value" as runc's own (go:, libseccomp:).
+    local i
+    ((${#lines[@]} >= 3)) || fail "--version printed ${#lines[@]} lines, the contract names 3"
+    for ((i = 3; i < ${#lines[@]}; i++)); do
+        [[ ${lines[i]} =~ ^[a-z0-9-]+:\ [^\ ]+$ ]] || fail "line $((i + 1)): '${lines[i]}'"
+    done
 }
 
 test_lifecycle_spec() {

@@ -14,7 +14,13 @@ rmdir_new_cgroup_parents() {
     local snap=$1 name=$2 d
     while read -r d; do
         grep -qxF "$d" "$snap.cgroups" && continue
-        rmdir "$d" 2>/dev/null || echo "note: $d not removable: $(tr '\n' ' ' 2>/dev/null <"$d/cgroup.procs")"
+        # A client's last processes may take a moment to leave it; then it must go (a leak fails the test).
+        local tries=0
+        until rmdir "$d" 2>/dev/null; do
+            ((tries++ < 50)) ||
+                fail "cgroup $d left behind, not removable: $(tr '\n' ' ' 2>/dev/null <"$d/cgroup.procs")"
+            sleep 0.1
+        done
     done < <(find /sys/fs/cgroup/*/"$name" -depth -type d 2>/dev/null)
 }
 

@@ -30,6 +30,32 @@ TEST(Store, ValidateIdFollowsRunc) {
     EXPECT_FALSE(validate_id("a b"));
 }
 
+TEST(Store, ValidateIdAcceptsRuncsCommaAndRefusesWhatLiblxcCannotTake) {
+    // runc's [\w+-\.] is a range '+'..'.': the comma is in it.
+    EXPECT_TRUE(validate_id("a,b"));
+    EXPECT_TRUE(validate_id(".a"));
+    EXPECT_TRUE(validate_id("a."));
+    EXPECT_TRUE(validate_id(std::string(254, 'x')));
+    // runc takes these, liblxc's lxc_container_new does not: refused up front, naming the rule.
+    for (const char* id : {"a..b", "...", "..a", "a.."}) {
+        auto r = validate_id(id);
+        ASSERT_FALSE(r) << id;
+        EXPECT_NE(r.error().message().find("must not contain \"..\""), std::string::npos)
+            << r.error().message();
+    }
+    auto longer = validate_id(std::string(255, 'x'));
+    ASSERT_FALSE(longer);
+    EXPECT_NE(longer.error().message().find("longer than 254 characters"), std::string::npos);
+    auto dot = validate_id(".");
+    ASSERT_FALSE(dot);
+    EXPECT_NE(dot.error().message().find("must not be"), std::string::npos);
+    // Bytes that are not UTF-8 are shown escaped (the message goes into a JSON log line).
+    auto bin = validate_id("a\xFF");
+    ASSERT_FALSE(bin);
+    EXPECT_EQ(bin.error().message(),
+              "invalid container id \"a\\xFF\": only letters, digits and _ + , - . are allowed");
+}
+
 TEST(Store, CreateRejectsDuplicateAndLoadUnknown) {
     TempRoot r;
     Store s(r.path);

@@ -53,11 +53,16 @@ TEST(Spec, MalformedJson) {
 }
 
 TEST(Spec, DeepNestingDoesNotCrash) {
-    std::string deep(100000, '[');
-    deep += std::string(100000, ']');
+    // Up to Go's limit (10000 levels, the top-level object included) an unknown key may nest...
+    std::string deep(9999, '[');
+    deep += std::string(9999, ']');
     auto r = parse("{\"ociVersion\":\"1\",\"root\":{\"path\":\"r\"},\"x\":" + deep + "}");
     ASSERT_TRUE(r) << r.error().message();
     EXPECT_EQ(r->unknown_keys, std::vector<std::string>{"x"});
+    // ...deeper is refused with a clear error, as runc refuses it.
+    auto deeper = parse("{\"ociVersion\":\"1\",\"root\":{\"path\":\"r\"},\"x\":[" + deep + "]}");
+    ASSERT_FALSE(deeper);
+    EXPECT_NE(deeper.error().message().find("exceeded max depth 10000"), std::string::npos);
     std::string unterminated(200000, '{');
     EXPECT_FALSE(parse(unterminated));
 }
