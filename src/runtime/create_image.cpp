@@ -93,13 +93,13 @@ Result<Prepared> prepare_bundle(const ImageContext& c, const ImageCreateOpts& io
 
 // After a failed create/run: the container's destroy already released the rootfs, or never got to it.
 std::unexpected<Error> release_after(Error e, const StorageRef& ref) {
-    if (auto r = release_storage(ref); !r) e.context("cleanup failed (" + r.error().message() + ")");
+    if (auto r = release_storage_here(ref); !r) e.context("cleanup failed (" + r.error().message() + ")");
     return std::unexpected(std::move(e));
 }
 
 } // namespace
 
-Status release_storage(const StorageRef& ref) {
+Status release_storage_here(const StorageRef& ref) {
     std::string what = "release rootfs of " + ref.id + " (" + ref.driver + " in " + ref.root + ")";
     auto d = TRY_CTX(storage::open_driver(ref.driver, ref.root), what);
     TRY_CTX(d->destroy(ref.id), what);

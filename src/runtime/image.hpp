@@ -63,7 +63,10 @@ Status image_import(const ImageContext& c, const std::string& path, const std::s
 Status image_export(const ImageContext& c, const std::string& ref, const std::string& file);
 
 // Releases the rootfs a storage driver prepared (create --image); an unknown id is not an error. Called by
-// `delete` and after a failed create.
+// `delete`: it runs proxmox-lxcri-image's hidden verb, which calls release_storage_here.
 Status release_storage(const StorageRef& ref);
+Status release_storage_here(const StorageRef& ref); // in proxmox-lxcri-image (create_image.cpp)
+// proxmox-lxcri-image: $LXCRI_IMAGE_BINARY, else next to this executable.
+Result<std::string> image_binary();
 
 } // namespace lxcri::runtime
