@@ -5,6 +5,7 @@
 // the helper directory, runs the startContainer hooks and execs the user process through exec_process().
 // Failures print "proxmox-lxcri-init: <error chain>" and exit 127 (126 when exec was refused).
 #include "init/process.hpp"
+#include "plan/hook.hpp"
 #include "plan/plan.hpp"
 #include "sys/fd.hpp"
 #include "sys/fs.hpp"
@@ -127,14 +128,7 @@ Result<std::string> wait_for_start(const std::string& fifo) {
 // The shared runner (sys::run): state on stdin, stdout and stderr captured for the error, and at the timeout
 // the hook is killed with its process group (runc's wording for both).
 Status run_hook(const spec::Hook& hook, const std::string& state) {
-    sys::RunOptions o;
-    o.argv = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
-    o.path = hook.path;
-    o.search_path = false;
-    o.env = hook.env;
-    o.input = state;
-    if (hook.timeout && *hook.timeout > 0) o.timeout = std::chrono::seconds(*hook.timeout);
-    auto r = sys::run(o);
+    auto r = sys::run(plan::hook_run_options(hook, state));
     if (!r && r.error().kind() == ErrorKind::NotExecuted)
         return fail("fork/exec " + hook.path, r.error().code());
     if (!r) return std::unexpected(std::move(r).error());

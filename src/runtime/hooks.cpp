@@ -1,5 +1,6 @@
 #include "runtime/hooks.hpp"
 
+#include "plan/hook.hpp"
 #include "sys/fd.hpp"
 #include "sys/proc.hpp"
 
@@ -15,14 +16,8 @@ namespace {
 Status run_hook(const spec::Hook& h, size_t index, const std::string& phase, const std::string& state_json,
                 int mount_ns_fd, int root_fd) {
     std::string what = "error running " + phase + " hook #" + std::to_string(index) + " (" + h.path + ")";
-    sys::RunOptions o;
-    o.argv = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
-    o.path = h.path;
-    o.search_path = false;
-    o.env = h.env;
-    o.input = state_json;
+    sys::RunOptions o = plan::hook_run_options(h, state_json);
     o.out = sys::RunOptions::Output::Null;
-    if (h.timeout && *h.timeout > 0) o.timeout = std::chrono::seconds(*h.timeout);
     o.mount_ns_fd = mount_ns_fd;
     o.root_fd = root_fd;
     auto r = sys::run(o);
