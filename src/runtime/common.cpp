@@ -48,6 +48,13 @@ Result<Container> open_container(const Store& store, const std::string& id, bool
     return Container{std::move(lock), std::move(st), std::move(be), store.dir(id)};
 }
 
+Result<Container> peek_container(const Store& store, const std::string& id) {
+    TRY(validate_id(id));
+    auto st = TRY(store.load(id));
+    auto be = TRY_CTX(backend::open(st.backend), "container " + id);
+    return Container{sys::FileLock(), std::move(st), std::move(be), store.dir(id)};
+}
+
 Status destroy_container(const Store& store, Container& c) {
     const State& st = c.state;
     TRY(c.backend->destroy(c.handle(), backend::after(kDestroyTimeout)));

@@ -32,6 +32,9 @@ struct Container {
     Status allows(Verb v) const { return status().allows(v, state.id); }
 };
 Result<Container> open_container(const Store& store, const std::string& id, bool exclusive = true);
+// The same without a lock, for verbs that only read (state, list): state.json is replaced atomically, so a
+// read sees one whole version; `state` answers while a create or another verb holds the lock, as runc does.
+Result<Container> peek_container(const Store& store, const std::string& id);
 
 // Undoes what create recorded (the backend's record, then the storage), runs the poststop hooks of the
 // config captured at create, removes the state directory.

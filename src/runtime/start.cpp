@@ -10,10 +10,18 @@ Status start(const Global& g, const std::string& id) {
     State& st = c.state;
     // The config as it was at create, not the bundle's current file.
     auto sp = TRY(store.load_spec(id));
-    TRY(c.backend->start(c.handle(), oci_state_json(st, RunState::Created, 0),
-                         backend::after(kStartTimeout)));
+    // All or nothing: the state says "started" before the process is released, so a state that cannot be
+    // written (a full filesystem) leaves the process waiting and the container "created".
     st.started = true;
-    TRY(store.save(st));
+    TRY_CTX(store.save(st), "start " + id);
+    auto released =
+        c.backend->start(c.handle(), oci_state_json(st, RunState::Created, 0), backend::after(kStartTimeout));
+    if (!released) {
+        st.started = false;
+        if (auto r = store.save(st); !r)
+            released.error().context("the state could not be reset (" + r.error().message() + ")");
+        return released;
+    }
     if (!sp.hooks.poststart.empty()) {
         // runc: a failing poststart hook is logged; the container keeps running.
         if (auto r = run_hooks(sp.hooks.poststart, "poststart", oci_state_json(st, RunState::Running, 0)); !r)

@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
 
 namespace lxcri::runtime {
 
@@ -33,11 +36,33 @@ Status validate_id(const std::string& id) {
     return ok();
 }
 
-static Result<sys::FileLock> lock_dir(const std::string& path, bool exclusive) {
+std::chrono::milliseconds lock_timeout() {
+    const char* e = std::getenv("LXCRI_LOCK_TIMEOUT");
+    if (e && *e) {
+        char* end = nullptr;
+        double secs = std::strtod(e, &end);
+        if (end && *end == 0 && secs >= 0 && secs <= 86400)
+            return std::chrono::milliseconds(static_cast<int64_t>(secs * 1000));
+    }
+    return kDefaultLockTimeout;
+}
+
+// flock with a bound: another verb holding the lock longer than the timeout is an ErrorKind::Busy error.
+static Result<sys::FileLock> lock_dir(const std::string& path, bool exclusive, const std::string& what) {
     sys::Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd.valid()) return fail_errno("open " + path);
-    while (::flock(fd.get(), exclusive ? LOCK_EX : LOCK_SH) < 0) {
-        if (errno != EINTR) return fail_errno("lock " + path);
+    auto timeout = lock_timeout();
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto pause = std::chrono::milliseconds(1);
+    while (::flock(fd.get(), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EWOULDBLOCK) return fail_errno("lock " + path);
+        if (std::chrono::steady_clock::now() >= deadline)
+            return fail(ErrorKind::Busy, what + " is busy: another operation has held its lock for " +
+                                             std::to_string(timeout.count() / 1000.0).substr(0, 4) +
+                                             "s (LXCRI_LOCK_TIMEOUT)");
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(50));
     }
     return sys::FileLock(std::move(fd));
 }
@@ -45,18 +70,18 @@ static Result<sys::FileLock> lock_dir(const std::string& path, bool exclusive) {
 Result<sys::FileLock> Store::create(const std::string& id) {
     TRY(validate_id(id));
     TRY(sys::mkdir_p(root_, 0711));
-    auto global = TRY(lock_dir(root_, true));
+    auto global = TRY(lock_dir(root_, true, "the state root " + root_));
     std::string d = dir(id);
     if (::mkdir(d.c_str(), 0711) < 0) {
         if (errno == EEXIST) return fail(ErrorKind::Exists, "container with id exists: " + id);
         return fail_errno("mkdir " + d);
     }
-    return lock_dir(d, true);
+    return lock_dir(d, true, "container " + id);
 }
 
 Result<sys::FileLock> Store::lock(const std::string& id, bool exclusive) {
     TRY(validate_id(id));
-    auto l = lock_dir(dir(id), exclusive);
+    auto l = lock_dir(dir(id), exclusive, "container " + id);
     if (!l) {
         if (l.error().code() == ENOENT) return fail(ErrorKind::NotFound, not_exist_message(id));
         return l;

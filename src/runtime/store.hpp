@@ -6,6 +6,7 @@
 #include "spec/spec.hpp"
 #include "sys/fs.hpp"
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ inline constexpr size_t kMaxIdLength = 254;
 Status validate_id(const std::string& id);
 
 inline constexpr const char* kSpecFile = "config.json";
+// How long a verb waits for another verb's lock on the same container: $LXCRI_LOCK_TIMEOUT seconds, else 60.
+inline constexpr std::chrono::milliseconds kDefaultLockTimeout{60000};
+std::chrono::milliseconds lock_timeout();
 
 class Store {
   public:

@@ -75,3 +75,71 @@ test_concurrency_kill_during_create() {
     done
     assert_host_clean "$E2E_WORK/killcreate" "${ids[@]}"
 }
+
+# `state` answers while a create holds the container's lock (runc reads its state without one), and a verb
+# that must wait for the lock gives up after LXCRI_LOCK_TIMEOUT with a clear error.
+test_concurrency_state_during_create() {
+    require_root
+    local b id t0 secs out
+    b=$(bundle slowcreate sleep 100) || fail bundle
+    id=$(new_id slowcreate)
+    # A createRuntime hook that takes 3 s: the create holds the lock that long.
+    spec_edit "$b" '.hooks.createRuntime = [{path: "/bin/sleep", args: ["sleep", "3"]}]'
+    rt create --bundle "$b" "$id" </dev/null >/dev/null 2>&1 &
+    local cpid=$!
+    local tries=0
+    while [[ ! -e $E2E_ROOT/$id/state.json ]] && ((tries++ < 200)); do sleep 0.01; done
+    sleep 0.3
+    local src=0
+    t0=$(date +%s%N)
+    out=$(rt state "$id" 2>&1) || src=$?
+    secs=$((($(date +%s%N) - t0) / 1000000))
+    echo "state during create (rc=$src) in ${secs} ms: $out"
+    ((secs < 1500)) || fail "state waited ${secs} ms for the create"
+    case $(basename "$RUNTIME") in
+    runc | crun)
+        # runc writes its state at the end of create: until then the container "does not exist".
+        ((src == 0)) || assert_contains "$out" "does not exist" "runc's state during create"
+        ;;
+    *)
+        assert_eq creating "$(jq -r .status <<<"$out")" "status during create"
+        t0=$SECONDS
+        LXCRI_LOCK_TIMEOUT=0.5 assert_fails_with "busy" rt pause "$id"
+        ((SECONDS - t0 <= 2)) || fail "the bounded lock wait took $((SECONDS - t0)) s"
+        ;;
+    esac
+    wait "$cpid" || fail "the create failed"
+    assert_eq created "$(state_field "$id" status)" "status after create"
+    rt delete --force "$id"
+}
+
+# `start` with a full state filesystem: either the process does not run and the container stays created, or
+# start succeeds and the state says running; never a running process with a "created" state.
+test_concurrency_start_with_full_state_fs() {
+    require_root
+    local root="$E2E_WORK/fullroot" b id rc=0
+    mkdir -p "$root"
+    mount -t tmpfs -o size=2m tmpfs "$root" || fail "mount tmpfs"
+    b=$(bundle fullfs sh -c 'touch /ran; exec sleep 100') || { umount "$root"; fail bundle; }
+    spec_edit "$b" '.root.readonly = false'
+    id=$(new_id fullfs)
+    local frt=("$RUNTIME" --root "$root")
+    "${frt[@]}" create --bundle "$b" "$id" </dev/null >/dev/null || { umount "$root"; fail create; }
+    dd if=/dev/zero of="$root/fill" bs=4k >/dev/null 2>&1 || true
+    "${frt[@]}" start "$id" || rc=$?
+    sleep 0.5
+    local status
+    status=$("${frt[@]}" state "$id" | jq -r .status)
+    echo "start rc=$rc, status $status, process ran: $([[ -e $b/rootfs/ran ]] && echo yes || echo no)"
+    rm -f "$root/fill"
+    if ((rc != 0)); then
+        assert_eq created "$status" "status after a failed start"
+        [[ ! -e $b/rootfs/ran ]] || fail "start failed but the process ran"
+        "${frt[@]}" start "$id" || fail "start once the filesystem has room"
+    else
+        assert_eq running "$status" "status after a successful start"
+    fi
+    wait_file "$b/rootfs/ran"
+    "${frt[@]}" delete --force "$id" || fail "delete"
+    umount "$root"
+}

@@ -160,3 +160,26 @@ TEST(Store, ConcurrentSavesNeverTearTheStateFile) {
     EXPECT_EQ(bad.load(), 0);
     EXPECT_TRUE(sys::list_dir(s.dir("c")).size() == 1); // no temp files left
 }
+
+TEST(Store, LockWaitIsBounded) {
+    TempRoot r;
+    Store s(r.path);
+    State st;
+    st.id = "busy";
+    st.bundle = "/b";
+    auto held = s.create("busy");
+    ASSERT_TRUE(held);
+    ASSERT_TRUE(s.save(st));
+    ::setenv("LXCRI_LOCK_TIMEOUT", "0.2", 1);
+    auto t0 = std::chrono::steady_clock::now();
+    auto second = s.lock("busy");
+    auto waited = std::chrono::steady_clock::now() - t0;
+    ::unsetenv("LXCRI_LOCK_TIMEOUT");
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().kind(), ErrorKind::Busy);
+    EXPECT_NE(second.error().message().find("busy"), std::string::npos) << second.error().message();
+    EXPECT_GE(waited, std::chrono::milliseconds(200));
+    EXPECT_LT(waited, std::chrono::seconds(2));
+    held = sys::FileLock(); // released: the next lock is immediate
+    EXPECT_TRUE(s.lock("busy"));
+}
