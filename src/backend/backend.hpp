@@ -29,6 +29,7 @@ using Deadline = Clock::time_point;
 inline Deadline after(std::chrono::milliseconds d) {
     return Clock::now() + d;
 }
+inline constexpr Deadline kNoDeadline = Deadline::max();
 // Time left until the deadline (0 when passed).
 inline std::chrono::milliseconds left(Deadline d) {
     auto l = std::chrono::duration_cast<std::chrono::milliseconds>(d - Clock::now());
@@ -89,25 +90,26 @@ class Backend {
     virtual Result<Created> create(const CreateRequest& req, Handle& h, const Persist& persist) = 0;
     // Releases the waiting init; state_json is what its startContainer hooks get.
     virtual Status start(const Handle& h, const std::string& state_json, Deadline d) = 0;
-    virtual Observed observe(const Handle& h) const = 0;
+    virtual Observed observe(const Handle& h, Deadline d) const = 0;
     // Signals the init (ErrorKind::Gone: it already finished).
-    virtual Status signal(const Handle& h, int sig) = 0;
+    virtual Status signal(const Handle& h, int sig, Deadline d) = 0;
     // Signals every process of the container.
-    virtual Status signal_all(const Handle& h, int sig) = 0;
+    virtual Status signal_all(const Handle& h, int sig, Deadline d) = 0;
     virtual Status pause(const Handle& h, Deadline d) = 0;
     virtual Status resume(const Handle& h, Deadline d) = 0;
     // Starts a process in the container; returns its pid, a child of the caller.
     virtual Result<pid_t> exec(const Handle& h, const ExecRequest& req) = 0;
     virtual Status update(const Handle& h, const spec::Resources& res, Deadline d) = 0;
-    virtual Result<cgroup::Stats> stats(const Handle& h) const = 0;
+    virtual Result<cgroup::Stats> stats(const Handle& h, Deadline d) const = 0;
     // Host pids of the container's processes.
-    virtual Result<std::vector<pid_t>> pids(const Handle& h) const = 0;
+    virtual Result<std::vector<pid_t>> pids(const Handle& h, Deadline d) const = 0;
     // Waits for the pid-file process, a child of the caller (run in the foreground); its exit code, 128+sig.
-    virtual Result<int> wait(const Handle& h) = 0;
+    // The deadline may be Deadline::max(): a foreground run lasts as long as its container.
+    virtual Result<int> wait(const Handle& h, Deadline d) = 0;
     // Stops whatever still runs and removes exactly what the record says create made.
     virtual Status destroy(const Handle& h, Deadline d) = 0;
 
-    // What `info` shows of this backend's host (JSON object).
+    // What `info` shows of this backend's host (JSON object); no container involved, no deadline.
     virtual nlohmann::json host_info() const = 0;
 
     // Room for the storage issue: checkpoint/restore (CRIU, PVE snapshots) and clones.

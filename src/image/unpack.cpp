@@ -1,6 +1,7 @@
 #include "image/unpack.hpp"
 
 #include "sys/fd.hpp"
+#include "sys/fs.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -105,33 +106,9 @@ std::string proc_path(int dirfd, const std::string& name) {
     return name.empty() ? p : p + "/" + name;
 }
 
-// Removes NAME in dirfd (recursively for a directory) without following symlinks.
+// Removes NAME in dirfd (recursively for a directory) without following symlinks: the one remover (sys).
 Status remove_at(int dirfd, const std::string& name) {
-    struct stat st {};
-    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        if (errno == ENOENT) return ok();
-        return fail_errno("stat " + name);
-    }
-    if (S_ISDIR(st.st_mode)) {
-        int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) return fail_errno("open " + name);
-        std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(fd), ::closedir);
-        if (!d) {
-            ::close(fd);
-            return fail_errno("opendir " + name);
-        }
-        std::vector<std::string> names;
-        while (dirent* e = ::readdir(d.get())) {
-            std::string_view n = e->d_name;
-            if (n != "." && n != "..") names.emplace_back(n);
-        }
-        for (auto& n : names)
-            TRY_CTX(remove_at(::dirfd(d.get()), n), name);
-        if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) < 0) return fail_errno("rmdir " + name);
-        return ok();
-    }
-    if (::unlinkat(dirfd, name.c_str(), 0) < 0 && errno != ENOENT) return fail_errno("unlink " + name);
-    return ok();
+    return sys::remove_at(dirfd, name);
 }
 
 class Extractor {

@@ -19,6 +19,12 @@ Status write_pid_file(const std::string& path, pid_t pid);
 Result<int> connect_console_socket(const std::string& path);
 using sys::absolute_path;
 
+// Bounds on backend calls.
+inline constexpr std::chrono::seconds kCreateTimeout{30};
+inline constexpr std::chrono::seconds kStartTimeout{10};
+inline constexpr std::chrono::seconds kDestroyTimeout{30};
+inline constexpr std::chrono::seconds kOpTimeout{30};
+
 // A locked, loaded container and the backend that owns it.
 struct Container {
     sys::FileLock lock;
@@ -27,7 +33,9 @@ struct Container {
     std::string dir; // its state directory
 
     backend::Handle handle() const { return {state.id, dir, state.backend_state}; }
-    ContainerStatus status() const { return ContainerStatus(state, backend->observe(handle())); }
+    ContainerStatus status() const {
+        return ContainerStatus(state, backend->observe(handle(), backend::after(kOpTimeout)));
+    }
     // ok() or the transition table's refusal for this verb.
     Status allows(Verb v) const { return status().allows(v, state.id); }
 };
@@ -39,11 +47,5 @@ Result<Container> peek_container(const Store& store, const std::string& id);
 // Undoes what create recorded (the backend's record, then the storage), runs the poststop hooks of the
 // config captured at create, removes the state directory.
 Status destroy_container(const Store& store, Container& c);
-
-// Bounds on backend calls.
-inline constexpr std::chrono::seconds kCreateTimeout{30};
-inline constexpr std::chrono::seconds kStartTimeout{10};
-inline constexpr std::chrono::seconds kDestroyTimeout{30};
-inline constexpr std::chrono::seconds kOpTimeout{30};
 
 } // namespace lxcri::runtime

@@ -19,7 +19,7 @@ Status events(const Global& g, const std::string& id, bool stats, std::chrono::m
     c.lock = sys::FileLock();
     uint64_t ooms = 0;
     for (bool first = true;; first = false) {
-        auto s = TRY_CTX(c.backend->stats(handle), "stats of " + id);
+        auto s = TRY_CTX(c.backend->stats(handle, backend::after(kOpTimeout)), "stats of " + id);
         if (stats) {
             std::printf("%s\n", event_line("stats", id, cgroup::stats_to_json(s)).c_str());
             return ok();
@@ -29,7 +29,7 @@ Status events(const Global& g, const std::string& id, bool stats, std::chrono::m
         std::printf("%s\n", event_line("stats", id, cgroup::stats_to_json(s)).c_str());
         std::fflush(stdout);
         std::this_thread::sleep_for(interval);
-        if (!c.backend->observe(handle).init_alive) return ok();
+        if (!c.backend->observe(handle, backend::after(kOpTimeout)).init_alive) return ok();
     }
 }
 

@@ -8,8 +8,8 @@ Status kill(const Global& g, const std::string& id, const std::string& signal, b
     auto c = TRY(open_container(store, id, false));
     int sig = TRY(sys::parse_signal(signal));
     TRY(c.allows(Verb::Kill));
-    if (all) return c.backend->signal_all(c.handle(), sig);
-    return c.backend->signal(c.handle(), sig);
+    if (all) return c.backend->signal_all(c.handle(), sig, backend::after(kOpTimeout));
+    return c.backend->signal(c.handle(), sig, backend::after(kOpTimeout));
 }
 
 } // namespace lxcri::runtime

@@ -18,7 +18,9 @@ Status list(const Global& g, const std::string& format, bool quiet) {
         if (!s) continue;
         auto be = backend::open(s->backend);
         if (!be) continue;
-        RunState rs = ContainerStatus(*s, (*be)->observe({id, store.dir(id), s->backend_state})).value();
+        RunState rs = ContainerStatus(*s, (*be)->observe({id, store.dir(id), s->backend_state},
+                                                         backend::after(kOpTimeout)))
+                          .value();
         states.emplace_back(std::move(*s), rs);
     }
     if (quiet) {

@@ -15,7 +15,8 @@ Status ps(const Global& g, const std::string& id, const std::string& format,
     auto c = TRY(open_container(store, id, false));
     TRY(c.allows(Verb::Ps));
     std::vector<pid_t> pids;
-    if (c.status().can_observe()) pids = TRY_CTX(c.backend->pids(c.handle()), "list processes of " + id);
+    if (c.status().can_observe())
+        pids = TRY_CTX(c.backend->pids(c.handle(), backend::after(kOpTimeout)), "list processes of " + id);
     if (format == "json") {
         std::printf("%s\n", nlohmann::json(pids).dump().c_str());
         return ok();

@@ -135,7 +135,7 @@ Result<int> run(const Global& g, const RunOpts& o) {
     for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP})
         sigaction(sig, &sa, nullptr);
     if (master.valid()) proxy_terminal(master.get());
-    int code = c.backend->wait(handle).value_or(0);
+    int code = c.backend->wait(handle, backend::kNoDeadline).value_or(0);
     g_forward_pid = 0;
     if (!o.keep) {
         if (auto r = remove(g, co.id, true); !r) log::warn(r.error().message());

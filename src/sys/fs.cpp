@@ -123,6 +123,12 @@ static Status remove_at(int parent, const char* name, dev_t dev, const std::stri
     return ok();
 }
 
+Status remove_at(int dirfd, const std::string& name) {
+    struct stat st {};
+    if (::fstat(dirfd, &st) < 0) return fail_errno("stat " + name);
+    return remove_at(dirfd, name.c_str(), st.st_dev, name);
+}
+
 Status remove_all(const std::string& path) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) < 0) {

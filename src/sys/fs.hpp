@@ -22,6 +22,9 @@ Status write_file_atomic(const std::string& path, std::string_view data, int mod
 Status mkdir_p(const std::string& path, int mode = 0755);
 // Recursive removal without crossing mount points; missing path is not an error.
 Status remove_all(const std::string& path);
+// The same for NAME in the directory dirfd (symlinks are removed, never followed; nothing on another
+// filesystem than dirfd's is entered).
+Status remove_at(int dirfd, const std::string& name);
 bool exists(const std::string& path);
 // p made absolute against the current directory (no symlinks resolved); absolute paths are returned as is.
 std::string absolute_path(const std::string& p);

@@ -194,7 +194,7 @@ class LxcBackend final : public backend::Backend {
         return lxc::start(h.state_dir, r.init_pid, r.init_start_time, state_json, d);
     }
 
-    backend::Observed observe(const backend::Handle& h) const override {
+    backend::Observed observe(const backend::Handle& h, backend::Deadline) const override {
         auto r = Record::from_json(h.record);
         backend::Observed o;
         o.init_alive = init_alive(r);
@@ -205,12 +205,12 @@ class LxcBackend final : public backend::Backend {
         return o;
     }
 
-    Status signal(const backend::Handle& h, int sig) override {
+    Status signal(const backend::Handle& h, int sig, backend::Deadline) override {
         auto r = Record::from_json(h.record);
         return sys::signal_process(r.init_pid, r.init_start_time, sig);
     }
 
-    Status signal_all(const backend::Handle& h, int sig) override {
+    Status signal_all(const backend::Handle& h, int sig, backend::Deadline) override {
         auto r = Record::from_json(h.record);
         if (owns_container_cgroup(r)) return container_cgroup(r).kill_all(sig);
         auto pids = TRY(container_pids(r));
@@ -249,19 +249,24 @@ class LxcBackend final : public backend::Backend {
         return cg.apply(mapping);
     }
 
-    Result<cgroup::Stats> stats(const backend::Handle& h) const override {
+    Result<cgroup::Stats> stats(const backend::Handle& h, backend::Deadline) const override {
         return container_cgroup(Record::from_json(h.record)).stats();
     }
 
-    Result<std::vector<pid_t>> pids(const backend::Handle& h) const override {
+    Result<std::vector<pid_t>> pids(const backend::Handle& h, backend::Deadline) const override {
         return container_pids(Record::from_json(h.record));
     }
 
-    Result<int> wait(const backend::Handle& h) override {
+    Result<int> wait(const backend::Handle& h, backend::Deadline d) override {
         auto r = Record::from_json(h.record);
         int status = 0;
-        while (waitpid(r.monitor_pid, &status, 0) < 0) {
-            if (errno != EINTR) return fail_errno("wait for the container's monitor");
+        for (;;) {
+            pid_t got = waitpid(r.monitor_pid, &status, d == backend::kNoDeadline ? 0 : WNOHANG);
+            if (got == r.monitor_pid) break;
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0) return fail_errno("wait for the container's monitor");
+            if (backend::Clock::now() >= d) return fail(ErrorKind::Busy, "the container is still running");
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }

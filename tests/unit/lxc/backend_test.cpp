@@ -69,14 +69,14 @@ TEST(LxcBackend, ObservesProcessesByIdentity) {
     lxc::Record r;
     r.init_pid = c.pid;
     r.init_start_time = c.start();
-    EXPECT_TRUE(be->observe(handle(r)).init_alive);
+    EXPECT_TRUE(be->observe(handle(r), backend::kNoDeadline).init_alive);
     r.init_start_time += 1; // the same pid, another process
-    EXPECT_FALSE(be->observe(handle(r)).init_alive);
+    EXPECT_FALSE(be->observe(handle(r), backend::kNoDeadline).init_alive);
     r.init_start_time = 0; // unknown identity is never "alive"
-    EXPECT_FALSE(be->observe(handle(r)).init_alive);
+    EXPECT_FALSE(be->observe(handle(r), backend::kNoDeadline).init_alive);
     r.monitor_pid = c.pid;
     r.monitor_start_time = c.start();
-    EXPECT_TRUE(be->observe(handle(r)).setup_alive);
+    EXPECT_TRUE(be->observe(handle(r), backend::kNoDeadline).setup_alive);
 }
 
 TEST(LxcBackend, SignalsOnlyTheRecordedProcess) {
@@ -85,16 +85,16 @@ TEST(LxcBackend, SignalsOnlyTheRecordedProcess) {
     lxc::Record r;
     r.init_pid = c.pid;
     r.init_start_time = c.start() + 1;
-    auto refused = be->signal(handle(r), SIGKILL);
+    auto refused = be->signal(handle(r), SIGKILL, backend::kNoDeadline);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().kind(), ErrorKind::Gone);
     EXPECT_EQ(refused.error().message(), "process already finished");
     EXPECT_TRUE(c.alive());
     r.init_start_time = 0;
-    EXPECT_FALSE(be->signal(handle(r), SIGKILL));
+    EXPECT_FALSE(be->signal(handle(r), SIGKILL, backend::kNoDeadline));
     EXPECT_TRUE(c.alive());
     r.init_start_time = c.start();
-    ASSERT_TRUE(be->signal(handle(r), SIGKILL));
+    ASSERT_TRUE(be->signal(handle(r), SIGKILL, backend::kNoDeadline));
     int st;
     ASSERT_EQ(::waitpid(c.pid, &st, 0), c.pid);
     EXPECT_TRUE(WIFSIGNALED(st));
@@ -153,7 +153,7 @@ TEST_F(LxcDestroy, LeavesAPreexistingCgroupAndItsProcesses) {
     // signal_all in a cgroup it does not own reaches only the container's pid namespace: here, nothing.
     r.init_pid = ::getpid();
     r.init_start_time = sys::process_start_time(::getpid()).value_or(0);
-    auto pids = be->pids(handle(r));
+    auto pids = be->pids(handle(r), backend::kNoDeadline);
     ASSERT_TRUE(pids) << pids.error().message();
     EXPECT_EQ(*pids, std::vector<pid_t>{::getpid()});
 }
