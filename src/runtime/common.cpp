@@ -43,9 +43,9 @@ Result<int> connect_console_socket(const std::string& path) {
 
 Result<Container> open_container(const Store& store, const std::string& id, bool exclusive) {
     auto lock = TRY(const_cast<Store&>(store).lock(id, exclusive));
-    auto st = TRY(store.load(id));
-    auto be = TRY_CTX(backend::open(st.backend), "container " + id);
-    return Container{std::move(lock), std::move(st), std::move(be), store.dir(id)};
+    auto c = TRY(peek_container(store, id));
+    c.lock = std::move(lock);
+    return c;
 }
 
 Result<Container> peek_container(const Store& store, const std::string& id) {

@@ -6,10 +6,9 @@
 #include "runtime/runtime.hpp"
 #include "runtime/state.hpp"
 #include "runtime/store.hpp"
-
 #include "spec/spec.hpp"
-#include <memory>
 
+#include <memory>
 #include <string>
 #include <vector>
 

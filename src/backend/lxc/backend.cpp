@@ -140,7 +140,7 @@ class LxcBackend final : public backend::Backend {
             h.record = rec.to_json();
             return persist(h.record);
         };
-        TRY(save());
+        // Nothing exists yet: the first save is the planned cgroups, before liblxc makes them.
 
         std::optional<cgroup::systemd::Unit> unit;
         if (req.systemd_cgroup) {
