@@ -1,9 +1,10 @@
 // proxmox-lxcri-init: PID 1 of every container, started by liblxc as
 //   lxc.init.cmd = /dev/.lxcri/init /dev/.lxcri/init.json
-// It reads the InitConfig, sets up the pty (terminal=true), reports ready over ready_fd, waits on the fifo
-// until `start` writes a byte (EOF without a byte: the container is deleted before start, exit 1), detaches
-// the helper directory, runs the startContainer hooks and execs the user process through exec_process().
-// Failures print "proxmox-lxcri-init: <error chain>" and exit 127 (126 when exec was refused).
+// It reads the InitConfig, sets up the pty (terminal=true), reports
+// ready over ready_fd, waits on the fifo until `start` writes a byte (EOF without a byte: the container is
+// deleted before start, exit 1), detaches the helper directory, runs the startContainer hooks and execs the
+// user process through exec_process(). Failures print "proxmox-lxcri-init: <error chain>" and exit 127 (126
+// when exec was refused).
 #include "init/process.hpp"
 #include "plan/hook.hpp"
 #include "plan/plan.hpp"
@@ -15,6 +16,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -97,9 +99,18 @@ Status set_root_propagation(const std::string& p) {
 // ---- start signal ----
 
 // One byte on the runtime's socket (the kernel adds init's pid as SCM_CREDENTIALS), sent right before init
-// blocks on the fifo.
+// blocks on the fifo. The runtime answers once it has recorded this init; only then is liblxc's parent-death
+// signal cleared (the runtime then ends the monitor and this init is reparented to the caller's subreaper, as
+// runc's is), and that is acknowledged. An init the runtime never recorded dies with the monitor.
 Status signal_ready(int fd) {
     char byte = 0;
+    while (::send(fd, &byte, 1, MSG_NOSIGNAL) < 0)
+        if (errno != EINTR) return fail_errno("send ready message");
+    ssize_t n;
+    while ((n = ::recv(fd, &byte, 1, 0)) < 0)
+        if (errno != EINTR) return fail_errno("wait for the runtime");
+    if (n == 0) return fail("the runtime went away before it recorded the container");
+    if (::prctl(PR_SET_PDEATHSIG, 0) < 0) return fail_errno("clear the parent-death signal");
     while (::send(fd, &byte, 1, MSG_NOSIGNAL) < 0)
         if (errno != EINTR) return fail_errno("send ready message");
     ::close(fd);

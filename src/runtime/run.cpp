@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -96,6 +97,9 @@ bool wants_terminal(const CreateOpts& o) {
 
 Result<int> run(const Global& g, const RunOpts& o) {
     CreateOpts co = o.create;
+    // Foreground: the container's init is reparented to us once create ends liblxc's monitor, so that we can
+    // wait for it and report its status (runc sets itself a subreaper the same way).
+    if (!o.detach && ::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) return fail_errno("become a subreaper");
     // Without -d and without a console socket, a terminal container gets ours, as runc does.
     sys::Fd console_ours, console_theirs;
     if (!o.detach && co.console_socket.empty() && co.console_fd < 0 && wants_terminal(co)) {
@@ -127,8 +131,7 @@ Result<int> run(const Global& g, const RunOpts& o) {
     }
     if (o.detach) return 0;
 
-    // Foreground: forward signals to the container's init, wait for the pid-file process (our child), report
-    // its status.
+    // Foreground: forward signals to the container's init, wait for it (our child now), report its status.
     g_forward_pid = init_pid;
     struct sigaction sa {};
     sa.sa_handler = forward;

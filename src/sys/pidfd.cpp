@@ -12,19 +12,24 @@
 
 namespace lxcri::sys {
 
-Status signal_process(pid_t pid, uint64_t start_time, int sig) {
-    std::string what = "signal process " + std::to_string(pid);
+Result<Fd> open_process(pid_t pid, uint64_t start_time) {
+    std::string what = "process " + std::to_string(pid);
     if (pid <= 0 || start_time == 0) return fail(ErrorKind::Gone, what + ": no recorded identity");
     Fd pfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (!pfd.valid()) {
         if (errno == ESRCH) return fail(ErrorKind::Gone, "process already finished");
-        return fail_errno(what);
+        return fail_errno("pidfd_open " + what);
     }
     auto now = process_start_time(pid);
     if (!now || *now != start_time) return fail(ErrorKind::Gone, "process already finished");
+    return pfd;
+}
+
+Status signal_process(pid_t pid, uint64_t start_time, int sig) {
+    auto pfd = TRY(open_process(pid, start_time));
     if (::syscall(SYS_pidfd_send_signal, pfd.get(), sig, nullptr, 0) < 0) {
         if (errno == ESRCH) return fail(ErrorKind::Gone, "process already finished");
-        return fail_errno(what);
+        return fail_errno("signal process " + std::to_string(pid));
     }
     return ok();
 }

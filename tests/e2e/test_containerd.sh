@@ -138,6 +138,12 @@ test_containerd_ctr_run_and_task() {
     tasks=$("${c[@]}" task ls)
     echo "$tasks"
     grep -Eq "^$t +[0-9]+ +RUNNING" <<<"$tasks" || fail "task $t not RUNNING: $tasks"
+    # The task pid (the shim reads it from the pid file) is the container's init, in its pid namespace.
+    local tpid
+    tpid=$(awk -v t="$t" '$1 == t {print $2}' <<<"$tasks")
+    [[ $(readlink "/proc/$tpid/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] ||
+        fail "task pid $tpid is in the host's pid namespace"
+    assert_contains "$(tr '\0' ' ' <"/proc/$tpid/cmdline")" "sh -c" "command of the task pid"
 
     # containerd loads the cgroup of the pid-file pid for metrics: it must be the container's cgroup.
     local metrics usage=0 deadline=$((SECONDS + 15))
@@ -161,6 +167,27 @@ test_containerd_ctr_run_and_task() {
     done
     "${c[@]}" task delete "$t" >/dev/null
     "${c[@]}" c rm "$t"
+
+    # OOM: the shim watches the memory cgroup of the pid-file pid and publishes /tasks/oom.
+    "${c[@]}" events >"$d/events.txt" 2>&1 &
+    local events=$!
+    rc=0
+    "${c[@]}" run --rm --memory-limit 33554432 --runc-binary "$RUNTIME" "$img" "${E2E_PREFIX}oom" \
+        sh -c 'x=$(head -c 100000000 /dev/zero | tr "\0" a); echo "${#x}"' || rc=$?
+    assert_eq 137 "$rc" "ctr run exit code of an OOM-killed task"
+    deadline=$((SECONDS + 10))
+    until grep -q '/tasks/oom' "$d/events.txt"; do
+        ((SECONDS < deadline)) || fail "no /tasks/oom event: $(cat "$d/events.txt")"
+        sleep 0.1
+    done
+    kill "$events" 2>/dev/null || true
+    wait "$events" 2>/dev/null || true
+
+    # ctr run -t: go-runc reads a terminal create's output to EOF; a held pipe would hang it.
+    rc=0
+    out=$(timeout 60 script -qec "$(printf '%q ' "${c[@]}") run -t --rm --runc-binary $(printf '%q' "$RUNTIME") $img ${E2E_PREFIX}tty sh -c 'test -t 1 && echo tty-hi'" /dev/null) || rc=$?
+    assert_eq 0 "$rc" "ctr run -t (124: hung)"
+    assert_contains "$(tr -d '\r' <<<"$out")" tty-hi "ctr run -t output"
     assert_eq "" "$("${c[@]}" c ls -q)" "containers after ctr c rm"
 
     containerd_cleanup

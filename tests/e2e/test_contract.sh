@@ -60,20 +60,82 @@ test_contract_unknown_id() {
     assert_fails_with "does not exist" bash -c "echo '{}' | '$RUNTIME' --root '$E2E_ROOT' update --resources - '$id'"
 }
 
-# The pid-file pid is the container init or one of its ancestors, before and after start.
-test_contract_pidfile_is_init_or_ancestor() {
+# processes_naming ID: host pids whose command line names ID (a runtime process: create, start, a monitor).
+processes_naming() {
+    local f
+    for f in /proc/[0-9]*/cmdline; do
+        tr '\0' ' ' <"$f" 2>/dev/null | grep -qF -- "$1" && basename "$(dirname "$f")"
+    done
+    return 0
+}
+
+# The pid file names the container's own init, as runc's does: the same pid as `state`, in the container's pid
+# namespace, the process that becomes the container's command at start; and nothing of the runtime stays.
+test_contract_pidfile_is_init() {
     require_root
     local id pidfile filepid pid
-    id=$(new_id pidanc)
-    pidfile="$E2E_WORK/pidanc.pid"
-    rt create --bundle "$(bundle pidanc sleep 100)" --pid-file "$pidfile" "$id" </dev/null >/dev/null 2>&1
+    id=$(new_id pidinit)
+    pidfile="$E2E_WORK/pidinit.pid"
+    rt create --bundle "$(bundle pidinit sleep 100)" --pid-file "$pidfile" "$id" </dev/null >/dev/null 2>&1
     filepid=$(cat "$pidfile")
     pid=$(state_field "$id" pid)
-    is_ancestor_or_self "$filepid" "$pid" || fail "after create: pid file $filepid, init $pid"
+    assert_eq "$pid" "$filepid" "pid file and state pid after create"
+    [[ $(readlink "/proc/$filepid/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] ||
+        fail "pid-file process $filepid is in the host's pid namespace"
+    local left
+    left=$(processes_naming "$id")
+    [[ -z $left ]] || fail "processes left after create: $(for p in $left; do tr '\0' ' ' <"/proc/$p/cmdline"; echo; done)"
     rt start "$id"
-    pid=$(state_field "$id" pid)
-    is_ancestor_or_self "$filepid" "$pid" || fail "after start: pid file $filepid, init $pid"
+    assert_eq "$filepid" "$(state_field "$id" pid)" "state pid after start"
+    local deadline=$((SECONDS + 10))
+    until [[ $(tr '\0' ' ' <"/proc/$filepid/cmdline" 2>/dev/null) == "sleep 100 " ]]; do
+        ((SECONDS < deadline)) || fail "pid $filepid is not the container's command: $(tr '\0' ' ' <"/proc/$filepid/cmdline")"
+        sleep 0.05
+    done
+    # What `podman top` and `nsenter -t PID` rely on: that pid's pid namespace holds the container's processes.
+    local inside
+    inside=$(nsenter -t "$filepid" -p -m ps -o pid,args | tail -n +2 | awk '{$1=$1; print}')
+    echo "inside: $inside"
+    assert_eq "1 sleep 100" "$(grep -v 'ps -o' <<<"$inside")" "processes in the pid file's namespaces"
     force_delete "$id"
+}
+
+# Nothing the runtime leaves running holds the caller's stdout/stderr after a detached terminal start: a caller
+# that reads them to EOF (go-runc's cmdOutput, a shell's $(...)) returns at once, not when the container exits.
+test_contract_console_socket_releases_caller_pipes() {
+    require_root
+    local id b recv sock
+    id=$(new_id conpipe)
+    b=$(bundle conpipe sleep 100)
+    spec_edit "$b" '.process.terminal = true'
+    recv=$(helper recvtty)
+    sock="$E2E_WORK/conpipe.sock"
+    RECVTTY_TIMEOUT=60 "$recv" "$sock" >/dev/null 2>&1 &
+    local rpid=$!
+    wait_file "$sock"
+    local t0=$SECONDS out rc=0
+    # $(...) reads the runtime's stdout and stderr to EOF: it must not wait for the container.
+    out=$(timeout 20 "$RUNTIME" --root "$E2E_ROOT" run -d --bundle "$b" --console-socket "$sock" "$id" 2>&1 </dev/null) || rc=$?
+    assert_eq 0 "$rc" "run -d --console-socket (124: the caller's pipe was held until the timeout) $out"
+    ((SECONDS - t0 < 10)) || fail "run -d --console-socket took $((SECONDS - t0)) s to release the caller's pipes"
+    assert_eq running "$(state_field "$id" status)" "container after run -d"
+    # create --console-socket, then start, the same way.
+    local id2=${id}2 b2 sock2="$E2E_WORK/conpipe2.sock"
+    b2=$(bundle conpipe2 sleep 100)
+    spec_edit "$b2" '.process.terminal = true'
+    RECVTTY_TIMEOUT=60 "$recv" "$sock2" >/dev/null 2>&1 &
+    local rpid2=$!
+    wait_file "$sock2"
+    rc=0
+    out=$(timeout 20 "$RUNTIME" --root "$E2E_ROOT" create --bundle "$b2" --console-socket "$sock2" "$id2" 2>&1 </dev/null) || rc=$?
+    assert_eq 0 "$rc" "create --console-socket $out"
+    rc=0
+    out=$(timeout 20 "$RUNTIME" --root "$E2E_ROOT" start "$id2" 2>&1 </dev/null) || rc=$?
+    assert_eq 0 "$rc" "start of a terminal container $out"
+    force_delete "$id"
+    force_delete "$id2"
+    kill "$rpid" "$rpid2" 2>/dev/null || true
+    wait "$rpid" "$rpid2" 2>/dev/null || true
 }
 
 # subreaper_run NAME ARGS...: run create+start of a busybox bundle (ARGS) under tests/e2e/subreaper.c with

@@ -59,9 +59,36 @@ test_podman_run_exec_stop() {
     rc=0
     "${pm[@]}" exec "$name" sh -c 'exit 6' || rc=$?
     assert_eq 6 "$rc" "podman exec exit code"
+    # State.Pid is the container's init (conmon reads it from the pid file): podman top lists the
+    # container's processes through it, and nsenter -t enters the container.
+    local pid
+    pid=$("${pm[@]}" inspect -f '{{.State.Pid}}' "$name")
+    [[ $(readlink "/proc/$pid/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] ||
+        fail "podman's State.Pid $pid is in the host's pid namespace"
+    out=$("${pm[@]}" top "$name" args)
+    echo "podman top: $out"
+    assert_eq "COMMAND"$'\n'"sleep 100" "$(sed 's/ *$//' <<<"$out")" "podman top of the container"
+    out=$(nsenter -t "$pid" -m -u hostname)
+    assert_eq "$("${pm[@]}" inspect -f '{{.Config.Hostname}}' "$name")" "$out" "hostname through nsenter -t State.Pid"
+    # sleep is PID 1 and ignores SIGTERM: stop ends it with SIGKILL after the timeout (exit code 137).
     "${pm[@]}" stop -t 1 "$name" >/dev/null
     assert_eq exited "$("${pm[@]}" inspect -f '{{.State.Status}}' "$name")" "status after podman stop"
+    assert_eq 137 "$("${pm[@]}" inspect -f '{{.State.ExitCode}}' "$name")" "exit code after podman stop"
     "${pm[@]}" rm "$name" >/dev/null
+
+    # OOM: a 100 MB shell variable under a 32 MiB limit is killed (137). podman 4.3's State.OOMKilled stays
+    # false on this hybrid-cgroup host with runc too (conmon's v1 OOM watch); containerd's test checks the
+    # OOM event that its shim reads from the pid file's memory cgroup.
+    rc=0
+    "${pm[@]}" run --rm --memory 32m --memory-swap 32m localhost/busybox \
+        sh -c 'x=$(head -c 100000000 /dev/zero | tr "\0" a); echo "${#x}"' || rc=$?
+    assert_eq 137 "$rc" "podman run exit code of an OOM-killed container"
+
+    # run -t: conmon passes a console socket; nothing may hold conmon's pipes to the runtime afterwards.
+    rc=0
+    out=$(timeout 60 script -qec "$(printf '%q ' "${pm[@]}") run -t --rm localhost/busybox sh -c 'test -t 1 && echo tty-hi'" /dev/null) || rc=$?
+    assert_eq 0 "$rc" "podman run -t (124: hung)"
+    assert_contains "$(tr -d '\r' <<<"$out")" tty-hi "podman run -t output"
     assert_eq "" "$("${pm[@]}" ps -aq)" "podman ps -aq after rm"
 
     podman_cleanup

@@ -113,6 +113,22 @@ Result<std::vector<pid_t>> container_pids(const Record& r) {
     return pids;
 }
 
+// The monitor's cgroup directories this create made (the planned dirs that are not the container's): liblxc
+// removes them when its monitor exits; ours is ended once the init is ready, so they go here.
+void remove_monitor_cgroups(const Record& r) {
+    auto is_container_dir = [&](const std::string& dir) {
+        return std::any_of(r.cgroup_paths.begin(), r.cgroup_paths.end(),
+                           [&](auto& kv) { return kv.second == dir; });
+    };
+    for (auto& rel : r.cgroup_dirs) {
+        auto dirs = candidates(rel, mode_of(r));
+        if (std::any_of(dirs.begin(), dirs.end(), is_container_dir)) continue;
+        for (auto& dir : dirs)
+            if (!preexisted(r, dir) && ::rmdir(dir.c_str()) < 0 && errno != ENOENT)
+                log::warn("remove cgroup " + dir + ": " + std::strerror(errno));
+    }
+}
+
 class LxcBackend final : public backend::Backend {
   public:
     std::string_view name() const override { return "lxc"; }
@@ -179,14 +195,18 @@ class LxcBackend final : public backend::Backend {
                 return save();
             };
         }
+        // The init is recorded before the monitor goes: from then on only the record knows it.
+        lr.init_ready = [&](pid_t init, const std::map<std::string, std::string>& cgroups) -> Status {
+            rec.init_pid = init;
+            rec.init_start_time = sys::process_start_time(init).value_or(0);
+            if (rec.init_start_time == 0) return fail("the container's init exited before it was ready");
+            rec.cgroup_paths = cgroups;
+            rec.cgroups_confirmed = true;
+            return save();
+        };
         auto made = TRY(lxc::create(plan, lr));
-        rec.init_pid = made.init_pid;
-        rec.init_start_time = sys::process_start_time(made.init_pid).value_or(0);
-        rec.cgroup_paths = made.cgroup_paths;
-        rec.cgroups_confirmed = true;
-        TRY(save());
-        return backend::Created{
-            .init_pid = made.init_pid, .pid_file_pid = made.monitor_pid, .gaps = made.gaps};
+        remove_monitor_cgroups(rec);
+        return backend::Created{.init_pid = made.init_pid, .pid_file_pid = made.init_pid, .gaps = made.gaps};
     }
 
     Status start(const backend::Handle& h, const std::string& state_json, backend::Deadline d) override {
@@ -231,7 +251,11 @@ class LxcBackend final : public backend::Backend {
 
     Result<pid_t> exec(const backend::Handle& h, const backend::ExecRequest& req) override {
         auto r = Record::from_json(h.record);
-        ExecRequest er{.lxcpath = r.lxcpath, .id = h.id, .init_pid = r.init_pid, .process = req.process};
+        ExecRequest er{.init_pid = r.init_pid,
+                       .init_start_time = r.init_start_time,
+                       .cgroup_paths = r.cgroup_paths,
+                       .process = req.process,
+                       .deadline = req.deadline};
         return lxc::exec(er);
     }
 
@@ -257,14 +281,15 @@ class LxcBackend final : public backend::Backend {
         return container_pids(Record::from_json(h.record));
     }
 
+    // The init is the caller's child once the monitor has gone when the caller is a subreaper (`run` is).
     Result<int> wait(const backend::Handle& h, backend::Deadline d) override {
         auto r = Record::from_json(h.record);
         int status = 0;
         for (;;) {
-            pid_t got = waitpid(r.monitor_pid, &status, d == backend::kNoDeadline ? 0 : WNOHANG);
-            if (got == r.monitor_pid) break;
+            pid_t got = waitpid(r.init_pid, &status, d == backend::kNoDeadline ? 0 : WNOHANG);
+            if (got == r.init_pid) break;
             if (got < 0 && errno == EINTR) continue;
-            if (got < 0) return fail_errno("wait for the container's monitor");
+            if (got < 0) return fail_errno("wait for the container's init");
             if (backend::Clock::now() >= d) return fail(ErrorKind::Busy, "the container is still running");
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
@@ -276,16 +301,10 @@ class LxcBackend final : public backend::Backend {
         if (init_alive(r)) (void)sys::signal_process(r.init_pid, r.init_start_time, SIGKILL);
         if (owns_container_cgroup(r)) (void)container_cgroup(r).kill_all(SIGKILL);
         if (monitor_alive(r)) {
-            // With a confirmed init the monitor exits once the init is gone. Without one, the create that
-            // started it died or failed: the monitor goes first, and liblxc's parent-death signal takes
-            // whatever it had cloned.
-            auto grace = r.cgroups_confirmed
-                             ? std::min<std::chrono::milliseconds>(backend::left(d), std::chrono::seconds(10))
-                             : std::chrono::milliseconds(0);
-            if (!sys::wait_gone(r.monitor_pid, grace)) {
-                (void)sys::signal_process(r.monitor_pid, r.monitor_start_time, SIGKILL);
-                sys::wait_gone(r.monitor_pid, std::chrono::seconds(5));
-            }
+            // A create that died or failed before it ended the monitor: the monitor goes first, and liblxc's
+            // parent-death signal takes whatever it had cloned (an init clears it only once it is recorded).
+            (void)sys::signal_process(r.monitor_pid, r.monitor_start_time, SIGKILL);
+            sys::wait_gone(r.monitor_pid, std::chrono::seconds(5));
         }
         Status result = ok();
         if (!r.systemd_scope.empty())

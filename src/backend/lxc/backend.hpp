@@ -15,7 +15,7 @@ struct Record {
     std::string lxcpath;
     pid_t init_pid = 0;
     uint64_t init_start_time = 0;
-    pid_t monitor_pid = 0; // liblxc's monitor (the pid-file process)
+    pid_t monitor_pid = 0; // liblxc's monitor: runs only while create sets the container up
     uint64_t monitor_start_time = 0;
     std::map<std::string, std::string> cgroup_paths; // the init's cgroups, once confirmed
     int cgroup_mode = 0;                             // cgroup::Mode

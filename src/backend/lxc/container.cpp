@@ -163,13 +163,24 @@ std::optional<std::pair<uid_t, gid_t>> mapped_root(const plan::Plan& plan) {
     return std::make_pair(static_cast<uid_t>(*u), static_cast<gid_t>(*g));
 }
 
-// Put the monitor into the container's cgroups (every hierarchy init is in).
-Status join_cgroups(pid_t monitor, const std::map<std::string, std::string>& paths) {
-    std::string pid = std::to_string(monitor);
-    for (auto& [ctrl, dir] : paths) {
-        if (auto r = sys::write_file(dir + "/cgroup.procs", pid, O_APPEND); !r)
-            return std::unexpected(std::move(r).error().context("move monitor into cgroup " + dir));
-    }
+// The monitor's work ends once the init is recorded: the init clears liblxc's parent-death signal when told
+// (and says so), then the monitor goes and the init is reparented to the caller's subreaper, as runc's init
+// is. The runtime does at delete what the monitor would have done at stop (the cgroups; the namespaces and
+// mounts go with the processes).
+Status end_monitor(int sock, pid_t monitor, std::chrono::milliseconds timeout) {
+    char byte = 1;
+    if (::send(sock, &byte, 1, MSG_NOSIGNAL) != 1) return fail_errno("tell the container's init to stay");
+    pollfd p{sock, POLLIN, 0};
+    int r;
+    do {
+        r = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    } while (r < 0 && errno == EINTR);
+    if (r <= 0 || ::recv(sock, &byte, 1, 0) != 1)
+        return fail("the container's init did not detach from liblxc's monitor");
+    if (::kill(monitor, SIGKILL) < 0 && errno != ESRCH) return fail_errno("end the container's monitor");
+    int st;
+    while (::waitpid(monitor, &st, 0) < 0)
+        if (errno != EINTR) return fail_errno("reap the container's monitor");
     return ok();
 }
 
@@ -336,7 +347,11 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     auto cg = cgroup::Cgroup::of_pid(*init_pid);
     if (!cg) return reap_error(std::move(cg).error());
     out.cgroup_paths = cg->paths();
-    if (auto r = join_cgroups(monitor, out.cgroup_paths); !r) return reap_error(std::move(r).error());
+    if (req.init_ready) {
+        if (auto r = req.init_ready(out.init_pid, out.cgroup_paths); !r)
+            return reap_error(std::move(r).error());
+    }
+    if (auto r = end_monitor(ours.get(), monitor, req.timeout); !r) return reap_error(std::move(r).error());
     return out;
 }
 

@@ -2,9 +2,9 @@
 //
 // create: writes <state_dir>/config (lxc keys from lxc_config) and <state_dir>/helper/{init.json,fifo,init},
 // forks the monitor (which joins path namespaces, then calls liblxc start() non-daemonized), waits until the
-// init helper reports that it blocks on the fifo, and moves the monitor into the container's cgroups so that
-// clients reading the pid-file pid's cgroup (containerd metrics, OOM events) see the container's. The monitor
-// exits with init's exit status, or kills itself with init's signal.
+// init helper reports that it blocks on the fifo (it has cleared liblxc's parent-death signal), records the
+// init, then ends the monitor: the init is reparented to the caller's subreaper (containerd's shim, conmon,
+// `run` itself), as runc's is, and no process stays per container besides the container's own.
 #pragma once
 #include "backend/lxc/lxc_config.hpp"
 #include "plan/plan.hpp"
@@ -38,10 +38,12 @@ struct CreateRequest {
     std::function<Status(const std::vector<std::string>& dirs)> cgroups_planned;
     // Called with the forked monitor's pid before the monitor goes on (it waits until this returns).
     std::function<Status(pid_t monitor)> monitor_forked;
+    // Called with the ready init and its cgroups before the monitor is ended (the init then outlives it).
+    std::function<Status(pid_t init, const std::map<std::string, std::string>& cgroups)> init_ready;
 };
 
 struct Created {
-    pid_t monitor_pid = 0;
+    pid_t monitor_pid = 0; // gone (reaped) by the time create returns
     pid_t init_pid = 0;
     std::map<std::string, std::string> cgroup_paths;
     std::vector<spec::Gap> gaps; // from the liblxc mapping
@@ -60,12 +62,14 @@ Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_t
              const std::string& state_json, std::chrono::steady_clock::time_point deadline);
 
 struct ExecRequest {
-    std::string lxcpath;
-    std::string id;
     pid_t init_pid = 0;
+    uint64_t init_start_time = 0;
+    std::map<std::string, std::string> cgroup_paths; // the init's, joined by the process
     plan::InitConfig process; // process, seccomp (the container's), console_fd, preserve_fds
+    std::chrono::steady_clock::time_point deadline;
 };
-// Runs the process in the container (liblxc attach); returns its pid, a child of the caller.
+// Runs the process in the container (the init's cgroups and namespaces); returns its pid, a child of the
+// caller. Its set-up errors come back as the error.
 Result<pid_t> exec(const ExecRequest& req);
 
 // A label for an LSM the host does not have is reported as a gap by lxc_config and not applied (as crun

@@ -1,25 +1,101 @@
+// exec without liblxc's attach (it needs the monitor's command socket, and the monitor is gone once create
+// returns): the process joins the container's own cgroups on every hierarchy, then the init's namespaces
+// through its pidfd, and is cloned into them as a child of the caller (CLONE_PARENT), as runc's exec is.
 #include "backend/lxc/container.hpp"
 #include "init/process.hpp"
+#include "sys/fd.hpp"
+#include "sys/fs.hpp"
+#include "sys/pidfd.hpp"
 
-#include <lxc/attach_options.h>
 #include <lxc/lxccontainer.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <algorithm>
+#include <utility>
 
 namespace lxcri::lxc {
 namespace {
 
-// Runs inside the container's namespaces and cgroup (liblxc attach child): set the process up and exec.
-int attach_main(void* payload) {
-    auto* cfg = static_cast<const plan::InitConfig*>(payload);
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+// The init's namespaces that are not ours, as setns(2) flags for its pidfd.
+int namespaces_to_join(pid_t init) {
+    static const std::pair<const char*, int> kinds[] = {
+        {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},  {"pid", CLONE_NEWPID},       {"net", CLONE_NEWNET},
+        {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS}, {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}};
+    int flags = 0;
+    for (const auto& [name, flag] : kinds) {
+        uint64_t theirs = sys::namespace_inode(init, name);
+        if (theirs != 0 && theirs != sys::namespace_inode(::getpid(), name)) flags |= flag;
+    }
+    return flags;
+}
+
+// In a child: sends the error over fd (the caller reports it) and exits.
+[[noreturn]] void report(int fd, const Error& e) {
+    std::string m = e.message();
+    if (m.empty()) m = "exec failed";
+    (void)!::write(fd, m.data(), m.size());
+    ::_exit(127);
+}
+
+// The process itself, in the container's namespaces: terminal, then exec_process (runc's order).
+[[noreturn]] void exec_child(const plan::InitConfig& cfg, int err_fd) {
     Status r = ok();
-    if (cfg->process.terminal && cfg->console_fd >= 0)
-        r = init::setup_console(cfg->console_fd, cfg->process.console_size);
-    if (r) r = init::exec_process(*cfg, false);
-    dprintf(2, "proxmox-lxcri: exec failed: %s\n", r ? "returned" : r.error().message().c_str());
-    return 127;
+    if (cfg.process.terminal && cfg.console_fd >= 0)
+        r = init::setup_console(cfg.console_fd, cfg.process.console_size);
+    if (r) r = init::exec_process(cfg, false);
+    report(err_fd, r ? Error("exec returned") : r.error());
+}
+
+// The intermediate child: cgroups, namespaces, then the process as a sibling (a child of the runtime).
+[[noreturn]] void join_child(const ExecRequest& req, const plan::InitConfig& cfg, int pidfd, int flags,
+                             int pid_fd, int err_fd) {
+    for (const auto& [ctrl, dir] : req.cgroup_paths) {
+        if (auto w = sys::write_file(dir + "/cgroup.procs", "0", O_APPEND); !w)
+            report(err_fd, w.error().context("join the container's cgroup " + dir));
+    }
+    if (flags != 0 && ::setns(pidfd, flags) < 0)
+        report(err_fd, Error("join the container's namespaces", errno));
+    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0));
+    if (pid < 0) report(err_fd, Error("clone the exec process", errno));
+    if (pid == 0) {
+        ::close(pid_fd);
+        exec_child(cfg, err_fd);
+    }
+    (void)!::write(pid_fd, &pid, sizeof pid);
+    ::_exit(0);
+}
+
+// Reads what the children report until every write end is closed (the process exec'd or failed).
+Result<std::string> read_report(int fd, std::chrono::steady_clock::time_point deadline) {
+    std::string out;
+    char buf[1024];
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return fail(ErrorKind::Busy, "timed out waiting for the exec process to start");
+        pollfd p{fd, POLLIN, 0};
+        int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail_errno("poll");
+        if (n == 0) continue;
+        ssize_t got = ::read(fd, buf, sizeof buf);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return fail_errno("read the exec process's report");
+        if (got == 0) return out;
+        if (out.size() < 4096) out.append(buf, static_cast<size_t>(got));
+    }
 }
 
 } // namespace
@@ -29,20 +105,39 @@ void LxcPut::operator()(::lxc_container* c) const {
 }
 
 Result<pid_t> exec(const ExecRequest& req) {
-    LxcPtr c(lxc_container_new(req.id.c_str(), req.lxcpath.c_str()));
-    if (!c) return fail("lxc_container_new " + req.id);
-    lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
-    // Capabilities, LSM labels, no_new_privs and seccomp are applied by exec_process, as in the init helper.
-    opts.attach_flags = LXC_ATTACH_MOVE_TO_CGROUP | LXC_ATTACH_SET_PERSONALITY;
-    opts.namespaces = -1;
-    opts.env_policy = LXC_ATTACH_CLEAR_ENV;
+    auto pidfd = TRY_CTX(sys::open_process(req.init_pid, req.init_start_time), "container init");
+    int flags = namespaces_to_join(req.init_pid);
     plan::InitConfig cfg = req.process;
     strip_unavailable_lsm_labels(cfg.process);
-    pid_t pid = -1;
-    int r = c->attach(c.get(), attach_main, &cfg, &opts, &pid);
-    c.reset();
-    if (r < 0 || pid <= 0) return fail("attach to container " + req.id + " failed");
-    return pid;
+    int errp[2], pidp[2];
+    if (::pipe2(errp, O_CLOEXEC) < 0) return fail_errno("pipe");
+    sys::Fd err_r(errp[0]), err_w(errp[1]);
+    if (::pipe2(pidp, O_CLOEXEC) < 0) return fail_errno("pipe");
+    sys::Fd pid_r(pidp[0]), pid_w(pidp[1]);
+
+    pid_t joiner = ::fork();
+    if (joiner < 0) return fail_errno("fork");
+    if (joiner == 0) {
+        err_r.reset();
+        pid_r.reset();
+        join_child(req, cfg, pidfd.get(), flags, pid_w.get(), err_w.get());
+    }
+    err_w.reset();
+    pid_w.reset();
+    int st = 0;
+    while (::waitpid(joiner, &st, 0) < 0)
+        if (errno != EINTR) return fail_errno("wait for the exec helper");
+    pid_t pid = 0;
+    if (::read(pid_r.get(), &pid, sizeof pid) != static_cast<ssize_t>(sizeof pid)) pid = 0;
+    auto report = read_report(err_r.get(), req.deadline);
+    if (report && report->empty() && pid > 0) return pid;
+    if (pid > 0) {
+        ::kill(pid, SIGKILL);
+        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+    }
+    if (!report) return std::unexpected(std::move(report).error());
+    return fail(report->empty() ? std::string("the exec process exited before it started") : *report);
 }
 
 } // namespace lxcri::lxc
