@@ -76,6 +76,34 @@ test_concurrency_kill_during_create() {
     assert_host_clean "$E2E_WORK/killcreate" "${ids[@]}"
 }
 
+# SIGKILL `run` (foreground and -d) at a random moment within its first 150 ms; `delete --force` then leaves
+# nothing: no process, no cgroup (liblxc's monitor cgroup included), no mount, no state.
+test_concurrency_kill_during_run() {
+    require_root
+    local b
+    b=$(bundle killrun sleep 100)
+    snapshot_host "$E2E_WORK/killrun"
+    local try ids=() ms mode
+    for try in 1 2 3 4 5 6 7 8; do
+        local id
+        id=$(new_id "killrun$try")
+        ids+=("$id")
+        ms=$((RANDOM % 150))
+        mode=$([[ $((try % 2)) == 0 ]] && echo -d || echo --keep)
+        rt run "$mode" --bundle "$b" "$id" </dev/null >/dev/null 2>&1 &
+        local cpid=$!
+        sleep "$(printf '0.%03d' "$ms")"
+        kill -9 "$cpid" 2>/dev/null || true
+        wait "$cpid" 2>/dev/null || true
+        local status
+        status=$(rt state "$id" 2>/dev/null | jq -r .status) || status="(none)"
+        echo "try $try: run $mode killed after ${ms} ms, state: $status"
+        rt delete --force "$id" || fail "delete --force $id after a killed run failed"
+        assert_fails_with "does not exist" rt state "$id"
+    done
+    assert_host_clean "$E2E_WORK/killrun" "${ids[@]}"
+}
+
 # `state` answers while a create holds the container's lock (runc reads its state without one), and a verb
 # that must wait for the lock gives up after LXCRI_LOCK_TIMEOUT with a clear error.
 test_concurrency_state_during_create() {

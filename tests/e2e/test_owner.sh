@@ -64,15 +64,67 @@ test_owner_existing_cgroup_is_not_killed_or_removed() {
     spec_edit "$b" ".linux.cgroupsPath = \"/$name\" | .hooks.createRuntime = [{path: \"/bin/false\"}]"
     rt create --bundle "$b" "$id" && fail "create with a failing createRuntime hook succeeded"
     owner_assert_host_cgroup_intact "$name" "$pid"
+    # runc joins an existing cgroup: so does this runtime, in every hierarchy (liblxc must make the container's
+    # directory itself, so the container is in a new child of it, inside its limits).
     spec_edit "$b" 'del(.hooks)'
-    if rt create --bundle "$b" "$id"; then
-        echo "create took the existing cgroup"
-    else
-        echo "create refused the existing cgroup"
-    fi
+    rt create --bundle "$b" "$id" </dev/null >/dev/null || fail "create in the existing cgroup /$name"
+    local init line n=0
+    init=$(state_field "$id" pid)
+    while IFS=: read -r _ ctrl path; do
+        [[ $path == "/$name" || $path == "/$name/"* ]] || fail "init's cgroup ($ctrl) is $path, not in /$name"
+        n=$((n + 1))
+    done <"/proc/$init/cgroup"
+    ((n > 0)) || fail "no cgroups read for $init"
     rt delete --force "$id" || fail "delete --force"
     owner_assert_host_cgroup_intact "$name" "$pid"
+    local left
+    left=$(find /sys/fs/cgroup/*/"$name" /sys/fs/cgroup/"$name" -mindepth 1 -type d 2>/dev/null || true)
+    [[ -z $left ]] || fail "cgroups the container made are left in /$name: $left"
     owner_remove_host_cgroup "$name" "$pid"
+}
+
+# A frozen existing cgroup is refused (runc: "cannot create a container in a frozen cgroup"), and nothing of it
+# is touched.
+test_owner_frozen_existing_cgroup_is_refused() {
+    require_root
+    owner_only_ours
+    local name="${E2E_PREFIX}-icecg" b id pid d
+    pid=$(owner_host_cgroup "$name")
+    d=$(owner_host_cgroup_dirs "$name" | grep -E '/freezer/|/unified/' | head -1)
+    if [[ $d == */freezer/* ]]; then echo FROZEN >"$d/freezer.state"; else echo 1 >"$d/cgroup.freeze"; fi
+    b=$(bundle frozencg sleep 100) || fail bundle
+    id=$(new_id frozencg)
+    spec_edit "$b" ".linux.cgroupsPath = \"/$name\""
+    assert_fails_with "is frozen" rt create --bundle "$b" "$id"
+    assert_fails_with "does not exist" rt state "$id"
+    if [[ $d == */freezer/* ]]; then echo THAWED >"$d/freezer.state"; else echo 0 >"$d/cgroup.freeze"; fi
+    owner_assert_host_cgroup_intact "$name" "$pid"
+    owner_remove_host_cgroup "$name" "$pid"
+}
+
+# The same id under two state roots: two containers, two cgroups (the default cgroup path depends on the
+# root); deleting one leaves the other running.
+test_owner_same_id_two_roots() {
+    require_root
+    case $(basename "$RUNTIME") in
+    runc | crun) skip "reference runtime: $(basename "$RUNTIME")'s default cgroup is the id alone, shared by every root" ;;
+    esac
+    local b1 b2 id root2 pid1 pid2
+    b1=$(bundle tworoot1 sleep 100) || fail bundle
+    b2=$(bundle tworoot2 sleep 100) || fail bundle
+    id=$(new_id tworoots)
+    root2="$E2E_WORK/root2"
+    mkdir -p "$root2"
+    rt run -d --bundle "$b1" "$id" </dev/null >/dev/null || fail "run under the first root"
+    "$RUNTIME" --root "$root2" run -d --bundle "$b2" "$id" </dev/null >/dev/null || fail "run under the second root"
+    pid1=$(state_field "$id" pid)
+    pid2=$("$RUNTIME" --root "$root2" state "$id" | jq -r .pid)
+    [[ $(grep memory "/proc/$pid1/cgroup") != "$(grep memory "/proc/$pid2/cgroup")" ]] ||
+        fail "both containers share the cgroup $(grep memory "/proc/$pid1/cgroup")"
+    "$RUNTIME" --root "$root2" delete --force "$id" || fail "delete under the second root"
+    assert_eq running "$(state_field "$id" status)" "the first root's container after the second's delete"
+    pid_alive "$pid1" || fail "the first root's init $pid1 was killed"
+    rt delete --force "$id" || fail "delete under the first root"
 }
 
 # Two containers given the same cgroupsPath: whatever happens to the second, the first keeps running.

@@ -195,6 +195,22 @@ void place_in_scope(Config& cfg, const std::string& scope) {
         if (auto it = dirs.find(k.key); it != dirs.end()) k.value = it->second;
 }
 
+// Whether linux.cgroupsPath names a cgroup that exists (in any hierarchy). runc joins such a cgroup; liblxc
+// insists on creating the container's directory itself, so the container gets a new child of it and is
+// inside its limits. A frozen one is refused, as runc refuses it.
+Result<bool> existing_cgroups_path(const plan::Plan& plan, cgroup::Mode mode) {
+    std::string rel = TRY(requested_cgroup_dir(plan));
+    if (rel.empty()) return false;
+    auto cg = cgroup::Cgroup::for_path(rel, mode);
+    bool exists = false;
+    for (auto& [ctrl, dir] : cg.paths())
+        exists = exists || sys::exists(dir);
+    if (!exists) return false;
+    if (auto frozen = cg.frozen(); frozen && *frozen)
+        return fail(ErrorKind::Invalid, "linux.cgroupsPath: cgroup \"" + rel + "\" is frozen");
+    return true;
+}
+
 } // namespace
 
 void strip_unavailable_lsm_labels(spec::Process& p) {
@@ -249,6 +265,8 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     env.apparmor_enabled = sys::exists("/sys/kernel/security/apparmor");
     env.selinux_enabled =
         sys::exists("/sys/fs/selinux/enforce"); // same probes as strip_unavailable_lsm_labels
+    env.cgroup_parent = default_cgroup_parent(req.lxcpath);
+    if (req.scope_cgroup.empty()) env.cgroups_path_exists = TRY(existing_cgroups_path(plan, env.cgroup_mode));
     env.log_file = req.state_dir + "/lxc.log";
     // liblxc's own log (<state dir>/lxc.log) stays at ERROR unless LXCRI_LXC_LOGLEVEL asks for more (TRACE,
     // DEBUG).
@@ -266,8 +284,6 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     TRY(sys::write_file_atomic(helper + "/" + kInitName, "", 0755));
     cfg.keys.push_back({"lxc.mount.entry", req.init_binary + " " + std::string(kHelperMount + 1) + "/" +
                                                kInitName + " none bind,ro 0 0"});
-    for (const auto& k : cfg.keys)
-        if (k.key == "lxc.cgroup.dir.container") TRY_CTX(cgroup::prepare_cpuset_parents(k.value), "cpuset");
     TRY(sys::write_file_atomic(req.state_dir + "/config", to_text(cfg), 0600));
 
     plan::InitConfig ic = plan::make_init_config(plan);
@@ -296,6 +312,9 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
                 rel.push_back(k.value);
         TRY(req.cgroups_planned(rel));
     }
+    // After they are recorded: the cpuset parents made here are the create's like those liblxc makes.
+    for (const auto& k : cfg.keys)
+        if (k.key == "lxc.cgroup.dir.container") TRY_CTX(cgroup::prepare_cpuset_parents(k.value), "cpuset");
 
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");

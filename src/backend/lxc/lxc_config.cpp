@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
@@ -150,8 +151,6 @@ std::string cgroup_auto_value(const spec::Mount& m, const plan::Plan& plan) {
     return v;
 }
 
-Result<std::string> cgroup_dir(const plan::Plan& plan);
-
 constexpr std::array<const char*, 6> kStdDevices = {"null", "zero", "full", "random", "urandom", "tty"};
 
 // The init helper's directory, read-only, at kHelperMount inside the container's /dev tmpfs.
@@ -165,7 +164,7 @@ std::string helper_entry(const HostEnv& env) {
 // itself at /sys/fs/cgroup.
 Status map_cgroup_binds(const spec::Mount& m, const plan::Plan& plan, const HostEnv& env,
                         std::vector<std::string>& entries) {
-    std::string dir = TRY(cgroup_dir(plan));
+    std::string dir = TRY(container_cgroup_dir(plan, env));
     std::vector<std::string> bind = {"bind", "nosuid", "nodev", "noexec", "create=dir"};
     if (contains(m.options, "ro")) bind.push_back("ro");
     if (env.cgroup_mode == cgroup::Mode::Unified) {
@@ -371,8 +370,10 @@ Status map_sysctl(const plan::Plan& plan, Builder& b) {
 
 // ---- cgroups ----
 
-Result<std::string> cgroup_dir(const plan::Plan& plan) {
-    if (plan.cgroups_path.empty()) return "proxmox-lxcri/" + plan.id;
+} // namespace
+
+Result<std::string> requested_cgroup_dir(const plan::Plan& plan) {
+    if (plan.cgroups_path.empty()) return std::string();
     std::vector<std::string> parts;
     size_t pos = 0;
     while (pos <= plan.cgroups_path.size()) {
@@ -388,6 +389,25 @@ Result<std::string> cgroup_dir(const plan::Plan& plan) {
     if (parts.empty()) return fail("linux.cgroupsPath: \"" + plan.cgroups_path + "\" names the root cgroup");
     return join(parts, "/");
 }
+
+Result<std::string> container_cgroup_dir(const plan::Plan& plan, const HostEnv& env) {
+    std::string dir = TRY(requested_cgroup_dir(plan));
+    if (dir.empty()) return env.cgroup_parent + "/" + plan.id;
+    if (env.cgroups_path_exists) return dir + "/" + kExistingCgroupLeaf + "-" + plan.id;
+    return dir;
+}
+
+std::string default_cgroup_parent(const std::string& root) {
+    if (root.empty() || root == kDefaultRoot) return "proxmox-lxcri";
+    uint64_t h = 1469598103934665603ull; // FNV-1a
+    for (unsigned char c : root)
+        h = (h ^ c) * 1099511628211ull;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return "proxmox-lxcri-" + std::string(hex, 8);
+}
+
+namespace {
 
 std::string rule_text(const spec::DeviceRule& r) {
     if (r.type == "a" && !r.major && !r.minor && r.access == "rwm") return "a";
@@ -422,9 +442,9 @@ Status map_cgroups(const plan::Plan& plan, const HostEnv& env, Builder& b) {
     // liblxc needs both dirs; each final directory must be created by liblxc itself, so the monitor cannot
     // share the container's directory nor sit above or below it. The monitor pivots to the parent dir on
     // exit.
-    b.add("lxc.cgroup.dir.container", TRY(cgroup_dir(plan)));
-    b.add("lxc.cgroup.dir.monitor", "proxmox-lxcri.monitor/" + plan.id);
-    b.add("lxc.cgroup.dir.monitor.pivot", "proxmox-lxcri.monitor");
+    b.add("lxc.cgroup.dir.container", TRY(container_cgroup_dir(plan, env)));
+    b.add("lxc.cgroup.dir.monitor", env.cgroup_parent + ".monitor/" + plan.id);
+    b.add("lxc.cgroup.dir.monitor.pivot", env.cgroup_parent + ".monitor");
     map_device_rules(plan, env, b);
     auto mapping = TRY(cgroup::map_resources(plan.resources, env.cgroup_mode, env.v2_controllers));
     for (const auto& s : mapping.settings)

@@ -22,6 +22,13 @@ struct HostEnv {
     std::optional<std::vector<std::string>> cgroup_hierarchies;
     bool apparmor_enabled = false;
     bool selinux_enabled = false;
+    // Parent of the default cgroup dirs ("proxmox-lxcri/<id>", the monitor's "proxmox-lxcri.monitor/<id>").
+    // A state root other than the default gets its own parent, so the same id under two roots never shares a
+    // cgroup (see default_cgroup_parent).
+    std::string cgroup_parent = "proxmox-lxcri";
+    // linux.cgroupsPath names a cgroup that exists already: liblxc must create the container's directory
+    // itself, so the container gets a new child of it (kExistingCgroupLeaf-<id>), inside its limits.
+    bool cgroups_path_exists = false;
     std::string log_file;            // lxc.log.file
     std::string log_level = "ERROR"; // lxc.log.level
 };
@@ -40,6 +47,14 @@ struct Config {
 };
 
 Result<Config> lxc_config(const plan::Plan& plan, const HostEnv& env);
+// The relative cgroup dir the container gets (what lxc.cgroup.dir.container says).
+Result<std::string> container_cgroup_dir(const plan::Plan& plan, const HostEnv& env);
+// linux.cgroupsPath as a relative dir (empty: none given).
+Result<std::string> requested_cgroup_dir(const plan::Plan& plan);
+// "proxmox-lxcri" for the default state root, "proxmox-lxcri-<hash of root>" for any other.
+std::string default_cgroup_parent(const std::string& root);
+inline constexpr const char* kDefaultRoot = "/run/proxmox-lxcri";
+inline constexpr const char* kExistingCgroupLeaf = "lxcri";
 std::string to_text(const Config& cfg); // "key = value" per line
 
 } // namespace lxcri::lxc
