@@ -95,7 +95,8 @@ Status prepare_cpuset_parents(const std::string& rel_path, const std::string& ro
         }
     }
     // liblxc initialises only the first level it finds; the leaf's sets come from its parent through
-    // cgroup.clone_children (a parent that existed before, a cgroupsPath given to be reused, may not have it).
+    // cgroup.clone_children (a parent that existed before, a cgroupsPath given to be reused, may not have
+    // it).
     if (dir != base) TRY(sys::write_file(dir + "/cgroup.clone_children", "1"));
     return ok();
 }
