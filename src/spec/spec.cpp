@@ -53,8 +53,10 @@ Result<DeviceRule> read_device_rule(const Json& v, const std::string& path, Unkn
     if (d.type != "a" && d.type != "b" && d.type != "c")
         return fail(join(path, "type") + ": unknown device type \"" + d.type + "\" (a, b or c)");
     if (d.access.empty()) d.access = "rwm";
-    if (d.access.find_first_not_of("rwm") != std::string::npos)
+    if (d.access.find_first_not_of("rwma") != std::string::npos)
         return fail(join(path, "access") + ": invalid access \"" + d.access + "\" (letters r, w, m)");
+    // runc 1.1 takes "a" among the letters (as in "rwa"); here it stands for all three.
+    if (d.access.find('a') != std::string::npos) d.access = "rwm";
     if ((d.major && *d.major < -1) || (d.minor && *d.minor < -1))
         return fail(path + ": device numbers must not be negative");
     return d;

@@ -154,3 +154,18 @@ test_spec_failing_prestart_hook_leaves_nothing() {
     assert_fails_with "does not exist" rt state "$id"
     assert_host_clean "$E2E_WORK/hookfail-host"
 }
+
+# linux.resources.devices is enforced exactly as written: a node the spec creates (linux.devices) is not allowed
+# for that alone, so a deny rule for it holds (runc's way); an allow rule opens it; "rwa" is taken as runc does.
+test_spec_device_rules_as_written() {
+    require_root
+    local b out
+    b=$(bundle devrules sh -c 'echo lxcri-device-rule-test >/dev/kmsg && echo WRITE-OK || echo WRITE-DENIED')
+    spec_edit "$b" '.linux.devices = [{"path":"/dev/kmsg","type":"c","major":1,"minor":11,"fileMode":420,"uid":0,"gid":0}] |
+        .linux.resources.devices = [{"allow":false,"access":"rwm"},{"allow":false,"type":"c","major":1,"minor":11,"access":"rwm"}]'
+    out=$(rt run --bundle "$b" "$(new_id devrules1)" 2>/dev/null)
+    assert_eq WRITE-DENIED "$out" "write to a denied node from linux.devices"
+    spec_edit "$b" '.linux.resources.devices = [{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":11,"access":"rwa"}]'
+    out=$(rt run --bundle "$b" "$(new_id devrules2)" 2>/dev/null)
+    assert_eq WRITE-OK "$out" "write to a node allowed with \"rwa\""
+}

@@ -418,7 +418,9 @@ std::string rule_text(const spec::DeviceRule& r) {
 }
 
 // linux.resources.devices in order, then (when the spec restricts devices at all) what runc always allows:
-// mknod of anything, the standard nodes, ptys, /dev/net/tun, and the spec's own linux.devices.
+// mknod of anything, the standard nodes, ptys, /dev/net/tun. The spec's linux.devices are created, not
+// allowed: as in runc, only the resources' rules decide access (a deny rule for a node in linux.devices
+// holds).
 void map_device_rules(const plan::Plan& plan, const HostEnv& env, Builder& b) {
     if (plan.resources.devices.empty()) return;
     std::string prefix =
@@ -430,10 +432,6 @@ void map_device_rules(const plan::Plan& plan, const HostEnv& env, Builder& b) {
                                              "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"};
     for (const char* rule : kDefaults)
         b.add(prefix + "allow", rule);
-    for (const auto& d : plan.devices)
-        if (d.type == "c" || d.type == "b" || d.type == "u")
-            b.add(prefix + "allow", (d.type == "b" ? "b " : "c ") + std::to_string(d.major) + ":" +
-                                        std::to_string(d.minor) + " rwm");
 }
 
 Status map_cgroups(const plan::Plan& plan, const HostEnv& env, Builder& b) {
