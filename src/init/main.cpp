@@ -190,6 +190,13 @@ int main(int argc, char** argv) {
     check(set_root_propagation(cfg->rootfs_propagation), "rootfsPropagation");
     if (cfg->process.terminal && cfg->console_fd >= 0)
         check(init::setup_console(cfg->console_fd, cfg->process.console_size), "set up console");
+    // Errors runc reports at create: they go to the runtime over the ready socket instead of the ready byte.
+    if (auto pre = init::check_process(*cfg); !pre) {
+        std::string msg = pre.error().message();
+        if (cfg->ready_fd < 0 || ::send(cfg->ready_fd, msg.data(), msg.size(), MSG_NOSIGNAL) < 0)
+            die(pre.error());
+        return exit_failure;
+    }
     if (cfg->ready_fd >= 0) check(signal_ready(cfg->ready_fd));
     auto start = wait_for_start(cfg->fifo);
     if (!start) die(start.error());

@@ -346,6 +346,21 @@ Result<int> capability_number(const std::string& name) {
     return fail("unknown capability " + quote(name));
 }
 
+Status check_process(const plan::InitConfig& cfg) {
+    const spec::Process& p = cfg.process;
+    if (p.args.empty()) return fail("process.args must not be empty");
+    for (const auto& rl : p.rlimits)
+        TRY(set_rlimit(rl));
+    // The lookup exec_process repeats, from the process's cwd when it exists already (runc looks it up after
+    // its chdir).
+    std::string cwd = p.cwd.empty() ? "/" : p.cwd;
+    bool moved = ::chdir(cwd.c_str()) == 0;
+    auto path = look_path(p.args[0], process_env(p));
+    if (moved) (void)!::chdir("/");
+    if (!path) return std::unexpected(std::move(path).error());
+    return ok();
+}
+
 Status exec_process(const plan::InitConfig& cfg, bool apply_mounts) {
     const spec::Process& p = cfg.process;
     if (p.args.empty()) return fail("process.args must not be empty");

@@ -8,6 +8,10 @@
 
 namespace lxcri::init {
 
+// What runc checks at create rather than at start: the rlimits (set here, as runc sets them before it waits)
+// and the executable's lookup.
+Status check_process(const plan::InitConfig& cfg);
+
 // Applies cfg and execs cfg.process.args. Returns only on failure.
 // Masked/readonly paths and the read-only root are applied only when apply_mounts is true (init, not exec).
 Status exec_process(const plan::InitConfig& cfg, bool apply_mounts);

@@ -169,3 +169,23 @@ test_spec_device_rules_as_written() {
     out=$(rt run --bundle "$b" "$(new_id devrules2)" 2>/dev/null)
     assert_eq WRITE-OK "$out" "write to a node allowed with \"rwa\""
 }
+
+# What runc refuses at create is refused at create, not after start with exit 127: a missing executable (in
+# $PATH, or a relative path) and an rlimit the host does not allow; nothing is left.
+test_spec_create_time_errors() {
+    require_root
+    local b id
+    b=$(bundle cterr1 nonexistent-cmd)
+    id=$(new_id cterr1)
+    assert_fails_with 'executable file not found in $PATH' rt create --bundle "$b" "$id"
+    assert_fails_with "does not exist" rt state "$id"
+    b=$(bundle cterr2 ./rel/x)
+    id=$(new_id cterr2)
+    assert_fails_with "stat ./rel/x" rt create --bundle "$b" "$id"
+    assert_fails_with "does not exist" rt state "$id"
+    b=$(bundle cterr3 true)
+    spec_edit "$b" '.process.rlimits = [{"type":"RLIMIT_NOFILE","hard":999999999,"soft":999999999}]'
+    id=$(new_id cterr3)
+    assert_fails_with "rlimit" rt create --bundle "$b" "$id"
+    assert_fails_with "does not exist" rt state "$id"
+}

@@ -144,8 +144,10 @@ Result<pid_t> wait_ready(int sock, pid_t monitor, std::chrono::milliseconds time
         r = poll(&p, 1, static_cast<int>(timeout.count()));
     } while (r < 0 && errno == EINTR);
     if (r == 0) return fail("timed out waiting for the container's init");
-    auto msg = sys::receive(sock, 1);
+    auto msg = sys::receive(sock, 4096);
     if (!msg || msg->data.empty()) return fail("the container's init exited before it was ready");
+    // Anything but the one ready byte is the init's error (a check runc makes at create).
+    if (msg->data != std::string(1, '\0')) return fail(ErrorKind::Invalid, msg->data);
     if (msg->creds && msg->creds->pid > 0 && msg->creds->pid != monitor) return msg->creds->pid;
     return fail("the container's init sent no credentials");
 }
