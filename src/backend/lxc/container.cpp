@@ -1,5 +1,6 @@
 #include "backend/lxc/container.hpp"
 
+#include "backend/lxc/mount_targets.hpp"
 #include "cgroup/cgroup.hpp"
 #include "init/process.hpp"
 #include "sys/fd.hpp"
@@ -253,8 +254,11 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     if (!req.scope_cgroup.empty()) place_in_scope(cfg, req.scope_cgroup);
     // The static init helper itself, bound over an empty file inside the helper mount.
     TRY(sys::write_file_atomic(helper + "/" + kInitName, "", 0755));
-    cfg.keys.push_back({"lxc.mount.entry", req.init_binary + " " + std::string(kHelperMount + 1) + "/" +
-                                               kInitName + " none bind,ro 0 0"});
+    add_mount(
+        cfg,
+        {req.init_binary, std::string(kHelperMount + 1) + "/" + kInitName, "none", {"bind", "ro"}, "", ""});
+    // Every mount target resolved inside the rootfs and created there, before liblxc sees it.
+    TRY_CTX(resolve_mount_targets(cfg, plan.rootfs), "mount destinations");
     for (const auto& k : cfg.keys)
         if (k.key == "lxc.cgroup.dir.container") TRY_CTX(cgroup::prepare_cpuset_parents(k.value), "cpuset");
     TRY(sys::write_file_atomic(req.state_dir + "/config", to_text(cfg), 0600));

@@ -34,10 +34,28 @@ struct Key {
     std::string key, value;
 };
 
+// One lxc.mount.entry, before it is written as text ("SOURCE TARGET TYPE OPTIONS 0 0").
+struct MountEntry {
+    std::string source;
+    std::string target; // relative to the rootfs, lexically normal ("etc/hosts")
+    std::string type;
+    std::vector<std::string> options; // liblxc's, with create=dir / create=file
+    std::string origin;               // "mounts[3]", "linux.devices[0]"; "" for the runtime's own entries
+    std::string destination;          // the spec's destination as written ("/etc/../etc/hosts"); "" likewise
+    bool is_bind() const;
+};
+// The entry as liblxc reads it (fstab fields, escaped as getmntent_r() decodes them).
+std::string mount_entry_text(const MountEntry& m);
+
 struct Config {
     std::vector<Key> keys;
-    std::vector<plan::Gap> gaps; // anything the liblxc mapping could not express
+    std::vector<MountEntry> mounts; // the lxc.mount.entry keys, in their order (keys holds their text)
+    std::vector<plan::Gap> gaps;    // anything the liblxc mapping could not express
 };
+// Appends an entry: to mounts and, as text, to keys.
+void add_mount(Config& cfg, MountEntry m);
+// Rewrites the text of every lxc.mount.entry key from cfg.mounts (after they were changed).
+Status sync_mount_keys(Config& cfg);
 
 Result<Config> lxc_config(const plan::Plan& plan, const HostEnv& env);
 std::string to_text(const Config& cfg); // "key = value" per line
