@@ -20,7 +20,7 @@ logs="$repo/build-logs"
 mkdir -p "$logs"
 
 # Every gtest executable CMakeLists.txt makes (one per tests/unit/<module>/): each must be built and run.
-unit_binaries=(test_spec test_plan test_cgroup test_process test_lxc test_runtime test_cli test_image test_storage)
+unit_binaries=(test_base test_spec test_plan test_cgroup test_process test_lxc test_runtime test_cli test_image test_storage)
 # Stage bounds (seconds): a hung test fails its stage instead of eating CI's 90 minutes.
 e2e_timeout=${E2E_TIMEOUT:-1800}
 export LXCRI_VM_TIMEOUT=${LXCRI_VM_TIMEOUT:-900}

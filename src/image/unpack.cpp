@@ -2,14 +2,13 @@
 
 #include "sys/fd.hpp"
 #include "sys/fs.hpp"
+#include "sys/in_root.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -93,14 +92,6 @@ std::string join(const std::vector<std::string>& c, size_t n) {
     return s;
 }
 
-int openat2_in_root(int root, const std::string& path, int flags) {
-    open_how how{};
-    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    return static_cast<int>(
-        ::syscall(SYS_openat2, root, path.empty() ? "." : path.c_str(), &how, sizeof how));
-}
-
 std::string proc_path(int dirfd, const std::string& name) {
     std::string p = "/proc/self/fd/" + std::to_string(dirfd);
     return name.empty() ? p : p + "/" + name;
@@ -174,27 +165,16 @@ class Extractor {
         return {archive_entry_mtime(e), archive_entry_mtime_is_set(e) ? archive_entry_mtime_nsec(e) : 0};
     }
 
-    // The directory holding the entry, resolved inside the root; missing directories are created.
+    // The directory holding the entry, resolved inside the root; missing directories are created (0755; a
+    // symlink to a missing path is an error here, as it always was for layers).
     Result<sys::Fd> open_parent(const std::vector<std::string>& comps, bool create) {
         size_t n = comps.size() - 1;
-        sys::Fd fd(openat2_in_root(root_, join(comps, n), O_PATH | O_DIRECTORY));
+        sys::Fd fd = sys::open_in_root(root_, join(comps, n), O_PATH | O_DIRECTORY);
         if (fd.valid() || errno != ENOENT || !create) {
             if (!fd.valid()) return fail_errno("open parent directory");
             return fd;
         }
-        sys::Fd cur(openat2_in_root(root_, "", O_PATH | O_DIRECTORY));
-        for (size_t i = 0; i < n; ++i) {
-            std::string prefix = join(comps, i + 1);
-            sys::Fd next(openat2_in_root(root_, prefix, O_PATH | O_DIRECTORY));
-            if (!next.valid() && errno == ENOENT) {
-                if (::mkdirat(cur.get(), comps[i].c_str(), 0755) < 0 && errno != EEXIST)
-                    return fail_errno("mkdir " + prefix);
-                next.reset(openat2_in_root(root_, prefix, O_PATH | O_DIRECTORY));
-            }
-            if (!next.valid()) return fail_errno("open " + prefix);
-            cur = std::move(next);
-        }
-        return cur;
+        return sys::create_in_root(root_, join(comps, n), sys::Kind::Dir, false);
     }
 
     // Clears the way for a new entry: an existing directory stays when a directory replaces it.
@@ -239,7 +219,7 @@ class Extractor {
                 return fail_errno("set trusted.overlay.opaque");
             return ok();
         }
-        sys::Fd fd(openat2_in_root(root_, dir, O_RDONLY | O_DIRECTORY));
+        sys::Fd fd = sys::open_in_root(root_, dir, O_RDONLY | O_DIRECTORY);
         if (!fd.valid()) return ok();
         std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(fd.release()), ::closedir);
         if (!d) return fail_errno("opendir");

@@ -37,7 +37,6 @@ Record Record::from_json(const json& j) {
     r.cgroup_mode = j.value("cgroupMode", 0);
     r.cgroup_dirs = j.value("cgroupDirs", std::vector<std::string>{});
     r.preexisting = j.value("preexisting", std::vector<std::string>{});
-    r.made_parents = j.value("madeParents", std::vector<std::string>{});
     r.cgroups_confirmed = j.value("cgroupsConfirmed", false);
     r.systemd_scope = j.value("systemdScope", "");
     return r;
@@ -53,7 +52,6 @@ json Record::to_json() const {
             {"cgroupMode", cgroup_mode},
             {"cgroupDirs", cgroup_dirs},
             {"preexisting", preexisting},
-            {"madeParents", made_parents},
             {"cgroupsConfirmed", cgroups_confirmed},
             {"systemdScope", systemd_scope}};
 }
@@ -175,19 +173,9 @@ class LxcBackend final : public backend::Backend {
                          .timeout = backend::left(req.deadline)};
         lr.cgroups_planned = [&](const std::vector<std::string>& dirs) -> Status {
             rec.cgroup_dirs = dirs;
-            for (auto& rel : dirs) {
-                auto depth = std::count(rel.begin(), rel.end(), '/');
-                for (auto& d : candidates(rel, mode_of(rec))) {
+            for (auto& rel : dirs)
+                for (auto& d : candidates(rel, mode_of(rec)))
                     if (sys::exists(d)) rec.preexisting.push_back(d);
-                    std::string p = d;
-                    for (long i = 0; i < depth; ++i) {
-                        p = p.substr(0, p.rfind('/'));
-                        if (!sys::exists(p) && std::find(rec.made_parents.begin(), rec.made_parents.end(),
-                                                         p) == rec.made_parents.end())
-                            rec.made_parents.push_back(p);
-                    }
-                }
-            }
             return save();
         };
         lr.monitor_forked = [&](pid_t monitor) -> Status {
@@ -338,11 +326,6 @@ class LxcBackend final : public backend::Backend {
                 }
             }
         }
-        // Then the parents liblxc made for them, deepest first, once no other container uses them.
-        auto parents = r.made_parents;
-        std::sort(parents.begin(), parents.end(), [](auto& a, auto& b) { return a.size() > b.size(); });
-        for (auto& p : parents)
-            (void)::rmdir(p.c_str());
         if (!result) return std::unexpected(std::move(result).error().context("remove cgroups of " + h.id));
         return ok();
     }

@@ -21,10 +21,8 @@ struct Record {
     int cgroup_mode = 0;                             // cgroup::Mode
     std::vector<std::string> cgroup_dirs;            // relative dirs liblxc was asked to make
     std::vector<std::string> preexisting; // absolute dirs among them that existed before: never ours
-    std::vector<std::string>
-        made_parents;               // absolute ancestors of those that did not exist (liblxc makes them)
-    bool cgroups_confirmed = false; // cgroup_paths read from the running init
-    std::string systemd_scope;      // the scope this create started ("system.slice/x.scope"); empty: none
+    bool cgroups_confirmed = false;       // cgroup_paths read from the running init
+    std::string systemd_scope; // the scope this create started ("system.slice/x.scope"); empty: none
 
     static Record from_json(const nlohmann::json& j);
     nlohmann::json to_json() const;

@@ -1,5 +1,6 @@
 #include "backend/lxc/container.hpp"
 
+#include "backend/lxc/mount_targets.hpp"
 #include "cgroup/cgroup.hpp"
 #include "init/process.hpp"
 #include "sys/fd.hpp"
@@ -267,7 +268,7 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     env.apparmor_enabled = sys::exists("/sys/kernel/security/apparmor");
     env.selinux_enabled =
         sys::exists("/sys/fs/selinux/enforce"); // same probes as strip_unavailable_lsm_labels
-    env.cgroup_parent = default_cgroup_parent(req.lxcpath);
+    env.cgroup_suffix = default_cgroup_suffix(req.lxcpath);
     if (req.scope_cgroup.empty()) env.cgroups_path_exists = TRY(existing_cgroups_path(plan, env.cgroup_mode));
     env.log_file = req.state_dir + "/lxc.log";
     // liblxc's own log (<state dir>/lxc.log) stays at ERROR unless LXCRI_LXC_LOGLEVEL asks for more (TRACE,
@@ -284,8 +285,11 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     if (!req.scope_cgroup.empty()) place_in_scope(cfg, req.scope_cgroup);
     // The static init helper itself, bound over an empty file inside the helper mount.
     TRY(sys::write_file_atomic(helper + "/" + kInitName, "", 0755));
-    cfg.keys.push_back({"lxc.mount.entry", req.init_binary + " " + std::string(kHelperMount + 1) + "/" +
-                                               kInitName + " none bind,ro 0 0"});
+    add_mount(
+        cfg,
+        {req.init_binary, std::string(kHelperMount + 1) + "/" + kInitName, "none", {"bind", "ro"}, "", ""});
+    // Every mount target resolved inside the rootfs and created there, before liblxc sees it.
+    TRY_CTX(resolve_mount_targets(cfg, plan.rootfs), "mount destinations");
     TRY(sys::write_file_atomic(req.state_dir + "/config", to_text(cfg), 0600));
 
     plan::InitConfig ic = plan::make_init_config(plan);

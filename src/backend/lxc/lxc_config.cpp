@@ -29,6 +29,7 @@ namespace {
 class Builder {
   public:
     void add(std::string key, std::string value) { cfg_.keys.push_back({std::move(key), std::move(value)}); }
+    void mount(MountEntry m) { add_mount(cfg_, std::move(m)); }
     void gap(std::string field, std::string reason) {
         cfg_.gaps.push_back({std::move(field), std::move(reason)});
     }
@@ -84,13 +85,6 @@ std::string relative_target(const std::string& dest) {
     return norm;
 }
 
-std::string mount_entry(const std::string& source, const std::string& target, const std::string& type,
-                        const std::vector<std::string>& options) {
-    std::string opts = options.empty() ? "defaults" : join(options, ",");
-    return fstab_escape(source) + " " + fstab_escape(target) + " " + fstab_escape(type) + " " +
-           fstab_escape(opts) + " 0 0";
-}
-
 // ---- mounts ----
 
 // OCI/runc mount options that liblxc does not implement (it would hand them to the filesystem as data and
@@ -106,6 +100,8 @@ constexpr std::array kUnsupportedOptions = {
 // Destinations that are files in practice. Without stat() (this function is pure) the kind of a bind source
 // is unknown, so create=file is chosen for these well-known file targets and for device-like paths under /dev
 // (any path there except the usual /dev directories themselves); every other destination gets create=dir.
+// At create time resolve_mount_targets (mount_targets.hpp) stats the source instead and makes the target
+// itself; the guess is what is left for the entries it hands to liblxc with create=.
 constexpr std::array kFileTargets = {"/etc/resolv.conf",   "/etc/hosts",          "/etc/hostname",
                                      "/etc/localtime",     "/etc/timezone",       "/etc/machine-id",
                                      "/etc/passwd",        "/etc/group",          "/etc/shadow",
@@ -154,32 +150,36 @@ std::string cgroup_auto_value(const spec::Mount& m, const plan::Plan& plan) {
 constexpr std::array<const char*, 6> kStdDevices = {"null", "zero", "full", "random", "urandom", "tty"};
 
 // The init helper's directory, read-only, at kHelperMount inside the container's /dev tmpfs.
-std::string helper_entry(const HostEnv& env) {
-    return mount_entry(env.helper_dir, relative_target(kHelperMount), "none", {"bind", "create=dir", "ro"});
+MountEntry helper_entry(const HostEnv& env) {
+    return {env.helper_dir, relative_target(kHelperMount), "none", {"bind", "create=dir", "ro"}, "", ""};
 }
 
 // A cgroup mount without a new cgroup namespace: like runc, a tmpfs at /sys/fs/cgroup holding, for each
 // hierarchy, a bind mount of the container's own cgroup directory (so
 // /sys/fs/cgroup/memory/memory.limit_in_bytes is the container's limit). Pure v2: the container's directory
 // itself at /sys/fs/cgroup.
-Status map_cgroup_binds(const spec::Mount& m, const plan::Plan& plan, const HostEnv& env,
-                        std::vector<std::string>& entries) {
+Status map_cgroup_binds(const spec::Mount& m, const std::string& field, const plan::Plan& plan,
+                        const HostEnv& env, std::vector<MountEntry>& entries) {
     std::string dir = TRY(container_cgroup_dir(plan, env));
     std::vector<std::string> bind = {"bind", "nosuid", "nodev", "noexec", "create=dir"};
     if (contains(m.options, "ro")) bind.push_back("ro");
     if (env.cgroup_mode == cgroup::Mode::Unified) {
-        entries.push_back(mount_entry("/sys/fs/cgroup/" + dir, "sys/fs/cgroup", "none", bind));
+        entries.push_back({"/sys/fs/cgroup/" + dir, "sys/fs/cgroup", "none", bind, field, m.destination});
         return ok();
     }
-    entries.push_back(mount_entry("tmpfs", "sys/fs/cgroup", "tmpfs",
-                                  {"nosuid", "nodev", "noexec", "mode=755", "create=dir"}));
+    entries.push_back({"tmpfs",
+                       "sys/fs/cgroup",
+                       "tmpfs",
+                       {"nosuid", "nodev", "noexec", "mode=755", "create=dir"},
+                       field,
+                       m.destination});
     for (const auto& h : *env.cgroup_hierarchies)
-        entries.push_back(mount_entry("/sys/fs/cgroup/" + h + "/" + dir, "sys/fs/cgroup/" + h, "none", bind));
+        entries.push_back({"/sys/fs/cgroup/" + h + "/" + dir, "sys/fs/cgroup/" + h, "none", bind, field, ""});
     return ok();
 }
 
 Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountState& st,
-                 std::vector<std::string>& entries, Builder& b) {
+                 std::vector<MountEntry>& entries, Builder& b) {
     const spec::Mount& m = plan.mounts[i];
     std::string field = index_path("mounts", i);
     std::string target = relative_target(m.destination);
@@ -196,11 +196,15 @@ Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountStat
         // helper directory goes right into it, then the standard device nodes (see map_mounts).
         std::vector<std::string> opts = lxc_options(m, field, b);
         opts.push_back("create=dir");
-        entries.push_back(mount_entry("tmpfs", "dev", "tmpfs", opts));
+        entries.push_back({"tmpfs", "dev", "tmpfs", opts, field, m.destination});
         entries.push_back(helper_entry(env));
         for (const char* node : kStdDevices)
-            entries.push_back(mount_entry(std::string("/dev/") + node, std::string("dev/") + node, "none",
-                                          {"bind", "create=file"}));
+            entries.push_back({std::string("/dev/") + node,
+                               std::string("dev/") + node,
+                               "none",
+                               {"bind", "create=file"},
+                               "",
+                               ""});
         st.dev_tmpfs = true;
         return ok();
     }
@@ -211,8 +215,10 @@ Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountStat
         // validation checks). /dev/ptmx is the init helper's symlink to pts/ptmx.
         std::vector<std::string> opts = lxc_options(m, field, b);
         opts.push_back("create=dir");
-        entries.push_back(mount_entry(m.source.empty() ? "devpts" : m.source, target, "devpts", opts));
-        entries.push_back(mount_entry("devpts", target, "devpts", {"newinstance", "ptmxmode=0000"}));
+        entries.push_back(
+            {m.source.empty() ? "devpts" : m.source, target, "devpts", opts, field, m.destination});
+        entries.push_back(
+            {"devpts", target, "devpts", {"newinstance", "ptmxmode=0000"}, field, m.destination});
         return ok();
     }
     if (type == "cgroup" || type == "cgroup2") {
@@ -223,7 +229,7 @@ Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountStat
         }
         const auto* cgns = plan.find_namespace("cgroup");
         if (env.cgroup_hierarchies && !(cgns && cgns->path.empty()))
-            return map_cgroup_binds(m, plan, env, entries);
+            return map_cgroup_binds(m, field, plan, env, entries);
         st.cgroup_auto = cgroup_auto_value(m, plan);
         return ok();
     }
@@ -243,7 +249,7 @@ Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountStat
     if ((m.type == "bind" || m.type == "rbind") && !contains(opts, "bind") && !contains(opts, "rbind"))
         opts.insert(opts.begin(), m.type);
     opts.push_back(m.is_bind() && is_file_target(m.destination) ? "create=file" : "create=dir");
-    entries.push_back(mount_entry(source, target, type, opts));
+    entries.push_back({source, target, type, opts, field, m.destination});
     return ok();
 }
 
@@ -266,7 +272,7 @@ bool autodev_creates(const spec::DeviceNode& d) {
 
 // linux.devices in a user namespace: bind-mount the host node of the same path (mknod is refused there).
 // Its owner and mode are the host node's.
-void map_device_nodes(const plan::Plan& plan, std::vector<std::string>& entries, Builder& b) {
+void map_device_nodes(const plan::Plan& plan, std::vector<MountEntry>& entries, Builder& b) {
     // Without a user namespace the init helper makes the nodes with mknod (plan::InitConfig::devices).
     if (!plan.has_namespace("user")) return;
     for (size_t i = 0; i < plan.devices.size(); ++i) {
@@ -279,13 +285,13 @@ void map_device_nodes(const plan::Plan& plan, std::vector<std::string>& entries,
         }
         if ((d.uid && *d.uid != 0) || (d.gid && *d.gid != 0))
             b.gap(field + ".uid", "the host node " + d.path + " is bind-mounted with its own owner and mode");
-        entries.push_back(mount_entry(d.path, relative_target(d.path), "none", {"bind", "create=file"}));
+        entries.push_back({d.path, relative_target(d.path), "none", {"bind", "create=file"}, field, d.path});
     }
 }
 
 Status map_mounts(const plan::Plan& plan, const HostEnv& env, Builder& b) {
     MountState st;
-    std::vector<std::string> entries;
+    std::vector<MountEntry> entries;
     for (size_t i = 0; i < plan.mounts.size(); ++i)
         TRY(map_mount(plan, env, i, st, entries, b));
     if (!st.dev_tmpfs) {
@@ -300,7 +306,7 @@ Status map_mounts(const plan::Plan& plan, const HostEnv& env, Builder& b) {
     b.add("lxc.pty.max", "0");
     if (!st.cgroup_auto.empty()) b.add("lxc.mount.auto", st.cgroup_auto);
     for (auto& e : entries)
-        b.add("lxc.mount.entry", std::move(e));
+        b.mount(std::move(e));
     return ok();
 }
 
@@ -392,19 +398,19 @@ Result<std::string> requested_cgroup_dir(const plan::Plan& plan) {
 
 Result<std::string> container_cgroup_dir(const plan::Plan& plan, const HostEnv& env) {
     std::string dir = TRY(requested_cgroup_dir(plan));
-    if (dir.empty()) return env.cgroup_parent + "/" + plan.id;
+    if (dir.empty()) return "proxmox-lxcri/" + plan.id + env.cgroup_suffix;
     if (env.cgroups_path_exists) return dir + "/" + kExistingCgroupLeaf + "-" + plan.id;
     return dir;
 }
 
-std::string default_cgroup_parent(const std::string& root) {
-    if (root.empty() || root == kDefaultRoot) return "proxmox-lxcri";
+std::string default_cgroup_suffix(const std::string& root) {
+    if (root.empty() || root == kDefaultRoot) return "";
     uint64_t h = 1469598103934665603ull; // FNV-1a
     for (unsigned char c : root)
         h = (h ^ c) * 1099511628211ull;
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-    return "proxmox-lxcri-" + std::string(hex, 8);
+    return "-" + std::string(hex, 8);
 }
 
 namespace {
@@ -441,8 +447,8 @@ Status map_cgroups(const plan::Plan& plan, const HostEnv& env, Builder& b) {
     // share the container's directory nor sit above or below it. The monitor pivots to the parent dir on
     // exit.
     b.add("lxc.cgroup.dir.container", TRY(container_cgroup_dir(plan, env)));
-    b.add("lxc.cgroup.dir.monitor", env.cgroup_parent + ".monitor/" + plan.id);
-    b.add("lxc.cgroup.dir.monitor.pivot", env.cgroup_parent + ".monitor");
+    b.add("lxc.cgroup.dir.monitor", "proxmox-lxcri.monitor/" + plan.id + env.cgroup_suffix);
+    b.add("lxc.cgroup.dir.monitor.pivot", "proxmox-lxcri.monitor");
     map_device_rules(plan, env, b);
     auto mapping = TRY(cgroup::map_resources(plan.resources, env.cgroup_mode, env.v2_controllers));
     for (const auto& s : mapping.settings)
@@ -478,6 +484,32 @@ Status check_lines(const Config& cfg) {
 }
 
 } // namespace
+
+bool MountEntry::is_bind() const {
+    return contains(options, "bind") || contains(options, "rbind");
+}
+
+std::string mount_entry_text(const MountEntry& m) {
+    std::string opts = m.options.empty() ? "defaults" : join(m.options, ",");
+    return fstab_escape(m.source) + " " + fstab_escape(m.target) + " " + fstab_escape(m.type) + " " +
+           fstab_escape(opts) + " 0 0";
+}
+
+void add_mount(Config& cfg, MountEntry m) {
+    cfg.keys.push_back({"lxc.mount.entry", mount_entry_text(m)});
+    cfg.mounts.push_back(std::move(m));
+}
+
+Status sync_mount_keys(Config& cfg) {
+    size_t j = 0;
+    for (auto& k : cfg.keys) {
+        if (k.key != "lxc.mount.entry") continue;
+        if (j == cfg.mounts.size()) return fail("more lxc.mount.entry keys than mount entries");
+        k.value = mount_entry_text(cfg.mounts[j++]);
+    }
+    if (j != cfg.mounts.size()) return fail("fewer lxc.mount.entry keys than mount entries");
+    return ok();
+}
 
 Result<Config> lxc_config(const plan::Plan& plan, const HostEnv& env) {
     Builder b;

@@ -22,10 +22,10 @@ struct HostEnv {
     std::optional<std::vector<std::string>> cgroup_hierarchies;
     bool apparmor_enabled = false;
     bool selinux_enabled = false;
-    // Parent of the default cgroup dirs ("proxmox-lxcri/<id>", the monitor's "proxmox-lxcri.monitor/<id>").
-    // A state root other than the default gets its own parent, so the same id under two roots never shares a
-    // cgroup (see default_cgroup_parent).
-    std::string cgroup_parent = "proxmox-lxcri";
+    // Appended to the id in the default cgroup dirs ("proxmox-lxcri/<id><suffix>", the monitor's
+    // "proxmox-lxcri.monitor/<id><suffix>"): empty for the default state root, "-<hash of the root>" for any
+    // other, so the same id under two roots never shares a cgroup (see default_cgroup_suffix).
+    std::string cgroup_suffix;
     // linux.cgroupsPath names a cgroup that exists already: liblxc must create the container's directory
     // itself, so the container gets a new child of it (kExistingCgroupLeaf-<id>), inside its limits.
     bool cgroups_path_exists = false;
@@ -41,18 +41,36 @@ struct Key {
     std::string key, value;
 };
 
+// One lxc.mount.entry, before it is written as text ("SOURCE TARGET TYPE OPTIONS 0 0").
+struct MountEntry {
+    std::string source;
+    std::string target; // relative to the rootfs, lexically normal ("etc/hosts")
+    std::string type;
+    std::vector<std::string> options; // liblxc's, with create=dir / create=file
+    std::string origin;               // "mounts[3]", "linux.devices[0]"; "" for the runtime's own entries
+    std::string destination;          // the spec's destination as written ("/etc/../etc/hosts"); "" likewise
+    bool is_bind() const;
+};
+// The entry as liblxc reads it (fstab fields, escaped as getmntent_r() decodes them).
+std::string mount_entry_text(const MountEntry& m);
+
 struct Config {
     std::vector<Key> keys;
-    std::vector<plan::Gap> gaps; // anything the liblxc mapping could not express
+    std::vector<MountEntry> mounts; // the lxc.mount.entry keys, in their order (keys holds their text)
+    std::vector<plan::Gap> gaps;    // anything the liblxc mapping could not express
 };
+// Appends an entry: to mounts and, as text, to keys.
+void add_mount(Config& cfg, MountEntry m);
+// Rewrites the text of every lxc.mount.entry key from cfg.mounts (after they were changed).
+Status sync_mount_keys(Config& cfg);
 
 Result<Config> lxc_config(const plan::Plan& plan, const HostEnv& env);
 // The relative cgroup dir the container gets (what lxc.cgroup.dir.container says).
 Result<std::string> container_cgroup_dir(const plan::Plan& plan, const HostEnv& env);
 // linux.cgroupsPath as a relative dir (empty: none given).
 Result<std::string> requested_cgroup_dir(const plan::Plan& plan);
-// "proxmox-lxcri" for the default state root, "proxmox-lxcri-<hash of root>" for any other.
-std::string default_cgroup_parent(const std::string& root);
+// "" for the default state root, "-<8 hex digits of a hash of the root>" for any other.
+std::string default_cgroup_suffix(const std::string& root);
 inline constexpr const char* kDefaultRoot = "/run/proxmox-lxcri";
 inline constexpr const char* kExistingCgroupLeaf = "lxcri";
 std::string to_text(const Config& cfg); // "key = value" per line
