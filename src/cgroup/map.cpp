@@ -254,7 +254,9 @@ void map_rdma(const spec::Resources& res, Builder& b, bool unified) {
 // setUnified.
 Status map_unified(const spec::Resources& res, Builder& b) {
     if (res.unified.empty()) return ok();
-    if (b.mode() == Mode::Legacy)
+    // runc treats a hybrid host as v1 here: its controllers are v1 ones, the cgroup2 mount holds none of
+    // them.
+    if (b.mode() != Mode::Unified)
         return fail(field("unified") + ": invalid configuration: cannot use unified on cgroup v1");
     for (const auto& [key, value] : res.unified) {
         if (key.find('/') != std::string::npos)

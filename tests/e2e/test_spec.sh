@@ -189,3 +189,16 @@ test_spec_create_time_errors() {
     assert_fails_with "rlimit" rt create --bundle "$b" "$id"
     assert_fails_with "does not exist" rt state "$id"
 }
+
+# linux.resources.unified needs cgroup v2: on a v1 or hybrid host runc refuses it at create, and so does this
+# runtime (it used to write the keys into the hybrid cgroup2 mount, which holds none of the v1 controllers).
+test_spec_unified_resources_need_cgroup2() {
+    require_root
+    [[ -d /sys/fs/cgroup/unified || -d /sys/fs/cgroup/memory ]] || skip "no v1 hierarchies on this host"
+    local b id
+    b=$(bundle unified true)
+    spec_edit "$b" '.linux.resources.unified = {"pids.max": "10"}'
+    id=$(new_id unified)
+    assert_fails_with "cannot use unified on cgroup v1" rt run --bundle "$b" "$id"
+    assert_fails_with "does not exist" rt state "$id"
+}

@@ -109,16 +109,16 @@ TEST(MapResources, LegacyFullTable) {
     EXPECT_EQ(m.gaps[0].reason, "kernel memory settings are ignored and will be removed");
 }
 
-TEST(MapResources, HybridIsV1PlusUnifiedKeys) {
+// runc 1.1 on a hybrid host: "invalid configuration: cannot use unified on cgroup v1" (measured here).
+TEST(MapResources, HybridRefusesUnifiedKeys) {
     auto r = full();
     r.unified["memory.high"] = "100M";
-    r.unified["cgroup.max.depth"] = "3";
-    auto m = must_map(r, Mode::Hybrid);
-    auto want = kFullV1;
-    want.push_back("v2  cgroup.max.depth=3");
-    want.push_back("v2 memory memory.high=100M");
-    EXPECT_EQ(render(m), want);
-    EXPECT_EQ(gap_fields(m), std::vector<std::string>{"linux.resources.memory.kernel"});
+    auto m = cgroup::map_resources(r, Mode::Hybrid);
+    ASSERT_FALSE(m);
+    EXPECT_NE(m.error().message().find("cannot use unified on cgroup v1"), std::string::npos)
+        << m.error().message();
+    EXPECT_FALSE(cgroup::map_resources(r, Mode::Legacy));
+    EXPECT_TRUE(cgroup::map_resources(r, Mode::Unified));
 }
 
 TEST(MapResources, UnifiedFullTable) {
@@ -286,7 +286,7 @@ TEST(MapResources, UnifiedKeys) {
         "linux.resources.unified: unified resource \"../memory.high\" must be a file name (no slashes)");
     r.unified.clear();
     r.unified["nodot"] = "1";
-    EXPECT_NE(map_error(r, Mode::Hybrid).find("must be in the form CONTROLLER.PARAMETER"), std::string::npos);
+    EXPECT_NE(map_error(r, Mode::Unified).find("must be in the form CONTROLLER.PARAMETER"), std::string::npos);
 }
 
 TEST(MapResources, UnifiedKeysComeLastAndWin) {

@@ -283,8 +283,6 @@ TEST(Apply, WritesToFakeControllerFiles) {
     t.put("blkio/blkio.bfq.weight", "100\n"); // no blkio.weight: runc's BFQ fallback
     t.mkdir("pids");
     t.put("pids/pids.max", "max\n");
-    t.mkdir("unified");
-    t.put("unified/memory.high", "max\n");
     Cgroup cg(
         Paths{{"blkio", t.path() + "/blkio"}, {"pids", t.path() + "/pids"}, {"", t.path() + "/unified"}},
         Mode::Hybrid);
@@ -292,14 +290,12 @@ TEST(Apply, WritesToFakeControllerFiles) {
     r.block_io = spec::BlockIO{};
     r.block_io->weight = 300;
     r.pids_limit = 42;
-    r.unified["memory.high"] = "1G";
     auto m = map_resources(r, Mode::Hybrid);
     ASSERT_TRUE(m);
     auto st = cg.apply(*m);
     ASSERT_TRUE(st) << st.error().message();
     EXPECT_EQ(t.get("blkio/blkio.bfq.weight"), "300");
     EXPECT_EQ(t.get("pids/pids.max"), "42");
-    EXPECT_EQ(t.get("unified/memory.high"), "1G");
 }
 
 TEST(Apply, ErrorsNameTheWrite) {
