@@ -202,3 +202,17 @@ test_spec_unified_resources_need_cgroup2() {
     assert_fails_with "cannot use unified on cgroup v1" rt run --bundle "$b" "$id"
     assert_fails_with "does not exist" rt state "$id"
 }
+
+# blockIO.weight lands in blkio.bfq.weight where the kernel has only that file (as on this host), as runc does.
+test_spec_blkio_weight() {
+    require_root
+    [[ -f /sys/fs/cgroup/blkio/cgroup.procs ]] || skip "no v1 hierarchies on this host"
+    local b f out
+    f=blkio.weight
+    [[ -f /sys/fs/cgroup/blkio/blkio.weight ]] || f=blkio.bfq.weight
+    b=$(bundle blkiow cat "/sys/fs/cgroup/blkio/$f")
+    spec_edit "$b" '.linux.resources.blockIO = {"weight": 500} |
+        .mounts += [{"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup","options":["ro"]}]'
+    out=$(rt run --bundle "$b" "$(new_id blkiow)")
+    assert_eq 500 "$(awk '{print $NF}' <<<"$out" | head -1)" "$f in the container's cgroup"
+}

@@ -269,6 +269,9 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     env.selinux_enabled =
         sys::exists("/sys/fs/selinux/enforce"); // same probes as strip_unavailable_lsm_labels
     env.cgroup_suffix = default_cgroup_suffix(req.lxcpath);
+    // runc's detectWeightFilenames: without blkio.weight (CFQ) the bfq names.
+    env.blkio_bfq_only =
+        sys::exists("/sys/fs/cgroup/blkio/cgroup.procs") && !sys::exists("/sys/fs/cgroup/blkio/blkio.weight");
     if (req.scope_cgroup.empty()) env.cgroups_path_exists = TRY(existing_cgroups_path(plan, env.cgroup_mode));
     env.log_file = req.state_dir + "/lxc.log";
     // liblxc's own log (<state dir>/lxc.log) stays at ERROR unless LXCRI_LXC_LOGLEVEL asks for more (TRACE,

@@ -451,8 +451,12 @@ Status map_cgroups(const plan::Plan& plan, const HostEnv& env, Builder& b) {
     b.add("lxc.cgroup.dir.monitor.pivot", "proxmox-lxcri.monitor");
     map_device_rules(plan, env, b);
     auto mapping = TRY(cgroup::map_resources(plan.resources, env.cgroup_mode, env.v2_controllers));
-    for (const auto& s : mapping.settings)
-        b.add((s.unified ? "lxc.cgroup2." : "lxc.cgroup.") + s.file, s.value);
+    for (const auto& s : mapping.settings) {
+        std::string file = s.file;
+        if (!s.unified && env.blkio_bfq_only && (file == "blkio.weight" || file == "blkio.weight_device"))
+            file = "blkio.bfq." + file.substr(std::string_view("blkio.").size());
+        b.add((s.unified ? "lxc.cgroup2." : "lxc.cgroup.") + file, s.value);
+    }
     for (auto& g : mapping.gaps)
         b.gap(std::move(g.field), std::move(g.reason));
     return ok();

@@ -20,6 +20,8 @@ struct HostEnv {
     // container's own directory of each one, as runc does. Unset (golden tests of old): liblxc's
     // lxc.mount.auto instead.
     std::optional<std::vector<std::string>> cgroup_hierarchies;
+    // The v1 blkio hierarchy has only blkio.bfq.weight{,_device} (kernels without CFQ): runc writes those.
+    bool blkio_bfq_only = false;
     bool apparmor_enabled = false;
     bool selinux_enabled = false;
     // Appended to the id in the default cgroup dirs ("proxmox-lxcri/<id><suffix>", the monitor's

@@ -363,3 +363,20 @@ TEST(LxcConfig, IdentityKeys) {
     EXPECT_EQ(c->gaps[0].field, "domainname");
     EXPECT_EQ(lxc::to_text({.keys = {{"a", "1"}, {"b", "x y"}}, .gaps = {}}), "a = 1\nb = x y\n");
 }
+
+// Kernels without CFQ have only blkio.bfq.weight{,_device}: the keys liblxc writes follow (runc's
+// detectWeightFilenames).
+TEST(LxcConfig, BlkioWeightOnBfqOnlyHosts) {
+    auto p = base_plan();
+    p.resources.block_io = spec::BlockIO{};
+    p.resources.block_io->weight = 500;
+    auto e = env();
+    auto c = lxc::lxc_config(p, e);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(values(*c, "lxc.cgroup.blkio.weight"), std::vector<std::string>{"500"});
+    e.blkio_bfq_only = true;
+    c = lxc::lxc_config(p, e);
+    ASSERT_TRUE(c);
+    EXPECT_TRUE(values(*c, "lxc.cgroup.blkio.weight").empty());
+    EXPECT_EQ(values(*c, "lxc.cgroup.blkio.bfq.weight"), std::vector<std::string>{"500"});
+}
