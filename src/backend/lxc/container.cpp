@@ -211,6 +211,9 @@ Result<bool> existing_cgroups_path(const plan::Plan& plan, cgroup::Mode mode) {
     if (!exists) return false;
     if (auto frozen = cg.frozen(); frozen && *frozen)
         return fail(ErrorKind::Invalid, "linux.cgroupsPath: cgroup \"" + rel + "\" is frozen");
+    // runc's words for a cgroup that has processes already.
+    if (auto pids = cg.pids(); pids && !pids->empty())
+        log::warn("container's cgroup is not empty: " + std::to_string(pids->size()) + " process(es) found");
     return true;
 }
 
