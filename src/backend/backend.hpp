@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -75,6 +76,9 @@ struct Created {
 struct ExecRequest {
     plan::InitConfig process;
     Deadline deadline;
+    // exec --cgroup: controller -> existing sub-cgroup (relative to the container's cgroup) the process joins
+    // instead of the container's own; key "" is every hierarchy. Empty: the container's cgroups.
+    std::map<std::string, std::string> sub_cgroups;
 };
 
 class Backend {

@@ -14,6 +14,7 @@
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <set>
@@ -234,9 +235,42 @@ std::vector<Setting> order_v1_memory(std::vector<Setting> ss,
 
 } // namespace
 
+Result<std::map<std::string, std::string>> sub_cgroup_paths(const std::map<std::string, std::string>& paths,
+                                                            const std::map<std::string, std::string>& sub) {
+    auto below = [](const std::string& base, const std::string& rel) -> Result<std::string> {
+        std::string dir = std::filesystem::path(base + "/" + rel).lexically_normal().string();
+        while (dir.size() > 1 && dir.back() == '/')
+            dir.pop_back();
+        if (dir != base && !dir.starts_with(base + "/"))
+            return fail(ErrorKind::Invalid, rel + " is not a sub cgroup path");
+        return dir;
+    };
+    std::map<std::string, std::string> out = paths;
+    if (auto all = sub.find(""); all != sub.end()) {
+        for (auto& [ctrl, dir] : out)
+            dir = TRY(below(dir, all->second));
+        return out;
+    }
+    for (const auto& [ctrl, rel] : sub) {
+        auto it = out.find(ctrl);
+        if (it == out.end()) {
+            std::string known;
+            for (const auto& [c, _] : paths)
+                if (!c.empty()) known += (known.empty() ? "" : ", ") + c;
+            return fail(ErrorKind::Invalid,
+                        "unknown controller " + ctrl + " in --cgroup (the container's: " + known + ")");
+        }
+        it->second = TRY(below(it->second, rel));
+    }
+    return out;
+}
+
 Status Cgroup::apply(const Mapping& m) const {
     auto settings = order_v1_memory(m.settings, paths_);
     const Setting* deferred_period = nullptr; // cpu.cfs_period_us refused (EINVAL) before the quota was set
+    // The same for the realtime pair (runc's SetRtSched): a period the current runtime does not fit is
+    // retried once the new runtime is written.
+    const Setting* deferred_rt_period = nullptr;
     for (const auto& s : settings) {
         auto key = s.unified ? std::string() : s.controller;
         auto it = paths_.find(key);
@@ -261,11 +295,18 @@ Status Cgroup::apply(const Mapping& m) const {
             if (!r && r.error().code() != EINVAL)
                 return std::unexpected(write_error(s, dir, r.error().code()));
             if (!r) deferred_period = &s;
+        } else if (s.file == "cpu.rt_period_us" && find_setting(settings, "cpu.rt_runtime_us")) {
+            auto r = sys::write_file(dir + "/" + s.file, s.value);
+            if (!r && r.error().code() != EINVAL)
+                return std::unexpected(write_error(s, dir, r.error().code()));
+            if (!r) deferred_rt_period = &s;
         } else {
             Setting actual = s;
             if (s.controller == "blkio") actual.file = v1_blkio_file(s.file, dir);
             TRY(write_setting(actual, dir));
             if (s.file == "cpu.cfs_quota_us" && deferred_period) TRY(write_setting(*deferred_period, dir));
+            if (s.file == "cpu.rt_runtime_us" && deferred_rt_period)
+                TRY(write_setting(*deferred_rt_period, dir));
         }
     }
     return ok();

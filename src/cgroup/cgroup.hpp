@@ -41,6 +41,9 @@ struct Mapping {
 // v2_controllers (hugetlb, rdma) live in the cgroup2 hierarchy and are mapped with the v2 rules there.
 Result<Mapping> map_resources(const spec::Resources& res, Mode mode,
                               const std::set<std::string>& v2_controllers = {});
+// What a live update (runc update) cannot do on this hierarchy, as an error where create only reports a gap:
+// realtime values (cpu.rt_period_us, cpu.rt_runtime_us) exist in cgroup v1 only. 0 means "leave as is".
+Status check_update(const spec::Resources& res, Mode mode);
 // Directories under root that are cgroup mounts (v1 controllers, named ones, "unified"); empty on pure v2.
 std::vector<std::string> hierarchy_dirs(const std::string& root = "/sys/fs/cgroup");
 // v1 cpuset: a parent cgroup with empty cpuset.cpus/mems makes every child unusable (ENOSPC). Like runc, fill
@@ -48,6 +51,13 @@ std::vector<std::string> hierarchy_dirs(const std::string& root = "/sys/fs/cgrou
 Status prepare_cpuset_parents(const std::string& rel_path, const std::string& root = "/sys/fs/cgroup");
 // Hybrid hosts: controllers enabled in <root>/unified that have no v1 hierarchy (empty otherwise).
 std::set<std::string> hybrid_v2_controllers(const std::string& root = "/sys/fs/cgroup");
+
+// exec --cgroup: the directories a process joins when it goes to the sub-cgroups `sub` (controller -> path
+// relative to the container's cgroup; key "": the same path in every hierarchy) of a container whose cgroups
+// are `paths` (controller -> directory, "" the cgroup2 one). A controller the container has no cgroup for,
+// or a path that leaves the container's cgroup ("../x"), is an error. Pure: nothing is checked on the host.
+Result<std::map<std::string, std::string>> sub_cgroup_paths(const std::map<std::string, std::string>& paths,
+                                                            const std::map<std::string, std::string>& sub);
 
 struct Stats {
     // cpu (nanoseconds)

@@ -308,6 +308,16 @@ Status map_v2(const spec::Resources& res, Builder& b) {
 
 } // namespace
 
+Status check_update(const spec::Resources& res, Mode mode) {
+    if (mode != Mode::Unified || !res.cpu) return ok();
+    if (res.cpu->realtime_period.value_or(0) != 0 || res.cpu->realtime_runtime.value_or(0) != 0)
+        return fail(ErrorKind::Unsupported,
+                    "cgroup v2 does not support realtime scheduling (cpu.rt_period_us, "
+                    "cpu.rt_runtime_us): --cpu-rt-period and --cpu-rt-runtime need a "
+                    "cgroup v1 cpu hierarchy");
+    return ok();
+}
+
 Result<Mapping> map_resources(const spec::Resources& res, Mode mode,
                               const std::set<std::string>& v2_controllers) {
     Builder b(mode);

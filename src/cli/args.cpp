@@ -1,5 +1,8 @@
 #include "cli/args.hpp"
 
+#include <algorithm>
+#include <string_view>
+
 namespace lxcri::cli {
 
 bool Parsed::flag(const std::string& n) const {
@@ -17,6 +20,50 @@ std::string Parsed::get(const std::string& n, const std::string& def) const {
 std::vector<std::string> Parsed::all(const std::string& n) const {
     auto it = values.find(n);
     return it == values.end() ? std::vector<std::string>{} : it->second;
+}
+
+namespace {
+
+// urfave/cli's argIsFlag: "-" and "--" never are; otherwise the name without its dashes and "=value".
+bool is_known_flag(const std::string& arg, const std::vector<FlagSpec>& specs) {
+    if (arg == "-" || arg == "--" || !arg.starts_with('-')) return false;
+    std::string_view name = arg;
+    name.remove_prefix(name.starts_with("--") ? 2 : 1);
+    if (name.starts_with('-')) name.remove_prefix(1);
+    name = name.substr(0, name.find('='));
+    for (const auto& s : specs)
+        for (const auto& n : s.names)
+            if (n == name) return true;
+    return false;
+}
+
+} // namespace
+
+std::vector<std::string> reorder(const std::vector<std::string>& args, size_t from,
+                                 const std::vector<FlagSpec>& specs) {
+    std::vector<std::string> out(args.begin(),
+                                 args.begin() + static_cast<std::ptrdiff_t>(std::min(from, args.size())));
+    std::vector<std::string> rest;
+    bool may_be_value = false;
+    for (size_t i = from; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        bool flag = is_known_flag(a, specs);
+        if (may_be_value && !flag) {
+            may_be_value = false;
+            out.push_back(a);
+        } else if (a == "--") {
+            rest.insert(rest.begin(), "--");
+            rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i + 1), args.end());
+            break;
+        } else if (flag) {
+            out.push_back(a);
+            may_be_value = a.find('=') == std::string::npos;
+        } else {
+            rest.push_back(a);
+        }
+    }
+    out.insert(out.end(), rest.begin(), rest.end());
+    return out;
 }
 
 Result<Parsed> parse(const std::vector<std::string>& args, size_t from, const std::vector<FlagSpec>& specs,

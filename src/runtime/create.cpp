@@ -39,6 +39,7 @@ Status create(const Global& g, const CreateOpts& o) {
     auto be = TRY(backend::open(backend_name));
     auto loaded = TRY(load_plan(g, o, bundle));
     const plan::Plan& plan = loaded.plan;
+    log::debug("create: " + o.id + " from bundle " + bundle + " (backend " + backend_name + ")");
     backend::CreateRequest req{.plan = &plan,
                                .root = Store(g.root).root(),
                                .preserve_fds = o.preserve_fds,
@@ -76,12 +77,14 @@ Status create(const Global& g, const CreateOpts& o) {
         st.backend_state = rec;
         return store.save(st);
     };
+    log::debug("create: making the container " + o.id);
     auto created = c.backend->create(req, h, persist);
     st.backend_state = h.record;
     if (!created) return undo(std::move(created).error());
     console.reset();
     st.pid = created->init_pid;
     if (auto r = store.save(st); !r) return undo(std::move(r).error());
+    log::debug("create: " + o.id + " init pid " + std::to_string(st.pid) + ", waiting for start");
 
     for (auto& gap : plan.gaps)
         log::warn("unsupported: " + gap.field + ": " + gap.reason);

@@ -1,4 +1,5 @@
 #include "runtime/common.hpp"
+#include "sys/log.hpp"
 
 namespace lxcri::runtime {
 
@@ -15,6 +16,7 @@ Status remove(const Global& g, const std::string& id, bool force) {
         return std::unexpected(std::move(c).error());
     }
     if (!force) TRY(c->allows(Verb::Delete));
+    log::debug(std::string("delete: ") + (force ? "forcibly " : "") + "removing " + id);
     return destroy_container(store, *c);
 }
 

@@ -3,6 +3,7 @@
 #include "runtime/common.hpp"
 #include "spec/input.hpp"
 #include "sys/fs.hpp"
+#include "sys/log.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -23,7 +24,7 @@ Result<uint32_t> parse_id(const std::string& s, const char* what) {
 // The process to run: --process FILE as is, or the container's process with runc's command-line overrides.
 Result<spec::Process> exec_process_spec(const ExecOpts& o, const spec::Process& base) {
     if (!o.process_file.empty()) return spec::load_process(o.process_file);
-    if (o.args.empty()) return fail("exec: no command given (use --process or COMMAND [ARGS])");
+    if (o.args.empty()) return fail(ErrorKind::Invalid, "process args cannot be empty");
     spec::Process p = base;
     p.args = o.args;
     p.terminal = o.tty;
@@ -52,16 +53,41 @@ Result<spec::Process> exec_process_spec(const ExecOpts& o, const spec::Process& 
 
 } // namespace
 
+Result<std::map<std::string, std::string>> parse_sub_cgroups(const std::vector<std::string>& args) {
+    std::map<std::string, std::string> out;
+    for (const auto& a : args) {
+        auto colon = a.find(':');
+        if (colon != std::string::npos && a.find(':', colon + 1) != std::string::npos)
+            return fail(ErrorKind::Invalid, "invalid --cgroup argument: " + a);
+        if (colon == std::string::npos) {
+            if (args.size() != 1)
+                return fail(ErrorKind::Invalid,
+                            "invalid --cgroup argument: " + a + " (missing <controller>: prefix)");
+            out[""] = a;
+            continue;
+        }
+        std::string_view ctrls = std::string_view(a).substr(0, colon);
+        for (;;) {
+            auto comma = ctrls.find(',');
+            out[std::string(ctrls.substr(0, comma))] = a.substr(colon + 1);
+            if (comma == std::string_view::npos) break;
+            ctrls.remove_prefix(comma + 1);
+        }
+    }
+    return out;
+}
+
 Result<int> exec(const Global& g, const ExecOpts& o) {
     Store store(g.root);
     // Not held while the process runs (exec -t may last for hours); the backend handle is a copy.
     auto c = TRY(open_container(store, o.id, false));
-    TRY(c.allows(Verb::Exec));
+    TRY(c.allows(o.ignore_paused ? Verb::ExecIgnorePaused : Verb::Exec));
     // The config as it was at create, not the bundle's current file.
     auto sp = TRY(store.load_spec(o.id));
     auto plan = TRY(plan::make_plan(sp, plan::Options{.id = o.id, .bundle = c.state.bundle}));
     plan::InitConfig ic = plan::make_init_config(plan);
     ic.process = TRY(exec_process_spec(o, plan.process));
+    auto sub_cgroups = TRY(parse_sub_cgroups(o.cgroups));
     if (ic.process.terminal && o.console_socket.empty() && o.detach)
         return fail(ErrorKind::Invalid,
                     "cannot allocate tty if runc will detach without setting console socket");
@@ -77,7 +103,12 @@ Result<int> exec(const Global& g, const ExecOpts& o) {
 
     auto handle = c.handle();
     c.lock = sys::FileLock();
-    pid_t pid = TRY(c.backend->exec(handle, backend::ExecRequest{ic, backend::after(kOpTimeout)}));
+    std::string what = ic.process.args.empty() ? std::string("(no args)") : ic.process.args.front();
+    log::debug("exec: starting " + what + " in " + o.id);
+    pid_t pid = TRY(c.backend->exec(handle, backend::ExecRequest{.process = ic,
+                                                                 .deadline = backend::after(kOpTimeout),
+                                                                 .sub_cgroups = std::move(sub_cgroups)}));
+    log::debug("exec: " + what + " runs in " + o.id + " as pid " + std::to_string(pid));
     console.reset();
     TRY(write_pid_file(o.pid_file, pid));
     if (o.detach) return 0;

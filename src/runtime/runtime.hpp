@@ -4,6 +4,7 @@
 #include "base/result.hpp"
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,8 +69,14 @@ struct ExecOpts {
     std::string console_socket;
     std::string apparmor, process_label;
     int preserve_fds = 0;
+    bool ignore_paused = false;       // --ignore-paused: a paused container's cgroup is joined all the same
+    std::vector<std::string> cgroups; // --cgroup [CONTROLLER[,CONTROLLER...]:]SUB, as runc 1.1 takes them
 };
+// The exit status of the process (128+signal), 0 when detached.
 Result<int> exec(const Global& g, const ExecOpts& o);
+// exec's --cgroup arguments (runc's getSubCgroupPaths): controller -> sub-cgroup path relative to the
+// container's cgroup; a lone SUB without "CONTROLLER:" is key "" (every hierarchy) and must be the only one.
+Result<std::map<std::string, std::string>> parse_sub_cgroups(const std::vector<std::string>& args);
 
 Status pause(const Global& g, const std::string& id);
 Status resume(const Global& g, const std::string& id);
@@ -77,8 +84,8 @@ Status resume(const Global& g, const std::string& id);
 struct UpdateOpts {
     std::string id;
     std::string resources_file; // "-" = stdin
-    std::optional<int64_t> memory, memory_reservation, memory_swap, pids_limit, cpu_quota;
-    std::optional<uint64_t> cpu_shares, cpu_period, blkio_weight;
+    std::optional<int64_t> memory, memory_reservation, memory_swap, pids_limit, cpu_quota, cpu_rt_runtime;
+    std::optional<uint64_t> cpu_shares, cpu_period, cpu_rt_period, blkio_weight;
     std::string cpuset_cpus, cpuset_mems;
 };
 Status update(const Global& g, const UpdateOpts& o);

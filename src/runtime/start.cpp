@@ -14,6 +14,7 @@ Status start(const Global& g, const std::string& id) {
     // written (a full filesystem) leaves the process waiting and the container "created".
     st.started = true;
     TRY_CTX(store.save(st), "start " + id);
+    log::debug("start: releasing the init of " + id + " (pid " + std::to_string(st.pid) + ")");
     auto released =
         c.backend->start(c.handle(), oci_state_json(st, RunState::Created, 0), backend::after(kStartTimeout));
     if (!released) {

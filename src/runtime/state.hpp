@@ -31,7 +31,20 @@ struct State {
 };
 
 // The verbs the transition table knows.
-enum class Verb { Start, Kill, Delete, Exec, Pause, Resume, Update, Events, Ps, Checkpoint };
+// ExecIgnorePaused: exec --ignore-paused (the process joins a frozen cgroup and runs once it is thawed).
+enum class Verb {
+    Start,
+    Kill,
+    Delete,
+    Exec,
+    ExecIgnorePaused,
+    Pause,
+    Resume,
+    Update,
+    Events,
+    Ps,
+    Checkpoint
+};
 
 // The status type: the saved flags plus what the backend observes. It owns every transition rule; the verbs
 // ask it and use the error it gives (runc's words, which clients match).
@@ -48,7 +61,10 @@ class ContainerStatus {
     }
     // runc: a created container may be deleted without --force (containerd relies on it).
     bool can_delete() const { return s_ == RunState::Stopped || s_ == RunState::Created; }
-    bool can_exec() const { return s_ == RunState::Running || s_ == RunState::Created; }
+    bool can_exec(bool ignore_paused = false) const {
+        return s_ == RunState::Running || s_ == RunState::Created ||
+               (ignore_paused && s_ == RunState::Paused);
+    }
     bool can_pause() const { return s_ == RunState::Running; }
     bool can_resume() const { return s_ == RunState::Paused; }
     bool can_update() const { return s_ != RunState::Stopped; }

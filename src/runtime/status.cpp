@@ -49,8 +49,10 @@ Status ContainerStatus::allows(Verb v, const std::string& id) const {
         if (can_delete()) return ok();
         return no("cannot delete container " + id + " that is not stopped: " + std::string(name()));
     case Verb::Exec:
-        if (can_exec()) return ok();
-        if (s_ == RunState::Paused) return no("cannot exec in a paused container");
+    case Verb::ExecIgnorePaused:
+        if (can_exec(v == Verb::ExecIgnorePaused)) return ok();
+        if (s_ == RunState::Paused)
+            return no("cannot exec in a paused container (use --ignore-paused to override)");
         return no("cannot exec in a stopped container");
     case Verb::Pause:
         return can_pause() ? ok() : no("container not running");

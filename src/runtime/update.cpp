@@ -1,6 +1,7 @@
 #include "runtime/common.hpp"
 #include "spec/input.hpp"
 #include "sys/fs.hpp"
+#include "sys/log.hpp"
 
 namespace lxcri::runtime {
 
@@ -26,12 +27,15 @@ Status update(const Global& g, const UpdateOpts& o) {
     if (o.cpu_quota) cpu().quota = o.cpu_quota;
     if (o.cpu_shares) cpu().shares = o.cpu_shares;
     if (o.cpu_period) cpu().period = o.cpu_period;
+    if (o.cpu_rt_period) cpu().realtime_period = o.cpu_rt_period;
+    if (o.cpu_rt_runtime) cpu().realtime_runtime = o.cpu_rt_runtime;
     if (!o.cpuset_cpus.empty()) cpu().cpus = o.cpuset_cpus;
     if (!o.cpuset_mems.empty()) cpu().mems = o.cpuset_mems;
     if (o.blkio_weight) {
         res.block_io = res.block_io.value_or(spec::BlockIO{});
         res.block_io->weight = static_cast<uint16_t>(*o.blkio_weight);
     }
+    log::debug("update: resources of " + o.id);
     TRY_CTX(c.backend->update(c.handle(), res, backend::after(kOpTimeout)), "update " + o.id);
     return ok();
 }

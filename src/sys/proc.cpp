@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <map>
 
 namespace lxcri::sys {
@@ -44,22 +45,33 @@ bool process_alive(pid_t pid, uint64_t start_time) {
 
 Result<int> parse_signal(std::string_view s) {
     static const std::map<std::string, int, std::less<>> names = {
-        {"ABRT", SIGABRT}, {"ALRM", SIGALRM},     {"BUS", SIGBUS},       {"CHLD", SIGCHLD},
-        {"CONT", SIGCONT}, {"FPE", SIGFPE},       {"HUP", SIGHUP},       {"ILL", SIGILL},
-        {"INT", SIGINT},   {"IO", SIGIO},         {"IOT", SIGIOT},       {"KILL", SIGKILL},
-        {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},     {"PROF", SIGPROF},     {"PWR", SIGPWR},
-        {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV},     {"STKFLT", SIGSTKFLT}, {"STOP", SIGSTOP},
-        {"SYS", SIGSYS},   {"TERM", SIGTERM},     {"TRAP", SIGTRAP},     {"TSTP", SIGTSTP},
-        {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},       {"USR1", SIGUSR1},
-        {"USR2", SIGUSR2}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},   {"XCPU", SIGXCPU},
-        {"XFSZ", SIGXFSZ},
+        {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},       {"CHLD", SIGCHLD},
+        {"CLD", SIGCHLD},  {"CONT", SIGCONT}, {"FPE", SIGFPE},       {"HUP", SIGHUP},
+        {"ILL", SIGILL},   {"INT", SIGINT},   {"IO", SIGIO},         {"IOT", SIGIOT},
+        {"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},     {"PROF", SIGPROF},
+        {"PWR", SIGPWR},   {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV},     {"STKFLT", SIGSTKFLT},
+        {"STOP", SIGSTOP}, {"SYS", SIGSYS},   {"TERM", SIGTERM},     {"TRAP", SIGTRAP},
+        {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+        {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},
+        {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
     };
-    if (s.empty()) return fail("unknown signal \"\"");
-    if (s.find_first_not_of("0123456789") == std::string_view::npos) {
-        if (s.size() > 3) return fail("unknown signal \"" + std::string(s) + "\"");
-        int n = std::stoi(std::string(s));
-        if (n <= 0 || n > SIGRTMAX) return fail("unknown signal \"" + std::string(s) + "\"");
-        return n;
+    auto unknown = [&] { return fail(ErrorKind::Invalid, "unknown signal \"" + std::string(s) + "\""); };
+    // strconv.Atoi: an optional sign, then decimal digits only.
+    std::string_view digits = s;
+    bool negative = false;
+    if (!digits.empty() && (digits[0] == '+' || digits[0] == '-')) {
+        negative = digits[0] == '-';
+        digits.remove_prefix(1);
+    }
+    if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos) {
+        int64_t n = 0;
+        for (char c : digits) {
+            n = n * 10 + (c - '0');
+            if (n > int64_t{std::numeric_limits<int>::max()} + 1) return unknown();
+        }
+        if (negative) n = -n;
+        if (n > std::numeric_limits<int>::max() || n < std::numeric_limits<int>::min()) return unknown();
+        return static_cast<int>(n);
     }
     std::string up;
     for (char c : s)
@@ -72,14 +84,14 @@ Result<int> parse_signal(std::string_view s) {
         std::string_view off = name.substr(5);
         int base = min ? SIGRTMIN : SIGRTMAX;
         if (off.empty()) return base;
-        if (off.size() >= 2 && (off[0] == '+' || off[0] == '-') &&
-            off.substr(1).find_first_not_of("0123456789") == std::string_view::npos && off.size() <= 3) {
+        if (off.size() >= 2 && off.size() <= 3 && off[0] == (min ? '+' : '-') &&
+            off.substr(1).find_first_not_of("0123456789") == std::string_view::npos) {
             int n = std::stoi(std::string(off.substr(1)));
-            int sig = off[0] == '+' ? base + n : base - n;
+            int sig = min ? base + n : base - n;
             if (sig >= SIGRTMIN && sig <= SIGRTMAX) return sig;
         }
     }
-    return fail("unknown signal \"" + std::string(s) + "\"");
+    return unknown();
 }
 
 bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {

@@ -15,7 +15,10 @@ namespace lxcri::sys {
 std::optional<uint64_t> process_start_time(pid_t pid);
 // Alive and still the same process (start time matches); zombies count as dead.
 bool process_alive(pid_t pid, uint64_t start_time);
-// "TERM", "SIGTERM", "15" -> 15. Unknown names are an error ("unknown signal \"X\"").
+// runc kill's signal: a number as strconv.Atoi reads it ("15", "+15", "015", "-1"; any int, the kernel judges
+// its range: 0 checks liveness, 65 is EINVAL), or a name in any case with or without "SIG" ("term",
+// "SIGTERM"; also IOT, POLL, CLD, RTMIN, RTMIN+n, RTMAX-n as runc 1.2 takes them). Anything else is an error,
+// "unknown signal \"X\"".
 Result<int> parse_signal(std::string_view s);
 // Waits until pid is gone (it need not be our child); false on timeout.
 bool wait_gone(pid_t pid, std::chrono::milliseconds timeout);

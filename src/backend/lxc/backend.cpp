@@ -253,7 +253,7 @@ class LxcBackend final : public backend::Backend {
         auto r = Record::from_json(h.record);
         ExecRequest er{.init_pid = r.init_pid,
                        .init_start_time = r.init_start_time,
-                       .cgroup_paths = r.cgroup_paths,
+                       .cgroup_paths = TRY(cgroup::sub_cgroup_paths(r.cgroup_paths, req.sub_cgroups)),
                        .process = req.process,
                        .deadline = req.deadline};
         return lxc::exec(er);
@@ -262,6 +262,7 @@ class LxcBackend final : public backend::Backend {
     Status update(const backend::Handle& h, const spec::Resources& res, backend::Deadline) override {
         auto r = Record::from_json(h.record);
         auto cg = container_cgroup(r);
+        TRY(cgroup::check_update(res, cg.mode()));
         auto mapping = TRY(cgroup::map_resources(res, cg.mode(), cgroup::hybrid_v2_controllers()));
         for (auto& gap : mapping.gaps)
             log::warn("unsupported: " + gap.field + ": " + gap.reason);

@@ -324,3 +324,37 @@ TEST(MapResources, ModeNames) {
     EXPECT_EQ(mode_name(Mode::Hybrid), "hybrid");
     EXPECT_EQ(mode_name(Mode::Unified), "unified");
 }
+
+// A live update refuses realtime values on cgroup v2 (create only reports them as gaps); 0 is "unchanged".
+TEST(CheckUpdate, RealtimeIsV1Only) {
+    spec::Resources res;
+    res.cpu = spec::Cpu{};
+    res.cpu->realtime_period = 900000;
+    EXPECT_TRUE(check_update(res, Mode::Legacy));
+    EXPECT_TRUE(check_update(res, Mode::Hybrid));
+    auto r = check_update(res, Mode::Unified);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind(), ErrorKind::Unsupported);
+    EXPECT_NE(r.error().message().find("cgroup v2 does not support realtime"), std::string::npos);
+    res.cpu->realtime_period.reset();
+    res.cpu->realtime_runtime = 1000;
+    EXPECT_FALSE(check_update(res, Mode::Unified));
+    res.cpu->realtime_runtime = 0;
+    res.cpu->realtime_period = 0;
+    EXPECT_TRUE(check_update(res, Mode::Unified));
+    res.cpu->shares = 512;
+    EXPECT_TRUE(check_update(res, Mode::Unified));
+    EXPECT_TRUE(check_update(spec::Resources{}, Mode::Unified));
+}
+
+// The realtime flags of update land in cpu.rt_period_us before cpu.rt_runtime_us (the order apply() retries).
+TEST(MapResources, RealtimePeriodBeforeRuntime) {
+    spec::Resources res;
+    res.cpu = spec::Cpu{};
+    res.cpu->realtime_runtime = 1000;
+    res.cpu->realtime_period = 800000;
+    auto m = map_resources(res, Mode::Hybrid);
+    ASSERT_TRUE(m) << m.error().message();
+    EXPECT_EQ(render(*m),
+              (std::vector<std::string>{"v1 cpu cpu.rt_period_us=800000", "v1 cpu cpu.rt_runtime_us=1000"}));
+}

@@ -331,3 +331,48 @@ TEST(Apply, UnlimitedSwapSkippedWithoutSwapAccounting) {
     EXPECT_EQ(t.get("memory/memory.limit_in_bytes"), "-1");
     EXPECT_FALSE(sys::exists(t.path() + "/memory/memory.memsw.limit_in_bytes"));
 }
+
+// exec --cgroup: SUB under every hierarchy, or CONTROLLER:SUB under one; never outside the container's
+// cgroup.
+TEST(SubCgroupPaths, EveryHierarchyOrNamedControllers) {
+    const std::map<std::string, std::string> paths = {{"", "/sys/fs/cgroup/unified/p/c"},
+                                                      {"cpu", "/sys/fs/cgroup/cpu/p/c"},
+                                                      {"memory", "/sys/fs/cgroup/memory/p/c"}};
+    auto none = sub_cgroup_paths(paths, {});
+    ASSERT_TRUE(none);
+    EXPECT_EQ(*none, paths);
+    auto all = sub_cgroup_paths(paths, {{"", "sub"}});
+    ASSERT_TRUE(all) << all.error().message();
+    EXPECT_EQ(*all, (std::map<std::string, std::string>{{"", "/sys/fs/cgroup/unified/p/c/sub"},
+                                                        {"cpu", "/sys/fs/cgroup/cpu/p/c/sub"},
+                                                        {"memory", "/sys/fs/cgroup/memory/p/c/sub"}}));
+    auto cpu = sub_cgroup_paths(paths, {{"cpu", "/a/b/"}});
+    ASSERT_TRUE(cpu) << cpu.error().message();
+    EXPECT_EQ(cpu->at("cpu"), "/sys/fs/cgroup/cpu/p/c/a/b");
+    EXPECT_EQ(cpu->at("memory"), "/sys/fs/cgroup/memory/p/c");
+    EXPECT_EQ(cpu->at(""), "/sys/fs/cgroup/unified/p/c");
+    // "" wins over named controllers (runc's order of checks).
+    auto both = sub_cgroup_paths(paths, {{"", "x"}, {"cpu", "y"}});
+    ASSERT_TRUE(both);
+    EXPECT_EQ(both->at("cpu"), "/sys/fs/cgroup/cpu/p/c/x");
+    EXPECT_EQ(sub_cgroup_paths(paths, {{"cpu", "x/../y"}})->at("cpu"), "/sys/fs/cgroup/cpu/p/c/y");
+    EXPECT_EQ(sub_cgroup_paths(paths, {{"cpu", "."}})->at("cpu"), "/sys/fs/cgroup/cpu/p/c");
+}
+
+TEST(SubCgroupPaths, UnknownControllerAndEscapesAreErrors) {
+    const std::map<std::string, std::string> paths = {{"cpu", "/sys/fs/cgroup/cpu/p/c"}};
+    auto unknown = sub_cgroup_paths(paths, {{"bogus", "sub"}});
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().kind(), ErrorKind::Invalid);
+    EXPECT_EQ(unknown.error().message().rfind("unknown controller bogus in --cgroup", 0), 0u)
+        << unknown.error().message();
+    for (const char* escape : {"..", "../x", "a/../../x", "../c2"}) {
+        auto r = sub_cgroup_paths(paths, {{"cpu", escape}});
+        ASSERT_FALSE(r) << escape;
+        EXPECT_EQ(r.error().message(), std::string(escape) + " is not a sub cgroup path");
+        EXPECT_FALSE(sub_cgroup_paths(paths, {{"", escape}})) << escape;
+    }
+    // A sibling whose name starts with the container's ("c" and "c2") is outside too (runc's prefix check is
+    // not).
+    EXPECT_FALSE(sub_cgroup_paths(paths, {{"cpu", "../c2/x"}}));
+}

@@ -48,6 +48,7 @@ TEST(State, TransitionTable) {
         {Verb::Kill, {Created, Running, Paused}, "container not running"},
         {Verb::Delete, {Created, Stopped}, "cannot delete container c that is not stopped: creating"},
         {Verb::Exec, {Created, Running}, "cannot exec in a stopped container"},
+        {Verb::ExecIgnorePaused, {Created, Running, Paused}, "cannot exec in a stopped container"},
         {Verb::Pause, {Running}, "container not running"},
         {Verb::Resume, {Paused}, "container not paused"},
         {Verb::Update, {Creating, Created, Running, Paused}, "container not running"},
@@ -73,7 +74,9 @@ TEST(State, TransitionTable) {
     EXPECT_EQ(ContainerStatus(Stopped).allows(Verb::Start, "c").error().message(),
               "cannot start a container that has stopped");
     EXPECT_EQ(ContainerStatus(Paused).allows(Verb::Exec, "c").error().message(),
-              "cannot exec in a paused container");
+              "cannot exec in a paused container (use --ignore-paused to override)");
+    EXPECT_EQ(ContainerStatus(Stopped).allows(Verb::ExecIgnorePaused, "c").error().message(),
+              "cannot exec in a stopped container");
 }
 
 TEST(State, OciStateJsonHasRuncFieldsInOrder) {
@@ -119,8 +122,77 @@ TEST(Signals, NamesNumbersAndErrors) {
     EXPECT_EQ(*sys::parse_signal("RTMIN+2"), SIGRTMIN + 2);
     EXPECT_FALSE(sys::parse_signal("NOPE"));
     EXPECT_EQ(sys::parse_signal("NOPE").error().message(), "unknown signal \"NOPE\"");
-    EXPECT_FALSE(sys::parse_signal("0"));
-    EXPECT_FALSE(sys::parse_signal("999"));
+    EXPECT_EQ(sys::parse_signal("NOPE").error().kind(), ErrorKind::Invalid);
+}
+
+// runc 1.1's parseSignal: strconv.Atoi first (any int goes to kill(2), which judges the range; 0 checks
+// liveness), then unix.SignalNum of the upper-cased name with "SIG" prepended when missing.
+TEST(Signals, EveryNumberRuncTakes) {
+    EXPECT_EQ(*sys::parse_signal("0"), 0);
+    for (int n = 1; n <= 64; ++n)
+        EXPECT_EQ(*sys::parse_signal(std::to_string(n)), n) << n;
+    EXPECT_EQ(*sys::parse_signal("+10"), 10);
+    EXPECT_EQ(*sys::parse_signal("010"), 10);
+    EXPECT_EQ(*sys::parse_signal("-1"), -1); // kill(2) says EINVAL, as with runc
+    EXPECT_EQ(*sys::parse_signal("65"), 65); // likewise
+    EXPECT_EQ(*sys::parse_signal("2147483647"), 2147483647);
+    EXPECT_EQ(*sys::parse_signal("-2147483648"), -2147483648LL);
+    // Not an int: runc's Atoi fails, then no such name. (runc would truncate 2^32+15 to 15; we refuse it.)
+    for (const char* bad : {"2147483648", "4294967311", "99999999999999999999", "", "+", "-", " 10", "10 ",
+                            "1e3", "0x10", "++1"})
+        EXPECT_EQ(sys::parse_signal(bad).error().message(), "unknown signal \"" + std::string(bad) + "\"")
+            << bad;
+}
+
+TEST(Signals, EveryNameInAnyCaseWithOrWithoutSig) {
+    const std::vector<std::pair<std::string, int>> runc_names = {
+        {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},   {"TRAP", SIGTRAP},
+        {"ABRT", SIGABRT},     {"BUS", SIGBUS},   {"FPE", SIGFPE},     {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+        {"SEGV", SIGSEGV},     {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},   {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+        {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},   {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
+        {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU}, {"URG", SIGURG},     {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+        {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},     {"PWR", SIGPWR},
+        {"SYS", SIGSYS},
+    };
+    for (const auto& [name, sig] : runc_names) {
+        std::string lower = name;
+        for (auto& c : lower)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        std::string mixed = lower;
+        mixed[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[0])));
+        for (const std::string& spelling : {name, "SIG" + name, lower, "sig" + lower, mixed, "Sig" + mixed})
+            EXPECT_EQ(*sys::parse_signal(spelling), sig) << spelling;
+    }
+    // Beyond runc 1.1, as runc 1.2 (moby/sys/signal) takes them: the aliases and the realtime names.
+    EXPECT_EQ(*sys::parse_signal("IOT"), SIGABRT);
+    EXPECT_EQ(*sys::parse_signal("SIGPOLL"), SIGIO);
+    EXPECT_EQ(*sys::parse_signal("cld"), SIGCHLD);
+    EXPECT_EQ(*sys::parse_signal("SIGRTMIN"), SIGRTMIN);
+    EXPECT_EQ(*sys::parse_signal("SIGRTMIN+3"), SIGRTMIN + 3);
+    EXPECT_EQ(*sys::parse_signal("RTMIN+1"), SIGRTMIN + 1);
+    EXPECT_EQ(*sys::parse_signal("rtmax-2"), SIGRTMAX - 2);
+    EXPECT_EQ(*sys::parse_signal("sigrtmax"), SIGRTMAX);
+    for (const char* bad : {"sigterm0", "SIG", "SIGSIGTERM", "TERM ", "RTMIN-1", "RTMAX+1", "RTMIN+99",
+                            "RTMIN+", "RTMIN+x", "RTMAX-0x1"})
+        EXPECT_EQ(sys::parse_signal(bad).error().message(), "unknown signal \"" + std::string(bad) + "\"")
+            << bad;
+}
+
+// exec --cgroup, as runc's getSubCgroupPaths reads it.
+TEST(ExecCgroupArgs, ControllerPrefixesAndErrors) {
+    EXPECT_TRUE(parse_sub_cgroups({})->empty());
+    EXPECT_EQ(*parse_sub_cgroups({"sub"}), (std::map<std::string, std::string>{{"", "sub"}}));
+    EXPECT_EQ(*parse_sub_cgroups({"cpu:a", "memory,pids:b/c"}),
+              (std::map<std::string, std::string>{{"cpu", "a"}, {"memory", "b/c"}, {"pids", "b/c"}}));
+    EXPECT_EQ(*parse_sub_cgroups({"name=systemd:x"}),
+              (std::map<std::string, std::string>{{"name=systemd", "x"}}));
+    auto three = parse_sub_cgroups({"a:b:c"});
+    ASSERT_FALSE(three);
+    EXPECT_EQ(three.error().message(), "invalid --cgroup argument: a:b:c");
+    EXPECT_EQ(three.error().kind(), ErrorKind::Invalid);
+    auto bare = parse_sub_cgroups({"cpu:a", "b"});
+    ASSERT_FALSE(bare);
+    EXPECT_EQ(bare.error().message(), "invalid --cgroup argument: b (missing <controller>: prefix)");
 }
 
 TEST(Log, RuncLineFormats) {

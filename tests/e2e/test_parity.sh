@@ -1,0 +1,357 @@
+# shellcheck shell=bash
+# runc parity (issue 13): what runc 1.1 accepts and prints where clients and people notice a difference —
+# kill's signal spellings, flags after the container id, realtime cgroup updates, exec's exit codes and
+# refusals, exec --cgroup, help pages and --debug log lines. Every test passes against runc itself.
+
+# The runtime's program name as its help pages print it.
+parity_prog() { basename "$RUNTIME"; }
+
+# parity_cgroup_dir PID CONTROLLER: the host directory of PID's cgroup v1 CONTROLLER ("" for its cgroup2 dir);
+# empty when that hierarchy is not mounted.
+parity_cgroup_dir() {
+    local pid=$1 ctrl=$2 line rel
+    if [[ -z $ctrl ]]; then
+        line=$(grep '^0::' "/proc/$pid/cgroup" || true)
+        [[ -n $line ]] || return 0
+        rel=${line#0::}
+        if [[ -d /sys/fs/cgroup/unified ]]; then echo "/sys/fs/cgroup/unified$rel"; else echo "/sys/fs/cgroup$rel"; fi
+        return 0
+    fi
+    line=$(grep -E "^[0-9]+:([^:]*,)?$ctrl(,[^:]*)?:" "/proc/$pid/cgroup" || true)
+    [[ -n $line ]] || return 0
+    local mount
+    mount=$(cut -d: -f2 <<<"$line")
+    mount=${mount#name=}
+    echo "/sys/fs/cgroup/$mount${line##*:}"
+}
+
+# parity_running NAME: a detached busybox container whose init (`sleep`, pid 1 of its pid namespace) ignores
+# every signal but KILL and STOP; prints its id.
+parity_running() {
+    local id
+    id=$(new_id "$1")
+    rt run -d --bundle "$(bundle "$1" sleep 1000)" "$id" </dev/null >/dev/null 2>&1
+    wait_status "$id" running
+    echo "$id"
+}
+
+parity_stopped() {
+    local id
+    id=$(new_id "$1")
+    rt run -d --bundle "$(bundle "$1" true)" "$id" </dev/null >/dev/null 2>&1
+    wait_status "$id" stopped
+    echo "$id"
+}
+
+# rc_of CMD...: CMD's exit status (its output goes to the test log).
+rc_of() {
+    local rc=0
+    "$@" >&2 || rc=$?
+    echo "$rc"
+}
+
+# ---------------------------------------------------------------------------------------------- kill
+
+# Signal 0 checks liveness: 0 for a live container, runc's refusal for a stopped one.
+test_parity_kill_signal_zero() {
+    require_root
+    local id stopped
+    id=$(parity_running killzero)
+    rt kill "$id" 0 || fail "kill ID 0 of a running container failed"
+    assert_eq running "$(state_field "$id" status)" "status after kill 0"
+    rt kill --all "$id" 0 || fail "kill --all ID 0 of a running container failed"
+    rt create --bundle "$(bundle killzero-created sleep 1000)" "$(new_id killzeroc)" </dev/null >/dev/null 2>&1
+    rt kill "$(new_id killzeroc)" 0 || fail "kill ID 0 of a created container failed"
+    rt pause "$id"
+    rt kill "$id" 0 || fail "kill ID 0 of a paused container failed"
+    rt resume "$id"
+    stopped=$(parity_stopped killzero-stopped)
+    assert_fails_with "container not running" rt kill "$stopped" 0
+    force_delete "$id"
+    force_delete "$(new_id killzeroc)"
+    rt delete "$stopped"
+}
+
+# Every spelling runc 1.1 takes: names with and without SIG in any case, numbers 1..64 (strconv.Atoi: a sign
+# and leading zeros too), an empty signal meaning SIGTERM; and its refusals.
+test_parity_kill_signal_spellings() {
+    require_root
+    local id sig n
+    id=$(parity_running killnames)
+    for sig in TERM SIGTERM sigterm Term sIgTeRm usr1 SIGUSR2 hup SIGWINCH winch STKFLT sigpwr SIGSYS chld cont \
+        SIGURG io '' +10 010; do
+        rt kill "$id" "$sig" || fail "kill ID '$sig' failed"
+    done
+    # 9 and 19 (KILL, STOP) are the two a pid namespace's init cannot ignore.
+    for ((n = 1; n <= 64; n++)); do
+        ((n == 9 || n == 19)) && continue
+        rt kill "$id" "$n" || fail "kill ID $n failed"
+    done
+    assert_eq running "$(state_field "$id" status)" "status after the ignored signals"
+    for sig in NOPE sigterm0 SIG SIGSIGTERM 99999999999999999999 ' 10' 'TERM '; do
+        assert_fails_with "unknown signal" rt kill "$id" "$sig"
+    done
+    # A number outside the kernel's range is refused by kill(2): runc says "unable to signal init: invalid
+    # argument".
+    for sig in 65 999 -1; do
+        assert_fails_with "invalid argument" rt kill "$id" -- "$sig"
+    done
+    assert_eq running "$(state_field "$id" status)" "status after the refused signals"
+    rt kill "$id" 9
+    wait_status "$id" stopped
+    rt delete "$id"
+}
+
+# ---------------------------------------------------------------------------------------------- flags after the id
+
+# urfave/cli (runc's parser) moves the command's own flags before its arguments: `update ID --cpu-period N`,
+# `kill ID 0 --all`, `delete ID --force`; exec and ps take everything after the id as their command.
+test_parity_flags_after_id() {
+    require_root
+    local id pid dir
+    id=$(parity_running flagsafter)
+    pid=$(state_field "$id" pid)
+    dir=$(parity_cgroup_dir "$pid" cpu)
+    [[ -n $dir && -f $dir/cpu.cfs_period_us ]] || skip "no v1 hierarchies on this host"
+    rt update "$id" --cpu-period 100001
+    assert_eq 100001 "$(cat "$dir/cpu.cfs_period_us")" "cpu.cfs_period_us after update ID --cpu-period"
+    rt update "$id" --cpu-period=100002
+    assert_eq 100002 "$(cat "$dir/cpu.cfs_period_us")" "cpu.cfs_period_us after update ID --cpu-period="
+    rt update --cpu-period 100003 "$id"
+    assert_eq 100003 "$(cat "$dir/cpu.cfs_period_us")" "cpu.cfs_period_us after update --cpu-period ID"
+    rt kill "$id" 0 --all
+    rt kill "$id" -- 0
+    # exec: "--env" after the id belongs to the command.
+    assert_eq "--env X=1" "$(rt exec "$id" echo --env X=1)" "exec ID echo --env X=1"
+    # An unknown flag after the id is an argument, not a flag (runc: too many arguments).
+    assert_fails_with "argument" rt state "$id" --bogus
+    rt kill "$id" 9
+    wait_status "$id" stopped
+    rt delete "$id" --force
+    assert_fails_with "does not exist" rt state "$id"
+}
+
+# --cpu-rt-period / --cpu-rt-runtime land in cpu.rt_period_us / cpu.rt_runtime_us (cgroup v1). The kernel
+# refuses a runtime that the parent cgroup's own realtime budget cannot cover (EINVAL): runc reports the write
+# error, and so must we.
+test_parity_update_realtime() {
+    require_root
+    local id pid dir
+    id=$(parity_running updrt)
+    pid=$(state_field "$id" pid)
+    dir=$(parity_cgroup_dir "$pid" cpu)
+    [[ -n $dir && -f $dir/cpu.rt_period_us ]] || skip "no v1 hierarchies on this host"
+    echo "cpu cgroup: $dir (parent rt_runtime_us $(cat "$dir/../cpu.rt_runtime_us"))"
+    rt update "$id" --cpu-rt-period 900000
+    assert_eq 900000 "$(cat "$dir/cpu.rt_period_us")" "cpu.rt_period_us after --cpu-rt-period"
+    local parent_budget
+    parent_budget=$(cat "$dir/../cpu.rt_runtime_us")
+    if ((parent_budget >= 1000 || parent_budget == -1)); then
+        rt update "$id" --cpu-rt-runtime 1000 --cpu-rt-period 800000
+        assert_eq 1000 "$(cat "$dir/cpu.rt_runtime_us")" "cpu.rt_runtime_us after --cpu-rt-runtime"
+        assert_eq 800000 "$(cat "$dir/cpu.rt_period_us")" "cpu.rt_period_us after both flags"
+    else
+        assert_fails_with "invalid argument" rt update "$id" --cpu-rt-runtime 1000 --cpu-rt-period 800000
+        assert_eq 800000 "$(cat "$dir/cpu.rt_period_us")" "cpu.rt_period_us after both flags (runtime refused)"
+        assert_eq 0 "$(cat "$dir/cpu.rt_runtime_us")" "cpu.rt_runtime_us after a refused runtime"
+    fi
+    assert_fails_with "invalid" rt update "$id" --cpu-rt-runtime abc
+    assert_fails_with "invalid" rt update "$id" --cpu-rt-period -5
+    force_delete "$id"
+}
+
+# ---------------------------------------------------------------------------------------------- exec
+
+# runc's exec exits 255 when it fails itself ("exec failed: ..."), and with the process's status otherwise.
+test_parity_exec_exit_codes() {
+    require_root
+    local id stopped out
+    id=$(parity_running execrc)
+    assert_eq 255 "$(rc_of rt exec "$(new_id execnone)" true)" "exec into a container that does not exist"
+    assert_fails_with "exec failed: container" rt exec "$(new_id execnone)" true
+    assert_eq 255 "$(rc_of rt exec "$id" /nonexistent)" "exec of a missing binary"
+    assert_fails_with "no such file or directory" rt exec "$id" /nonexistent
+    assert_eq 255 "$(rc_of rt exec "$id")" "exec without a command"
+    assert_fails_with "process args cannot be empty" rt exec "$id"
+    assert_eq 7 "$(rc_of rt exec "$id" sh -c 'exit 7')" "exec's own exit status"
+    assert_eq 0 "$(rc_of rt exec "$id" true)" "exec true"
+    stopped=$(parity_stopped execrc-stopped)
+    assert_eq 255 "$(rc_of rt exec "$stopped" true)" "exec into a stopped container"
+    assert_fails_with "cannot exec in a stopped container" rt exec "$stopped" true
+    # Usage errors come before the action: runc exits 1 for them.
+    out=$(rc_of rt exec --bogus "$id" true)
+    assert_eq 1 "$out" "exec with an unknown flag"
+    force_delete "$id"
+    rt delete "$stopped"
+}
+
+# A paused container refuses exec unless --ignore-paused; with it, the process runs once the container resumes.
+test_parity_exec_paused() {
+    require_root
+    local id out rc
+    id=$(parity_running execpaused)
+    rt pause "$id"
+    assert_eq 255 "$(rc_of rt exec "$id" true)" "exec into a paused container"
+    assert_fails_with "cannot exec in a paused container (use --ignore-paused to override)" rt exec "$id" true
+    out="$E2E_WORK/execpaused.out"
+    rt exec --ignore-paused "$id" echo resumed >"$out" 2>&1 &
+    local bg=$!
+    sleep 1
+    pid_alive "$bg" || fail "exec --ignore-paused finished while the container was paused: $(cat "$out")"
+    rt resume "$id"
+    rc=0
+    wait "$bg" || rc=$?
+    assert_eq 0 "$rc" "exec --ignore-paused after resume (output: $(cat "$out"))"
+    assert_eq resumed "$(cat "$out")" "exec --ignore-paused output"
+    force_delete "$id"
+}
+
+# exec --cgroup SUB / CONTROLLER:SUB: the process runs in the existing sub-cgroup SUB of the container's cgroup.
+test_parity_exec_cgroup() {
+    require_root
+    local id pid cpudir
+    id=$(parity_running execcg)
+    pid=$(state_field "$id" pid)
+    cpudir=$(parity_cgroup_dir "$pid" cpu)
+    [[ -n $cpudir && -d $cpudir ]] || skip "no v1 hierarchies on this host"
+    local -a dirs=()
+    local ctrl d
+    while IFS=: read -r _ ctrl _; do
+        ctrl=${ctrl%%,*}
+        d=$(parity_cgroup_dir "$pid" "$ctrl")
+        [[ -n $d && -d $d ]] && dirs+=("$d")
+    done <"/proc/$pid/cgroup"
+    # A sub-cgroup that does not exist yet is an error.
+    assert_eq 255 "$(rc_of rt exec --cgroup cpu:sub "$id" true)" "exec --cgroup into a missing sub-cgroup"
+    assert_fails_with "no such file or directory" rt exec --cgroup cpu:sub "$id" true
+    mkdir "$cpudir/sub"
+    local pidfile="$E2E_WORK/execcg.pid" xpid
+    rt exec -d --pid-file "$pidfile" --cgroup cpu:sub "$id" sleep 100
+    xpid=$(cat "$pidfile")
+    assert_eq "${cpudir#/sys/fs/cgroup/*/}/sub" "$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ {print substr($3, 2)}' "/proc/$xpid/cgroup")" \
+        "cpu cgroup of exec --cgroup cpu:sub"
+    grep -q "^$xpid\$" "$cpudir/sub/cgroup.procs" || fail "$xpid is not in $cpudir/sub"
+    # The memory cgroup is the container's own.
+    local memdir
+    memdir=$(parity_cgroup_dir "$pid" memory)
+    [[ -z $memdir ]] || assert_eq "$memdir" "$(parity_cgroup_dir "$xpid" memory)" "memory cgroup of exec --cgroup cpu:sub"
+    kill -9 "$xpid"
+    # Without a controller: every hierarchy's SUB.
+    for d in "${dirs[@]}"; do
+        [[ -d $d/sub ]] || mkdir "$d/sub"
+        # A v1 cpuset child starts with no cpus and mems: nothing can join it before they are set.
+        if [[ -f $d/cpuset.cpus ]]; then
+            cat "$d/cpuset.cpus" >"$d/sub/cpuset.cpus"
+            cat "$d/cpuset.mems" >"$d/sub/cpuset.mems"
+        fi
+    done
+    rt exec -d --pid-file "$pidfile" --cgroup sub "$id" sleep 100
+    xpid=$(cat "$pidfile")
+    for d in "${dirs[@]}"; do
+        grep -q "^$xpid\$" "$d/sub/cgroup.procs" || fail "$xpid is not in $d/sub"
+    done
+    kill -9 "$xpid"
+    assert_fails_with "unknown controller" rt exec --cgroup nosuchctrl:sub "$id" true
+    assert_fails_with "invalid --cgroup argument" rt exec --cgroup a:b:c "$id" true
+    assert_fails_with "missing <controller>: prefix" rt exec --cgroup sub --cgroup other "$id" true
+    assert_fails_with "not a sub cgroup path" rt exec --cgroup ../x "$id" true
+    local tries=0
+    for d in "${dirs[@]}"; do
+        while ! rmdir "$d/sub" 2>/dev/null && ((tries++ < 50)); do sleep 0.1; done
+    done
+    force_delete "$id"
+}
+
+# exec with a stdin that is not a terminal: a pipe in, the output out, EOF passed on.
+test_parity_exec_stdin_pipe() {
+    require_root
+    local id
+    id=$(parity_running execpipe)
+    assert_eq "$(printf 'a\nb\ndone')" "$(printf 'a\nb\n' | rt exec "$id" sh -c 'cat; echo done')" "exec with piped stdin"
+    assert_eq 20000 "$(seq 1 20000 | rt exec "$id" wc -l | tr -d ' ')" "lines through exec's stdin"
+    # shellcheck disable=SC2016 # $x is the container shell's
+    assert_eq "got[]" "$(rt exec "$id" sh -c 'read x; echo "got[$x]"' </dev/null)" "exec with stdin at EOF"
+    force_delete "$id"
+}
+
+# ---------------------------------------------------------------------------------------------- help, debug
+
+# urfave/cli's help layout: NAME, USAGE, VERSION, COMMANDS, GLOBAL OPTIONS; one page per command, the same
+# from `help CMD`, `CMD --help` and `CMD -h`.
+test_parity_help_layout() {
+    local prog out rc
+    prog=$(parity_prog)
+    out=$("$RUNTIME" --help)
+    assert_eq "$out" "$("$RUNTIME" -h)" "-h and --help"
+    assert_eq "$out" "$("$RUNTIME" help)" "help and --help"
+    assert_eq "$out" "$("$RUNTIME")" "no arguments and --help"
+    local -a heads
+    mapfile -t heads < <(grep -E '^[A-Z][A-Z ]+:$' <<<"$out")
+    assert_eq "NAME: USAGE: VERSION: COMMANDS: GLOBAL OPTIONS:" "${heads[*]}" "sections of --help"
+    assert_eq "   $prog - Open Container Initiative runtime" "$(sed -n 2p <<<"$out")" "NAME line"
+    assert_contains "$out" "USAGE:
+   $prog [global options] command [command options] [arguments...]" "USAGE of --help"
+    # The command list is one aligned column: every description starts at the same place.
+    local cols
+    cols=$(sed -n '/^COMMANDS:$/,/^$/p' <<<"$out" | sed '1d;$d' | awk '{ match($0, /^   [^ ]+( [^ ]+)*  +/); print RLENGTH }' | sort -u)
+    assert_eq 1 "$(wc -l <<<"$cols")" "COMMANDS alignment (description columns: $cols)"
+    for c in create start run state kill delete list ps exec pause resume update events spec features "help, h"; do
+        grep -qE "^   $c  +[^ ]" <<<"$out" || fail "COMMANDS has no line for '$c'"
+    done
+    for f in "--debug" "--log value" "--log-format value" "--root value" "--systemd-cgroup" "--help, -h" \
+        "--version, -v"; do
+        grep -qE -- "^   $f  +[^ ]" <<<"$out" || fail "GLOBAL OPTIONS has no line for '$f'"
+    done
+    rc=$(rc_of "$RUNTIME" --help)
+    assert_eq 0 "$rc" "exit status of --help"
+
+    local page
+    page=$("$RUNTIME" help create)
+    assert_eq "$page" "$("$RUNTIME" create --help)" "help create and create --help"
+    assert_eq "$page" "$("$RUNTIME" create -h)" "help create and create -h"
+    mapfile -t heads < <(grep -E '^[A-Z][A-Z ]+:$' <<<"$page")
+    assert_eq "NAME: USAGE: DESCRIPTION: OPTIONS:" "${heads[*]}" "sections of help create"
+    assert_eq "   $prog create - create a container" "$(sed -n 2p <<<"$page")" "NAME of help create"
+    assert_eq "   $prog create [command options] <container-id>" "$(sed -n 5p <<<"$page")" "USAGE of help create"
+    grep -qE -- '^   --bundle value, -b value  +path to the root of the bundle directory' <<<"$page" ||
+        fail "help create: no --bundle line: $page"
+    grep -qE -- '^   --pid-file value  +specify the file to write the process id to' <<<"$page" ||
+        fail "help create: no --pid-file line: $page"
+    page=$("$RUNTIME" help kill)
+    assert_eq "$page" "$("$RUNTIME" kill somecontainer --help)" "kill ID --help (flags after the id)"
+    grep -qE -- '^   --all, -a  +send the specified signal to all processes inside the container$' <<<"$page" ||
+        fail "help kill: no --all line: $page"
+    page=$("$RUNTIME" help pause)
+    mapfile -t heads < <(grep -E '^[A-Z][A-Z ]+:$' <<<"$page")
+    assert_eq "NAME: USAGE: DESCRIPTION:" "${heads[*]}" "sections of help pause (no options)"
+    assert_eq "   $prog pause <container-id>" "$(sed -n 5p <<<"$page")" "USAGE of help pause"
+    assert_fails_with "No help topic for 'nosuchcommand'" "$RUNTIME" help nosuchcommand
+    assert_fails_with "No help topic for 'nosuchcommand'" "$RUNTIME" nosuchcommand
+}
+
+# --debug writes debug records to the --log file (JSON lines in --log-format json), at least for run and exec,
+# as runc does; without --debug there are none.
+test_parity_debug_log() {
+    require_root
+    local id log="$E2E_WORK/parity-debug.json" text="$E2E_WORK/parity-debug.log" b
+    id=$(new_id debuglog)
+    b=$(bundle debuglog sleep 1000)
+    rt --debug --log "$log" --log-format json run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+    jq -e . "$log" >/dev/null || fail "log is not JSON lines: $(cat "$log")"
+    local n
+    n=$(jq -r 'select(.level == "debug") | .msg' "$log" | wc -l)
+    ((n > 0)) || fail "run --debug wrote no debug line: $(cat "$log")"
+    jq -e 'select(.level == "debug") | (.msg | type == "string" and length > 0) and (.time | type == "string")' \
+        "$log" >/dev/null || fail "a debug line without msg or time: $(cat "$log")"
+    : >"$log"
+    rt --debug --log "$log" --log-format json exec "$id" true
+    n=$(jq -r 'select(.level == "debug") | .msg' "$log" | wc -l)
+    ((n > 0)) || fail "exec --debug wrote no debug line: $(cat "$log")"
+    rt --debug --log "$text" exec "$id" true
+    grep -qE '^time="[^"]+" level=debug msg=' "$text" || fail "no text debug line: $(cat "$text")"
+    : >"$log"
+    rt --log "$log" --log-format json exec "$id" true
+    rt --log "$log" --log-format json kill "$id" 0
+    [[ -z $(jq -r 'select(.level == "debug") | .msg' "$log") ]] || fail "debug lines without --debug: $(cat "$log")"
+    force_delete "$id"
+}
