@@ -260,6 +260,7 @@ TEST_F(InitBinary, ReportsReadyWithItsPidBeforeWaiting) {
     InitRun run;
     run.cfg.ready_fd = sv[1];
     pid_t init_pid = 0;
+    bool acked = false;
     std::string nspid;
     auto r = run.run(
         [&](int fifo) {
@@ -278,6 +279,10 @@ TEST_F(InitBinary, ReportsReadyWithItsPidBeforeWaiting) {
                 if (cm && cm->cmsg_type == SCM_CREDENTIALS) std::memcpy(&cred, CMSG_DATA(cm), sizeof cred);
                 init_pid = cred.pid;
             }
+            // The runtime's answer once it has recorded the init; the init acknowledges it (it has cleared
+            // liblxc's parent-death signal by then).
+            char go = 1;
+            acked = ::send(sv[0], &go, 1, MSG_NOSIGNAL) == 1 && ::recv(sv[0], &go, 1, 0) == 1;
             // The init is still waiting: it is PID 1 of its namespace.
             auto status = sys::read_file("/proc/" + std::to_string(init_pid) + "/status").value_or("");
             auto pos = status.find("NSpid:");
@@ -288,6 +293,7 @@ TEST_F(InitBinary, ReportsReadyWithItsPidBeforeWaiting) {
     ::close(sv[0]);
     EXPECT_EQ(r.exit_code(), 0) << r.err;
     ASSERT_GT(init_pid, 0);
+    EXPECT_TRUE(acked);
     EXPECT_EQ(nspid, "NSpid:\t" + std::to_string(init_pid) + "\t1");
     EXPECT_EQ(r.out, "pid=1\nhelper-gone\n");
 }
