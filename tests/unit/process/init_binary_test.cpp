@@ -262,27 +262,29 @@ TEST_F(InitBinary, ReportsReadyWithItsPidBeforeWaiting) {
     pid_t init_pid = 0;
     bool acked = false;
     std::string nspid;
+    // The runtime's side, while run() waits for the fifo: the ready message with the init's pid, the answer
+    // once it is recorded, the init's acknowledgement (it has cleared liblxc's parent-death signal by then).
+    std::thread handshake([&] {
+        char byte;
+        iovec iov{&byte, 1};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))]{};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        if (::recvmsg(sv[0], &msg, 0) != 1) return;
+        cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+        ucred cred{};
+        if (cm && cm->cmsg_type == SCM_CREDENTIALS) std::memcpy(&cred, CMSG_DATA(cm), sizeof cred);
+        init_pid = cred.pid;
+        char go = 1;
+        acked = ::send(sv[0], &go, 1, MSG_NOSIGNAL) == 1 && ::recv(sv[0], &go, 1, 0) == 1;
+    });
     auto r = run.run(
         [&](int fifo) {
             ::close(sv[1]);
-            char byte;
-            iovec iov{&byte, 1};
-            alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))]{};
-            msghdr msg{};
-            msg.msg_iov = &iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control;
-            msg.msg_controllen = sizeof control;
-            if (::recvmsg(sv[0], &msg, 0) == 1) {
-                cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-                ucred cred{};
-                if (cm && cm->cmsg_type == SCM_CREDENTIALS) std::memcpy(&cred, CMSG_DATA(cm), sizeof cred);
-                init_pid = cred.pid;
-            }
-            // The runtime's answer once it has recorded the init; the init acknowledges it (it has cleared
-            // liblxc's parent-death signal by then).
-            char go = 1;
-            acked = ::send(sv[0], &go, 1, MSG_NOSIGNAL) == 1 && ::recv(sv[0], &go, 1, 0) == 1;
+            handshake.join();
             // The init is still waiting: it is PID 1 of its namespace.
             auto status = sys::read_file("/proc/" + std::to_string(init_pid) + "/status").value_or("");
             auto pos = status.find("NSpid:");
@@ -290,6 +292,7 @@ TEST_F(InitBinary, ReportsReadyWithItsPidBeforeWaiting) {
             write_byte(fifo);
         },
         sv[1]);
+    if (handshake.joinable()) handshake.join();
     ::close(sv[0]);
     EXPECT_EQ(r.exit_code(), 0) << r.err;
     ASSERT_GT(init_pid, 0);
