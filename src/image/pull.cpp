@@ -77,7 +77,9 @@ Status fetch_blob(Downloads& dl, const Descriptor& d) {
     };
     auto st = dl.client.get_blob(d.digest, w.offset(), sink);
     if (st) st = w.commit();
-    if (!st && w.offset() == 0) w.discard(); // nothing worth resuming
+    // Kept for a resume only when the transfer itself broke: nothing received, or cancelled because another
+    // blob of this pull failed, leaves nothing behind.
+    if (!st && (w.offset() == 0 || dl.cancel)) w.discard();
     {
         std::lock_guard g(dl.mu);
         dl.bytes += received;
