@@ -1,5 +1,7 @@
 // proxmox-lxcri: a runc-compatible command line. A thin table of verbs; all work happens in runtime/.
 #include "cli/commands.hpp"
+
+#include "base/duration.hpp"
 #include "base/parse.hpp"
 #include "base/utf8.hpp"
 #include "cli/args.hpp"
@@ -503,10 +505,16 @@ information is displayed once every 5 seconds.)",
          .min_args = 1,
          .max_args = 1,
          .run = [](auto& g, auto& p) -> Result<int> {
+             // A Go duration, as runc's DurationFlag takes it ("100ms", "1.5s", "2m").
              std::string iv = p.get("interval", "5s");
-             int secs = TRY(parse_int(iv.ends_with("s") ? iv.substr(0, iv.size() - 1) : iv, "interval"));
-             if (secs <= 0) return fail("duration interval must be greater than 0");
-             return done(runtime::events(g, p.positional[0], p.flag("stats"), std::chrono::seconds(secs)));
+             auto d = parse_duration(iv);
+             if (!d)
+                 return fail(ErrorKind::Invalid,
+                             "invalid value \"" + iv + "\" for flag -interval: " + d.error().message());
+             // 0 and negative ones are refused by events once it has found the container (runc's order).
+             auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+             if (d->count() > 0) ms = std::max(ms, std::chrono::milliseconds(1));
+             return done(runtime::events(g, p.positional[0], p.flag("stats"), ms));
          }},
         {.name = "exec",
          .usage = "execute new process inside the container",

@@ -272,6 +272,26 @@ Status raise_ambient(uint64_t ambient, int last) {
 }
 
 // Bounding set, then user and group ids with keepcaps, then the other four sets (finalizeNamespace).
+// runc's fixStdioPermissions: the process's stdio (its pty above all) is handed to its uid, so it can control
+// its terminal; /dev/null is skipped and the group kept (the devpts mount may prefer one); EINVAL/EPERM (ids
+// not mapped in a user namespace) are ignored.
+Status fix_stdio_permissions(uint32_t uid) {
+    struct stat null {};
+    if (::stat("/dev/null", &null) < 0) return fail_errno("stat /dev/null");
+    for (int fd = 0; fd <= 2; ++fd) {
+        struct stat st {};
+        if (::fstat(fd, &st) < 0) {
+            if (errno == EBADF) continue;
+            return fail_errno("fstat stdio fd " + std::to_string(fd));
+        }
+        if (S_ISCHR(st.st_mode) && st.st_rdev == null.st_rdev) continue;
+        if (st.st_uid == uid) continue;
+        if (::fchown(fd, uid, st.st_gid) < 0 && errno != EINVAL && errno != EPERM)
+            return fail_errno("fchown stdio fd " + std::to_string(fd));
+    }
+    return ok();
+}
+
 Status switch_user(const spec::Process& p) {
     int last = last_cap();
     CapSets caps = TRY_CTX(cap_sets(p.capabilities, last), "capabilities");
@@ -282,6 +302,7 @@ Status switch_user(const spec::Process& p) {
         chdir_later = true;
     }
     TRY_CTX(drop_bounding(caps.bounding, last), "apply bounding set");
+    TRY(fix_stdio_permissions(p.user.uid));
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return fail_errno("set keepcaps");
     TRY_CTX(set_user(p.user), "set up user");
     if (chdir_later) TRY(chdir_cwd(p.cwd));

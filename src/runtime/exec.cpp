@@ -1,12 +1,14 @@
 #include "base/parse.hpp"
 #include "plan/plan.hpp"
 #include "runtime/common.hpp"
+#include "runtime/terminal.hpp"
 #include "spec/input.hpp"
 #include "sys/fs.hpp"
 #include "sys/log.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,9 +93,18 @@ Result<int> exec(const Global& g, const ExecOpts& o) {
     if (ic.process.terminal && o.console_socket.empty() && o.detach)
         return fail(ErrorKind::Invalid,
                     "cannot allocate tty if runc will detach without setting console socket");
-    sys::Fd console;
+    sys::Fd console, console_ours;
     if (!o.console_socket.empty()) {
         console.reset(TRY(connect_console_socket(o.console_socket)));
+        ic.console_fd = console.get();
+        fcntl(console.get(), F_SETFD, 0);
+    } else if (ic.process.terminal) {
+        // Foreground exec -t without a console socket: the pty comes to us and we proxy our terminal to it,
+        // as runc does.
+        int sp[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
+        console_ours.reset(sp[0]);
+        console.reset(sp[1]);
         ic.console_fd = console.get();
         fcntl(console.get(), F_SETFD, 0);
     }
@@ -113,8 +124,21 @@ Result<int> exec(const Global& g, const ExecOpts& o) {
     TRY(write_pid_file(o.pid_file, pid));
     if (o.detach) return 0;
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) return fail_errno("wait for exec process");
+    {
+        SignalForwarder forward(pid);
+        if (console_ours.valid()) {
+            auto master = receive_master(console_ours.get());
+            if (!master) {
+                ::kill(pid, SIGKILL);
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+                }
+                return std::unexpected(std::move(master).error());
+            }
+            proxy_terminal(master->get());
+        }
+        while (waitpid(pid, &status, 0) < 0) {
+            if (errno != EINTR) return fail_errno("wait for exec process");
+        }
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

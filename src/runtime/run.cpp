@@ -1,4 +1,5 @@
 #include "runtime/common.hpp"
+#include "runtime/terminal.hpp"
 #include "sys/fd.hpp"
 #include "sys/log.hpp"
 #include "sys/socket.hpp"
@@ -17,78 +18,6 @@
 namespace lxcri::runtime {
 
 namespace {
-volatile sig_atomic_t g_forward_pid = 0;
-volatile sig_atomic_t g_winch = 0;
-// Like runc: SIGWINCH resizes the container's terminal; the other signals go to the container's init.
-void forward(int sig) {
-    if (sig == SIGWINCH)
-        g_winch = 1;
-    else if (g_forward_pid > 0)
-        ::kill(g_forward_pid, sig);
-}
-
-// The pty master the init helper sends over the console socket (SCM_RIGHTS).
-Result<sys::Fd> receive_master(int sock) {
-    auto msg = TRY_CTX(sys::receive(sock, 256), "receive the container's terminal");
-    if (!msg.fd.valid()) return fail("the container's init sent no terminal");
-    return std::move(msg.fd);
-}
-
-// Our terminal in raw mode while the container owns it; restored on destruction.
-class RawTerminal {
-  public:
-    RawTerminal() {
-        if (isatty(0) && tcgetattr(0, &saved_) == 0) {
-            termios raw = saved_;
-            cfmakeraw(&raw);
-            active_ = tcsetattr(0, TCSANOW, &raw) == 0;
-        }
-    }
-    ~RawTerminal() {
-        if (active_) tcsetattr(0, TCSANOW, &saved_);
-    }
-    RawTerminal(const RawTerminal&) = delete;
-    RawTerminal& operator=(const RawTerminal&) = delete;
-
-  private:
-    termios saved_{};
-    bool active_ = false;
-};
-
-void copy_window_size(int master) {
-    winsize ws{};
-    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
-}
-
-// Copies stdin -> pty master and master -> stdout until the container side closes.
-void proxy_terminal(int master) {
-    RawTerminal raw;
-    copy_window_size(master);
-    bool in_open = true;
-    char buf[4096];
-    for (;;) {
-        if (g_winch) {
-            g_winch = 0;
-            copy_window_size(master);
-        }
-        pollfd fds[2] = {{master, POLLIN, 0}, {0, static_cast<short>(in_open ? POLLIN : 0), 0}};
-        int r = poll(fds, in_open ? 2 : 1, -1);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return;
-        }
-        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t n = read(master, buf, sizeof buf);
-            if (n <= 0) return; // EIO: every slave fd is closed
-            if (write(1, buf, static_cast<size_t>(n)) < 0) return;
-        }
-        if (in_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-            ssize_t n = read(0, buf, sizeof buf);
-            if (n <= 0 || write(master, buf, static_cast<size_t>(n)) < 0) in_open = false;
-        }
-    }
-}
-
 bool wants_terminal(const CreateOpts& o) {
     auto sp = spec::load(absolute_path(o.bundle));
     return sp && sp->process && sp->process->terminal;
@@ -132,14 +61,12 @@ Result<int> run(const Global& g, const RunOpts& o) {
     if (o.detach) return 0;
 
     // Foreground: forward signals to the container's init, wait for it (our child now), report its status.
-    g_forward_pid = init_pid;
-    struct sigaction sa {};
-    sa.sa_handler = forward;
-    for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP})
-        sigaction(sig, &sa, nullptr);
-    if (master.valid()) proxy_terminal(master.get());
-    int code = c.backend->wait(handle, backend::kNoDeadline).value_or(0);
-    g_forward_pid = 0;
+    int code;
+    {
+        SignalForwarder forward(init_pid);
+        if (master.valid()) proxy_terminal(master.get());
+        code = c.backend->wait(handle, backend::kNoDeadline).value_or(0);
+    }
     if (!o.keep) {
         if (auto r = remove(g, co.id, true); !r) log::warn(r.error().message());
     }

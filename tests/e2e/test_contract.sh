@@ -249,3 +249,39 @@ test_contract_console_socket() {
     wait_status "$id" stopped
     rt delete "$id"
 }
+
+# exec -t in the foreground without --console-socket: the process gets a pty, proxied to the caller's terminal
+# (runc's way); its output and exit code come back.
+test_contract_exec_tty_without_console_socket() {
+    require_root
+    local id out rc=0
+    id=$(new_id exectty)
+    rt run -d --bundle "$(bundle exectty sleep 100)" "$id" </dev/null >/dev/null 2>&1
+    # A pty of the container's own devpts, not the caller's terminal passed through.
+    local check='test -t 0 && test "$(stat -L -c %d /proc/self/fd/0)" = "$(stat -c %d /dev/pts/ptmx)" && echo tty-ok; exit 3'
+    out=$(timeout 30 script -qec "$(printf '%q ' "$RUNTIME" --root "$E2E_ROOT" exec -t "$id" sh -c "$check")" /dev/null) || rc=$?
+    echo "exec -t: rc=$rc: $out"
+    assert_contains "$(tr -d '\r' <<<"$out")" tty-ok "exec -t output"
+    assert_eq 3 "$rc" "exec -t exit code"
+    force_delete "$id"
+}
+
+# The container's pty belongs to process.user (runc's fixStdioPermissions), so the process controls its terminal.
+test_contract_pty_owned_by_process_user() {
+    require_root
+    local id b recv sock out
+    id=$(new_id ptyown)
+    b=$(bundle ptyown sh -c 'stat -c %u "$(readlink /proc/self/fd/0)"')
+    spec_edit "$b" '.process.terminal = true | .process.user = {"uid": 1234, "gid": 1234}'
+    recv=$(helper recvtty)
+    sock="$E2E_WORK/ptyown.sock"
+    RECVTTY_TIMEOUT=20 "$recv" "$sock" >"$E2E_WORK/ptyown.out" 2>"$E2E_WORK/ptyown.err" &
+    local rpid=$!
+    wait_file "$sock"
+    rt run -d --bundle "$b" --console-socket "$sock" "$id" </dev/null >/dev/null
+    wait "$rpid" || true
+    out=$(tr -d '\r' <"$E2E_WORK/ptyown.out")
+    assert_eq 1234 "$out" "owner of the container's pty"
+    wait_status "$id" stopped
+    rt delete "$id"
+}

@@ -207,3 +207,30 @@ test_lifecycle_events_stats() {
     jq -e '.data.memory.usage.usage > 0' <<<"$out" >/dev/null || fail "events --stats: no memory usage"
     force_delete "$id"
 }
+
+# events streams a stats event every --interval (a Go duration, as runc takes it) and an "oom" event without
+# data (runc's types.Event) when the container's OOM count rises, until the container stops.
+test_lifecycle_events_stream() {
+    require_root
+    local id b out
+    assert_fails_with "for flag -interval" rt events --interval 5x nosuchid
+    id=$(new_id evstream)
+    b=$(bundle evstream sh -c 'sleep 1.5; (x=$(head -c 100000000 /dev/zero | tr "\0" a); echo "${#x}"); sleep 1.5')
+    spec_edit "$b" '.linux.resources.memory = {"limit": 33554432, "swap": 33554432}'
+    rt run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+    assert_fails_with "duration interval must be greater than 0" rt events --interval 0s "$id"
+    # The container's init (sh) survives the OOM kill of its subshell and exits about 3 s after the start: the
+    # stream ends with it (runc's goes on until it is killed: 124).
+    local rc=0
+    out=$(timeout 8 "$RUNTIME" --root "$E2E_ROOT" events --interval 250ms "$id") || rc=$?
+    [[ $rc == 0 || ($rc == 124 && $(basename "$RUNTIME") == runc) ]] || fail "events: rc=$rc"
+    echo "$out"
+    local nstats
+    nstats=$(jq -r 'select(.type == "stats") | .id' <<<"$out" | grep -cxF "$id" || true)
+    ((nstats >= 4 && nstats <= 40)) || fail "events --interval 250ms over 3-8 s: $nstats stats events"
+    jq -e 'select(.type == "stats") | .data.memory.usage.usage > 0' <<<"$out" >/dev/null ||
+        fail "stats events without memory usage"
+    assert_eq "{\"type\":\"oom\",\"id\":\"$id\"}" "$(jq -c 'select(.type == "oom")' <<<"$out" | head -1)" "oom event"
+    wait_status "$id" stopped
+    rt delete "$id"
+}
