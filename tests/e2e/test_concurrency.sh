@@ -49,6 +49,23 @@ test_concurrency_parallel_lifecycles() {
     assert_host_clean "$E2E_WORK/par" "${ids[@]}"
 }
 
+# kill_after SECONDS ID ARGS...: the runtime with ARGS, SIGKILLed after SECONDS; then `delete --force` ID must
+# clean up whatever it left, and the container must be gone.
+kill_after() {
+    local delay=$1 id=$2
+    shift 2
+    rt "$@" </dev/null >/dev/null 2>&1 &
+    local cpid=$!
+    sleep "$delay"
+    kill -9 "$cpid" 2>/dev/null || true
+    wait "$cpid" 2>/dev/null || true
+    local status
+    status=$(rt state "$id" 2>/dev/null | jq -r .status) || status="(none)"
+    echo "$1 $id killed after ${delay}s, state: $status"
+    rt delete --force "$id" || fail "delete --force $id after a killed $1 failed"
+    assert_fails_with "does not exist" rt state "$id"
+}
+
 # SIGKILL the runtime a few ms into create; `delete --force` must then clean up whatever it left.
 test_concurrency_kill_during_create() {
     require_root
@@ -62,16 +79,7 @@ test_concurrency_kill_during_create() {
         local id
         id=$(new_id "killcreate$try")
         ids+=("$id")
-        rt create --bundle "$b" "$id" </dev/null >/dev/null 2>&1 &
-        local cpid=$!
-        sleep "$delay"
-        kill -9 "$cpid" 2>/dev/null || true
-        wait "$cpid" 2>/dev/null || true
-        local status
-        status=$(rt state "$id" 2>/dev/null | jq -r .status) || status="(none)"
-        echo "try $try: killed after ${delay}s, state: $status"
-        rt delete --force "$id" || fail "delete --force $id after a killed create failed"
-        assert_fails_with "does not exist" rt state "$id"
+        kill_after "$delay" "$id" create --bundle "$b" "$id"
     done
     assert_host_clean "$E2E_WORK/killcreate" "${ids[@]}"
 }
@@ -90,16 +98,7 @@ test_concurrency_kill_during_run() {
         ids+=("$id")
         ms=$((RANDOM % 150))
         mode=$([[ $((try % 2)) == 0 ]] && echo -d || echo --keep)
-        rt run "$mode" --bundle "$b" "$id" </dev/null >/dev/null 2>&1 &
-        local cpid=$!
-        sleep "$(printf '0.%03d' "$ms")"
-        kill -9 "$cpid" 2>/dev/null || true
-        wait "$cpid" 2>/dev/null || true
-        local status
-        status=$(rt state "$id" 2>/dev/null | jq -r .status) || status="(none)"
-        echo "try $try: run $mode killed after ${ms} ms, state: $status"
-        rt delete --force "$id" || fail "delete --force $id after a killed run failed"
-        assert_fails_with "does not exist" rt state "$id"
+        kill_after "$(printf '0.%03d' "$ms")" "$id" run "$mode" --bundle "$b" "$id"
     done
     assert_host_clean "$E2E_WORK/killrun" "${ids[@]}"
 }
