@@ -188,6 +188,21 @@ test_containerd_ctr_run_and_task() {
     out=$(timeout 60 script -qec "$(printf '%q ' "${c[@]}") run -t --rm --runc-binary $(printf '%q' "$RUNTIME") $img ${E2E_PREFIX}tty sh -c 'test -t 1 && echo tty-hi'" /dev/null) || rc=$?
     assert_eq 0 "$rc" "ctr run -t (124: hung)"
     assert_contains "$(tr -d '\r' <<<"$out")" tty-hi "ctr run -t output"
+    # ctr run -t -d of a long-lived task: the shim reads the terminal create's output to EOF, so it returns only
+    # once nothing holds the runtime's stdout (it hung for the container's lifetime while liblxc's monitor did).
+    local tt="${E2E_PREFIX}ttyd" t0=$SECONDS
+    rc=0
+    timeout 30 script -qec "$(printf '%q ' "${c[@]}") run -t -d --runc-binary $(printf '%q' "$RUNTIME") $img $tt sleep 100" /dev/null >/dev/null || rc=$?
+    assert_eq 0 "$rc" "ctr run -t -d of a long-lived task (124: hung on the runtime's held pipe)"
+    ((SECONDS - t0 < 20)) || fail "ctr run -t -d took $((SECONDS - t0)) s"
+    "${c[@]}" task kill -s SIGKILL "$tt"
+    deadline=$((SECONDS + 10))
+    until "${c[@]}" task ls | grep -Eq "^$tt +[0-9]+ +STOPPED"; do
+        ((SECONDS < deadline)) || fail "task $tt not STOPPED after kill: $("${c[@]}" task ls)"
+        sleep 0.1
+    done
+    "${c[@]}" task delete "$tt" >/dev/null
+    "${c[@]}" c rm "$tt"
     assert_eq "" "$("${c[@]}" c ls -q)" "containers after ctr c rm"
 
     containerd_cleanup
