@@ -96,6 +96,18 @@ stop_containerd() {
     grep -F " $d/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 }
 
+# ctr_kill_and_remove TASK (with c=(ctr ...) set): SIGKILL, wait for STOPPED, delete the task and container.
+ctr_kill_and_remove() {
+    local t=$1 deadline=$((SECONDS + 10))
+    "${c[@]}" task kill -s SIGKILL "$t"
+    until "${c[@]}" task ls | grep -Eq "^$t +[0-9]+ +STOPPED"; do
+        ((SECONDS < deadline)) || fail "task $t not STOPPED after kill: $("${c[@]}" task ls)"
+        sleep 0.1
+    done
+    "${c[@]}" task delete "$t" >/dev/null
+    "${c[@]}" c rm "$t"
+}
+
 test_containerd_ctr_run_and_task() {
     require_root
     command -v containerd >/dev/null || skip "containerd not installed"
@@ -159,14 +171,7 @@ test_containerd_ctr_run_and_task() {
     out=$("${c[@]}" task exec --exec-id e1 "$t" echo from-exec)
     assert_eq from-exec "$(tr -d '\r' <<<"$out")" "ctr task exec output"
 
-    "${c[@]}" task kill -s SIGKILL "$t"
-    deadline=$((SECONDS + 10))
-    until "${c[@]}" task ls | grep -Eq "^$t +[0-9]+ +STOPPED"; do
-        ((SECONDS < deadline)) || fail "task $t not STOPPED after kill: $("${c[@]}" task ls)"
-        sleep 0.1
-    done
-    "${c[@]}" task delete "$t" >/dev/null
-    "${c[@]}" c rm "$t"
+    ctr_kill_and_remove "$t"
 
     # OOM: the shim watches the memory cgroup of the pid-file pid and publishes /tasks/oom.
     "${c[@]}" events >"$d/events.txt" 2>&1 &
@@ -195,14 +200,7 @@ test_containerd_ctr_run_and_task() {
     timeout 30 script -qec "$(printf '%q ' "${c[@]}") run -t -d --runc-binary $(printf '%q' "$RUNTIME") $img $tt sleep 100" /dev/null >/dev/null || rc=$?
     assert_eq 0 "$rc" "ctr run -t -d of a long-lived task (124: hung on the runtime's held pipe)"
     ((SECONDS - t0 < 20)) || fail "ctr run -t -d took $((SECONDS - t0)) s"
-    "${c[@]}" task kill -s SIGKILL "$tt"
-    deadline=$((SECONDS + 10))
-    until "${c[@]}" task ls | grep -Eq "^$tt +[0-9]+ +STOPPED"; do
-        ((SECONDS < deadline)) || fail "task $tt not STOPPED after kill: $("${c[@]}" task ls)"
-        sleep 0.1
-    done
-    "${c[@]}" task delete "$tt" >/dev/null
-    "${c[@]}" c rm "$tt"
+    ctr_kill_and_remove "$tt"
     assert_eq "" "$("${c[@]}" c ls -q)" "containers after ctr c rm"
 
     containerd_cleanup

@@ -25,23 +25,19 @@ parity_cgroup_dir() {
     echo "/sys/fs/cgroup/$mount${line##*:}"
 }
 
-# parity_running NAME: a detached busybox container whose init (`sleep`, pid 1 of its pid namespace) ignores
-# every signal but KILL and STOP; prints its id.
-parity_running() {
-    local id
-    id=$(new_id "$1")
-    rt run -d --bundle "$(bundle "$1" sleep 1000)" "$id" </dev/null >/dev/null 2>&1
-    wait_status "$id" running
+# parity_container NAME STATUS ARGS...: a detached busybox container running ARGS, once it is in STATUS;
+# prints its id. parity_running: one whose init (`sleep`, pid 1 of its pid namespace) ignores every signal but
+# KILL and STOP; parity_stopped: one that has exited.
+parity_container() {
+    local name=$1 status=$2 id
+    shift 2
+    id=$(new_id "$name")
+    rt run -d --bundle "$(bundle "$name" "$@")" "$id" </dev/null >/dev/null 2>&1
+    wait_status "$id" "$status"
     echo "$id"
 }
-
-parity_stopped() {
-    local id
-    id=$(new_id "$1")
-    rt run -d --bundle "$(bundle "$1" true)" "$id" </dev/null >/dev/null 2>&1
-    wait_status "$id" stopped
-    echo "$id"
-}
+parity_running() { parity_container "$1" running sleep 1000; }
+parity_stopped() { parity_container "$1" stopped true; }
 
 # rc_of CMD...: CMD's exit status (its output goes to the test log).
 rc_of() {
