@@ -225,17 +225,23 @@ test_contract_stdio_create_start() {
     rt delete "$id"
 }
 
+# recvtty_start NAME: a console-socket client on $E2E_WORK/NAME.sock (RECVTTY_SOCK, pid RECVTTY_PID) that
+# accepts one terminal and copies it to $E2E_WORK/NAME.out (its errors to NAME.err).
+recvtty_start() {
+    RECVTTY_SOCK="$E2E_WORK/$1.sock"
+    RECVTTY_TIMEOUT=20 "$(helper recvtty)" "$RECVTTY_SOCK" >"$E2E_WORK/$1.out" 2>"$E2E_WORK/$1.err" &
+    RECVTTY_PID=$!
+    wait_file "$RECVTTY_SOCK"
+}
+
 test_contract_console_socket() {
     require_root
-    local id b recv sock
+    local id b
     id=$(new_id console)
     b=$(bundle console sh -c 'test -t 0 && test -t 1 && echo TTY-OK; echo done')
     spec_edit "$b" '.process.terminal = true'
-    recv=$(helper recvtty)
-    sock="$E2E_WORK/console.sock"
-    RECVTTY_TIMEOUT=20 "$recv" "$sock" >"$E2E_WORK/console.out" 2>"$E2E_WORK/console.err" &
-    local rpid=$!
-    wait_file "$sock"
+    recvtty_start console
+    local rpid=$RECVTTY_PID sock=$RECVTTY_SOCK
     rt create --bundle "$b" --console-socket "$sock" "$id" </dev/null >/dev/null
     rt start "$id"
     local rc=0
@@ -269,15 +275,12 @@ test_contract_exec_tty_without_console_socket() {
 # The container's pty belongs to process.user (runc's fixStdioPermissions), so the process controls its terminal.
 test_contract_pty_owned_by_process_user() {
     require_root
-    local id b recv sock out
+    local id b out
     id=$(new_id ptyown)
     b=$(bundle ptyown sh -c 'stat -c %u "$(readlink /proc/self/fd/0)"')
     spec_edit "$b" '.process.terminal = true | .process.user = {"uid": 1234, "gid": 1234}'
-    recv=$(helper recvtty)
-    sock="$E2E_WORK/ptyown.sock"
-    RECVTTY_TIMEOUT=20 "$recv" "$sock" >"$E2E_WORK/ptyown.out" 2>"$E2E_WORK/ptyown.err" &
-    local rpid=$!
-    wait_file "$sock"
+    recvtty_start ptyown
+    local rpid=$RECVTTY_PID sock=$RECVTTY_SOCK
     rt run -d --bundle "$b" --console-socket "$sock" "$id" </dev/null >/dev/null
     wait "$rpid" || true
     out=$(tr -d '\r' <"$E2E_WORK/ptyown.out")
