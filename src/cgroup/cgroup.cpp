@@ -204,11 +204,8 @@ Status write_v1_cpu_shares(const Setting& s, const std::string& dir) {
     return ok();
 }
 
-// Kernels without CFQ have blkio.bfq.weight{,_device} instead (runc's detectWeightFilenames).
 std::string v1_blkio_file(const std::string& file, const std::string& dir) {
-    if ((file == "blkio.weight" || file == "blkio.weight_device") && !sys::exists(dir + "/blkio.weight"))
-        return "blkio.bfq." + file.substr(std::string_view("blkio.").size());
-    return file;
+    return blkio_weight_file(file, sys::exists(dir + "/blkio.weight"));
 }
 
 const Setting* find_setting(const std::vector<Setting>& ss, std::string_view file) {
@@ -234,6 +231,12 @@ std::vector<Setting> order_v1_memory(std::vector<Setting> ss,
 }
 
 } // namespace
+
+std::string blkio_weight_file(const std::string& file, bool cfq) {
+    if (!cfq && (file == "blkio.weight" || file == "blkio.weight_device"))
+        return "blkio.bfq." + file.substr(std::string_view("blkio.").size());
+    return file;
+}
 
 Result<std::map<std::string, std::string>> sub_cgroup_paths(const std::map<std::string, std::string>& paths,
                                                             const std::map<std::string, std::string>& sub) {
@@ -267,10 +270,15 @@ Result<std::map<std::string, std::string>> sub_cgroup_paths(const std::map<std::
 
 Status Cgroup::apply(const Mapping& m) const {
     auto settings = order_v1_memory(m.settings, paths_);
-    const Setting* deferred_period = nullptr; // cpu.cfs_period_us refused (EINVAL) before the quota was set
-    // The same for the realtime pair (runc's SetRtSched): a period the current runtime does not fit is
-    // retried once the new runtime is written.
-    const Setting* deferred_rt_period = nullptr;
+    // A period the current quota (runtime) does not fit is refused with EINVAL: it is retried once the new
+    // quota is written (runc's SetCpu for cfs, SetRtSched for the realtime pair).
+    struct PeriodPair {
+        const char* period;
+        const char* quota;
+        const Setting* deferred = nullptr;
+    };
+    PeriodPair pairs[] = {{"cpu.cfs_period_us", "cpu.cfs_quota_us"},
+                          {"cpu.rt_period_us", "cpu.rt_runtime_us"}};
     for (const auto& s : settings) {
         auto key = s.unified ? std::string() : s.controller;
         auto it = paths_.find(key);
@@ -286,27 +294,24 @@ Status Cgroup::apply(const Mapping& m) const {
         }
         if (s.file == "memory.memsw.limit_in_bytes" && s.value == "-1" && !sys::exists(dir + "/" + s.file))
             continue; // no swap accounting: memory+swap is unlimited already
+        auto period = std::find_if(std::begin(pairs), std::end(pairs), [&](const PeriodPair& p) {
+            return s.file == p.period && find_setting(settings, p.quota);
+        });
         if (s.file == "memory.limit_in_bytes") {
             TRY(write_v1_memory_limit(s, dir));
         } else if (s.file == "cpu.shares") {
             TRY(write_v1_cpu_shares(s, dir));
-        } else if (s.file == "cpu.cfs_period_us" && find_setting(settings, "cpu.cfs_quota_us")) {
+        } else if (period != std::end(pairs)) {
             auto r = sys::write_file(dir + "/" + s.file, s.value);
             if (!r && r.error().code() != EINVAL)
                 return std::unexpected(write_error(s, dir, r.error().code()));
-            if (!r) deferred_period = &s;
-        } else if (s.file == "cpu.rt_period_us" && find_setting(settings, "cpu.rt_runtime_us")) {
-            auto r = sys::write_file(dir + "/" + s.file, s.value);
-            if (!r && r.error().code() != EINVAL)
-                return std::unexpected(write_error(s, dir, r.error().code()));
-            if (!r) deferred_rt_period = &s;
+            if (!r) period->deferred = &s;
         } else {
             Setting actual = s;
             if (s.controller == "blkio") actual.file = v1_blkio_file(s.file, dir);
             TRY(write_setting(actual, dir));
-            if (s.file == "cpu.cfs_quota_us" && deferred_period) TRY(write_setting(*deferred_period, dir));
-            if (s.file == "cpu.rt_runtime_us" && deferred_rt_period)
-                TRY(write_setting(*deferred_rt_period, dir));
+            for (const auto& p : pairs)
+                if (s.file == p.quota && p.deferred) TRY(write_setting(*p.deferred, dir));
         }
     }
     return ok();

@@ -52,6 +52,10 @@ Status prepare_cpuset_parents(const std::string& rel_path, const std::string& ro
 // Hybrid hosts: controllers enabled in <root>/unified that have no v1 hierarchy (empty otherwise).
 std::set<std::string> hybrid_v2_controllers(const std::string& root = "/sys/fs/cgroup");
 
+// Kernels without CFQ (no blkio.weight) have blkio.bfq.weight{,_device} instead: the v1 file a blkio weight
+// setting goes to (runc's detectWeightFilenames). Every other file is returned as it is.
+std::string blkio_weight_file(const std::string& file, bool cfq);
+
 // exec --cgroup: the directories a process joins when it goes to the sub-cgroups `sub` (controller -> path
 // relative to the container's cgroup; key "": the same path in every hierarchy) of a container whose cgroups
 // are `paths` (controller -> directory, "" the cgroup2 one). A controller the container has no cgroup for,

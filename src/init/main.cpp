@@ -1,10 +1,11 @@
 // proxmox-lxcri-init: PID 1 of every container, started by liblxc as
 //   lxc.init.cmd = /dev/.lxcri/init /dev/.lxcri/init.json
-// It reads the InitConfig, sets up the pty (terminal=true), reports
-// ready over ready_fd, waits on the fifo until `start` writes a byte (EOF without a byte: the container is
-// deleted before start, exit 1), detaches the helper directory, runs the startContainer hooks and execs the
-// user process through exec_process(). Failures print "proxmox-lxcri-init: <error chain>" and exit 127 (126
-// when exec was refused).
+// It reads the InitConfig, sets up the pty (terminal=true), checks what runc checks at create (the rlimits,
+// the executable), reports ready over ready_fd (then clears liblxc's parent-death signal once the runtime has
+// recorded it), waits on the fifo until `start` writes a byte (EOF without a byte: the container is deleted
+// before start, exit 1), detaches the helper directory, runs the startContainer hooks and execs the user
+// process through exec_process(). Failures print "proxmox-lxcri-init: <error chain>" and exit 127 (126 when
+// exec was refused); a failed create-time check goes to the runtime over ready_fd instead.
 #include "init/process.hpp"
 #include "plan/hook.hpp"
 #include "plan/plan.hpp"
@@ -104,15 +105,18 @@ Status set_root_propagation(const std::string& p) {
 // runc's is), and that is acknowledged. An init the runtime never recorded dies with the monitor.
 Status signal_ready(int fd) {
     char byte = 0;
-    while (::send(fd, &byte, 1, MSG_NOSIGNAL) < 0)
-        if (errno != EINTR) return fail_errno("send ready message");
+    auto send_byte = [&]() -> Status {
+        while (::send(fd, &byte, 1, MSG_NOSIGNAL) < 0)
+            if (errno != EINTR) return fail_errno("send ready message");
+        return ok();
+    };
+    TRY(send_byte());
     ssize_t n;
     while ((n = ::recv(fd, &byte, 1, 0)) < 0)
         if (errno != EINTR) return fail_errno("wait for the runtime");
     if (n == 0) return fail("the runtime went away before it recorded the container");
     if (::prctl(PR_SET_PDEATHSIG, 0) < 0) return fail_errno("clear the parent-death signal");
-    while (::send(fd, &byte, 1, MSG_NOSIGNAL) < 0)
-        if (errno != EINTR) return fail_errno("send ready message");
+    TRY(send_byte());
     ::close(fd);
     return ok();
 }

@@ -8,7 +8,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,10 +100,9 @@ Result<int> exec(const Global& g, const ExecOpts& o) {
     } else if (ic.process.terminal) {
         // Foreground exec -t without a console socket: the pty comes to us and we proxy our terminal to it,
         // as runc does.
-        int sp[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
-        console_ours.reset(sp[0]);
-        console.reset(sp[1]);
+        auto pair = TRY(console_pair());
+        console_ours = std::move(pair.ours);
+        console = std::move(pair.theirs);
         ic.console_fd = console.get();
         fcntl(console.get(), F_SETFD, 0);
     }

@@ -2,18 +2,8 @@
 #include "runtime/terminal.hpp"
 #include "sys/fd.hpp"
 #include "sys/log.hpp"
-#include "sys/socket.hpp"
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <termios.h>
-#include <unistd.h>
-
-#include <cstring>
 
 namespace lxcri::runtime {
 
@@ -32,10 +22,9 @@ Result<int> run(const Global& g, const RunOpts& o) {
     // Without -d and without a console socket, a terminal container gets ours, as runc does.
     sys::Fd console_ours, console_theirs;
     if (!o.detach && co.console_socket.empty() && co.console_fd < 0 && wants_terminal(co)) {
-        int sp[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
-        console_ours.reset(sp[0]);
-        console_theirs.reset(sp[1]);
+        auto pair = TRY(console_pair());
+        console_ours = std::move(pair.ours);
+        console_theirs = std::move(pair.theirs);
         co.console_fd = console_theirs.get();
     }
     TRY(create(g, co));

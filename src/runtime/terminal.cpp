@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -22,6 +23,12 @@ void forward(int sig) {
 }
 
 } // namespace
+
+Result<ConsolePair> console_pair() {
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
+    return ConsolePair{sys::Fd(sp[0]), sys::Fd(sp[1])};
+}
 
 Result<sys::Fd> receive_master(int sock) {
     auto msg = TRY_CTX(sys::receive(sock, 256), "receive the container's terminal");

@@ -10,6 +10,13 @@
 
 namespace lxcri::runtime {
 
+// A connected socket pair in place of a --console-socket: `theirs` is the console fd handed to the container
+// side (inherited by it), `ours` receives the pty master.
+struct ConsolePair {
+    sys::Fd ours, theirs;
+};
+Result<ConsolePair> console_pair();
+
 // The pty master the init helper (or an exec'd process) sends over the console socket (SCM_RIGHTS).
 Result<sys::Fd> receive_master(int sock);
 

@@ -2,6 +2,7 @@
 
 #include "sys/fd.hpp"
 #include "sys/fs.hpp"
+#include "sys/socket.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -97,14 +98,8 @@ Result<int> parse_signal(std::string_view s) {
 bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {
     Fd pfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (!pfd.valid()) return errno == ESRCH;
-    pollfd p{pfd.get(), POLLIN, 0};
-    for (;;) {
-        int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
-        if (r < 0 && errno == EINTR) continue;
-        if (r > 0) return true;
-        // pidfd readiness means exit; a zombie that nobody reaps also counts as gone.
-        return !process_start_time(pid).has_value();
-    }
+    // pidfd readiness means exit; a zombie that nobody reaps also counts as gone.
+    return wait_readable(pfd.get(), timeout) || !process_start_time(pid).has_value();
 }
 
 namespace {

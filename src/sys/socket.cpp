@@ -1,8 +1,19 @@
 #include "sys/socket.hpp"
 
+#include <poll.h>
+
 #include <cstring>
 
 namespace lxcri::sys {
+
+bool wait_readable(int fd, std::chrono::milliseconds timeout) {
+    pollfd p{fd, POLLIN, 0};
+    int r;
+    do {
+        r = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    } while (r < 0 && errno == EINTR);
+    return r > 0;
+}
 
 Result<Received> receive(int sock, size_t max_data) {
     Received out;

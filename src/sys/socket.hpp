@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -15,6 +16,9 @@ struct Received {
     std::optional<ucred> creds; // SCM_CREDENTIALS (needs SO_PASSCRED), pid in our namespace
     Fd fd;                      // the first SCM_RIGHTS descriptor, close-on-exec
 };
+
+// Whether fd becomes readable (or hung up) within timeout; EINTR is retried.
+bool wait_readable(int fd, std::chrono::milliseconds timeout);
 
 // recvmsg with EINTR retried, up to max_data bytes of payload.
 Result<Received> receive(int sock, size_t max_data);

@@ -13,7 +13,6 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -139,12 +138,7 @@ Result<std::vector<NsJoin>> open_namespaces(const plan::Plan& plan) {
 
 // Waits for the init helper's ready message; its pid arrives as SCM_CREDENTIALS, translated to our namespace.
 Result<pid_t> wait_ready(int sock, pid_t monitor, std::chrono::milliseconds timeout) {
-    pollfd p{sock, POLLIN, 0};
-    int r;
-    do {
-        r = poll(&p, 1, static_cast<int>(timeout.count()));
-    } while (r < 0 && errno == EINTR);
-    if (r == 0) return fail("timed out waiting for the container's init");
+    if (!sys::wait_readable(sock, timeout)) return fail("timed out waiting for the container's init");
     auto msg = sys::receive(sock, 4096);
     if (!msg || msg->data.empty()) return fail("the container's init exited before it was ready");
     // Anything but the one ready byte is the init's error (a check runc makes at create).
@@ -173,12 +167,7 @@ std::optional<std::pair<uid_t, gid_t>> mapped_root(const plan::Plan& plan) {
 Status end_monitor(int sock, pid_t monitor, std::chrono::milliseconds timeout) {
     char byte = 1;
     if (::send(sock, &byte, 1, MSG_NOSIGNAL) != 1) return fail_errno("tell the container's init to stay");
-    pollfd p{sock, POLLIN, 0};
-    int r;
-    do {
-        r = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    } while (r < 0 && errno == EINTR);
-    if (r <= 0 || ::recv(sock, &byte, 1, 0) != 1)
+    if (!sys::wait_readable(sock, timeout) || ::recv(sock, &byte, 1, 0) != 1)
         return fail("the container's init did not detach from liblxc's monitor");
     if (::kill(monitor, SIGKILL) < 0 && errno != ESRCH) return fail_errno("end the container's monitor");
     int st;

@@ -452,9 +452,7 @@ Status map_cgroups(const plan::Plan& plan, const HostEnv& env, Builder& b) {
     map_device_rules(plan, env, b);
     auto mapping = TRY(cgroup::map_resources(plan.resources, env.cgroup_mode, env.v2_controllers));
     for (const auto& s : mapping.settings) {
-        std::string file = s.file;
-        if (!s.unified && env.blkio_bfq_only && (file == "blkio.weight" || file == "blkio.weight_device"))
-            file = "blkio.bfq." + file.substr(std::string_view("blkio.").size());
+        std::string file = s.unified ? s.file : cgroup::blkio_weight_file(s.file, !env.blkio_bfq_only);
         b.add((s.unified ? "lxc.cgroup2." : "lxc.cgroup.") + file, s.value);
     }
     for (auto& g : mapping.gaps)
