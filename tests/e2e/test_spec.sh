@@ -170,24 +170,25 @@ test_spec_device_rules_as_written() {
     assert_eq WRITE-OK "$out" "write to a node allowed with \"rwa\""
 }
 
+# refused_with WORDS VERB NAME [JQ]: VERB (create or run) of a bundle NAME (busybox `true`, edited with JQ) fails
+# saying WORDS, and no container is left.
+refused_with() {
+    local words=$1 verb=$2 name=$3 b id
+    b=$(bundle "$name" true)
+    [[ -z ${4:-} ]] || spec_edit "$b" "$4"
+    id=$(new_id "$name")
+    assert_fails_with "$words" rt "$verb" --bundle "$b" "$id"
+    assert_fails_with "does not exist" rt state "$id"
+}
+
 # What runc refuses at create is refused at create, not after start with exit 127: a missing executable (in
 # $PATH, or a relative path) and an rlimit the host does not allow; nothing is left.
 test_spec_create_time_errors() {
     require_root
-    local b id
-    b=$(bundle cterr1 nonexistent-cmd)
-    id=$(new_id cterr1)
-    assert_fails_with 'executable file not found in $PATH' rt create --bundle "$b" "$id"
-    assert_fails_with "does not exist" rt state "$id"
-    b=$(bundle cterr2 ./rel/x)
-    id=$(new_id cterr2)
-    assert_fails_with "stat ./rel/x" rt create --bundle "$b" "$id"
-    assert_fails_with "does not exist" rt state "$id"
-    b=$(bundle cterr3 true)
-    spec_edit "$b" '.process.rlimits = [{"type":"RLIMIT_NOFILE","hard":999999999,"soft":999999999}]'
-    id=$(new_id cterr3)
-    assert_fails_with "rlimit" rt create --bundle "$b" "$id"
-    assert_fails_with "does not exist" rt state "$id"
+    refused_with 'executable file not found in $PATH' create cterr1 '.process.args = ["nonexistent-cmd"]'
+    refused_with "stat ./rel/x" create cterr2 '.process.args = ["./rel/x"]'
+    refused_with "rlimit" create cterr3 \
+        '.process.rlimits = [{"type":"RLIMIT_NOFILE","hard":999999999,"soft":999999999}]'
 }
 
 # linux.resources.unified needs cgroup v2: on a v1 or hybrid host runc refuses it at create, and so does this
@@ -195,12 +196,7 @@ test_spec_create_time_errors() {
 test_spec_unified_resources_need_cgroup2() {
     require_root
     [[ -d /sys/fs/cgroup/unified || -d /sys/fs/cgroup/memory ]] || skip "no v1 hierarchies on this host"
-    local b id
-    b=$(bundle unified true)
-    spec_edit "$b" '.linux.resources.unified = {"pids.max": "10"}'
-    id=$(new_id unified)
-    assert_fails_with "cannot use unified on cgroup v1" rt run --bundle "$b" "$id"
-    assert_fails_with "does not exist" rt state "$id"
+    refused_with "cannot use unified on cgroup v1" run unified '.linux.resources.unified = {"pids.max": "10"}'
 }
 
 # blockIO.weight lands in blkio.bfq.weight where the kernel has only that file (as on this host), as runc does.
