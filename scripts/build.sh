@@ -12,5 +12,10 @@ if [[ ${1:-} == --sanitize ]]; then
     dir="$repo/build-asan"
     opts=(-DCMAKE_BUILD_TYPE=Debug -DLXCRI_SANITIZE=ON)
 fi
+# ccache, where installed, makes a rebuild in a second checkout (or a second CI run) cheap.
+if command -v ccache >/dev/null; then
+    export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(dirname "$repo")} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+    opts+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 cmake -S "$repo" -B "$dir" -G Ninja "${opts[@]}" >/dev/null
 ninja -C "$dir" "$@"

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
     # build: compilers, CMake + Ninja, git (the commit id), and the libraries CMakeLists.txt links
-    build-essential cmake ninja-build pkg-config git
+    build-essential cmake ninja-build pkg-config git ccache
     lxc lxc-dev nlohmann-json3-dev libcli11-dev libfmt-dev libseccomp-dev libcap-dev
     libcurl4-openssl-dev libarchive-dev libssl-dev libzstd-dev libsystemd-dev
     # unit tests
