@@ -126,10 +126,14 @@ Status mask_path(const std::string& path) {
     return ok();
 }
 
-// The init's share of runc's prepareRootfs: a missing cwd is created (0755, as root), then the read-only
-// root, readonly paths and masked paths.
+// The init's share of runc's prepareRootfs: a missing cwd is created (0755, as root), then the mounts made
+// read-only after the fact (options "rro"; a read-only /dev once its nodes exist), the read-only root,
+// readonly paths and masked paths.
 Status prepare_rootfs(const plan::InitConfig& cfg) {
     TRY_CTX(sys::mkdir_p(cfg.process.cwd, 0755), "create cwd");
+    for (const auto& p : cfg.recursive_readonly_mounts)
+        TRY_CTX(make_mount_readonly(p, true), "mount option rro");
+    if (cfg.readonly_dev) TRY_CTX(make_mount_readonly("/dev", false), "read-only /dev");
     if (cfg.readonly_root) TRY_CTX(make_mount_readonly("/", false), "read-only root");
     for (const auto& p : cfg.readonly_paths)
         TRY_CTX(readonly_path(p), "readonlyPaths");

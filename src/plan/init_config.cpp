@@ -3,9 +3,29 @@
 #include "plan/plan.hpp"
 #include "spec/json.hpp"
 
+#include <algorithm>
+
 namespace lxcri::plan {
 
 using spec::json::Json;
+
+namespace {
+
+// "/dev", "//dev/" -> "/dev": destinations compared as paths.
+std::string normal_dest(const std::string& d) {
+    std::string out;
+    for (char c : d)
+        if (c != '/' || out.empty() || out.back() != '/') out += c;
+    while (out.size() > 1 && out.back() == '/')
+        out.pop_back();
+    return out.starts_with('/') ? out : "/" + out;
+}
+
+bool has_option(const spec::Mount& m, std::string_view o) {
+    return std::find(m.options.begin(), m.options.end(), o) != m.options.end();
+}
+
+} // namespace
 
 InitConfig make_init_config(const Plan& plan) {
     InitConfig cfg;
@@ -14,6 +34,13 @@ InitConfig make_init_config(const Plan& plan) {
     cfg.readonly_root = plan.rootfs_readonly;
     cfg.masked_paths = plan.masked_paths;
     cfg.readonly_paths = plan.readonly_paths;
+    for (const auto& m : plan.mounts) {
+        std::string dest = normal_dest(m.destination);
+        // cgroup filesystems are mounted only at /sys/fs/cgroup (the rest are gaps, not mounted).
+        if ((m.type == "cgroup" || m.type == "cgroup2") && dest != "/sys/fs/cgroup") continue;
+        if (has_option(m, "rro")) cfg.recursive_readonly_mounts.push_back(dest);
+        if (dest == "/dev" && m.type == "tmpfs" && has_option(m, "ro")) cfg.readonly_dev = true;
+    }
     cfg.start_container_hooks = plan.hooks.start_container;
     // In a user namespace mknod is refused: lxc_config bind-mounts the host's nodes instead.
     if (!plan.has_namespace("user")) cfg.devices = plan.devices;
@@ -33,6 +60,8 @@ std::string init_config_to_json(const InitConfig& cfg) {
     j["readonlyRoot"] = cfg.readonly_root;
     j["maskedPaths"] = cfg.masked_paths;
     j["readonlyPaths"] = cfg.readonly_paths;
+    j["recursiveReadonlyMounts"] = cfg.recursive_readonly_mounts;
+    j["readonlyDev"] = cfg.readonly_dev;
     Json hooks = Json::array();
     for (const auto& h : cfg.start_container_hooks)
         hooks.push_back(sj::write_hook(h));
@@ -59,7 +88,7 @@ Result<InitConfig> read_init_config(const Json& v) {
     TRY(object_with(v, "init",
                     {"process", "seccomp", "readonlyRoot", "maskedPaths", "readonlyPaths",
                      "startContainerHooks", "fifo", "cleanupDir", "consoleFd", "preserveFds", "readyFd",
-                     "devices", "rootfsPropagation"},
+                     "devices", "rootfsPropagation", "recursiveReadonlyMounts", "readonlyDev"},
                     unknown));
     if (!unknown.empty()) return fail(unknown.front() + ": unknown key");
     InitConfig cfg;
@@ -68,6 +97,8 @@ Result<InitConfig> read_init_config(const Json& v) {
     TRY(field(v, "readonlyRoot", "init", cfg.readonly_root, to_bool));
     TRY(field(v, "maskedPaths", "init", cfg.masked_paths, list_of(to_abs_path)));
     TRY(field(v, "readonlyPaths", "init", cfg.readonly_paths, list_of(to_abs_path)));
+    TRY(field(v, "recursiveReadonlyMounts", "init", cfg.recursive_readonly_mounts, list_of(to_abs_path)));
+    TRY(field(v, "readonlyDev", "init", cfg.readonly_dev, to_bool));
     TRY(field(v, "startContainerHooks", "init", cfg.start_container_hooks,
               list_of(with(read_hook, unknown))));
     TRY(field(v, "devices", "init", cfg.devices, list_of(with(read_device_node, unknown))));

@@ -54,6 +54,11 @@ struct InitConfig {
     std::optional<spec::Seccomp> seccomp;
     bool readonly_root = false;
     std::vector<std::string> masked_paths, readonly_paths;
+    // Made read-only by init after the device nodes, before the readonly paths: the mounts of options "rro"
+    // (recursively, mount_setattr(MOUNT_ATTR_RDONLY, AT_RECURSIVE) as runc 1.2 does; liblxc has no such
+    // option) and a spec /dev tmpfs with "ro" (that mount only, once its nodes exist: runc's way).
+    std::vector<std::string> recursive_readonly_mounts;
+    bool readonly_dev = false;
     std::vector<spec::Hook> start_container_hooks;
     std::vector<spec::DeviceNode>
         devices;                    // linux.devices made with mknod by init (no user namespace: runc's way)

@@ -91,12 +91,21 @@ Status create(const Global& g, const CreateOpts& o) {
     for (auto& gap : created->gaps)
         log::warn("unsupported: " + gap.field + ": " + gap.reason);
 
-    // The create-phase hooks see status "created", as the runtime-spec validation requires (runc 1.1 says
-    // "creating").
-    std::string sj = oci_state_json(st, RunState::Created, 0);
-    Status hooks = run_hooks(plan.hooks.prestart, "prestart", sj);
-    if (hooks) hooks = run_hooks(plan.hooks.create_runtime, "createRuntime", sj);
-    if (hooks) hooks = run_hooks(plan.hooks.create_container, "createContainer", sj, st.pid);
+    // The create-phase hooks in the runtime-spec's order, as runc 1.1 runs them, all with status "creating":
+    // prestart and createRuntime in the runtime's namespaces with the init's pid and the bundle as their
+    // working directory (runc changes into the bundle, so a relative path in a hook is the bundle's);
+    // createContainer in the container's mount namespace (with the host's root, as before pivot_root) from
+    // the rootfs, with the pid as the init sees itself (1 in a new pid namespace), as runc's init passes it.
+    std::string sj = oci_state_json(st, RunState::Creating, 0);
+    Status hooks = run_hooks(plan.hooks.prestart, "prestart", sj, 0, bundle);
+    if (hooks) hooks = run_hooks(plan.hooks.create_runtime, "createRuntime", sj, 0, bundle);
+    if (hooks && !plan.hooks.create_container.empty()) {
+        const auto* pidns = plan.find_namespace("pid");
+        State inside = st;
+        if (pidns && pidns->path.empty()) inside.pid = 1;
+        hooks = run_hooks(plan.hooks.create_container, "createContainer",
+                          oci_state_json(inside, RunState::Creating, 0), st.pid, plan.rootfs);
+    }
     if (!hooks) return undo(std::move(hooks).error());
 
     if (auto r = write_pid_file(o.pid_file, created->pid_file_pid); !r) return undo(std::move(r).error());

@@ -14,12 +14,13 @@ namespace lxcri::runtime {
 namespace {
 
 Status run_hook(const spec::Hook& h, size_t index, const std::string& phase, const std::string& state_json,
-                int mount_ns_fd, int root_fd) {
+                int mount_ns_fd, int root_fd, const std::string& cwd) {
     std::string what = "error running " + phase + " hook #" + std::to_string(index) + " (" + h.path + ")";
     sys::RunOptions o = plan::hook_run_options(h, state_json);
     o.out = sys::RunOptions::Output::Null;
     o.mount_ns_fd = mount_ns_fd;
     o.root_fd = root_fd;
+    o.cwd = cwd;
     auto r = sys::run(o);
     if (!r) return std::unexpected(std::move(r).error().context(what));
     if (r->timed_out)
@@ -34,7 +35,7 @@ Status run_hook(const spec::Hook& h, size_t index, const std::string& phase, con
 } // namespace
 
 Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& phase,
-                 const std::string& state_json, pid_t enter_mnt_of) {
+                 const std::string& state_json, pid_t enter_mnt_of, const std::string& cwd) {
     if (hooks.empty()) return ok();
     // In the container's mount namespace, but (as runc runs it, before pivot_root) with the host's root so
     // that the hook, its interpreter and its libraries resolve as in the runtime's namespace.
@@ -46,7 +47,7 @@ Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& phase,
         if (!host_root.valid()) return fail_errno(phase + " hooks: open /");
     }
     for (size_t i = 0; i < hooks.size(); ++i)
-        TRY(run_hook(hooks[i], i, phase, state_json, ns.get(), host_root.get()));
+        TRY(run_hook(hooks[i], i, phase, state_json, ns.get(), host_root.get(), cwd));
     return ok();
 }
 

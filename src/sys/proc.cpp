@@ -105,7 +105,7 @@ bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {
 namespace {
 
 // What the child reports on the CLOEXEC error pipe when it does not reach exec.
-enum class Stage : int { Setns = 1, Chroot = 2, Exec = 3 };
+enum class Stage : int { Setns = 1, Chroot = 2, Exec = 3, Chdir = 4 };
 struct ChildError {
     Stage stage;
     int err;
@@ -265,6 +265,7 @@ Result<RunResult> run(const RunOptions& o) {
     const int fds[3] = {in_fd, child_side[0].get(), child_side[1].get()};
     const int ew = err_w.get();
     const int mount_ns = o.mount_ns_fd, root = o.root_fd;
+    const char* cwd = o.cwd.empty() ? nullptr : o.cwd.c_str();
 
     pid_t pid = ::fork();
     if (pid < 0) return fail_errno("fork " + program);
@@ -276,6 +277,7 @@ Result<RunResult> run(const RunOptions& o) {
         ::sigprocmask(SIG_SETMASK, &no_signals, nullptr);
         if (mount_ns >= 0 && ::setns(mount_ns, CLONE_NEWNS) < 0) child_fail(ew, Stage::Setns, errno);
         if (root >= 0 && (::fchdir(root) < 0 || ::chroot(".") < 0)) child_fail(ew, Stage::Chroot, errno);
+        if (cwd && ::chdir(cwd) < 0) child_fail(ew, Stage::Chdir, errno);
         for (int i = 0; i < 3; ++i)
             if (fds[i] >= 0 && ::dup2(fds[i], i) < 0) child_fail(ew, Stage::Exec, errno);
         // Nothing else leaks into the command (locks, the caller's pipes); the error pipe stays open until
@@ -315,6 +317,8 @@ Result<RunResult> run(const RunOptions& o) {
             return fail("setns into mount namespace for " + program, ce.err);
         case Stage::Chroot:
             return fail("chroot to host root for " + program, ce.err);
+        case Stage::Chdir:
+            return fail("chdir to " + o.cwd + " for " + program, ce.err);
         case Stage::Exec:
             break;
         }

@@ -42,9 +42,11 @@ struct RunOptions {
     size_t capture_limit = 1 << 20;      // per stream; further output is read and discarded
     std::chrono::milliseconds timeout{}; // 0: none
     // Pre-exec steps, in this order (fds are not owned): setns(mount_ns_fd, CLONE_NEWNS); fchdir(root_fd)
-    // and chroot("."). A hook entered into a container's mount namespace with the host's root uses both.
+    // and chroot("."); chdir(cwd). A hook entered into a container's mount namespace with the host's root
+    // uses the first two; OCI hooks run in the bundle (runc's cwd) use the last.
     int mount_ns_fd = -1;
     int root_fd = -1;
+    std::string cwd; // "": the runner's own
 };
 
 struct RunResult {

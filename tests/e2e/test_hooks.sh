@@ -153,3 +153,39 @@ test_hooks_big_state_not_read_does_not_kill_the_runtime() {
     assert_fails_with "does not exist" rt state "$id2"
     assert_host_clean "$E2E_WORK/hookbig-host"
 }
+
+# Issue 13 item 9: the create-phase hooks run in the runtime-spec's order, prestart and createRuntime in the
+# runtime's mount namespace, createContainer in the container's, each with the state on stdin as runc 1.1.5
+# passes it (status "creating", pid the container's init: 1 for createContainer, which runc's init runs in the
+# new pid namespace) and the bundle as the working directory of prestart and createRuntime (runc changes into the
+# bundle; createContainer starts in the rootfs): a createRuntime hook reads a bundle file by a relative path
+# while `create` itself runs from another directory.
+test_hooks_create_phase_order_state_and_bundle_cwd() {
+    require_root
+    local b id log="$E2E_WORK/hookorder.log" mnt
+    b=$(bundle hookorder true) || fail bundle
+    id=$(new_id hookorder)
+    : >"$log"
+    echo "bundle-file-$$" >"$b/hook-input"
+    mnt=$(readlink /proc/self/ns/mnt)
+    # Each hook appends: PHASE STATUS PID-ALIVE SAME-MNT-NS-AS-THE-RUNTIME'S-CALLER CWD-FILE
+    local script='s=$(cat); pid=$(printf %s "$s" | jq -r .pid)
+        alive=$([ -d "/proc/$pid" ] && echo alive || echo gone)
+        ns=$([ "$(readlink /proc/self/ns/mnt)" = "$MNT" ] && echo runtime-ns || echo container-ns)
+        echo "$PHASE $(printf %s "$s" | jq -r .status) $pid $alive $ns $(cat hook-input 2>/dev/null || echo "no-file-in-$(pwd)")" >>"$LOG"'
+    local h
+    h() { jq -cn --arg s "$script" --arg p "$1" --arg log "$log" --arg mnt "$mnt" \
+        '{path: "/bin/sh", args: ["sh", "-c", $s], env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", ("PHASE=" + $p), ("LOG=" + $log), ("MNT=" + $mnt)]}'; }
+    spec_edit "$b" ".hooks = {prestart: [$(h prestart)], createRuntime: [$(h createRuntime)],
+        createContainer: [$(h createContainer)]}"
+    (cd / && rt create --bundle "$b" "$id" </dev/null >/dev/null 2>&1) || fail "create with the hooks"
+    local pid
+    pid=$(state_field "$id" pid)
+    rt delete --force "$id" >/dev/null 2>&1 || true
+    echo "hooks saw:"
+    cat "$log"
+    assert_eq "prestart creating $pid alive runtime-ns bundle-file-$$
+createRuntime creating $pid alive runtime-ns bundle-file-$$
+createContainer creating 1 alive container-ns no-file-in-$b/rootfs" "$(cat "$log")" \
+        "create-phase hooks: order, status, the init's pid, namespace, the bundle (the rootfs) as cwd"
+}

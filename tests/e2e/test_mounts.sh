@@ -171,3 +171,102 @@ test_mounts_readonly_root_creates_targets() {
     [[ -d $B/rootfs/etc/newdir/sub && -f $B/rootfs/etc/hosts ]] || fail "mount points not created in the rootfs"
     host_dir_empty
 }
+
+# Issue 13 item 8: a /dev tmpfs with "ro" is read-only once its nodes exist, as runc remounts it at the end: the
+# standard nodes are there and usable, nothing new can be created in /dev, its submounts stay writable.
+test_mounts_readonly_dev() {
+    require_root
+    local b out
+    # shellcheck disable=SC2016 # $5/$6 are awk's
+    b=$(bundle rodev sh -c 'awk '\''$5 == "/dev" {split($6, o, ","); print "dev", o[1]}'\'' /proc/self/mountinfo
+        for n in null zero full random urandom tty ptmx; do [ -e /dev/$n ] || echo "missing /dev/$n"; done
+        echo x >/dev/null && echo write-null-ok
+        head -c 4 /dev/zero | wc -c
+        touch /dev/newfile 2>/dev/null && echo create-ok || echo create-refused
+        touch /dev/shm/x && echo shm-writable')
+    spec_edit "$b" '(.mounts[] | select(.destination == "/dev")).options += ["ro"]'
+    out=$(rt run --bundle "$b" "$(new_id rodev)" </dev/null 2>&1) || fail "run with a read-only /dev: $out"
+    assert_eq "dev ro
+write-null-ok
+4
+create-refused
+shm-writable" "$out" "read-only /dev with its nodes"
+}
+
+# Issue 13 item 8: a tmpfs whose destination goes through an absolute symlink inside the rootfs is mounted where
+# the symlink leads inside the rootfs (runc: "dest might be an absolute symlink, so it needs to be resolved under
+# rootfs"), never on the host, and takes the mode of the directory it covers (runc's chmod after the mount).
+test_mounts_tmpfs_through_absolute_symlink() {
+    require_root
+    local b id out target="/e2e-symtmpfs-$$"
+    [[ ! -e $target ]] || skip "$target exists on the host"
+    # shellcheck disable=SC2016 # $5/$9 are awk's
+    b=$(bundle symtmpfs sh -c 'awk '\''$5 ~ /^\/e2e-symtmpfs/ {print $5, $9}'\'' /proc/self/mountinfo
+        stat -c "%a" /a/b; touch /a/b/x && ls /a/b')
+    mkdir -p "$b/rootfs$target/b"
+    chmod 0750 "$b/rootfs$target/b"
+    ln -s "$target" "$b/rootfs/a"
+    spec_edit "$b" '.mounts += [{destination: "/a/b", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev"]}]'
+    id=$(new_id symtmpfs)
+    out=$(rt run --bundle "$b" "$id" </dev/null 2>&1)
+    local rc=$?
+    [[ ! -e $target ]] || { rm -rf "$target"; fail "created on the host at $target"; }
+    ((rc == 0)) || fail "run failed (rc=$rc): $out"
+    assert_eq "$target/b tmpfs
+750
+x" "$out" "the tmpfs at the symlink's target inside the rootfs, with the covered directory's mode"
+    [[ -z $(ls -A "$b/rootfs$target/b") ]] || fail "the tmpfs was not mounted over rootfs$target/b"
+}
+
+# Issue 13 item 8: "rro" makes a mount and every mount below it read-only (runc 1.2: mount_setattr with
+# MOUNT_ATTR_RDONLY and AT_RECURSIVE); a plain "ro" rbind leaves the submount writable.
+test_mounts_recursive_readonly() {
+    require_root
+    local src="$E2E_WORK/rro-src" b out
+    mkdir -p "$src/sub"
+    mount -t tmpfs -o size=1m e2e-rro "$src/sub" || fail "mount a tmpfs in the source"
+    # shellcheck disable=SC2064 # expanded now: $src is local
+    trap "umount '$src/sub'" EXIT
+    b=$(bundle rro sh -c 'for d in /rro /rro/sub /ro /ro/sub; do touch $d/x 2>/dev/null && echo "$d rw" || echo "$d ro"; done')
+    spec_edit "$b" ".mounts += [{destination: \"/rro\", type: \"bind\", source: \"$src\", options: [\"rbind\", \"rro\"]},
+                                {destination: \"/ro\", type: \"bind\", source: \"$src\", options: [\"rbind\", \"ro\"]}]"
+    out=$(rt run --bundle "$b" "$(new_id rro)" </dev/null 2>&1)
+    local rc=$?
+    if [[ $("$RUNTIME" --version 2>/dev/null | head -1) == "runc version 1.1."* ]]; then
+        skip "reference runtime: runc 1.1 does not know \"rro\" (runc 1.2 does; rc=$rc: $(echo "$out" | tail -1))"
+    fi
+    ((rc == 0)) || fail "run with rro: $out"
+    assert_eq "/rro ro
+/rro/sub ro
+/ro ro
+/ro/sub rw" "$out" "rro is recursive, ro is not"
+}
+
+# Issue 13 item 8: in a user namespace, a bind of a host directory the container's root cannot reach (below a
+# 0700 directory of host root) is made from the host side, as runc 1.1 opens such sources: the container sees
+# it (read-only as asked), and nothing is left on the host after delete.
+test_mounts_userns_bind_of_unreachable_host_dir() {
+    require_root
+    local secret="$E2E_WORK/userns-secret" b id out
+    mkdir -p "$secret/sub"
+    echo "host-only-$$" >"$secret/sub/file"
+    chmod 0755 "$secret/sub"
+    chmod 0700 "$secret"
+    b=$(bundle usernsbind sh -c 'id -u; cat /data/file; touch /data/x 2>/dev/null && echo data-rw || echo data-ro')
+    # The mapped root must be able to reach the rootfs (liblxc checks every parent directory for x access).
+    chmod o+x "$E2E_WORK" "$E2E_WORK/bundles" "$E2E_ROOT" || fail "chmod o+x"
+    mkdir "$b/rootfs/data" # runc makes a missing mount point as the mapped root, in a rootfs owned by host root
+    spec_edit "$b" ".linux.namespaces += [{type: \"user\"}]
+        | .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+        | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+        | .mounts += [{destination: \"/data\", type: \"bind\", source: \"$secret/sub\", options: [\"rbind\", \"ro\"]}]"
+    id=$(new_id usernsbind)
+    snapshot_host "$E2E_WORK/usernsbind-host"
+    out=$(rt run --bundle "$b" "$id" </dev/null 2>&1) || fail "run failed: $out"
+    assert_eq "0
+host-only-$$
+data-ro" "$out" "the unreachable host directory bound read-only in the user namespace"
+    [[ ! -e $secret/sub/x ]] || fail "the read-only bind was written"
+    rt delete --force "$id" >/dev/null 2>&1 || true
+    assert_host_clean "$E2E_WORK/usernsbind-host" "$id"
+}

@@ -1,6 +1,7 @@
 #include "backend/lxc/container.hpp"
 
 #include "backend/lxc/mount_targets.hpp"
+#include "backend/lxc/outside_binds.hpp"
 #include "cgroup/cgroup.hpp"
 #include "init/process.hpp"
 #include "sys/fd.hpp"
@@ -285,6 +286,10 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
         {req.init_binary, std::string(kHelperMount + 1) + "/" + kInitName, "none", {"bind", "ro"}, "", ""});
     // Every mount target resolved inside the rootfs and created there, before liblxc sees it.
     TRY_CTX(resolve_mount_targets(cfg, plan.rootfs), "mount destinations");
+    // In a user namespace, the binds the container's root could not reach are made from the host side.
+    std::vector<OutsideBind> outside;
+    if (auto owner = mapped_root(plan))
+        outside = TRY_CTX(take_unreachable_binds(cfg, owner->first, owner->second), "mount sources");
     TRY(sys::write_file_atomic(req.state_dir + "/config", to_text(cfg), 0600));
 
     plan::InitConfig ic = plan::make_init_config(plan);
@@ -359,6 +364,7 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     go_w.reset();
     auto init_pid = wait_ready(ours.get(), monitor, req.timeout);
     if (!init_pid) return reap_error(std::move(init_pid).error());
+    if (auto r = mount_outside_binds(outside, *init_pid); !r) return reap_error(std::move(r).error());
 
     Created out;
     out.monitor_pid = monitor;

@@ -90,12 +90,11 @@ std::string relative_target(const std::string& dest) {
 // OCI/runc mount options that liblxc does not implement (it would hand them to the filesystem as data and
 // fail).
 constexpr std::array kUnsupportedOptions = {
-    "tmpcopyup",    "rro",       "rrw",          "rnosuid",      "rsuid",
-    "rnodev",       "rdev",      "rnoexec",      "rexec",        "rnoatime",
-    "ratime",       "rrelatime", "rnorelatime",  "rstrictatime", "rnostrictatime",
-    "rnodiratime",  "rdiratime", "rnosymfollow", "rsymfollow",   "nosymfollow",
-    "symfollow",    "idmap",     "ridmap",       "copy-symlink", "src-nofollow",
-    "dest-nofollow"};
+    "tmpcopyup", "rrw",          "rnosuid",      "rsuid",          "rnodev",
+    "rdev",      "rnoexec",      "rexec",        "rnoatime",       "ratime",
+    "rrelatime", "rnorelatime",  "rstrictatime", "rnostrictatime", "rnodiratime",
+    "rdiratime", "rnosymfollow", "rsymfollow",   "nosymfollow",    "symfollow",
+    "idmap",     "ridmap",       "copy-symlink", "src-nofollow",   "dest-nofollow"};
 
 // Destinations that are files in practice. Without stat() (this function is pure) the kind of a bind source
 // is unknown, so create=file is chosen for these well-known file targets and for device-like paths under /dev
@@ -120,10 +119,12 @@ std::string index_path(std::string_view base, size_t i) {
     return std::string(base) + "[" + std::to_string(i) + "]";
 }
 
-// Options liblxc understands; unsupported ones become gaps.
+// Options liblxc understands; unsupported ones become gaps. "rro" is the init helper's (it makes the mount
+// recursively read-only with mount_setattr, plan::InitConfig::recursive_readonly_mounts).
 std::vector<std::string> lxc_options(const spec::Mount& m, const std::string& field, Builder& b) {
     std::vector<std::string> out;
     for (const auto& o : m.options) {
+        if (o == "rro") continue;
         if (std::find(kUnsupportedOptions.begin(), kUnsupportedOptions.end(), o) !=
             kUnsupportedOptions.end()) {
             b.gap(field + ".options", "mount option \"" + o + "\" is not supported by liblxc; ignored");
@@ -193,8 +194,11 @@ Status map_mount(const plan::Plan& plan, const HostEnv& env, size_t i, MountStat
             return fail(field +
                         ": only a tmpfs can be mounted on /dev (the init helper is mounted under it)");
         // Mounted in spec order like every other entry (runc's order, which the OCI validation checks); the
-        // helper directory goes right into it, then the standard device nodes (see map_mounts).
+        // helper directory goes right into it, then the standard device nodes (see map_mounts). A read-only
+        // /dev is mounted writable and made read-only by the init helper once its nodes exist, as runc
+        // remounts it at the end (plan::InitConfig::readonly_dev).
         std::vector<std::string> opts = lxc_options(m, field, b);
+        std::erase(opts, std::string("ro"));
         opts.push_back("create=dir");
         entries.push_back({"tmpfs", "dev", "tmpfs", opts, field, m.destination});
         entries.push_back(helper_entry(env));

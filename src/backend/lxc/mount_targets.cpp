@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <optional>
 
 namespace lxcri::lxc {
 
@@ -82,6 +84,16 @@ Status resolve_mount_targets(Config& cfg, const std::string& rootfs) {
         // The spec's own text: its ".." components are applied where the walk has got to, as runc does.
         const std::string dest = m.destination.empty() ? "/" + lexical : m.destination;
         const sys::Kind kind = kind_of(m);
+        // runc gives a tmpfs the mode of the directory it is mounted on, when that existed (a chmod after the
+        // mount, which wins over a "mode=" option).
+        std::optional<mode_t> tmpfs_mode;
+        if (m.type == "tmpfs" && !m.origin.empty()) {
+            auto existing = sys::resolve_in_root(root.get(), dest, mounted);
+            struct stat st {};
+            if (existing && existing->rest.empty() && ::fstat(existing->fd.get(), &st) == 0 &&
+                S_ISDIR(st.st_mode))
+                tmpfs_mode = st.st_mode & 07777;
+        }
         // A rename racing the walk (EAGAIN: the path found no longer leads to what was reached) is retried.
         Result<sys::InRoot> walk;
         Result<std::string> found;
@@ -117,6 +129,11 @@ Status resolve_mount_targets(Config& cfg, const std::string& rootfs) {
                 return fail(what + ": resolves to the rootfs itself; mounting over / is not supported");
             m.target = at;
             set_create(m, std::nullopt); // made here: liblxc has nothing to create, and nothing to follow
+            if (tmpfs_mode) {
+                char mode[16];
+                std::snprintf(mode, sizeof mode, "mode=%04o", static_cast<unsigned>(*tmpfs_mode));
+                m.options.push_back(mode);
+            }
         }
         placed.push_back({lexical, m.target});
     }

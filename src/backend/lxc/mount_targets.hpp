@@ -19,7 +19,9 @@ namespace lxcri::lxc {
 // part up to that mount point is rewritten to the earlier entry's resolved target, and liblxc creates the
 // rest (with create=) on the new filesystem. lxc.autodev = 1 counts as an entry mounting /dev first. A bind
 // mount's missing target is made a directory or a file as its source is (stat), as runc does; without a
-// readable source the entry's create= option decides. Errors name the entry ("mounts[2] (/etc/hosts): ...").
+// readable source the entry's create= option decides. A spec tmpfs on a directory that exists (through any
+// symlinks, resolved inside) gets that directory's mode (a "mode=" option after the spec's: runc's chmod).
+// Errors name the entry ("mounts[2] (/etc/hosts): ...").
 Status resolve_mount_targets(Config& cfg, const std::string& rootfs);
 
 } // namespace lxcri::lxc

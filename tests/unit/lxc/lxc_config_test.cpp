@@ -134,6 +134,17 @@ TEST(LxcConfig, DevMounts) {
     EXPECT_EQ(entries[2], "/dev/null dev/null none bind,create=file 0 0");
     EXPECT_EQ(entries[7], "/dev/tty dev/tty none bind,create=file 0 0");
     EXPECT_TRUE(c->gaps.empty());
+    EXPECT_FALSE(plan::make_init_config(p).readonly_dev);
+
+    // A read-only /dev is mounted writable (its nodes go into it) and made read-only by the init helper.
+    p.mounts[0].options.push_back("ro");
+    c = lxc::lxc_config(p, env());
+    ASSERT_TRUE(c) << c.error().message();
+    EXPECT_EQ(values(*c, "lxc.mount.entry")[0], "tmpfs dev tmpfs mode=755,size=2m,create=dir 0 0");
+    EXPECT_TRUE(plan::make_init_config(p).readonly_dev);
+    EXPECT_TRUE(plan::make_init_config(p).recursive_readonly_mounts.empty());
+    p.mounts[0].destination = "//dev/";
+    EXPECT_TRUE(plan::make_init_config(p).readonly_dev);
 
     p.mounts = {bind("/dev", "/dev")};
     auto bad = lxc::lxc_config(p, env());
@@ -148,8 +159,10 @@ TEST(LxcConfig, UnsupportedMountOptionsAreGaps) {
     auto c = lxc::lxc_config(p, env());
     ASSERT_TRUE(c);
     EXPECT_EQ(values(*c, "lxc.mount.entry")[1], "/s d none rbind,nosuid,create=dir 0 0");
-    ASSERT_EQ(c->gaps.size(), 2u);
-    EXPECT_EQ(c->gaps[0].reason, "mount option \"rro\" is not supported by liblxc; ignored");
+    // "rro" is the init helper's (mount_setattr, AT_RECURSIVE): not handed to liblxc, not a gap.
+    ASSERT_EQ(c->gaps.size(), 1u);
+    EXPECT_EQ(c->gaps[0].reason, "mount option \"tmpcopyup\" is not supported by liblxc; ignored");
+    EXPECT_EQ(plan::make_init_config(p).recursive_readonly_mounts, std::vector<std::string>{"/d"});
 }
 
 TEST(LxcConfig, CgroupMounts) {

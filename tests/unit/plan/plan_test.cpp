@@ -216,6 +216,8 @@ plan::InitConfig full_init_config() {
     c.readonly_root = true;
     c.masked_paths = {"/proc/kcore", "/sys/firmware"};
     c.readonly_paths = {"/proc/sys"};
+    c.recursive_readonly_mounts = {"/data", "/srv/x"};
+    c.readonly_dev = true;
     c.start_container_hooks = {{"/usr/bin/hook", {"hook", "start"}, {"A=1"}, 5},
                                {"/bin/true", {}, {}, std::nullopt}};
     c.fifo = "/dev/.lxcri/fifo";
@@ -258,6 +260,8 @@ TEST(InitConfig, RoundTripIsLossless) {
     EXPECT_EQ(back->seccomp->syscalls[1].errno_ret, 1u);
     EXPECT_FALSE(back->seccomp->syscalls[0].errno_ret);
     EXPECT_EQ(back->start_container_hooks[0].timeout, 5);
+    EXPECT_EQ(back->recursive_readonly_mounts, c.recursive_readonly_mounts);
+    EXPECT_TRUE(back->readonly_dev);
     EXPECT_EQ(back->start_container_hooks[0].env, std::vector<std::string>{"A=1"});
     EXPECT_FALSE(back->start_container_hooks[1].timeout);
     EXPECT_EQ(back->masked_paths, c.masked_paths);
