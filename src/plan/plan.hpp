@@ -56,7 +56,9 @@ struct InitConfig {
     std::vector<std::string> masked_paths, readonly_paths;
     // Made read-only by init after the device nodes, before the readonly paths: the mounts of options "rro"
     // (recursively, mount_setattr(MOUNT_ATTR_RDONLY, AT_RECURSIVE) as runc 1.2 does; liblxc has no such
-    // option) and a spec /dev tmpfs with "ro" (that mount only, once its nodes exist: runc's way).
+    // option) and a spec /dev tmpfs with "ro" (that mount only, once its nodes exist: runc's way). runc 1.2
+    // sets rro right after that mount; here it comes after all of them, so a later spec mount below an rro
+    // destination is read-only too.
     std::vector<std::string> recursive_readonly_mounts;
     bool readonly_dev = false;
     std::vector<spec::Hook> start_container_hooks;
