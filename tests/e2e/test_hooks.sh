@@ -169,11 +169,11 @@ test_hooks_create_phase_order_state_and_bundle_cwd() {
     echo "bundle-file-$$" >"$b/hook-input"
     mnt=$(readlink /proc/self/ns/mnt)
     # Each hook appends: PHASE STATUS PID-ALIVE SAME-MNT-NS-AS-THE-RUNTIME'S-CALLER CWD-FILE
+    # shellcheck disable=SC2016 # expanded by the hook
     local script='s=$(cat); pid=$(printf %s "$s" | jq -r .pid)
         alive=$([ -d "/proc/$pid" ] && echo alive || echo gone)
         ns=$([ "$(readlink /proc/self/ns/mnt)" = "$MNT" ] && echo runtime-ns || echo container-ns)
         echo "$PHASE $(printf %s "$s" | jq -r .status) $pid $alive $ns $(cat hook-input 2>/dev/null || echo "no-file-in-$(pwd)")" >>"$LOG"'
-    local h
     h() { jq -cn --arg s "$script" --arg p "$1" --arg log "$log" --arg mnt "$mnt" \
         '{path: "/bin/sh", args: ["sh", "-c", $s], env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", ("PHASE=" + $p), ("LOG=" + $log), ("MNT=" + $mnt)]}'; }
     spec_edit "$b" ".hooks = {prestart: [$(h prestart)], createRuntime: [$(h createRuntime)],

@@ -227,6 +227,7 @@ test_mounts_recursive_readonly() {
     mount -t tmpfs -o size=1m e2e-rro "$src/sub" || fail "mount a tmpfs in the source"
     # shellcheck disable=SC2064 # expanded now: $src is local
     trap "umount '$src/sub'" EXIT
+    # shellcheck disable=SC2016 # expanded in the container
     b=$(bundle rro sh -c 'for d in /rro /rro/sub /ro /ro/sub; do touch $d/x 2>/dev/null && echo "$d rw" || echo "$d ro"; done')
     spec_edit "$b" ".mounts += [{destination: \"/rro\", type: \"bind\", source: \"$src\", options: [\"rbind\", \"rro\"]},
                                 {destination: \"/ro\", type: \"bind\", source: \"$src\", options: [\"rbind\", \"ro\"]}]"
