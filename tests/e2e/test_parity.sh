@@ -392,6 +392,9 @@ $prog: \"kill\" requires a minimum of 1 argument(s)" "$out" "kill without argume
     assert_eq "$prog: \"kill\" requires a maximum of 2 argument(s)" "${out##*$'\n'--$'\n'}" "kill with 3 arguments"
     out=$(usage_of ps)
     assert_eq "$prog: \"ps\" requires a minimum of 1 argument(s)" "${out##*$'\n'--$'\n'}" "ps without arguments"
+    out=$(usage_of exec)
+    assert_eq "1" "${out%%$'\n'*}" "exit status of exec without arguments (1, not exec's 255)"
+    assert_eq "$prog: \"exec\" requires a minimum of 1 argument(s)" "${out##*$'\n'--$'\n'}" "exec without arguments"
     for c in list spec features; do
         out=$(usage_of "$c" extra)
         help=$("$RUNTIME" "$c" --help)
