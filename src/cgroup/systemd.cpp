@@ -4,9 +4,11 @@
 #include "sys/fs.hpp"
 
 #include <systemd/sd-bus.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -214,11 +216,32 @@ struct BusError {
     }
 };
 
+constexpr const char* kPrivateSocket = "/run/systemd/private";
+
+// systemd's own socket, spoken to directly (no bus daemon, no Hello), as systemctl does as root.
+Result<Bus> connect_private() {
+    sd_bus* raw = nullptr;
+    int r = sd_bus_new(&raw);
+    if (r < 0) return fail("sd_bus_new", -r);
+    Bus b(raw);
+    r = sd_bus_set_address(b.get(), (std::string("unix:path=") + kPrivateSocket).c_str());
+    if (r >= 0) r = sd_bus_start(b.get());
+    if (r < 0) return fail(kPrivateSocket, -r);
+    return b;
+}
+
+// The system bus; as root, without one (a host with systemd and no D-Bus daemon), systemd's private socket:
+// runc's go-systemd NewWithContext falls back the same way.
 Result<Bus> connect() {
     sd_bus* b = nullptr;
     int r = sd_bus_open_system(&b);
-    if (r < 0) return fail("connect to the D-Bus system bus", -r);
-    return Bus(b);
+    if (r >= 0) return Bus(b);
+    std::string system_error = std::strerror(-r);
+    if (geteuid() != 0) return fail("connect to the D-Bus system bus", -r);
+    auto priv = connect_private();
+    if (priv) return std::move(*priv);
+    return fail("connect to the D-Bus system bus: " + system_error + ", nor to systemd's " +
+                priv.error().message());
 }
 
 // The JobRemoved signals seen so far: job object path -> result ("done", "failed", ...).
@@ -236,7 +259,10 @@ int on_job_removed(sd_bus_message* m, void* userdata, sd_bus_error*) {
 
 Result<Slot> watch_jobs(sd_bus* bus, Jobs& jobs) {
     sd_bus_slot* slot = nullptr;
-    int r = sd_bus_match_signal(bus, &slot, kDest, kPath, kManager, "JobRemoved", on_job_removed, &jobs);
+    // A direct connection (systemd's private socket) has no sender field in its messages: match by sender
+    // only on the bus, as systemctl does.
+    const char* sender = sd_bus_is_bus_client(bus) > 0 ? kDest : nullptr;
+    int r = sd_bus_match_signal(bus, &slot, sender, kPath, kManager, "JobRemoved", on_job_removed, &jobs);
     if (r < 0) return fail("subscribe to systemd's JobRemoved signal", -r);
     BusError err;
     // Signals are only sent once some client subscribed.

@@ -26,6 +26,9 @@ namespace {
 // The image verbs of this binary: the real ones (proxmox-lxcri-image) or the forwarders (proxmox-lxcri).
 const cli::ImageVerbs* g_image = nullptr;
 
+// argv[0] as given: runc's argument-count errors begin with it (os.Args[0]).
+std::string g_argv0 = "proxmox-lxcri";
+
 // What every verb gets: the global options (a runtime::Global, so verbs take it as one) and the image store.
 struct Ctx : runtime::Global {
     runtime::ImageContext image;
@@ -159,10 +162,12 @@ std::vector<cli::FlagSpec> with(std::vector<cli::FlagSpec> a, const std::vector<
     return a;
 }
 
-std::string arity_message(const std::string& name, size_t min_args, size_t max_args) {
-    std::string want =
-        min_args == max_args ? "exactly " + std::to_string(min_args) : "at least " + std::to_string(min_args);
-    return "\"" + name + "\" requires " + want + " argument(s)";
+// runc's checkArgs: "ARGV0: "NAME" requires exactly|a minimum of|a maximum of N argument(s)".
+std::string arity_message(const std::string& name, size_t n, size_t min_args, size_t max_args) {
+    std::string want = min_args == max_args ? "exactly " + std::to_string(min_args)
+                       : n < min_args       ? "a minimum of " + std::to_string(min_args)
+                                            : "a maximum of " + std::to_string(max_args);
+    return g_argv0 + ": \"" + name + "\" requires " + want + " argument(s)";
 }
 
 std::string absolute(const std::string& path) {
@@ -446,6 +451,10 @@ Result<int> update_cmd(const Ctx& g, const cli::Parsed& p) {
     runtime::UpdateOpts o;
     o.id = p.positional[0];
     o.resources_file = p.get("resources");
+    for (const char* unsupported : {"l3-cache-schema", "mem-bw-schema"})
+        if (p.has(unsupported)) return fail(std::string("--") + unsupported + " is not supported");
+    // runc 1.1.5 takes either --resources or the flags: with a resources file the flags are not read at all.
+    if (!o.resources_file.empty()) return done(runtime::update(g, o));
     o.memory = TRY(opt_bytes(p, "memory"));
     o.memory_reservation = TRY(opt_bytes(p, "memory-reservation"));
     o.memory_swap = TRY(opt_bytes(p, "memory-swap"));
@@ -458,7 +467,7 @@ Result<int> update_cmd(const Ctx& g, const cli::Parsed& p) {
     o.blkio_weight = TRY(opt_num<uint64_t>(p, "blkio-weight"));
     o.cpuset_cpus = p.get("cpuset-cpus");
     o.cpuset_mems = p.get("cpuset-mems");
-    for (const char* unsupported : {"kernel-memory", "kernel-memory-tcp", "l3-cache-schema", "mem-bw-schema"})
+    for (const char* unsupported : {"kernel-memory", "kernel-memory-tcp"})
         if (p.has(unsupported)) return fail(std::string("--") + unsupported + " is not supported");
     return done(runtime::update(g, o));
 }
@@ -966,7 +975,7 @@ const Command* find_command(const std::vector<Command>& cmds, const std::string&
 
 // urfave/cli: an unknown command or help topic exits 3.
 int no_help_topic(const std::string& name) {
-    fail_exit("No help topic for '" + name + "'");
+    fail_exit("No help topic for '" + name + "'\n"); // runc logs what urfave prints, its newline included
     return 3;
 }
 
@@ -1006,7 +1015,12 @@ int dispatch(const std::vector<Command>& cmds, const std::vector<std::string>& a
     flags.push_back(kHelpFlag);
     auto reordered = c->skip_reorder ? args : cli::reorder(args, at + 1, flags);
     auto p = cli::parse(reordered, at + 1, flags, nullptr);
-    if (!p) return fail_exit(p.error().message());
+    if (!p) { // urfave/cli: "Incorrect Usage: ERR", a blank line and the command's help on stdout
+        std::printf("Incorrect Usage: %s\n\n", p.error().message().c_str());
+        command_help(*c, prefix);
+        std::fflush(stdout);
+        return fail_exit(p.error().message());
+    }
     if (p->flag("help")) {
         command_help(*c, prefix);
         return 0;
@@ -1015,7 +1029,12 @@ int dispatch(const std::vector<Command>& cmds, const std::vector<std::string>& a
     if (p->flag("strict")) ctx.strict = true;
     size_t n = p->positional.size();
     size_t max = p->has("image") && c->max_args_image ? c->max_args_image : c->max_args;
-    if (n < c->min_args || n > max) return fail_exit(arity_message(name, c->min_args, c->max_args));
+    if (n < c->min_args || n > max) { // runc's checkArgs prints "Incorrect Usage." and the help first
+        std::fputs("Incorrect Usage.\n\n", stdout);
+        command_help(*c, prefix);
+        std::fflush(stdout);
+        return fail_exit(arity_message(name, n, c->min_args, max));
+    }
     auto r = c->run(ctx, *p);
     if (!r) return fail_exit(r.error().message());
     std::fflush(stdout);
@@ -1024,10 +1043,18 @@ int dispatch(const std::vector<Command>& cmds, const std::vector<std::string>& a
 
 int run_main(int argc, char** argv) {
     std::vector<std::string> args(argv, argv + argc);
-    if (!args.empty() && !args[0].empty()) g_help_name = std::filesystem::path(args[0]).filename().string();
+    if (!args.empty() && !args[0].empty()) {
+        g_argv0 = args[0];
+        g_help_name = std::filesystem::path(args[0]).filename().string();
+    }
     size_t stop = 0;
     auto g = cli::parse(args, 1, kGlobalFlags, &stop);
-    if (!g) return fail_exit(g.error().message(), false);
+    if (!g) { // urfave/cli: "Incorrect Usage. ERR", a blank line and the application's help on stdout
+        std::printf("Incorrect Usage. %s\n\n", g.error().message().c_str());
+        app_help(commands());
+        std::fflush(stdout);
+        return fail_exit(g.error().message(), false);
+    }
     log::Config lc{g->get("log"), g->get("log-format", "text") == "json", g->flag("debug")};
     if (auto f = g->get("log-format", "text"); f != "text" && f != "json")
         return fail_exit("invalid log-format: " + f, false);

@@ -11,7 +11,7 @@ Status update(const Global& g, const UpdateOpts& o) {
     TRY(c.allows(Verb::Update));
     spec::Resources res;
     if (!o.resources_file.empty()) res = TRY(spec::load_resources(o.resources_file));
-    // Command-line flags override the file, as in runc.
+    // The flags (the cli sets none of them with a resources file, as runc 1.1.5 reads one or the other).
     auto mem = [&]() -> spec::Memory& {
         if (!res.memory) res.memory = spec::Memory{};
         return *res.memory;

@@ -114,7 +114,7 @@ test_image_pull_list_inspect() {
     assert_eq app "$(jq -r '.[0].config.config.User' <<<"$insp")" "inspect user"
     # By digest prefix too.
     assert_eq "$IMG_REF" "$(irt image inspect "${want:7:12}" | jq -r '.[0].name')" "inspect by digest prefix"
-    assert_fails_with "requires at least 1" irt image inspect
+    assert_fails_with "requires a minimum of 1" irt image inspect
     assert_fails_with "invalid format" irt image list --format yaml
 }
 

@@ -351,3 +351,218 @@ test_parity_debug_log() {
     [[ -z $(jq -r 'select(.level == "debug") | .msg' "$log") ]] || fail "debug lines without --debug: $(cat "$log")"
     force_delete "$id"
 }
+
+# usage_of CMD...: "RC", then CMD's stdout, then the msg of its --log error line (a newline in it as \n), separated
+# by lines "--".
+usage_of() {
+    local log="$E2E_WORK/usage.$RANDOM.log" out rc=0
+    out=$("$RUNTIME" --root "$E2E_ROOT" --log "$log" --log-format json "$@" 2>/dev/null) || rc=$?
+    local msg=""
+    [[ ! -s $log ]] || msg=$(jq -r 'select(.level == "error") | .msg | gsub("\n"; "\\n")' "$log")
+    printf '%s\n--\n%s\n--\n%s' "$rc" "$out" "$msg"
+    rm -f "$log"
+}
+
+# runc's own words where tools read them: a wrong argument count, an unknown flag (a command's or a global one)
+# and an unknown command print urfave/cli's "Incorrect Usage" and the help page on stdout, exit 1 (3 for an
+# unknown command), and log runc's message (argument-count errors begin with argv[0], as runc's os.Args[0]).
+test_parity_incorrect_usage() {
+    local prog=$RUNTIME out help
+    for c in state start delete pause resume events update create run; do
+        out=$(usage_of "$c")
+        help=$("$RUNTIME" "$c" --help)
+        assert_eq "1
+--
+Incorrect Usage.
+
+$help
+--
+$prog: \"$c\" requires exactly 1 argument(s)" "$out" "$c without its argument"
+    done
+    out=$(usage_of kill)
+    help=$("$RUNTIME" kill --help)
+    assert_eq "1
+--
+Incorrect Usage.
+
+$help
+--
+$prog: \"kill\" requires a minimum of 1 argument(s)" "$out" "kill without arguments"
+    out=$(usage_of kill a KILL extra)
+    assert_eq "$prog: \"kill\" requires a maximum of 2 argument(s)" "${out##*$'\n'--$'\n'}" "kill with 3 arguments"
+    out=$(usage_of ps)
+    assert_eq "$prog: \"ps\" requires a minimum of 1 argument(s)" "${out##*$'\n'--$'\n'}" "ps without arguments"
+    out=$(usage_of exec)
+    assert_eq "1" "${out%%$'\n'*}" "exit status of exec without arguments (1, not exec's 255)"
+    assert_eq "$prog: \"exec\" requires a minimum of 1 argument(s)" "${out##*$'\n'--$'\n'}" "exec without arguments"
+    for c in list spec features; do
+        out=$(usage_of "$c" extra)
+        help=$("$RUNTIME" "$c" --help)
+        assert_eq "1
+--
+Incorrect Usage.
+
+$help
+--
+$prog: \"$c\" requires exactly 0 argument(s)" "$out" "$c with an argument"
+    done
+    out=$(usage_of create --bogus x)
+    help=$("$RUNTIME" create --help)
+    assert_eq "1
+--
+Incorrect Usage: flag provided but not defined: -bogus
+
+$help
+--
+flag provided but not defined: -bogus" "$out" "create --bogus"
+    out=$(usage_of --bogus list)
+    help=$("$RUNTIME" --help)
+    assert_eq "1
+--
+Incorrect Usage. flag provided but not defined: -bogus
+
+$help
+--" "$out" "a global --bogus (the log is not set up yet: the message goes to stderr only)"
+    assert_fails_with "flag provided but not defined: -bogus" "$RUNTIME" --bogus list
+    # An unknown command: nothing on stdout, exit 3, the message with urfave's newline.
+    out=$(usage_of bogus)
+    assert_eq "3
+--
+
+--
+No help topic for 'bogus'\\n" "$out" "an unknown command"
+}
+
+# ---------------------------------------------------------------------------------------------- pod cgroups
+
+# pod_cgroup NAME CTRL...: makes /NAME in each v1 hierarchy CTRL (as kubelet makes a pod's cgroup before its
+# containers); prints nothing. pod_cgroup_remove (below) removes the pod everywhere.
+pod_cgroup() {
+    local name=$1 ctrl
+    shift
+    for ctrl in "$@"; do
+        [[ -f /sys/fs/cgroup/$ctrl/cgroup.procs ]] || skip "no cgroup v1 $ctrl hierarchy here"
+        mkdir "/sys/fs/cgroup/$ctrl/$name"
+    done
+}
+# pod_cgroup_remove NAME: the pod's directory in every hierarchy (liblxc makes the parents of a cgroupsPath in
+# the hierarchies the test did not make it in, and delete leaves parents as runc does).
+pod_cgroup_remove() {
+    local name=$1 d
+    for d in /sys/fs/cgroup/*/"$name" /sys/fs/cgroup/"$name"; do
+        [[ -d $d ]] || continue
+        find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
+        rmdir "$d" 2>/dev/null || true
+    done
+}
+
+# A container whose cgroupsPath is below a pod cgroup with its own memory and cpu limits (kubelet's layout):
+# the container's own limits are set in its own directories, `update` changes those and never the pod's.
+test_parity_update_in_pod_cgroup() {
+    require_root
+    local pod="${E2E_PREFIX}-limitpod" id b pid mem cpu
+    id=$(new_id limitpod)
+    pod_cgroup "$pod" memory cpu
+    trap "force_delete $id; pod_cgroup_remove $pod" EXIT
+    echo $((256 << 20)) >"/sys/fs/cgroup/memory/$pod/memory.limit_in_bytes"
+    echo 50000 >"/sys/fs/cgroup/cpu/$pod/cpu.cfs_quota_us"
+    b=$(bundle limitpod sleep 100) || fail bundle
+    spec_edit "$b" ".linux.cgroupsPath = \"/$pod/ctr\" | .linux.resources.memory = {limit: 134217728} |
+        .linux.resources.cpu = {quota: 40000, period: 100000}"
+    rt run -d --bundle "$b" "$id" </dev/null >/dev/null || fail "run below the pod cgroup /$pod"
+    pid=$(state_field "$id" pid)
+    mem=$(parity_cgroup_dir "$pid" memory)
+    cpu=$(parity_cgroup_dir "$pid" cpu)
+    [[ $mem == "/sys/fs/cgroup/memory/$pod/"* ]] || fail "the container's memory cgroup $mem is not below /$pod"
+    [[ $cpu == "/sys/fs/cgroup/cpu/$pod/"* ]] || fail "the container's cpu cgroup $cpu is not below /$pod"
+    assert_eq 134217728 "$(cat "$mem/memory.limit_in_bytes")" "the container's memory limit at create"
+    assert_eq 40000 "$(cat "$cpu/cpu.cfs_quota_us")" "the container's cpu quota at create"
+    rt update --memory 64M --cpu-quota 20000 "$id" || fail "update --memory --cpu-quota"
+    assert_eq 67108864 "$(cat "$mem/memory.limit_in_bytes")" "the container's memory limit after update"
+    assert_eq 20000 "$(cat "$cpu/cpu.cfs_quota_us")" "the container's cpu quota after update"
+    echo '{"memory": {"limit": 100663296}, "cpu": {"quota": 30000, "period": 100000}}' |
+        rt update --resources - "$id" || fail "update --resources -"
+    assert_eq 100663296 "$(cat "$mem/memory.limit_in_bytes")" "the container's memory limit after update -r"
+    assert_eq 30000 "$(cat "$cpu/cpu.cfs_quota_us")" "the container's cpu quota after update -r"
+    assert_eq $((256 << 20)) "$(cat "/sys/fs/cgroup/memory/$pod/memory.limit_in_bytes")" "the pod's memory limit"
+    assert_eq 50000 "$(cat "/sys/fs/cgroup/cpu/$pod/cpu.cfs_quota_us")" "the pod's cpu quota"
+    # Above the pod's limit: the kernel refuses a child's quota above its parent's (runc fails the same way).
+    assert_fails_with "update|invalid argument" rt update --cpu-quota 90000 "$id"
+    assert_eq 30000 "$(cat "$cpu/cpu.cfs_quota_us")" "the container's cpu quota after a refused update"
+    assert_eq running "$(state_field "$id" status)" "status after the updates"
+    rt delete --force "$id" || fail "delete --force"
+}
+
+# A pod cgroup made beforehand with an empty v1 cpuset (a new cpuset directory has no cpus and no mems, and no
+# task can join it): the container's cgroup below it gets its cpus and mems filled from the parents, as runc's
+# cpuset manager fills every empty directory of the path from its parent, the pod's included.
+test_parity_cpuset_pod_cgroup_filled() {
+    require_root
+    local pod="${E2E_PREFIX}-cpusetpod" id b pid d
+    id=$(new_id cpusetpod)
+    pod_cgroup "$pod" cpuset
+    trap "force_delete $id; pod_cgroup_remove $pod" EXIT
+    [[ -z $(tr -d ' \n' <"/sys/fs/cgroup/cpuset/$pod/cpuset.cpus") ]] || fail "a new cpuset directory has cpus"
+    b=$(bundle cpusetpod sleep 100) || fail bundle
+    spec_edit "$b" ".linux.cgroupsPath = \"/$pod/ctr\""
+    rt run -d --bundle "$b" "$id" </dev/null >/dev/null || fail "run below the pod cgroup /$pod with an empty cpuset"
+    pid=$(state_field "$id" pid)
+    d=$(parity_cgroup_dir "$pid" cpuset)
+    [[ $d == "/sys/fs/cgroup/cpuset/$pod/"* ]] || fail "the container's cpuset cgroup $d is not below /$pod"
+    for f in cpuset.cpus cpuset.mems; do
+        assert_eq "$(cat "/sys/fs/cgroup/cpuset/$f")" "$(cat "$d/$f")" "the container's $f"
+        assert_eq "$(cat "/sys/fs/cgroup/cpuset/$f")" "$(cat "/sys/fs/cgroup/cpuset/$pod/$f")" "the pod's $f"
+    done
+    rt exec "$id" true || fail "exec in the container"
+    rt delete --force "$id" || fail "delete --force"
+}
+
+# ---------------------------------------------------------------------------------------------- update
+
+# update's device rules are runc 1.1.5's: `update --resources` decodes linux.resources.devices but sets
+# SkipDevices ("runc update is unable to change device configuration"), so the rules written at create stay:
+# a device the config allows stays usable after an update that denies it, one it denies stays denied.
+test_parity_update_devices_unchanged() {
+    require_root
+    local id b
+    id=$(new_id updatedev)
+    b=$(bundle updatedev sleep 100) || fail bundle
+    # runc spec's rules: everything denied, then the standard nodes (/dev/null among them) allowed; c 1:11
+    # (/dev/kmsg) is not among them.
+    rt run -d --bundle "$b" "$id" </dev/null >/dev/null || fail run
+    rt exec "$id" sh -c 'echo x >/dev/null' || fail "/dev/null before the update"
+    echo '{"devices": [{"allow": false, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+                       {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rwm"}]}' |
+        rt update --resources - "$id" || fail "update --resources with devices"
+    rt exec "$id" sh -c 'echo x >/dev/null' || fail "/dev/null denied after an update (runc keeps the create's rules)"
+    assert_eq running "$(state_field "$id" status)" "status after the update"
+    local pid d
+    pid=$(state_field "$id" pid)
+    d=$(parity_cgroup_dir "$pid" devices)
+    if [[ -n $d ]]; then
+        grep -qx 'c 1:3 rwm' "$d/devices.list" || fail "c 1:3 is no longer allowed: $(cat "$d/devices.list")"
+        ! grep -qx 'c 1:11 rwm' "$d/devices.list" || fail "c 1:11 became allowed: $(cat "$d/devices.list")"
+    fi
+    rt delete --force "$id" || fail "delete --force"
+}
+
+# With --resources, runc 1.1.5 reads the file and nothing else: the resource flags given with it are ignored.
+test_parity_update_file_ignores_flags() {
+    require_root
+    local id b pid mem pids
+    id=$(new_id updatefile)
+    b=$(bundle updatefile sleep 100) || fail bundle
+    rt run -d --bundle "$b" "$id" </dev/null >/dev/null || fail run
+    pid=$(state_field "$id" pid)
+    mem=$(parity_cgroup_dir "$pid" memory)
+    pids=$(parity_cgroup_dir "$pid" pids)
+    [[ -n $mem && -n $pids ]] || skip "no v1 memory and pids cgroups for the container"
+    echo '{"memory": {"limit": 209715200}}' | rt update --resources - --memory 100M --pids-limit 50 "$id" ||
+        fail "update --resources - with flags"
+    assert_eq 209715200 "$(cat "$mem/memory.limit_in_bytes")" "memory limit (the file's, not --memory's)"
+    assert_eq max "$(cat "$pids/pids.max")" "pids.max (--pids-limit is not read with --resources)"
+    rt update --memory 100M --pids-limit 50 "$id" || fail "update with flags"
+    assert_eq 104857600 "$(cat "$mem/memory.limit_in_bytes")" "memory limit from --memory"
+    assert_eq 50 "$(cat "$pids/pids.max")" "pids.max from --pids-limit"
+    rt delete --force "$id" || fail "delete --force"
+}

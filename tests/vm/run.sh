@@ -8,7 +8,8 @@
 # binaries and tests go in on a second, read-only virtio disk. Console logs stay in $LXCRI_VM_LOGS (default
 # BUILD_DIR/vm-logs). Prints the guest's per-test lines and "VM: N passed, N failed"; exits non-zero on any
 # failure. Every wait is bounded (LXCRI_VM_TIMEOUT seconds per boot, default 1500). No timing claims.
-# LXCRI_VM_MODES="systemd nosystemd" selects the boots.
+# LXCRI_VM_MODES="systemd nosystemd" selects the boots; LXCRI_VM_ONLY=REGEX runs only the guest tests whose
+# names match (e.g. LXCRI_VM_ONLY=without-dbus).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -33,6 +34,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/payload/bin" "$work/payload/guest"
 cp "$build/proxmox-lxcri" "$build/proxmox-lxcri-init" "$build/proxmox-lxcri-image" "$work/payload/bin/"
 cp "$here"/guest/*.sh "$work/payload/guest/"
+[[ -z ${LXCRI_VM_ONLY:-} ]] || echo "$LXCRI_VM_ONLY" >"$work/payload/guest/only"
 truncate -s 256M "$work/payload.img"
 mkfs.ext4 -q -F -L lxcri-payload -d "$work/payload" "$work/payload.img"
 

@@ -23,9 +23,12 @@ fail() {
     echo "$*" >"$WORK/reason"
     exit 1
 }
+# payload/guest/only (LXCRI_VM_ONLY of run.sh): an extended regex; only the tests whose names match run.
+only=$(cat "$payload/guest/only" 2>/dev/null || true)
 run_test() { # run_test NAME FUNC ARGS...
     local name=$1
     shift
+    [[ -z $only ]] || grep -qE -- "$only" <<<"$name" || return 0
     rm -f "$WORK/reason"
     echo "--- $name"
     if ("$@") >"$WORK/$name.log" 2>&1; then
@@ -269,6 +272,45 @@ test_no_systemd_refused() {
     assert_no_leak nosd
 }
 
+# No D-Bus daemon (a minimal Debian install, a VM image without dbus): as root, runc's go-systemd falls back to
+# systemd's private socket /run/systemd/private, and so does this runtime. dbus.socket and dbus.service are
+# stopped and masked for the test and restored after it. RUNTIME: ours or runc (the reference, for parity).
+dbus_restore() {
+    systemctl unmask --runtime dbus.socket dbus.service >/dev/null 2>&1
+    systemctl start dbus.socket dbus.service
+}
+test_systemd_without_dbus() {
+    local which=$1 id=nodbus-$1 b pid cg scope unit
+    unit=lxcri-$id.scope scope=/sys/fs/cgroup/system.slice/lxcri-$id.scope
+    trap dbus_restore EXIT
+    systemctl mask --runtime dbus.socket dbus.service >/dev/null 2>&1 || fail "mask dbus"
+    systemctl stop dbus.socket dbus.service || fail "stop dbus"
+    ! busctl --system list >/dev/null 2>&1 || fail "the D-Bus system bus still answers with dbus stopped"
+    b=$(bundle "$id" '["sleep","1000"]' \
+        ".linux.cgroupsPath = \"system.slice:lxcri:$id\" | .linux.resources.memory.limit = 67108864") ||
+        fail "bundle"
+    local sd=("$RT" --root "$ROOT" --systemd-cgroup)
+    [[ $which == runc ]] && sd=(runc --root "$ROOT-runc" --systemd-cgroup)
+    timeout "$T" "${sd[@]}" run -d --bundle "$b" "$id" </dev/null >/dev/null 2>"$WORK/$id.err" ||
+        fail "run --systemd-cgroup without D-Bus: $(cat "$WORK/$id.err")"
+    pid=$(timeout "$T" "${sd[@]}" state "$id" | jq -r .pid)
+    systemctl is-active -q "$unit" || fail "scope $unit not active"
+    cg=$(cg_dir "$pid")
+    [[ $cg == "$scope" || $cg == "$scope"/* ]] || fail "cgroup $cg not in the scope"
+    [[ $(cat "$cg/memory.max") == 67108864 ]] || fail "memory.max is $(cat "$cg/memory.max"), want 67108864"
+    [[ $(systemctl show -P MemoryMax "$unit") == 67108864 ]] || fail "unit MemoryMax: $(systemctl show -P MemoryMax "$unit")"
+    timeout "$T" "${sd[@]}" update --memory 100663296 "$id" || fail "update without D-Bus"
+    [[ $(cat "$cg/memory.max") == 100663296 ]] || fail "memory.max after update: $(cat "$cg/memory.max")"
+    [[ $(systemctl show -P MemoryMax "$unit") == 100663296 ]] ||
+        fail "unit MemoryMax after update: $(systemctl show -P MemoryMax "$unit")"
+    timeout "$T" "${sd[@]}" delete --force "$id" || fail "delete --force without D-Bus"
+    wait_for 30 sh -c "! systemctl is-active -q $unit" || fail "scope $unit still active after delete"
+    [[ $which == runc ]] || assert_no_leak "$id"
+    trap - EXIT
+    dbus_restore || fail "restore dbus"
+    wait_for 30 busctl --system list >/dev/null 2>&1 || fail "the D-Bus system bus did not come back"
+}
+
 test_podman() {
     command -v podman >/dev/null || fail "podman not installed"
     local d=$WORK/podman name=pm-vm out rc=0 cid
@@ -329,6 +371,8 @@ main() {
     if [[ $mode == systemd ]]; then
         run_test systemd-bad-path test_systemd_errors
         run_test systemd-unit-clash test_systemd_unit_clash
+        run_test systemd-without-dbus test_systemd_without_dbus ours
+        run_test systemd-without-dbus-runc test_systemd_without_dbus runc
         run_test podman-systemd test_podman
     else
         run_test systemd-refused-without-systemd test_no_systemd_refused
