@@ -68,8 +68,9 @@ Status create(const Global& g, const CreateOpts& o) {
             e.context("cleanup failed (" + r.error().message() + ")");
         return std::unexpected(std::move(e));
     };
-    // From here on state.json lists what exists; the backend adds to it before it makes anything.
-    if (auto r = store.save(st); !r) return undo(std::move(r).error());
+    // From here on state.json lists what exists; the backend adds to it before it makes anything. Only a
+    // rootfs from a storage driver outlives a reboot: that first record is made durable (Store::save).
+    if (auto r = store.save(st, st.storage.has_value()); !r) return undo(std::move(r).error());
     if (auto r = store.save_spec(o.id, loaded.config_json); !r) return undo(std::move(r).error());
 
     backend::Handle h{o.id, c.dir, st.backend_state};
