@@ -305,17 +305,6 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     }
 
     auto joins = TRY(open_namespaces(plan));
-    // The cgroup directories liblxc is about to make: the caller records which of them did not exist.
-    if (req.cgroups_planned) {
-        std::vector<std::string> rel;
-        for (const auto& k : cfg.keys)
-            if (k.key == "lxc.cgroup.dir.container" || k.key == "lxc.cgroup.dir.monitor")
-                rel.push_back(k.value);
-        TRY(req.cgroups_planned(rel));
-    }
-    // After they are recorded: the cpuset parents made here are the create's like those liblxc makes.
-    for (const auto& k : cfg.keys)
-        if (k.key == "lxc.cgroup.dir.container") TRY_CTX(cgroup::prepare_cpuset_parents(k.value), "cpuset");
 
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
@@ -347,10 +336,26 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
         if (lxc_err.empty()) return std::unexpected(std::move(e));
         return fail(e.message() + ": " + lxc_err);
     };
-    // Recorded before it may do anything; with the systemd driver, inside its scope before liblxc runs.
+    // The cgroup directories liblxc is about to make (the caller notes which of them did not exist) and the
+    // monitor are recorded together, before the monitor may do anything (one state write: the monitor waits
+    // on go_r, and exits if we die before we release it); with the systemd driver, it is put inside its
+    // scope before liblxc runs.
+    if (req.cgroups_planned) {
+        std::vector<std::string> rel;
+        for (const auto& k : cfg.keys)
+            if (k.key == "lxc.cgroup.dir.container" || k.key == "lxc.cgroup.dir.monitor")
+                rel.push_back(k.value);
+        if (auto r = req.cgroups_planned(rel); !r) return reap_error(std::move(r).error());
+    }
     if (req.monitor_forked) {
         if (auto r = req.monitor_forked(monitor); !r) return reap_error(std::move(r).error());
     }
+    // After they are recorded: the cpuset parents made here are the create's like those liblxc makes.
+    for (const auto& k : cfg.keys)
+        if (k.key == "lxc.cgroup.dir.container") {
+            if (auto r = cgroup::prepare_cpuset_parents(k.value); !r)
+                return reap_error(std::move(r).error().with_context("cpuset"));
+        }
     if (req.enter_scope) {
         if (auto r = req.enter_scope(monitor); !r) return reap_error(std::move(r).error());
     }

@@ -34,9 +34,11 @@ struct CreateRequest {
     // monitor, which waits for it before it starts liblxc. Empty: cgroupfs driver.
     std::string scope_cgroup;
     std::function<Status(pid_t monitor)> enter_scope;
-    // Called with the cgroup directories (relative to each hierarchy) liblxc will make, before it does.
+    // Called with the cgroup directories (relative to each hierarchy) liblxc will make, before anything makes
+    // them, right before monitor_forked: the caller may record both with one write.
     std::function<Status(const std::vector<std::string>& dirs)> cgroups_planned;
-    // Called with the forked monitor's pid before the monitor goes on (it waits until this returns).
+    // Called with the forked monitor's pid before the monitor goes on (it waits until this returns) and
+    // before any cgroup directory is made.
     std::function<Status(pid_t monitor)> monitor_forked;
     // Called with the ready init and its cgroups before the monitor is ended (the init then outlives it).
     std::function<Status(pid_t init, const std::map<std::string, std::string>& cgroups)> init_ready;
