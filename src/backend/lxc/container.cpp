@@ -75,8 +75,9 @@ Result<std::vector<NsJoin>> open_namespaces(const plan::Plan& plan) {
 
 // Runs in the forked monitor: never returns. It waits for one byte on go_fd first: the runtime has recorded
 // its identity (and, with the systemd driver, put it into the scope). Nothing here allocates before liblxc.
-[[noreturn]] void run_monitor(const char* id, const char* lxcpath, const std::vector<NsJoin>& joins,
-                              int preserve_fds, int console_fd, int ready_fd, int go_fd) {
+[[noreturn]] void run_monitor(const char* id, const char* lxcpath, const Config& cfg,
+                              const std::vector<NsJoin>& joins, int preserve_fds, int console_fd,
+                              int ready_fd, int go_fd) {
     // Unblock and reset signals inherited from the runtime.
     sigset_t all;
     sigemptyset(&all);
@@ -113,8 +114,17 @@ Result<std::vector<NsJoin>> open_namespaces(const plan::Plan& plan) {
     // refuse ranges that /etc/subuid does not grant to root. Root may write the maps itself: hide the tools
     // from liblxc.
     if (geteuid() == 0) unsetenv("PATH");
+    // The keys are handed to liblxc here rather than through <state dir>/config, which liblxc would parse
+    // with the same setters: one file less to write and remove per container (LXCRI_LXC_LOGLEVEL writes
+    // them to <state dir>/lxc.conf, for debugging).
     struct lxc_container* c = lxc_container_new(id, lxcpath);
     if (!c) child_fail("lxc_container_new");
+    for (const auto& k : cfg.keys) {
+        if (!c->set_config_item(c, k.key.c_str(), k.value.c_str())) {
+            dprintf(2, "proxmox-lxcri: monitor: liblxc refused %s = %s\n", k.key.c_str(), k.value.c_str());
+            _exit(127);
+        }
+    }
     c->want_daemonize(c, false);
     c->want_close_all_fds(c, false);
     bool ok = c->start(c, 0, nullptr);
@@ -285,7 +295,8 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
         {req.init_binary, std::string(kHelperMount + 1) + "/" + kInitName, "none", {"bind", "ro"}, "", ""});
     // Every mount target resolved inside the rootfs and created there, before liblxc sees it.
     TRY_CTX(resolve_mount_targets(cfg, plan.rootfs), "mount destinations");
-    TRY(sys::write_file_atomic(req.state_dir + "/config", to_text(cfg), 0600));
+    // Not named "config": liblxc would load that file too and see every key twice.
+    if (lvl && *lvl) TRY(sys::write_file_atomic(req.state_dir + "/lxc.conf", to_text(cfg), 0600));
 
     plan::InitConfig ic = plan::make_init_config(plan);
     strip_unavailable_lsm_labels(ic.process);
@@ -321,7 +332,7 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     if (monitor == 0) {
         ours.reset();
         go_w.reset();
-        run_monitor(plan.id.c_str(), req.lxcpath.c_str(), joins, req.preserve_fds, req.console_fd,
+        run_monitor(plan.id.c_str(), req.lxcpath.c_str(), cfg, joins, req.preserve_fds, req.console_fd,
                     theirs.get(), go_r.get());
     }
     theirs.reset();

@@ -1,7 +1,8 @@
 // The liblxc executor: carries out a Plan as an LXC container whose liblxc monitor is the pid-file process.
 //
-// create: writes <state_dir>/config (lxc keys from lxc_config) and <state_dir>/helper/{init.json,fifo,init},
-// forks the monitor (which joins path namespaces, then calls liblxc start() non-daemonized), waits until the
+// create: writes <state_dir>/helper/{init.json,fifo,init}, forks the monitor (which joins path namespaces,
+// hands liblxc the keys from lxc_config and calls liblxc start() non-daemonized; <state_dir>/lxc.conf has
+// them as text only with LXCRI_LXC_LOGLEVEL set), waits until the
 // init helper reports that it blocks on the fifo (it has cleared liblxc's parent-death signal), records the
 // init, then ends the monitor: the init is reparented to the caller's subreaper (containerd's shim, conmon,
 // `run` itself), as runc's is, and no process stays per container besides the container's own.
