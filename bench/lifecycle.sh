@@ -28,8 +28,9 @@ command -v hyperfine >/dev/null || { echo "bench: hyperfine not installed (scrip
 source "$repo/tests/e2e/lib.sh"
 E2E_WORK=$(mktemp -d /tmp/lxcri-bench.XXXXXX)
 export E2E_WORK
-# State roots on tmpfs, where every runtime keeps them in production (/run/runc, /run/containerd/runc,
-# /run/proxmox-lxcri): on a disk, file creation and fsync costs would be measured instead of the runtimes.
+# State roots under /run, where every runtime keeps them in production (/run/runc, /run/containerd/runc,
+# /run/proxmox-lxcri). /run is a tmpfs on most hosts; where it is on a disk (the ext4 root on the development
+# machine), the runtimes' file writes, fsyncs and discards are part of what is measured.
 STATE=$(mktemp -d /run/lxcri-bench-state.XXXXXX)
 out_dir=${BENCH_OUT:-$repo/bench/out}
 mkdir -p "$out_dir"
