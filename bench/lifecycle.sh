@@ -5,6 +5,7 @@
 #   RUNTIME=/abs/path/to/runtime              ours (default: build/proxmox-lxcri)
 #   BENCH_CONTAINERS=10                       containers kept alive for the memory measurement
 #   BENCH_RUNTIMES="runc crun ours"           which runtimes to measure
+#   BENCH_ROUNDS=5                            the runtimes take turns: this many rounds of N/ROUNDS runs
 #
 # Measures, per runtime:
 #   run        `run` of busybox `true` (the runtime creates, starts, waits and deletes)
@@ -27,8 +28,9 @@ command -v hyperfine >/dev/null || { echo "bench: hyperfine not installed (scrip
 source "$repo/tests/e2e/lib.sh"
 E2E_WORK=$(mktemp -d /tmp/lxcri-bench.XXXXXX)
 export E2E_WORK
-# State roots on tmpfs, where every runtime keeps them in production (/run/runc, /run/containerd/runc,
-# /run/proxmox-lxcri): on a disk, file creation and fsync costs would be measured instead of the runtimes.
+# State roots under /run, where every runtime keeps them in production (/run/runc, /run/containerd/runc,
+# /run/proxmox-lxcri). /run is a tmpfs on most hosts; where it is on a disk (the ext4 root on the development
+# machine), the runtimes' file writes, fsyncs and discards are part of what is measured.
 STATE=$(mktemp -d /run/lxcri-bench-state.XXXXXX)
 out_dir=${BENCH_OUT:-$repo/bench/out}
 mkdir -p "$out_dir"
@@ -41,28 +43,35 @@ runtime_bin() {
     esac
 }
 
-# ms_stats JSON: "mean median" in ms from a hyperfine export.
-ms_stats() { jq -r '.results[0] | "\(.mean * 1000) \(.median * 1000)"' "$1" | awk '{printf "%.1f %.1f", $1, $2}'; }
+# ms_stats NAME: "mean median" in ms over every round's hyperfine export of NAME.
+ms_stats() {
+    jq -s '[.[].results[0].times[]] | sort | {mean: (add / length), median: (if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end)}' \
+        "$E2E_WORK"/"$1"-round*.json | jq -r '"\(.mean * 1000) \(.median * 1000)"' | awk '{printf "%.1f %.1f", $1, $2}'
+}
 
-bench_times() {
-    local name=$1 bin=$2 root="$STATE/root-$1" b
+# bench_prepare NAME BIN: the bundle and the create -> start -> delete script of one runtime.
+bench_prepare() {
+    local name=$1 bin=$2 root="$STATE/root-$1" rt
     mkdir -p "$root"
-    b=$(make_busybox_bundle "$E2E_WORK/bundle-$name" true >/dev/null && echo "$E2E_WORK/bundle-$name")
-    local rt
+    make_busybox_bundle "$E2E_WORK/bundle-$name" true >/dev/null
     rt=$(printf '%q --root %q' "$bin" "$root")
-    hyperfine -N --style basic --warmup 3 --runs "$N" --export-json "$E2E_WORK/$name-run.json" \
-        "$bin --root $root run --bundle $b bench-run" >&2
-    local cycle="$E2E_WORK/$name-cycle.sh"
-    cat >"$cycle" <<EOF
+    cat >"$E2E_WORK/$name-cycle.sh" <<EOF
 #!/bin/sh
-$rt create --bundle $b bench-cycle </dev/null >/dev/null || exit 1
+$rt create --bundle $E2E_WORK/bundle-$name bench-cycle </dev/null >/dev/null || exit 1
 $rt start bench-cycle || exit 1
 while [ "\$($rt state bench-cycle | jq -r .status)" != stopped ]; do :; done
 $rt delete bench-cycle
 EOF
-    chmod +x "$cycle"
-    hyperfine -N --style basic --warmup 3 --runs "$N" --export-json "$E2E_WORK/$name-cycle.json" "$cycle" >&2
-    echo "$(ms_stats "$E2E_WORK/$name-run.json") $(ms_stats "$E2E_WORK/$name-cycle.json")"
+    chmod +x "$E2E_WORK/$name-cycle.sh"
+}
+
+# bench_round NAME BIN ROUND RUNS: one round of both measurements for one runtime.
+bench_round() {
+    local name=$1 bin=$2 round=$3 runs=$4 root="$STATE/root-$1"
+    hyperfine -N --style basic --warmup 1 --runs "$runs" --export-json "$E2E_WORK/$name-run-round$round.json" \
+        "$bin --root $root run --bundle $E2E_WORK/bundle-$name bench-run" >&2
+    hyperfine -N --style basic --warmup 1 --runs "$runs" --export-json "$E2E_WORK/$name-cycle-round$round.json" \
+        "$E2E_WORK/$name-cycle.sh" >&2
 }
 
 pss_kib() { awk '/^Pss:/ {print $2; exit}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
@@ -116,16 +125,32 @@ bench_memory() {
     echo "$((total / CONTAINERS)) $procs"
 }
 
-declare -A RES=()
+declare -A RES=() BIN=()
+ACTIVE=()
 for r in $RUNTIMES; do
     bin=$(runtime_bin "$r") || bin=""
     if [[ -z $bin ]]; then
         echo "bench: $r not available, skipped" >&2
         continue
     fi
-    echo "bench: $r ($bin), $N iterations" >&2
-    read -r run_mean run_med cyc_mean cyc_med <<<"$(bench_times "$r" "$bin")"
-    read -r kib procs <<<"$(bench_memory "$r" "$bin")"
+    BIN[$r]=$bin
+    ACTIVE+=("$r")
+    bench_prepare "$r" "$bin"
+done
+# The runtimes take turns, ROUNDS rounds of N/ROUNDS runs each, so that a change in the machine's load (other
+# users of its CPUs) falls on all of them alike instead of on whichever ran at that moment.
+ROUNDS=${BENCH_ROUNDS:-5}
+per_round=$(((N + ROUNDS - 1) / ROUNDS))
+for round in $(seq "$ROUNDS"); do
+    for r in "${ACTIVE[@]}"; do
+        echo "bench: round $round/$ROUNDS: $r (${BIN[$r]}), $per_round runs" >&2
+        bench_round "$r" "${BIN[$r]}" "$round" "$per_round"
+    done
+done
+for r in "${ACTIVE[@]}"; do
+    read -r run_mean run_med <<<"$(ms_stats "$r-run")"
+    read -r cyc_mean cyc_med <<<"$(ms_stats "$r-cycle")"
+    read -r kib procs <<<"$(bench_memory "$r" "${BIN[$r]}")"
     RES[$r]="$run_mean $run_med $cyc_mean $cyc_med $kib $procs"
 done
 
@@ -133,7 +158,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 
 {
     echo
-    echo "Lifecycle benchmark, $N iterations, busybox \`true\`; memory with $CONTAINERS containers of \`sleep 1000\`"
+    echo "Lifecycle benchmark, $((per_round * ROUNDS)) iterations in $ROUNDS interleaved rounds, busybox \`true\`; memory with $CONTAINERS containers of \`sleep 1000\`"
     echo "($(uname -r), $(nproc) cpus, $(date -u +%Y-%m-%dT%H:%MZ))"
     echo
     echo "| runtime | run mean ms | run median ms | create+start+delete mean ms | median ms | overhead KiB/container | overhead processes |"

@@ -68,8 +68,9 @@ Status create(const Global& g, const CreateOpts& o) {
             e.context("cleanup failed (" + r.error().message() + ")");
         return std::unexpected(std::move(e));
     };
-    // From here on state.json lists what exists; the backend adds to it before it makes anything.
-    if (auto r = store.save(st); !r) return undo(std::move(r).error());
+    // From here on state.json lists what exists; the backend adds to it before it makes anything. Only a
+    // rootfs from a storage driver outlives a reboot: that first record is made durable (Store::save).
+    if (auto r = store.save(st, st.storage.has_value()); !r) return undo(std::move(r).error());
     if (auto r = store.save_spec(o.id, loaded.config_json); !r) return undo(std::move(r).error());
 
     backend::Handle h{o.id, c.dir, st.backend_state};
@@ -83,7 +84,13 @@ Status create(const Global& g, const CreateOpts& o) {
     if (!created) return undo(std::move(created).error());
     console.reset();
     st.pid = created->init_pid;
-    if (auto r = store.save(st); !r) return undo(std::move(r).error());
+    // The backend's record names the init already (delete --force needs nothing more); the pid is saved
+    // before the create-phase hooks for `state` while they run, otherwise with the final record below.
+    bool create_hooks = !plan.hooks.prestart.empty() || !plan.hooks.create_runtime.empty() ||
+                        !plan.hooks.create_container.empty();
+    if (create_hooks) {
+        if (auto r = store.save(st); !r) return undo(std::move(r).error());
+    }
     log::debug("create: " + o.id + " init pid " + std::to_string(st.pid) + ", waiting for start");
 
     for (auto& gap : plan.gaps)

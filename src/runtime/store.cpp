@@ -100,12 +100,12 @@ Result<State> Store::load(const std::string& id) const {
     return TRY_CTX(state_from_json(*text), "load state of " + id);
 }
 
-Status Store::save(const State& s) const {
-    return sys::write_file_atomic(dir(s.id) + "/state.json", state_to_json(s), 0600, true);
+Status Store::save(const State& s, bool durable) const {
+    return sys::write_file_atomic(dir(s.id) + "/state.json", state_to_json(s), 0600, durable);
 }
 
 Status Store::save_spec(const std::string& id, std::string_view config_json) const {
-    return sys::write_file_atomic(dir(id) + "/" + kSpecFile, config_json, 0600, true);
+    return sys::write_file_atomic(dir(id) + "/" + kSpecFile, config_json, 0600);
 }
 
 Result<spec::Spec> Store::load_spec(const std::string& id) const {

@@ -35,7 +35,13 @@ class Store {
     // Locks an existing container; "container \"ID\" does not exist" if not.
     Result<sys::FileLock> lock(const std::string& id, bool exclusive = true);
     Result<State> load(const std::string& id) const;
-    Status save(const State& s) const;
+    // Atomic for every reader (temp file + rename), without fsync: a runtime killed at any point loses
+    // nothing (the page cache outlives it), and what a power loss would lose is moot, since the processes,
+    // cgroups and namespaces the record names are gone after it too (runc and crun do not fsync their state
+    // either; the state root is a tmpfs on most hosts, /run). durable: fsync the file and the directory,
+    // for the first record of a container that holds something a reboot does not remove (a storage
+    // driver's rootfs), so that `delete --force` can still find and release it afterwards.
+    Status save(const State& s, bool durable = false) const;
     // The bundle's config.json as it was at create (runc keeps it in its state too): start, exec and the
     // poststop hooks use this copy, never the bundle's current file.
     Status save_spec(const std::string& id, std::string_view config_json) const;

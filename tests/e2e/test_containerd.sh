@@ -155,6 +155,10 @@ test_containerd_ctr_run_and_task() {
     tpid=$(awk -v t="$t" '$1 == t {print $2}' <<<"$tasks")
     [[ $(readlink "/proc/$tpid/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] ||
         fail "task pid $tpid is in the host's pid namespace"
+    # The init execs the process just after `start` returned (runc's too, after its exec fifo handshake):
+    # wait for it, bounded.
+    local deadline=$((SECONDS + 10))
+    while [[ $(tr '\0' ' ' <"/proc/$tpid/cmdline") != *"sh -c"* ]] && ((SECONDS <= deadline)); do sleep 0.02; done
     assert_contains "$(tr '\0' ' ' <"/proc/$tpid/cmdline")" "sh -c" "command of the task pid"
 
     # containerd loads the cgroup of the pid-file pid for metrics: it must be the container's cgroup.

@@ -156,7 +156,8 @@ class LxcBackend final : public backend::Backend {
             h.record = rec.to_json();
             return persist(h.record);
         };
-        // Nothing exists yet: the first save is the planned cgroups, before liblxc makes them.
+        // Nothing exists yet: the first save is the planned cgroups with the monitor, before either does
+        // anything.
 
         std::optional<cgroup::systemd::Unit> unit;
         if (req.systemd_cgroup) {
@@ -176,7 +177,7 @@ class LxcBackend final : public backend::Backend {
             for (auto& rel : dirs)
                 for (auto& d : candidates(rel, mode_of(rec)))
                     if (sys::exists(d)) rec.preexisting.push_back(d);
-            return save();
+            return ok(); // saved with the monitor, next
         };
         lr.monitor_forked = [&](pid_t monitor) -> Status {
             rec.monitor_pid = monitor;

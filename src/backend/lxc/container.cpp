@@ -76,8 +76,9 @@ Result<std::vector<NsJoin>> open_namespaces(const plan::Plan& plan) {
 
 // Runs in the forked monitor: never returns. It waits for one byte on go_fd first: the runtime has recorded
 // its identity (and, with the systemd driver, put it into the scope). Nothing here allocates before liblxc.
-[[noreturn]] void run_monitor(const char* id, const char* lxcpath, const std::vector<NsJoin>& joins,
-                              int preserve_fds, int console_fd, int ready_fd, int go_fd) {
+[[noreturn]] void run_monitor(const char* id, const char* lxcpath, const Config& cfg,
+                              const std::vector<NsJoin>& joins, int preserve_fds, int console_fd,
+                              int ready_fd, int go_fd) {
     // Unblock and reset signals inherited from the runtime.
     sigset_t all;
     sigemptyset(&all);
@@ -114,8 +115,17 @@ Result<std::vector<NsJoin>> open_namespaces(const plan::Plan& plan) {
     // refuse ranges that /etc/subuid does not grant to root. Root may write the maps itself: hide the tools
     // from liblxc.
     if (geteuid() == 0) unsetenv("PATH");
+    // The keys are handed to liblxc here rather than through <state dir>/config, which liblxc would parse
+    // with the same setters: one file less to write and remove per container (LXCRI_LXC_LOGLEVEL writes
+    // them to <state dir>/lxc.conf, for debugging).
     struct lxc_container* c = lxc_container_new(id, lxcpath);
     if (!c) child_fail("lxc_container_new");
+    for (const auto& k : cfg.keys) {
+        if (!c->set_config_item(c, k.key.c_str(), k.value.c_str())) {
+            dprintf(2, "proxmox-lxcri: monitor: liblxc refused %s = %s\n", k.key.c_str(), k.value.c_str());
+            _exit(127);
+        }
+    }
     c->want_daemonize(c, false);
     c->want_close_all_fds(c, false);
     bool ok = c->start(c, 0, nullptr);
@@ -290,7 +300,8 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     std::vector<OutsideBind> outside;
     if (auto owner = mapped_root(plan))
         outside = TRY_CTX(take_unreachable_binds(cfg, owner->first, owner->second), "mount sources");
-    TRY(sys::write_file_atomic(req.state_dir + "/config", to_text(cfg), 0600));
+    // Not named "config": liblxc would load that file too and see every key twice.
+    if (lvl && *lvl) TRY(sys::write_file_atomic(req.state_dir + "/lxc.conf", to_text(cfg), 0600));
 
     plan::InitConfig ic = plan::make_init_config(plan);
     strip_unavailable_lsm_labels(ic.process);
@@ -310,17 +321,6 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     }
 
     auto joins = TRY(open_namespaces(plan));
-    // The cgroup directories liblxc is about to make: the caller records which of them did not exist.
-    if (req.cgroups_planned) {
-        std::vector<std::string> rel;
-        for (const auto& k : cfg.keys)
-            if (k.key == "lxc.cgroup.dir.container" || k.key == "lxc.cgroup.dir.monitor")
-                rel.push_back(k.value);
-        TRY(req.cgroups_planned(rel));
-    }
-    // After they are recorded: the cpuset parents made here are the create's like those liblxc makes.
-    for (const auto& k : cfg.keys)
-        if (k.key == "lxc.cgroup.dir.container") TRY_CTX(cgroup::prepare_cpuset_parents(k.value), "cpuset");
 
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
@@ -337,7 +337,7 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     if (monitor == 0) {
         ours.reset();
         go_w.reset();
-        run_monitor(plan.id.c_str(), req.lxcpath.c_str(), joins, req.preserve_fds, req.console_fd,
+        run_monitor(plan.id.c_str(), req.lxcpath.c_str(), cfg, joins, req.preserve_fds, req.console_fd,
                     theirs.get(), go_r.get());
     }
     theirs.reset();
@@ -352,10 +352,26 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
         if (lxc_err.empty()) return std::unexpected(std::move(e));
         return fail(e.message() + ": " + lxc_err);
     };
-    // Recorded before it may do anything; with the systemd driver, inside its scope before liblxc runs.
+    // The cgroup directories liblxc is about to make (the caller notes which of them did not exist) and the
+    // monitor are recorded together, before the monitor may do anything (one state write: the monitor waits
+    // on go_r, and exits if we die before we release it); with the systemd driver, it is put inside its
+    // scope before liblxc runs.
+    if (req.cgroups_planned) {
+        std::vector<std::string> rel;
+        for (const auto& k : cfg.keys)
+            if (k.key == "lxc.cgroup.dir.container" || k.key == "lxc.cgroup.dir.monitor")
+                rel.push_back(k.value);
+        if (auto r = req.cgroups_planned(rel); !r) return reap_error(std::move(r).error());
+    }
     if (req.monitor_forked) {
         if (auto r = req.monitor_forked(monitor); !r) return reap_error(std::move(r).error());
     }
+    // After they are recorded: the cpuset parents made here are the create's like those liblxc makes.
+    for (const auto& k : cfg.keys)
+        if (k.key == "lxc.cgroup.dir.container") {
+            if (auto r = cgroup::prepare_cpuset_parents(k.value); !r)
+                return reap_error(std::move(r).error().with_context("cpuset"));
+        }
     if (req.enter_scope) {
         if (auto r = req.enter_scope(monitor); !r) return reap_error(std::move(r).error());
     }

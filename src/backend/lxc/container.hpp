@@ -1,7 +1,8 @@
 // The liblxc executor: carries out a Plan as an LXC container whose liblxc monitor is the pid-file process.
 //
-// create: writes <state_dir>/config (lxc keys from lxc_config) and <state_dir>/helper/{init.json,fifo,init},
-// forks the monitor (which joins path namespaces, then calls liblxc start() non-daemonized), waits until the
+// create: writes <state_dir>/helper/{init.json,fifo,init}, forks the monitor (which joins path namespaces,
+// hands liblxc the keys from lxc_config and calls liblxc start() non-daemonized; <state_dir>/lxc.conf has
+// them as text only with LXCRI_LXC_LOGLEVEL set), waits until the
 // init helper reports that it blocks on the fifo (it has cleared liblxc's parent-death signal), records the
 // init, then ends the monitor: the init is reparented to the caller's subreaper (containerd's shim, conmon,
 // `run` itself), as runc's is, and no process stays per container besides the container's own.
@@ -34,9 +35,11 @@ struct CreateRequest {
     // monitor, which waits for it before it starts liblxc. Empty: cgroupfs driver.
     std::string scope_cgroup;
     std::function<Status(pid_t monitor)> enter_scope;
-    // Called with the cgroup directories (relative to each hierarchy) liblxc will make, before it does.
+    // Called with the cgroup directories (relative to each hierarchy) liblxc will make, before anything makes
+    // them, right before monitor_forked: the caller may record both with one write.
     std::function<Status(const std::vector<std::string>& dirs)> cgroups_planned;
-    // Called with the forked monitor's pid before the monitor goes on (it waits until this returns).
+    // Called with the forked monitor's pid before the monitor goes on (it waits until this returns) and
+    // before any cgroup directory is made.
     std::function<Status(pid_t monitor)> monitor_forked;
     // Called with the ready init and its cgroups before the monitor is ended (the init then outlives it).
     std::function<Status(pid_t init, const std::map<std::string, std::string>& cgroups)> init_ready;
