@@ -114,15 +114,17 @@ TEST(Plan, ReportsGaps) {
     auto fields = gap_fields(*p);
     for (const char* want : {"process.user.username", "process.commandLine", "process.ioPriority",
                              "process.scheduler", "linux.intelRdt", "linux.personality", "linux.timeOffsets",
-                             "linux.seccomp.listenerPath", "linux.resources.network.classID",
+                             "linux.resources.network.classID",
                              "linux.resources.network.priorities", "mounts[0]", "solaris", "vm"})
         EXPECT_NE(std::find(fields.begin(), fields.end(), want), fields.end()) << want;
-    EXPECT_EQ(fields.size(), 13u);
+    EXPECT_EQ(fields.size(), 12u);
+    // Seccomp notify is honoured: listenerPath is no gap and reaches the plan.
+    EXPECT_EQ(std::find(fields.begin(), fields.end(), "linux.seccomp.listenerPath"), fields.end());
     // Not honoured -> not in the plan either.
     EXPECT_FALSE(p->resources.network_class_id);
     EXPECT_TRUE(p->resources.network_priorities.empty());
     ASSERT_TRUE(p->seccomp);
-    EXPECT_TRUE(p->seccomp->listener_path.empty());
+    EXPECT_EQ(p->seccomp->listener_path, "/run/agent.sock");
     auto solaris = std::find_if(p->gaps.begin(), p->gaps.end(), [](auto& g) { return g.field == "solaris"; });
     EXPECT_EQ(solaris->reason, "configuration for another platform; ignored on Linux");
 }
