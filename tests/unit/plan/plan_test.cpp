@@ -112,10 +112,10 @@ TEST(Plan, ReportsGaps) {
     auto p = plan_of(j);
     ASSERT_TRUE(p) << p.error().message();
     auto fields = gap_fields(*p);
-    for (const char* want : {"process.user.username", "process.commandLine", "process.ioPriority",
-                             "process.scheduler", "linux.intelRdt", "linux.personality", "linux.timeOffsets",
-                             "linux.resources.network.classID",
-                             "linux.resources.network.priorities", "mounts[0]", "solaris", "vm"})
+    for (const char* want :
+         {"process.user.username", "process.commandLine", "process.ioPriority", "process.scheduler",
+          "linux.intelRdt", "linux.personality", "linux.timeOffsets", "linux.resources.network.classID",
+          "linux.resources.network.priorities", "mounts[0]", "solaris", "vm"})
         EXPECT_NE(std::find(fields.begin(), fields.end(), want), fields.end()) << want;
     EXPECT_EQ(fields.size(), 12u);
     // Seccomp notify is honoured: listenerPath is no gap and reaches the plan.
