@@ -15,12 +15,13 @@
 namespace lxcri::runtime {
 
 std::string container_process_state(const spec::Seccomp& sc, pid_t pid, const std::string& oci_state) {
-    auto state = nlohmann::ordered_json::parse(oci_state);
-    // The runtime-spec's State (what runc sends): no rootfs, created or owner.
-    for (const char* key : {"rootfs", "created", "owner"})
-        state.erase(key);
+    auto full = nlohmann::ordered_json::parse(oci_state);
+    // The runtime-spec's State as runc marshals it (its field order; no rootfs, created or owner).
+    nlohmann::ordered_json state = nlohmann::ordered_json::object();
+    for (const char* key : {"ociVersion", "id", "status", "pid", "bundle", "annotations"})
+        if (auto it = full.find(key); it != full.end()) state[key] = *it;
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
-    j["ociVersion"] = state["ociVersion"];
+    j["ociVersion"] = state.value("ociVersion", "");
     j["fds"] = {"seccompFd"};
     j["pid"] = pid;
     if (!sc.listener_metadata.empty()) j["metadata"] = sc.listener_metadata;

@@ -224,10 +224,22 @@ plan::InitConfig full_init_config() {
     c.cleanup_dir = "/dev/.lxcri";
     c.console_fd = 5;
     c.preserve_fds = 2;
+    c.seccomp_socket = "/dev/.lxcri/seccomp.sock";
+    c.seccomp_fd = 7;
     return c;
 }
 
 } // namespace
+
+TEST(Plan, SeccompNotifies) {
+    spec::Seccomp sc;
+    sc.default_action = "SCMP_ACT_ALLOW";
+    EXPECT_FALSE(plan::seccomp_notifies(sc));
+    sc.syscalls = {{{"read"}, "SCMP_ACT_ERRNO", std::nullopt, {}}};
+    EXPECT_FALSE(plan::seccomp_notifies(sc));
+    sc.syscalls.push_back({{"mkdir"}, "SCMP_ACT_NOTIFY", std::nullopt, {}});
+    EXPECT_TRUE(plan::seccomp_notifies(sc));
+}
 
 TEST(InitConfig, RoundTripIsLossless) {
     auto c = full_init_config();
@@ -255,6 +267,9 @@ TEST(InitConfig, RoundTripIsLossless) {
     ASSERT_TRUE(back->seccomp);
     EXPECT_EQ(back->seccomp->default_errno_ret, 38u);
     EXPECT_EQ(back->seccomp->listener_metadata, "meta");
+    EXPECT_EQ(back->seccomp->listener_path, "/run/l.sock");
+    EXPECT_EQ(back->seccomp_socket, "/dev/.lxcri/seccomp.sock");
+    EXPECT_EQ(back->seccomp_fd, 7);
     EXPECT_EQ(back->seccomp->syscalls[1].args[0].value, 0x7e020000u);
     EXPECT_EQ(back->seccomp->syscalls[1].args[1].value_two, 9u);
     EXPECT_EQ(back->seccomp->syscalls[1].errno_ret, 1u);
