@@ -401,6 +401,8 @@ Status check_process(const plan::InitConfig& cfg) {
     if (p.args.empty()) return fail("process.args must not be empty");
     for (const auto& rl : p.rlimits)
         TRY(set_rlimit(rl));
+    // runc's init builds the filter before it waits: a profile it cannot build fails create.
+    if (cfg.seccomp) TRY(apply_seccomp(*cfg.seccomp, false));
     // The lookup exec_process repeats, from the process's cwd when it exists already (runc looks it up after
     // its chdir).
     std::string cwd = p.cwd.empty() ? "/" : p.cwd;

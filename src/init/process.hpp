@@ -12,8 +12,8 @@
 
 namespace lxcri::init {
 
-// What runc checks at create rather than at start: the rlimits (set here, as runc sets them before it waits)
-// and the executable's lookup.
+// What runc checks at create rather than at start: the rlimits (set here, as runc sets them before it waits),
+// the seccomp profile (built, not loaded) and the executable's lookup.
 Status check_process(const plan::InitConfig& cfg);
 
 // Applies cfg and execs cfg.process.args. Returns only on failure.

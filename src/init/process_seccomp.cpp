@@ -145,7 +145,7 @@ Status check_notify(const spec::Seccomp& sc, uint32_t default_action) {
     if (default_action == SCMP_ACT_NOTIFY) return fail("SCMP_ACT_NOTIFY cannot be used as default action");
     for (const auto& call : sc.syscalls) {
         if (call.action != "SCMP_ACT_NOTIFY") continue;
-        if (sc.listener_path.empty()) return fail("SCMP_ACT_NOTIFY requires linux.seccomp.listenerPath");
+        if (sc.listener_path.empty()) return fail("listenerPath is not set");
         for (const auto& name : call.names)
             if (name == "write") return fail("SCMP_ACT_NOTIFY cannot be used for the write syscall");
     }

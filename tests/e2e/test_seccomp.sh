@@ -176,3 +176,33 @@ test_seccomp_notify_no_agent() {
     assert_contains "$out" "seccomp agent" "the error names the agent"
     force_delete "$id"
 }
+
+# refused_at_create WORDS NAME FILTER: create must fail saying WORDS and leave nothing. Its output goes to a file:
+# a created init would hold a captured pipe open.
+refused_at_create() {
+    local words=$1 name=$2 filter=$3 b id rc=0
+    b=$(bundle "$name" true)
+    spec_edit "$b" "$filter"
+    id=$(new_id "$name")
+    rt create --bundle "$b" "$id" </dev/null >"$E2E_WORK/$name.out" 2>&1 || rc=$?
+    local out
+    out=$(cat "$E2E_WORK/$name.out")
+    if ((rc == 0)); then
+        force_delete "$id"
+        fail "create succeeded, expected a failure ($words): $out"
+    fi
+    assert_contains "$out" "$words" "create's error"
+    assert_fails_with "does not exist" rt state "$id"
+}
+
+# What runc's init refuses while it builds the filter at create is refused at create, with runc's words, and
+# nothing is left: write cannot notify (the fd's number is handed over with write), notify needs listenerPath.
+test_seccomp_notify_refused_at_create() {
+    require_root
+    refused_at_create "SCMP_ACT_NOTIFY cannot be used for the write syscall" scnwrite \
+        "$(notify_profile /run/agent.sock write) | .linux.seccomp.syscalls[0].names += [\"write\"]"
+    refused_at_create "listenerPath is not set" scnnopath \
+        "$(notify_profile /run/agent.sock nopath) | del(.linux.seccomp.listenerPath)"
+    refused_at_create "SCMP_ACT_NOTIFY cannot be used as default action" scndefault \
+        "$(notify_profile /run/agent.sock default) | .linux.seccomp.defaultAction = \"SCMP_ACT_NOTIFY\""
+}
