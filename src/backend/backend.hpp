@@ -73,9 +73,16 @@ struct Created {
     std::vector<spec::Gap> gaps;
 };
 
+// Seccomp notify (linux.seccomp.listenerPath): called with the pid of a process whose filter has
+// SCMP_ACT_NOTIFY rules and its notify fd (the caller's copy, closed after the call), after the filter is
+// loaded and before the process execs; the runtime hands them to the seccomp agent. A failure fails the
+// process. Empty: the profile does not notify.
+using SeccompAgent = std::function<Status(pid_t pid, int notify_fd)>;
+
 struct ExecRequest {
     plan::InitConfig process;
     Deadline deadline;
+    SeccompAgent seccomp_agent;
     // exec --cgroup: controller -> existing sub-cgroup (relative to the container's cgroup) the process joins
     // instead of the container's own; key "" is every hierarchy. Empty: the container's cgroups.
     std::map<std::string, std::string> sub_cgroups;
@@ -92,8 +99,10 @@ class Backend {
     // Makes the container and leaves its init waiting for start(). Everything it makes is in h.record (and
     // persisted) before it is made; on error the caller runs destroy(h) on that record.
     virtual Result<Created> create(const CreateRequest& req, Handle& h, const Persist& persist) = 0;
-    // Releases the waiting init; state_json is what its startContainer hooks get.
-    virtual Status start(const Handle& h, const std::string& state_json, Deadline d) = 0;
+    // Releases the waiting init; state_json is what its startContainer hooks get. With a seccomp agent,
+    // returns once the init's notify fd went to it (or the init ended before it loaded its filter).
+    virtual Status start(const Handle& h, const std::string& state_json, Deadline d,
+                         const SeccompAgent& seccomp_agent) = 0;
     virtual Observed observe(const Handle& h, Deadline d) const = 0;
     // Signals the init (ErrorKind::Gone: it already finished).
     virtual Status signal(const Handle& h, int sig, Deadline d) = 0;

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -160,6 +161,20 @@ Status run_start_hooks(const std::vector<spec::Hook>& hooks, const std::string& 
     return ok();
 }
 
+// ---- seccomp notify ----
+
+Result<Fd> connect_runtime(const std::string& path) {
+    Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock.valid()) return fail_errno("socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return fail("seccomp socket path too long: " + path);
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    while (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        if (errno != EINTR) return fail_errno("connect to the runtime's seccomp socket " + path);
+    return sock;
+}
+
 // ---- helper directory ----
 
 Status detach_helper(const std::string& dir) {
@@ -205,9 +220,16 @@ int main(int argc, char** argv) {
     auto start = wait_for_start(cfg->fifo);
     if (!start) die(start.error());
     if (start->empty()) return exit_never_started;
+    // Seccomp notify: `start` listens on the helper's socket until it has the filter's notify fd.
+    if (cfg->seccomp && plan::seccomp_notifies(*cfg->seccomp) && !cfg->seccomp_socket.empty()) {
+        auto sock = connect_runtime(cfg->seccomp_socket);
+        if (!sock) die(sock.error());
+        cfg->seccomp_fd = sock->release();
+    }
     // Detached first: the hooks run in the container's namespaces and see its view, without the helper.
     check(detach_helper(cfg->cleanup_dir));
-    check(run_start_hooks(cfg->start_container_hooks, *start));
-    check(init::exec_process(*cfg, true));
+    // The startContainer hooks run last, after seccomp and right before execve, as runc runs them.
+    const std::string& state = *start;
+    check(init::exec_process(*cfg, true, [&] { return run_start_hooks(cfg->start_container_hooks, state); }));
     return exit_failure;
 }

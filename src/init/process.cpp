@@ -2,10 +2,13 @@
 // fds, rlimits, oom_score_adj, [missing cwd, read-only root, readonly paths, masked paths], umask, LSM exec
 // labels, no_new_privs, seccomp (here when no_new_privs is off: loading it then needs CAP_SYS_ADMIN, which
 // the user may lose below), chdir, bounding set, keepcaps + groups/gid/uid, capset, ambient caps, PATH
-// lookup, seccomp (here when no_new_privs is on: as late as possible), execve.
+// lookup, seccomp (here when no_new_privs is on: as late as possible), the startContainer hooks (the caller's
+// before_exec), execve. A filter with SCMP_ACT_NOTIFY hands its notify fd to the runtime right after it is
+// loaded (plan::InitConfig::seccomp_fd), so the fd has left the process before anything runs under it.
 #include "init/process.hpp"
 #include "spec/capabilities.hpp"
 
+#include "sys/fd.hpp"
 #include "sys/fs.hpp"
 
 #include <fcntl.h>
@@ -350,6 +353,32 @@ Result<std::string> look_path(const std::string& file, const std::vector<std::st
     return fail(ErrorKind::NotExecuted, "exec: " + quote(file) + ": executable file not found in $PATH");
 }
 
+// The notify fd's number goes to the runtime, which takes it with pidfd_getfd (runc's syncParentSeccomp:
+// only write and read, never sendmsg, under the new filter); one byte back: 0 once the agent has it.
+Status hand_over_notify_fd(int sock, int notify_fd) {
+    std::string number = std::to_string(notify_fd);
+    ssize_t n;
+    while ((n = ::write(sock, number.data(), number.size())) < 0 && errno == EINTR) {
+    }
+    if (n != static_cast<ssize_t>(number.size())) return fail_errno("send the notify fd to the runtime");
+    char answer = 1;
+    while ((n = ::read(sock, &answer, 1)) < 0 && errno == EINTR) {
+    }
+    if (n < 0) return fail_errno("wait for the runtime to take the notify fd");
+    if (n == 0 || answer != 0) return fail("the runtime could not hand the notify fd to the seccomp agent");
+    return ok();
+}
+
+Status load_seccomp(const plan::InitConfig& cfg) {
+    int fd = TRY(apply_seccomp(*cfg.seccomp, true));
+    if (fd < 0) return ok();
+    sys::Fd notify(fd);
+    if (cfg.seccomp_fd < 0) return fail("seccomp: no way to hand the notify fd to the runtime");
+    TRY_CTX(hand_over_notify_fd(cfg.seccomp_fd, notify.get()), "seccomp");
+    ::close(cfg.seccomp_fd);
+    return ok();
+}
+
 Status exec(const std::string& path, const std::vector<std::string>& args,
             const std::vector<std::string>& env) {
     std::vector<char*> argv, envp;
@@ -376,6 +405,8 @@ Status check_process(const plan::InitConfig& cfg) {
     if (p.args.empty()) return fail("process.args must not be empty");
     for (const auto& rl : p.rlimits)
         TRY(set_rlimit(rl));
+    // runc's init builds the filter before it waits: a profile it cannot build fails create.
+    if (cfg.seccomp) TRY(apply_seccomp(*cfg.seccomp, false));
     // The lookup exec_process repeats, from the process's cwd when it exists already (runc looks it up after
     // its chdir).
     std::string cwd = p.cwd.empty() ? "/" : p.cwd;
@@ -386,7 +417,8 @@ Status check_process(const plan::InitConfig& cfg) {
     return ok();
 }
 
-Status exec_process(const plan::InitConfig& cfg, bool apply_mounts) {
+Status exec_process(const plan::InitConfig& cfg, bool apply_mounts,
+                    const std::function<Status()>& before_exec) {
     const spec::Process& p = cfg.process;
     if (p.args.empty()) return fail("process.args must not be empty");
     TRY(mark_fds_cloexec(cfg.preserve_fds));
@@ -399,10 +431,11 @@ Status exec_process(const plan::InitConfig& cfg, bool apply_mounts) {
     TRY(set_labels(p));
     if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return fail_errno("set no_new_privs");
-    if (cfg.seccomp && !p.no_new_privileges) TRY(apply_seccomp(*cfg.seccomp, true));
+    if (cfg.seccomp && !p.no_new_privileges) TRY(load_seccomp(cfg));
     TRY(switch_user(p));
     std::string path = TRY(look_path(p.args[0], env));
-    if (cfg.seccomp && p.no_new_privileges) TRY(apply_seccomp(*cfg.seccomp, true));
+    if (cfg.seccomp && p.no_new_privileges) TRY(load_seccomp(cfg));
+    if (before_exec) TRY(before_exec());
     return exec(path, p.args, env);
 }
 

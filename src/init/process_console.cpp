@@ -1,6 +1,7 @@
 // The container's terminal: a pty from the container's devpts, its master sent over the console socket.
 #include "init/process.hpp"
 #include "sys/fd.hpp"
+#include "sys/socket.hpp"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -15,25 +16,6 @@ namespace lxcri::init {
 namespace {
 
 using sys::Fd;
-
-// One message: the pty name as payload (as runc sends it) and the master fd as SCM_RIGHTS.
-Status send_fd(int sock, int fd, const std::string& name) {
-    iovec iov{const_cast<char*>(name.data()), name.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-        if (errno != EINTR) return fail_errno("send pty master over console socket");
-    return ok();
-}
 
 Result<Fd> open_ptmx() {
     Fd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
@@ -72,7 +54,7 @@ Status setup_console(int console_fd, const std::optional<spec::ConsoleSize>& con
         winsize ws{static_cast<unsigned short>(size->height), static_cast<unsigned short>(size->width), 0, 0};
         if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) return fail_errno("set console size");
     }
-    TRY(send_fd(console_fd, master.get(), name));
+    TRY_CTX(sys::send_fd(console_fd, master.get(), name), "send pty master over console socket");
     TRY(become_controlling(slave.get()));
     ::close(console_fd);
     return ok();

@@ -2,12 +2,24 @@
 // SCMP_ACT_KILL is KILL_THREAD, ERRNO/TRACE default to EPERM, rules whose action equals the default action
 // are skipped, unknown syscall names are skipped, and when two or more conditions of a rule share an argument
 // index every condition becomes a rule of its own (otherwise the conditions of a rule are ANDed).
+// The filter is exported from libseccomp and loaded with seccomp(2) itself, as runc's patchbpf does, behind
+// runc's -ENOSYS stub: a syscall numbered above every syscall the profile names (per architecture) fails with
+// ENOSYS instead of the default action when that action denies, so that a newer libc falls back (clone3).
+// SCMP_ACT_NOTIFY rules load the filter with SECCOMP_FILTER_FLAG_NEW_LISTENER; the notify fd is returned.
 #include "init/process.hpp"
+#include "sys/fd.hpp"
 
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <map>
 #include <memory>
 #include <utility>
 
@@ -128,15 +140,128 @@ Status add_syscall(scmp_filter_ctx ctx, const spec::SeccompSyscall& call, uint32
     return ok();
 }
 
+// runc's checks: the notify fd is handed over with write(2), so write itself cannot notify.
 Status check_notify(const spec::Seccomp& sc, uint32_t default_action) {
     if (default_action == SCMP_ACT_NOTIFY) return fail("SCMP_ACT_NOTIFY cannot be used as default action");
     for (const auto& call : sc.syscalls) {
         if (call.action != "SCMP_ACT_NOTIFY") continue;
-        if (sc.listener_path.empty()) return fail("SCMP_ACT_NOTIFY requires linux.seccomp.listenerPath");
-        return fail("SCMP_ACT_NOTIFY: seccomp user notification (listenerPath " + sc.listener_path +
-                    ") is not supported");
+        if (sc.listener_path.empty()) return fail("listenerPath is not set");
+        for (const auto& name : call.names)
+            if (name == "write") return fail("SCMP_ACT_NOTIFY cannot be used for the write syscall");
     }
     return ok();
+}
+
+// ---- the -ENOSYS stub (runc's libcontainer/seccomp/patchbpf) ----
+
+// A tiny cBPF assembler with forward labels: jt/jf/k name a label, resolved once the stub is laid out.
+struct Insn {
+    uint16_t code;
+    uint32_t k;
+    int jt = -1, jf = -1, ja = -1; // label ids (-1: plain offset 0 / the literal k)
+};
+
+class Stub {
+  public:
+    int label() {
+        positions_.push_back(-1);
+        return static_cast<int>(positions_.size()) - 1;
+    }
+    void place(int label) { positions_[static_cast<size_t>(label)] = static_cast<int>(code_.size()); }
+    void load(uint32_t offset) { code_.push_back({BPF_LD | BPF_W | BPF_ABS, offset}); }
+    void jump_if(uint16_t op, uint32_t k, int jt, int jf) {
+        code_.push_back({static_cast<uint16_t>(BPF_JMP | op | BPF_K), k, jt, jf});
+    }
+    void jump(int to) { code_.push_back({BPF_JMP | BPF_JA, 0, -1, -1, to}); }
+    void ret(uint32_t value) { code_.push_back({BPF_RET | BPF_K, value}); }
+
+    Result<std::vector<sock_filter>> assemble() const {
+        std::vector<sock_filter> out;
+        for (size_t i = 0; i < code_.size(); ++i) {
+            const Insn& in = code_[i];
+            auto offset = [&](int label) -> int64_t {
+                if (label < 0) return 0;
+                return positions_[static_cast<size_t>(label)] - static_cast<int64_t>(i) - 1;
+            };
+            int64_t jt = offset(in.jt), jf = offset(in.jf);
+            if (jt < 0 || jt > 255 || jf < 0 || jf > 255) return fail("-ENOSYS stub: jump out of range");
+            uint32_t k = in.ja >= 0 ? static_cast<uint32_t>(offset(in.ja)) : in.k;
+            out.push_back(sock_filter{in.code, static_cast<uint8_t>(jt), static_cast<uint8_t>(jf), k});
+        }
+        return out;
+    }
+
+  private:
+    std::vector<Insn> code_;
+    std::vector<int> positions_;
+};
+
+constexpr uint32_t x32_syscall_bit = 0x40000000;
+
+// The audit architecture a seccomp architecture runs as (x32 shares x86_64's, told apart by bit 30).
+uint32_t native_arch(uint32_t arch) {
+    return arch == SCMP_ARCH_X32 ? SCMP_ARCH_X86_64 : arch;
+}
+
+// Per native architecture: the highest syscall number the profile names, per seccomp architecture (every
+// rule counts, whatever its action; names unknown to an architecture are ignored; an architecture naming
+// none is left out).
+Result<std::map<uint32_t, std::map<uint32_t, int>>> last_syscalls(const spec::Seccomp& sc) {
+    std::map<uint32_t, std::map<uint32_t, int>> out;
+    for (const auto& name : sc.architectures) {
+        uint32_t arch = TRY(seccomp_arch(name));
+        int last = 0;
+        for (const auto& call : sc.syscalls)
+            for (const auto& sys : call.names) {
+                int nr = seccomp_syscall_resolve_name_arch(arch, sys.c_str());
+                if (nr != __NR_SCMP_ERROR && nr > last) last = nr;
+            }
+        if (last > 0) out[native_arch(arch)][arch] = last;
+    }
+    return out;
+}
+
+bool permissive(const std::string& action) {
+    return action == "SCMP_ACT_ALLOW" || action == "SCMP_ACT_LOG" || action == "SCMP_ACT_TRACE";
+}
+
+// ---- loading ----
+
+Result<std::vector<sock_filter>> export_filter(scmp_filter_ctx ctx) {
+    sys::Fd mem(::memfd_create("seccomp-bpf", MFD_CLOEXEC));
+    if (!mem.valid()) return fail_errno("memfd_create");
+    TRY(check(seccomp_export_bpf(ctx, mem.get()), "export filter"));
+    off_t size = ::lseek(mem.get(), 0, SEEK_END);
+    if (size < 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
+        return fail("export filter: bad size");
+    std::vector<sock_filter> prog(static_cast<size_t>(size) / sizeof(sock_filter));
+    if (::pread(mem.get(), prog.data(), static_cast<size_t>(size), 0) != size)
+        return fail_errno("read filter");
+    return prog;
+}
+
+unsigned load_flags(const spec::Seccomp& sc) {
+    unsigned flags = 0;
+    for (const auto& f : sc.flags) {
+        if (f == "SECCOMP_FILTER_FLAG_LOG") flags |= SECCOMP_FILTER_FLAG_LOG;
+        if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+        // TSYNC: the process is single-threaded here, and the kernel refuses it with NEW_LISTENER.
+    }
+    if (plan::seccomp_notifies(sc)) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    return flags;
+}
+
+Result<int> load(scmp_filter_ctx ctx, const spec::Seccomp& sc) {
+    auto prog = TRY(seccomp_enosys_stub(sc));
+    auto filter = TRY(export_filter(ctx));
+    prog.insert(prog.end(), filter.begin(), filter.end());
+    if (prog.size() > BPF_MAXINSNS)
+        return fail("filter has " + std::to_string(prog.size()) + " instructions");
+    sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
+    unsigned flags = load_flags(sc);
+    long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog);
+    if (rc < 0) return fail_errno("load filter");
+    return (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) ? static_cast<int>(rc) : -1;
 }
 
 Status build(scmp_filter_ctx ctx, const spec::Seccomp& sc, uint32_t default_action) {
@@ -179,19 +304,65 @@ Result<uint32_t> seccomp_arch(const std::string& name) {
     return fail("unknown seccomp architecture \"" + name + "\"");
 }
 
-Status apply_seccomp(const spec::Seccomp& sc, bool load) {
-    auto run = [&]() -> Status {
+Result<std::vector<sock_filter>> seccomp_enosys_stub(const spec::Seccomp& sc) {
+    std::vector<sock_filter> none;
+    // runc leaves permissive defaults alone (and a default of ENOSYS needs no stub).
+    if (permissive(sc.default_action)) return none;
+    if (sc.default_action == "SCMP_ACT_ERRNO" && sc.default_errno_ret == ENOSYS) return none;
+    auto last = TRY(last_syscalls(sc));
+    if (last.empty()) return none;
+    Stub s;
+    int enosys = s.label(), filter = s.label();
+    std::vector<std::pair<uint32_t, int>> sections;
+    s.load(offsetof(seccomp_data, arch));
+    for (const auto& [native, per_arch] : last) {
+        int section = s.label();
+        sections.emplace_back(native, section);
+        s.jump_if(BPF_JEQ, native, section, -1);
+    }
+    s.jump(filter);
+    for (const auto& [native, section] : sections) {
+        const auto& per_arch = last.at(native);
+        s.place(section);
+        s.load(offsetof(seccomp_data, nr));
+        // s390: syscall 0 multiplexes the large numbers; left at 0 by a kernel that does not know one.
+        if (native == SCMP_ARCH_S390 || native == SCMP_ARCH_S390X) s.jump_if(BPF_JEQ, 0, enosys, -1);
+        if (per_arch.size() == 2) { // x86_64 and x32
+            int x32 = s.label();
+            s.jump_if(BPF_JSET, x32_syscall_bit, x32, -1);
+            s.jump_if(BPF_JGT, static_cast<uint32_t>(per_arch.at(SCMP_ARCH_X86_64)), enosys, filter);
+            s.place(x32);
+            s.jump_if(BPF_JGT, static_cast<uint32_t>(per_arch.at(SCMP_ARCH_X32)), enosys, filter);
+            continue;
+        }
+        auto [arch, nr] = *per_arch.begin();
+        if (arch == SCMP_ARCH_X86_64) s.jump_if(BPF_JSET, x32_syscall_bit, filter, -1);
+        if (arch == SCMP_ARCH_X32) s.jump_if(BPF_JSET, x32_syscall_bit, -1, filter);
+        s.jump_if(BPF_JGT, static_cast<uint32_t>(nr), enosys, filter);
+    }
+    s.place(enosys);
+    s.ret(SECCOMP_RET_ERRNO | ENOSYS);
+    s.place(filter);
+    return s.assemble();
+}
+
+Result<int> apply_seccomp(const spec::Seccomp& sc, bool load_filter) {
+    auto run = [&]() -> Result<int> {
         uint32_t default_action =
             TRY_CTX(seccomp_action(sc.default_action, sc.default_errno_ret), "defaultAction");
         TRY(check_notify(sc, default_action));
         Filter ctx(seccomp_init(default_action), &seccomp_release);
         if (!ctx) return fail("seccomp_init failed");
         TRY(build(ctx.get(), sc, default_action));
-        if (load) TRY(check(seccomp_load(ctx.get()), "load filter"));
-        return ok();
+        if (!load_filter) {
+            TRY(seccomp_enosys_stub(sc));
+            return -1;
+        }
+        return load(ctx.get(), sc);
     };
-    if (auto r = run(); !r) return std::unexpected(std::move(r).error().context("seccomp"));
-    return ok();
+    auto r = run();
+    if (!r) return std::unexpected(std::move(r).error().context("seccomp"));
+    return r;
 }
 
 } // namespace lxcri::init

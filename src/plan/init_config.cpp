@@ -76,6 +76,8 @@ std::string init_config_to_json(const InitConfig& cfg) {
     j["consoleFd"] = cfg.console_fd;
     j["preserveFds"] = cfg.preserve_fds;
     j["readyFd"] = cfg.ready_fd;
+    if (!cfg.seccomp_socket.empty()) j["seccompSocket"] = cfg.seccomp_socket;
+    j["seccompFd"] = cfg.seccomp_fd;
     // Strings were validated UTF-8 by the parser; replace keeps dump() from throwing on anything else.
     return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
@@ -88,7 +90,8 @@ Result<InitConfig> read_init_config(const Json& v) {
     TRY(object_with(v, "init",
                     {"process", "seccomp", "readonlyRoot", "maskedPaths", "readonlyPaths",
                      "startContainerHooks", "fifo", "cleanupDir", "consoleFd", "preserveFds", "readyFd",
-                     "devices", "rootfsPropagation", "recursiveReadonlyMounts", "readonlyDev"},
+                     "devices", "rootfsPropagation", "recursiveReadonlyMounts", "readonlyDev",
+                     "seccompSocket", "seccompFd"},
                     unknown));
     if (!unknown.empty()) return fail(unknown.front() + ": unknown key");
     InitConfig cfg;
@@ -108,6 +111,8 @@ Result<InitConfig> read_init_config(const Json& v) {
     TRY(field(v, "consoleFd", "init", cfg.console_fd, to_int));
     TRY(field(v, "preserveFds", "init", cfg.preserve_fds, to_int));
     TRY(field(v, "readyFd", "init", cfg.ready_fd, to_int));
+    TRY(field(v, "seccompSocket", "init", cfg.seccomp_socket, to_str));
+    TRY(field(v, "seccompFd", "init", cfg.seccomp_fd, to_int));
     if (cfg.console_fd < -1) return fail("init.consoleFd: must be -1 or a file descriptor");
     if (cfg.preserve_fds < 0) return fail("init.preserveFds: must not be negative");
     return cfg;

@@ -57,8 +57,6 @@ void linux_gaps(const spec::Linux& l, std::vector<Gap>& gaps) {
         gaps.push_back(
             {"linux.personality", "execution domain " + *l.personality_domain + " is not applied"});
     if (l.has_time_offsets) gaps.push_back({"linux.timeOffsets", "time namespace offsets are not applied"});
-    if (l.seccomp && !l.seccomp->listener_path.empty())
-        gaps.push_back({"linux.seccomp.listenerPath", "seccomp user notification is not supported"});
     if (l.resources) {
         if (l.resources->network_class_id)
             gaps.push_back({"linux.resources.network.classID", "the net_cls controller is not supported"});
@@ -80,10 +78,6 @@ void copy_linux(const spec::Linux& l, Plan& p) {
     p.cgroups_path = l.cgroups_path;
     p.sysctl = l.sysctl;
     p.seccomp = l.seccomp;
-    if (p.seccomp) {
-        p.seccomp->listener_path.clear();
-        p.seccomp->listener_metadata.clear();
-    }
     p.masked_paths = l.masked_paths;
     p.readonly_paths = l.readonly_paths;
     p.rootfs_propagation = l.rootfs_propagation;
@@ -167,6 +161,12 @@ Result<Plan> make_plan(const spec::Spec& s, const Options& opts) {
     if (opts.strict && !p.gaps.empty())
         return fail("strict mode: spec fields not honoured: " + gap_list(p.gaps));
     return p;
+}
+
+bool seccomp_notifies(const spec::Seccomp& sc) {
+    for (const auto& call : sc.syscalls)
+        if (call.action == "SCMP_ACT_NOTIFY") return true;
+    return false;
 }
 
 } // namespace lxcri::plan

@@ -71,7 +71,18 @@ struct InitConfig {
     int preserve_fds = 0;           // fds 3..3+n-1 kept open for the process
     int ready_fd = -1; // inherited unix socket: init sends one byte on it (the kernel adds its pid as
                        // SCM_CREDENTIALS) right before it blocks on the fifo, then closes it. JSON "readyFd".
+    // Seccomp notify (plan::seccomp_notifies): where the process hands its notify fd to the runtime, which
+    // passes it on to linux.seccomp.listenerPath. seccomp_socket is a unix socket path in the container the
+    // init connects to after start (the runtime listens on it); seccomp_fd an inherited connected socket
+    // (exec). Over it the process writes the fd's number in decimal right after loading the filter and waits
+    // for one byte (0: the runtime took it with pidfd_getfd and gave it to the agent) before it goes on to
+    // execve.
+    std::string seccomp_socket;
+    int seccomp_fd = -1;
 };
+
+// Whether the profile has SCMP_ACT_NOTIFY rules (the filter then has a notify fd for listenerPath's agent).
+bool seccomp_notifies(const spec::Seccomp& sc);
 
 InitConfig make_init_config(const Plan& plan);
 std::string init_config_to_json(const InitConfig& cfg);

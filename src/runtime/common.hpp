@@ -8,6 +8,7 @@
 #include "runtime/store.hpp"
 #include "spec/spec.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,5 +47,15 @@ Result<Container> peek_container(const Store& store, const std::string& id);
 // Undoes what create recorded (the backend's record, then the storage), runs the poststop hooks of the
 // config captured at create, removes the state directory.
 Status destroy_container(const Store& store, Container& c);
+
+// Seccomp notify (linux.seccomp.listenerPath, runtime/seccomp_agent.cpp). The runtime-spec's
+// ContainerProcessState of process pid: {"ociVersion","fds":["seccompFd"],"pid","metadata","state"}, state
+// being oci_state (oci_state_json's output) as the runtime-spec's State.
+std::string container_process_state(const spec::Seccomp& sc, pid_t pid, const std::string& oci_state);
+// Connects to the agent and sends it process_state with notify_fd (SCM_RIGHTS), runc's words on failure.
+Status send_to_seccomp_agent(const spec::Seccomp& sc, const std::string& process_state, int notify_fd);
+// What the backend calls with a notifying process's fd; empty when the profile has no SCMP_ACT_NOTIFY rule.
+// oci_state(pid) is the state the agent gets for that process.
+backend::SeccompAgent seccomp_agent(const spec::Spec& sp, const std::function<std::string(pid_t)>& oci_state);
 
 } // namespace lxcri::runtime

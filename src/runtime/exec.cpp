@@ -114,8 +114,13 @@ Result<int> exec(const Global& g, const ExecOpts& o) {
     c.lock = sys::FileLock();
     std::string what = ic.process.args.empty() ? std::string("(no args)") : ic.process.args.front();
     log::debug("exec: starting " + what + " in " + o.id);
+    // Seccomp notify: the agent gets the process's pid and the container's state (runc's: "running", the
+    // init's pid).
+    const State& st = c.state;
+    auto agent = seccomp_agent(sp, [&st](pid_t) { return oci_state_json(st, RunState::Running, 0); });
     pid_t pid = TRY(c.backend->exec(handle, backend::ExecRequest{.process = ic,
                                                                  .deadline = backend::after(kOpTimeout),
+                                                                 .seccomp_agent = agent,
                                                                  .sub_cgroups = std::move(sub_cgroups)}));
     log::debug("exec: " + what + " runs in " + o.id + " as pid " + std::to_string(pid));
     console.reset();

@@ -15,8 +15,11 @@ Status start(const Global& g, const std::string& id) {
     st.started = true;
     TRY_CTX(store.save(st), "start " + id);
     log::debug("start: releasing the init of " + id + " (pid " + std::to_string(st.pid) + ")");
-    auto released =
-        c.backend->start(c.handle(), oci_state_json(st, RunState::Created, 0), backend::after(kStartTimeout));
+    // Seccomp notify: the agent gets the init's notify fd with the state runc sends ("creating", the init's
+    // pid).
+    auto agent = seccomp_agent(sp, [&st](pid_t) { return oci_state_json(st, RunState::Creating, 0); });
+    auto released = c.backend->start(c.handle(), oci_state_json(st, RunState::Created, 0),
+                                     backend::after(kStartTimeout), agent);
     if (!released) {
         st.started = false;
         if (auto r = store.save(st); !r)

@@ -46,4 +46,22 @@ Result<Received> receive(int sock, size_t max_data) {
     return out;
 }
 
+Status send_fd(int sock, int fd, std::string_view data) {
+    iovec iov{const_cast<char*>(data.data()), data.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+        if (errno != EINTR) return fail_errno("sendmsg");
+    return ok();
+}
+
 } // namespace lxcri::sys

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace lxcri::sys {
 
@@ -22,5 +23,8 @@ bool wait_readable(int fd, std::chrono::milliseconds timeout);
 
 // recvmsg with EINTR retried, up to max_data bytes of payload.
 Result<Received> receive(int sock, size_t max_data);
+
+// One message: data as payload and fd as SCM_RIGHTS (sendmsg, EINTR retried, no SIGPIPE).
+Status send_fd(int sock, int fd, std::string_view data);
 
 } // namespace lxcri::sys

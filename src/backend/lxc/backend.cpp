@@ -210,9 +210,10 @@ class LxcBackend final : public backend::Backend {
         return backend::Created{.init_pid = made.init_pid, .pid_file_pid = made.init_pid, .gaps = made.gaps};
     }
 
-    Status start(const backend::Handle& h, const std::string& state_json, backend::Deadline d) override {
+    Status start(const backend::Handle& h, const std::string& state_json, backend::Deadline d,
+                 const backend::SeccompAgent& seccomp_agent) override {
         auto r = Record::from_json(h.record);
-        return lxc::start(h.state_dir, r.init_pid, r.init_start_time, state_json, d);
+        return lxc::start(h.state_dir, r.init_pid, r.init_start_time, state_json, d, seccomp_agent);
     }
 
     backend::Observed observe(const backend::Handle& h, backend::Deadline) const override {
@@ -256,7 +257,8 @@ class LxcBackend final : public backend::Backend {
                        .init_start_time = r.init_start_time,
                        .cgroup_paths = TRY(cgroup::sub_cgroup_paths(r.cgroup_paths, req.sub_cgroups)),
                        .process = req.process,
-                       .deadline = req.deadline};
+                       .deadline = req.deadline,
+                       .seccomp_agent = req.seccomp_agent};
         return lxc::exec(er);
     }
 

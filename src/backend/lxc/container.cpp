@@ -309,6 +309,9 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     ic.preserve_fds = req.preserve_fds;
     ic.console_fd = req.console_fd >= 0 ? next++ : -1;
     ic.ready_fd = next;
+    // Seccomp notify: `start` listens there for the init's notify fd (lxc::start).
+    if (plan.seccomp && plan::seccomp_notifies(*plan.seccomp))
+        ic.seccomp_socket = std::string(kHelperMount) + "/seccomp.sock";
     TRY(sys::write_file_atomic(helper + "/init.json", plan::init_config_to_json(ic), 0600));
     std::string fifo = helper + "/fifo";
     if (mkfifo(fifo.c_str(), 0600) < 0) return fail_errno("mkfifo " + fifo);
@@ -397,8 +400,8 @@ Result<Created> create(const plan::Plan& plan, const CreateRequest& req) {
     return out;
 }
 
-Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time,
-             const std::string& state_json, std::chrono::steady_clock::time_point deadline) {
+Status write_start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time,
+                   const std::string& state_json, std::chrono::steady_clock::time_point deadline) {
     std::string fifo = state_dir + "/helper/fifo";
     // The init opens the fifo right after it reported ready; retry briefly for that window.
     while (std::chrono::steady_clock::now() < deadline) {

@@ -61,8 +61,25 @@ struct LxcPut {
 using LxcPtr = std::unique_ptr<::lxc_container, LxcPut>;
 // Releases the init helper: writes the OCI state (non-empty) into the fifo; the init runs the startContainer
 // hooks with it and execs the process.
+// Seccomp notify: called with a process's pid and its notify fd (closed after the call); see
+// backend::SeccompAgent.
+using NotifyFdSink = std::function<Status(pid_t pid, int notify_fd)>;
+
+// Writes state_json into the init's fifo (the init then goes on).
+Status write_start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time,
+                   const std::string& state_json, std::chrono::steady_clock::time_point deadline);
+// With a sink, start first listens on <state_dir>/helper/seccomp.sock (the init connects to it after the
+// fifo, plan::InitConfig::seccomp_socket) and returns once the init's notify fd went to the sink, or the init
+// ended before it loaded its filter.
 Status start(const std::string& state_dir, pid_t init_pid, uint64_t init_start_time,
-             const std::string& state_json, std::chrono::steady_clock::time_point deadline);
+             const std::string& state_json, std::chrono::steady_clock::time_point deadline,
+             const NotifyFdSink& seccomp_agent);
+
+// The runtime's half of the notify fd's hand-over (init/process.cpp has the other): reads the fd's number
+// on sock, takes the fd from pidfd (pidfd_getfd), gives it to sink and answers one byte (0: done, 1: failed).
+// EOF before a number: the process ended or failed before it loaded its filter (ok, nothing taken).
+Status take_notify_fd(int sock, int pidfd, pid_t pid, const NotifyFdSink& sink,
+                      std::chrono::steady_clock::time_point deadline);
 
 struct ExecRequest {
     pid_t init_pid = 0;
@@ -70,6 +87,7 @@ struct ExecRequest {
     std::map<std::string, std::string> cgroup_paths; // the init's, joined by the process
     plan::InitConfig process; // process, seccomp (the container's), console_fd, preserve_fds
     std::chrono::steady_clock::time_point deadline;
+    NotifyFdSink seccomp_agent; // set when the profile notifies
 };
 // Runs the process in the container (the init's cgroups and namespaces); returns its pid, a child of the
 // caller. Its set-up errors come back as the error.

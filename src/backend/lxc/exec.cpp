@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -115,27 +116,49 @@ Result<pid_t> exec(const ExecRequest& req) {
     if (::pipe2(pidp, O_CLOEXEC) < 0) return fail_errno("pipe");
     sys::Fd pid_r(pidp[0]), pid_w(pidp[1]);
 
+    // Seccomp notify: the process hands its notify fd over this socket (plan::InitConfig::seccomp_fd).
+    sys::Fd seccomp_ours, seccomp_theirs;
+    if (req.seccomp_agent && cfg.seccomp && plan::seccomp_notifies(*cfg.seccomp)) {
+        int sp[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
+        seccomp_ours.reset(sp[0]);
+        seccomp_theirs.reset(sp[1]);
+        cfg.seccomp_fd = seccomp_theirs.get();
+    }
+
     pid_t joiner = ::fork();
     if (joiner < 0) return fail_errno("fork");
     if (joiner == 0) {
         err_r.reset();
         pid_r.reset();
+        seccomp_ours.reset();
         join_child(req, cfg, pidfd.get(), flags, pid_w.get(), err_w.get());
     }
     err_w.reset();
     pid_w.reset();
+    seccomp_theirs.reset();
     int st = 0;
     while (::waitpid(joiner, &st, 0) < 0)
         if (errno != EINTR) return fail_errno("wait for the exec helper");
     pid_t pid = 0;
     if (::read(pid_r.get(), &pid, sizeof pid) != static_cast<ssize_t>(sizeof pid)) pid = 0;
-    auto report = read_report(err_r.get(), req.deadline);
-    if (report && report->empty() && pid > 0) return pid;
+    Status handed = ok();
+    if (seccomp_ours.valid() && pid > 0) {
+        // Our child, not yet reaped: the pid cannot be reused meanwhile.
+        sys::Fd process(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+        if (!process.valid())
+            handed = fail_errno("pidfd_open the exec process");
+        else
+            handed = take_notify_fd(seccomp_ours.get(), process.get(), pid, req.seccomp_agent, req.deadline);
+    }
+    auto report = handed ? read_report(err_r.get(), req.deadline) : Result<std::string>(std::string());
+    if (handed && report && report->empty() && pid > 0) return pid;
     if (pid > 0) {
         ::kill(pid, SIGKILL);
         while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
         }
     }
+    if (!handed) return std::unexpected(std::move(handed).error());
     if (!report) return std::unexpected(std::move(report).error());
     return fail(report->empty() ? std::string("the exec process exited before it started") : *report);
 }

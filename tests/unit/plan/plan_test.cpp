@@ -112,17 +112,19 @@ TEST(Plan, ReportsGaps) {
     auto p = plan_of(j);
     ASSERT_TRUE(p) << p.error().message();
     auto fields = gap_fields(*p);
-    for (const char* want : {"process.user.username", "process.commandLine", "process.ioPriority",
-                             "process.scheduler", "linux.intelRdt", "linux.personality", "linux.timeOffsets",
-                             "linux.seccomp.listenerPath", "linux.resources.network.classID",
-                             "linux.resources.network.priorities", "mounts[0]", "solaris", "vm"})
+    for (const char* want :
+         {"process.user.username", "process.commandLine", "process.ioPriority", "process.scheduler",
+          "linux.intelRdt", "linux.personality", "linux.timeOffsets", "linux.resources.network.classID",
+          "linux.resources.network.priorities", "mounts[0]", "solaris", "vm"})
         EXPECT_NE(std::find(fields.begin(), fields.end(), want), fields.end()) << want;
-    EXPECT_EQ(fields.size(), 13u);
+    EXPECT_EQ(fields.size(), 12u);
+    // Seccomp notify is honoured: listenerPath is no gap and reaches the plan.
+    EXPECT_EQ(std::find(fields.begin(), fields.end(), "linux.seccomp.listenerPath"), fields.end());
     // Not honoured -> not in the plan either.
     EXPECT_FALSE(p->resources.network_class_id);
     EXPECT_TRUE(p->resources.network_priorities.empty());
     ASSERT_TRUE(p->seccomp);
-    EXPECT_TRUE(p->seccomp->listener_path.empty());
+    EXPECT_EQ(p->seccomp->listener_path, "/run/agent.sock");
     auto solaris = std::find_if(p->gaps.begin(), p->gaps.end(), [](auto& g) { return g.field == "solaris"; });
     EXPECT_EQ(solaris->reason, "configuration for another platform; ignored on Linux");
 }
@@ -224,10 +226,22 @@ plan::InitConfig full_init_config() {
     c.cleanup_dir = "/dev/.lxcri";
     c.console_fd = 5;
     c.preserve_fds = 2;
+    c.seccomp_socket = "/dev/.lxcri/seccomp.sock";
+    c.seccomp_fd = 7;
     return c;
 }
 
 } // namespace
+
+TEST(Plan, SeccompNotifies) {
+    spec::Seccomp sc;
+    sc.default_action = "SCMP_ACT_ALLOW";
+    EXPECT_FALSE(plan::seccomp_notifies(sc));
+    sc.syscalls = {{{"read"}, "SCMP_ACT_ERRNO", std::nullopt, {}}};
+    EXPECT_FALSE(plan::seccomp_notifies(sc));
+    sc.syscalls.push_back({{"mkdir"}, "SCMP_ACT_NOTIFY", std::nullopt, {}});
+    EXPECT_TRUE(plan::seccomp_notifies(sc));
+}
 
 TEST(InitConfig, RoundTripIsLossless) {
     auto c = full_init_config();
@@ -255,6 +269,9 @@ TEST(InitConfig, RoundTripIsLossless) {
     ASSERT_TRUE(back->seccomp);
     EXPECT_EQ(back->seccomp->default_errno_ret, 38u);
     EXPECT_EQ(back->seccomp->listener_metadata, "meta");
+    EXPECT_EQ(back->seccomp->listener_path, "/run/l.sock");
+    EXPECT_EQ(back->seccomp_socket, "/dev/.lxcri/seccomp.sock");
+    EXPECT_EQ(back->seccomp_fd, 7);
     EXPECT_EQ(back->seccomp->syscalls[1].args[0].value, 0x7e020000u);
     EXPECT_EQ(back->seccomp->syscalls[1].args[1].value_two, 9u);
     EXPECT_EQ(back->seccomp->syscalls[1].errno_ret, 1u);

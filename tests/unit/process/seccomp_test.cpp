@@ -5,9 +5,12 @@
 #include "sys/fs.hpp"
 
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -156,10 +159,11 @@ TEST(Seccomp, BuildErrors) {
     EXPECT_EQ(message(bad), "seccomp: SCMP_ACT_NOTIFY cannot be used as default action");
     bad = sc;
     bad.syscalls = {rule({"getpid"}, "SCMP_ACT_NOTIFY", std::nullopt)};
-    EXPECT_EQ(message(bad), "seccomp: SCMP_ACT_NOTIFY requires linux.seccomp.listenerPath");
+    EXPECT_EQ(message(bad), "seccomp: listenerPath is not set");
     bad.listener_path = "/run/agent.sock";
-    EXPECT_EQ(message(bad), "seccomp: SCMP_ACT_NOTIFY: seccomp user notification (listenerPath "
-                            "/run/agent.sock) is not supported");
+    EXPECT_EQ(message(bad), "ok");
+    bad.syscalls = {rule({"read", "write"}, "SCMP_ACT_NOTIFY", std::nullopt)};
+    EXPECT_EQ(message(bad), "seccomp: SCMP_ACT_NOTIFY cannot be used for the write syscall");
     bad = sc;
     bad.architectures = {"SCMP_ARCH_VAX"};
     EXPECT_EQ(message(bad), "seccomp: unknown seccomp architecture \"SCMP_ARCH_VAX\"");
@@ -191,4 +195,124 @@ TEST(Seccomp, FlagsAndManyRulesBuild) {
         sc.syscalls.push_back(rule({name}, "SCMP_ACT_ALLOW", std::nullopt));
     auto r = init::apply_seccomp(sc, false);
     EXPECT_TRUE(r) << r.error().message();
+}
+
+namespace {
+
+// An allow-list under a denying default, enough for the child to print and exit; the highest syscall it names
+// on x86_64 is newfstatat (262).
+spec::Seccomp allow_list(const char* default_action, std::optional<uint32_t> errno_ret) {
+    spec::Seccomp sc;
+    sc.default_action = default_action;
+    sc.default_errno_ret = errno_ret;
+    sc.architectures = {"SCMP_ARCH_X86_64"};
+    sc.syscalls = {
+        rule({"write", "exit_group", "exit", "getpid", "fstat", "newfstatat", "brk", "mmap", "munmap"},
+             "SCMP_ACT_ALLOW", std::nullopt)};
+    return sc;
+}
+
+size_t stub_size(const spec::Seccomp& sc) {
+    auto r = init::seccomp_enosys_stub(sc);
+    EXPECT_TRUE(r) << r.error().message();
+    return r ? r->size() : 0;
+}
+
+} // namespace
+
+// runc's patchbpf: a syscall above the highest one the profile names gets ENOSYS (a newer libc then falls
+// back, as for clone3), one below it the default action.
+TEST(Seccomp, EnosysStubForSyscallsNewerThanTheProfile) {
+    auto sc = allow_list("SCMP_ACT_ERRNO", std::nullopt);
+    auto r = run_child([&] {
+        load_or_die(sc);
+        long below = ::syscall(SYS_gettid); // 186: older than newfstatat, not listed
+        int below_errno = errno;
+        long above = ::syscall(300); // fanotify_init: newer than every listed syscall
+        int above_errno = errno;
+        long clone3 = ::syscall(435);
+        int clone3_errno = errno;
+        std::string line = std::to_string(below) + "/" + std::to_string(below_errno) + " " +
+                           std::to_string(above) + "/" + std::to_string(above_errno) + " " +
+                           std::to_string(clone3) + "/" + std::to_string(clone3_errno);
+        (void)!::write(1, line.data(), line.size());
+        ::syscall(SYS_exit_group, 0);
+    });
+    ASSERT_EQ(r.exit_code(), 0) << r.err;
+    EXPECT_EQ(r.out, "-1/" + std::to_string(EPERM) + " -1/" + std::to_string(ENOSYS) + " -1/" +
+                         std::to_string(ENOSYS));
+}
+
+TEST(Seccomp, EnosysStubOnlyWhereRuncAddsIt) {
+    // Permissive defaults, a default of ENOSYS already, and no architecture: no stub.
+    EXPECT_EQ(stub_size(allow_list("SCMP_ACT_ALLOW", std::nullopt)), 0u);
+    EXPECT_EQ(stub_size(allow_list("SCMP_ACT_LOG", std::nullopt)), 0u);
+    EXPECT_EQ(stub_size(allow_list("SCMP_ACT_TRACE", std::nullopt)), 0u);
+    EXPECT_EQ(stub_size(allow_list("SCMP_ACT_ERRNO", ENOSYS)), 0u);
+    auto no_arch = allow_list("SCMP_ACT_ERRNO", std::nullopt);
+    no_arch.architectures.clear();
+    EXPECT_EQ(stub_size(no_arch), 0u);
+    // An architecture that names no syscall of the profile is left out.
+    auto unknown_names = allow_list("SCMP_ACT_ERRNO", std::nullopt);
+    unknown_names.syscalls = {rule({"no_such_syscall_xyz"}, "SCMP_ACT_ALLOW", std::nullopt)};
+    EXPECT_EQ(stub_size(unknown_names), 0u);
+    // Denying defaults get it: ld arch; jeq x86_64; ja filter; ld nr; jset x32 bit; jgt 262; ret ENOSYS.
+    EXPECT_EQ(stub_size(allow_list("SCMP_ACT_ERRNO", EPERM)), 7u);
+    EXPECT_EQ(stub_size(allow_list("SCMP_ACT_KILL", std::nullopt)), 7u);
+    EXPECT_EQ(stub_size(allow_list("SCMP_ACT_KILL_PROCESS", std::nullopt)), 7u);
+    EXPECT_EQ(stub_size(allow_list("SCMP_ACT_TRAP", std::nullopt)), 7u);
+    // x86_64 with x32 shares one section (ld nr; jset; jgt; jgt); i386 has its own (ld nr; jgt).
+    auto multi = allow_list("SCMP_ACT_ERRNO", std::nullopt);
+    multi.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_X86"};
+    EXPECT_EQ(stub_size(multi), 11u);
+    auto words = init::seccomp_enosys_stub(multi);
+    ASSERT_TRUE(words);
+    EXPECT_EQ(words->back().k, static_cast<uint32_t>(SECCOMP_RET_ERRNO | ENOSYS));
+}
+
+TEST(Seccomp, EnosysStubWithX32AndI386Loads) {
+    auto sc = allow_list("SCMP_ACT_ERRNO", std::nullopt);
+    sc.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_X86"};
+    auto r = run_child([&] {
+        load_or_die(sc);
+        long above = ::syscall(300);
+        std::string line = std::to_string(above) + "/" + std::to_string(errno);
+        (void)!::write(1, line.data(), line.size());
+        ::syscall(SYS_exit_group, 0);
+    });
+    ASSERT_EQ(r.exit_code(), 0) << r.err;
+    EXPECT_EQ(r.out, "-1/" + std::to_string(ENOSYS));
+}
+
+// SCMP_ACT_NOTIFY: the load returns the notify fd; a process under the filter waits for the answer.
+TEST(Seccomp, NotifyFdAnswersTheFilteredProcess) {
+    spec::Seccomp sc;
+    sc.default_action = "SCMP_ACT_ALLOW";
+    sc.listener_path = "/run/agent.sock";
+    sc.syscalls = {rule({"getppid"}, "SCMP_ACT_NOTIFY", std::nullopt)};
+    auto r = run_child([&] {
+        auto fd = init::apply_seccomp(sc, true);
+        if (!fd || *fd < 0) {
+            std::printf("no notify fd: %s", fd ? "-1" : fd.error().message().c_str());
+            return;
+        }
+        pid_t child = ::fork();
+        if (child == 0) {
+            long rc = ::syscall(SYS_getppid);
+            std::printf("getppid %s\n", result(rc).c_str());
+            std::fflush(stdout);
+            ::_exit(0);
+        }
+        seccomp_notif req{};
+        if (::ioctl(*fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) ::_exit(3);
+        seccomp_notif_resp resp{};
+        resp.id = req.id;
+        resp.error = -EXDEV;
+        if (::ioctl(*fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0) ::_exit(4);
+        int st = 0;
+        ::waitpid(child, &st, 0);
+        std::printf("notified %s\n", req.data.nr == SYS_getppid ? "getppid" : "other");
+    });
+    ASSERT_EQ(r.exit_code(), 0) << r.err;
+    EXPECT_EQ(r.out, "getppid -1/" + std::to_string(EXDEV) + "\nnotified getppid\n");
 }
