@@ -4,6 +4,8 @@
 #include "backend/lxc/backend.hpp"
 
 #include "backend/lxc/container.hpp"
+#include "backend/lxc/criu.hpp"
+#include "backend/lxc/lxc_config.hpp"
 #include "cgroup/cgroup.hpp"
 #include "cgroup/systemd.hpp"
 #include "sys/fs.hpp"
@@ -329,6 +331,47 @@ class LxcBackend final : public backend::Backend {
         }
         if (!result) return std::unexpected(std::move(result).error().context("remove cgroups of " + h.id));
         return ok();
+    }
+
+    Status checkpoint(const backend::Handle& h, const backend::CheckpointRequest& req) override {
+        auto r = Record::from_json(h.record);
+        if (!init_alive(r)) return fail(ErrorKind::WrongState, "container is not running");
+        if (auto u = criu_usable(req.criu.criu); !u) return fail(ErrorKind::Unsupported, u.error().message());
+        return criu_dump(r.init_pid, req);
+    }
+
+    Result<backend::Restored> restore(const backend::RestoreRequest& req, backend::Handle& h,
+                                      const backend::Persist& persist) override {
+        if (auto u = criu_usable(req.criu.criu); !u) return fail(ErrorKind::Unsupported, u.error().message());
+        const plan::Plan& plan = *req.plan;
+        Record rec;
+        rec.lxcpath = req.root;
+        rec.cgroup_mode = static_cast<int>(cgroup::detect());
+        // The container's cgroup as create would make it (default proxmox-lxcri/<id>, or linux.cgroupsPath);
+        // CRIU makes it (--cgroup-root): recorded first, with what existed before, as create records it.
+        HostEnv env;
+        env.cgroup_suffix = default_cgroup_suffix(req.root);
+        std::string requested = TRY(requested_cgroup_dir(plan));
+        if (!requested.empty())
+            for (auto& d : candidates(requested, mode_of(rec)))
+                env.cgroups_path_exists = env.cgroups_path_exists || sys::exists(d);
+        std::string rel = TRY(container_cgroup_dir(plan, env));
+        rec.cgroup_dirs = {rel};
+        for (auto& d : candidates(rel, mode_of(rec)))
+            if (sys::exists(d)) rec.preexisting.push_back(d);
+        h.record = rec.to_json();
+        TRY(persist(h.record));
+        TRY_CTX(cgroup::prepare_cpuset_parents(rel), "cpuset");
+        auto made = TRY(criu_restore(req, rel));
+        rec.init_pid = made.init_pid;
+        rec.init_start_time = sys::process_start_time(made.init_pid).value_or(0);
+        if (rec.init_start_time == 0) return fail("the restored init exited at once");
+        auto cg = TRY(cgroup::Cgroup::of_pid(made.init_pid));
+        rec.cgroup_paths = cg.paths();
+        rec.cgroups_confirmed = true;
+        h.record = rec.to_json();
+        TRY(persist(h.record));
+        return backend::Restored{.init_pid = made.init_pid};
     }
 
     nlohmann::json host_info() const override {

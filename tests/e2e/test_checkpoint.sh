@@ -1,0 +1,199 @@
+# shellcheck shell=bash
+# Checkpoint/restore (CRIU >= 4.1, as scripts/build-criu.sh installs it at /usr/local/sbin/criu): runc's
+# --image-path form (the container is gone after the checkpoint unless --leave-running; restore makes a new
+# one) and the seed's form (a checkpoint kept with the container, restored in place).
+
+# A process with memory state: the counter lives in the shell, /tmp/count only shows it.
+CKPT_COUNTER='i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done'
+
+# CRIU that works on this kernel (Debian 12's 3.17 does not on >= 6.13); the tests need it.
+ckpt_require_criu() {
+    require_root
+    local v
+    v=$(/usr/local/sbin/criu --version 2>/dev/null | awk '/^Version:/ {print $2}') ||
+        skip "CRIU >= 4.1 is not installed at /usr/local/sbin/criu (bash scripts/build-criu.sh)"
+    [[ $v =~ ^([0-9]+)\.([0-9]+) ]] && ((BASH_REMATCH[1] > 4 || (BASH_REMATCH[1] == 4 && BASH_REMATCH[2] >= 1))) ||
+        skip "CRIU at /usr/local/sbin/criu is $v, not >= 4.1 (bash scripts/build-criu.sh)"
+}
+
+# The runtime with the project's CRIU (runc takes the same global flag).
+rtc() { rt --criu /usr/local/sbin/criu "$@"; }
+
+# ckpt_count BUNDLE: the counter's current value (0 before its first write).
+ckpt_count() { cat "$1/rootfs/tmp/count" 2>/dev/null || echo 0; }
+
+# ckpt_wait_count BUNDLE MIN: wait (up to 10 s) until the counter is at least MIN; prints it.
+ckpt_wait_count() {
+    local b=$1 min=$2 n deadline=$((SECONDS + 10))
+    while ((SECONDS <= deadline)); do
+        n=$(ckpt_count "$b")
+        if [[ $n =~ ^[0-9]+$ ]] && ((n >= min)); then
+            echo "$n"
+            return 0
+        fi
+        sleep 0.05
+    done
+    fail "counter in $b is '$(ckpt_count "$b")' after 10 s, expected >= $min"
+}
+
+# ckpt_counter_bundle NAME: a bundle running the counter, writable root.
+ckpt_counter_bundle() {
+    local b
+    b=$(bundle "$1" sh -c "$CKPT_COUNTER")
+    spec_edit "$b" '.root.readonly = false'
+    echo "$b"
+}
+
+# ckpt_assert_continues BUNDLE FROM: the counter moves on from FROM (not from 1 again).
+ckpt_assert_continues() {
+    local b=$1 from=$2 now
+    now=$(ckpt_wait_count "$b" $((from + 3)))
+    echo "counter: $from at the checkpoint, $now after the restore"
+    # Restarted from scratch it would be far below FROM (FROM >= 20, and restarting is 0.1 s per step).
+    ((now >= from + 3 && now < from + 200)) || fail "counter at $now after restoring from $from"
+}
+
+test_checkpoint_counter_continues_after_restore() {
+    ckpt_require_criu
+    local id b img work before v1 v2 pid
+    before="$E2E_WORK/ckcount.snap"
+    snapshot_host "$before"
+    id=$(new_id ckcount)
+    b=$(ckpt_counter_bundle ckcount)
+    img="$E2E_WORK/ckcount.img"
+    work="$E2E_WORK/ckcount.work"
+    rtc run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+    ckpt_wait_count "$b" 20 >/dev/null
+    rtc checkpoint --image-path "$img" --work-path "$work" "$id"
+    [[ -s $img/inventory.img ]] || fail "no CRIU images in $img: $(ls "$img")"
+    # runc: a checkpoint that does not leave the container running removes it.
+    assert_fails_with "does not exist" rt state "$id"
+    v1=$(ckpt_count "$b")
+    sleep 0.5
+    assert_eq "$v1" "$(ckpt_count "$b")" "counter while checkpointed (nothing runs)"
+
+    rtc restore --detach --image-path "$img" --work-path "$work" --bundle "$b" --pid-file "$E2E_WORK/ckcount.pid" "$id" \
+        </dev/null >/dev/null 2>&1
+    assert_eq running "$(state_field "$id" status)" "status after restore"
+    pid=$(state_field "$id" pid)
+    assert_eq "$pid" "$(cat "$E2E_WORK/ckcount.pid")" "pid file after restore"
+    ckpt_assert_continues "$b" "$v1"
+    # A normal container afterwards: exec, kill, delete.
+    v2=$(rt exec "$id" cat /tmp/count)
+    [[ $v2 =~ ^[0-9]+$ ]] && ((v2 > v1)) || fail "exec in the restored container read '$v2'"
+    rt kill "$id" KILL
+    wait_status "$id" stopped
+    rt delete "$id"
+    assert_host_clean "$before" "$id"
+}
+
+test_checkpoint_leave_running_and_restore_new_id() {
+    ckpt_require_criu
+    local id id2 b img before v1 n
+    before="$E2E_WORK/ckleave.snap"
+    snapshot_host "$before"
+    id=$(new_id ckleave)
+    id2=$(new_id ckleave2)
+    b=$(ckpt_counter_bundle ckleave)
+    img="$E2E_WORK/ckleave.img"
+    rtc run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+    ckpt_wait_count "$b" 20 >/dev/null
+    rtc checkpoint --leave-running --image-path "$img" "$id"
+    v1=$(ckpt_count "$b")
+    assert_eq running "$(state_field "$id" status)" "status after checkpoint --leave-running"
+    n=$(ckpt_wait_count "$b" $((v1 + 3)))
+    echo "still counting after the checkpoint: $v1 -> $n"
+    # The original goes; the images come back as another container.
+    rt delete --force "$id"
+    rtc restore -d --image-path "$img" --bundle "$b" "$id2" </dev/null >/dev/null 2>&1
+    assert_eq running "$(state_field "$id2" status)" "status of the new id"
+    # The counter resumes from the checkpoint's value (the file still shows where the original stopped).
+    local pid
+    pid=$(state_field "$id2" pid)
+    pid_alive "$pid" || fail "restored init $pid is not alive"
+    if [[ $RUNTIME != */runc ]]; then
+        grep -q "$id2" "/proc/$pid/cgroup" || fail "restored init is not in the new id's cgroup: $(cat "/proc/$pid/cgroup")"
+    fi
+    sleep 0.3
+    n=$(rt exec "$id2" cat /tmp/count)
+    [[ $n =~ ^[0-9]+$ ]] || fail "exec in $id2 read '$n'"
+    rt delete --force "$id2"
+    assert_host_clean "$before" "$id" "$id2"
+}
+
+# The pid file after a restore names the container's init, reparented to the caller's subreaper (containerd's
+# shim and conmon restore with --detach --pid-file F --no-subreaper and wait on that pid).
+test_checkpoint_restore_pidfile_subreaper() {
+    ckpt_require_criu
+    local id b img sr pidfile out script self parent
+    id=$(new_id cksr)
+    b=$(ckpt_counter_bundle cksr)
+    img="$E2E_WORK/cksr.img"
+    rtc run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+    ckpt_wait_count "$b" 5 >/dev/null
+    rtc checkpoint --image-path "$img" "$id"
+    sr=$(helper subreaper)
+    pidfile="$E2E_WORK/cksr.pid"
+    script=$(printf '%q --root %q --criu /usr/local/sbin/criu restore --detach --pid-file %q -no-subreaper --bundle %q --image-path %q %q </dev/null >/dev/null 2>>%q && %q --root %q kill %q 9' \
+        "$RUNTIME" "$E2E_ROOT" "$pidfile" "$b" "$img" "$id" "$E2E_WORK/cksr.err" "$RUNTIME" "$E2E_ROOT" "$id")
+    out=$("$sr" "$pidfile" "$script") || fail "subreaper failed: $out $(cat "$E2E_WORK/cksr.err" 2>/dev/null)"
+    echo "$out"
+    assert_eq "signaled 9" "$(tail -1 <<<"$out")" "status of the restored container seen by the subreaper"
+    read -r _ _ _ parent _ self <<<"$(head -1 <<<"$out")"
+    assert_eq "$self" "$parent" "parent of the pid-file pid once the runtime has exited"
+    wait_status "$id" stopped
+    rt delete "$id"
+}
+
+# The seed's form: `checkpoint ID` keeps a named checkpoint with the container; --list; `restore ID` (the
+# latest) and `restore --snapshot NAME ID` bring the processes back in place.
+test_checkpoint_seed_named_checkpoints() {
+    ckpt_require_criu
+    [[ $RUNTIME == */runc ]] && skip "reference runtime: runc has no named checkpoints (checkpoint --list, restore --snapshot)"
+    local id b before name v1 list
+    before="$E2E_WORK/ckseed.snap"
+    snapshot_host "$before"
+    id=$(new_id ckseed)
+    b=$(ckpt_counter_bundle ckseed)
+    rtc run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+    ckpt_wait_count "$b" 20 >/dev/null
+    name=$(rtc checkpoint "$id" 2>"$E2E_WORK/ckseed.err")
+    cat "$E2E_WORK/ckseed.err"
+    [[ $name =~ ^checkpoint-[0-9]+$ ]] || fail "checkpoint printed '$name'"
+    # A bundle rootfs has no snapshots: said, not hidden.
+    assert_contains "$(cat "$E2E_WORK/ckseed.err")" "filesystem is not snapshotted"
+    v1=$(ckpt_count "$b")
+    assert_eq stopped "$(state_field "$id" status)" "status after a checkpoint without --leave-running"
+    list=$(rtc checkpoint --list "$id")
+    assert_eq "$name" "$list" "checkpoint --list"
+    assert_fails_with "has no checkpoint" rtc restore --snapshot checkpoint-1 "$id"
+    rtc restore -d "$id" </dev/null >/dev/null 2>&1
+    assert_eq running "$(state_field "$id" status)" "status after restore ID"
+    ckpt_assert_continues "$b" "$v1"
+    # A running container is not restored over.
+    assert_fails_with "running" rtc restore -d --snapshot "$name" "$id"
+    rt kill "$id" KILL
+    wait_status "$id" stopped
+    rtc restore -d --snapshot "$name" "$id" </dev/null >/dev/null 2>&1
+    assert_eq running "$(state_field "$id" status)" "status after restore --snapshot"
+    rt delete --force "$id"
+    assert_host_clean "$before" "$id"
+}
+
+# Bad input: nothing is left behind, runc's words where runc has them.
+test_checkpoint_bad_input() {
+    ckpt_require_criu
+    local id b
+    id=$(new_id ckbad)
+    assert_fails_with "does not exist" rtc checkpoint --image-path "$E2E_WORK/ckbad.img" "$id"
+    b=$(ckpt_counter_bundle ckbad)
+    rt create --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+    assert_fails_with "cannot be checkpointed in created state" rtc checkpoint --image-path "$E2E_WORK/ckbad.img" "$id"
+    rt delete --force "$id"
+    if [[ $RUNTIME != */runc ]]; then
+        # No images there: the restore fails and leaves no container.
+        mkdir -p "$E2E_WORK/ckbad.empty"
+        assert_fails_with "criu restore" rtc restore -d --image-path "$E2E_WORK/ckbad.empty" --bundle "$b" "$id"
+        [[ ! -e $E2E_ROOT/$id ]] || fail "a failed restore left $E2E_ROOT/$id"
+    fi
+}
