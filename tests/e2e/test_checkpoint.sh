@@ -197,3 +197,69 @@ test_checkpoint_bad_input() {
         [[ ! -e $E2E_ROOT/$id ]] || fail "a failed restore left $E2E_ROOT/$id"
     fi
 }
+
+# ckpt_wait_exec_count CMD... MIN: wait (up to 10 s) until `CMD cat /tmp/count` prints at least MIN.
+ckpt_wait_exec_count() {
+    local min=${*: -1} n deadline=$((SECONDS + 10))
+    local cmd=("${@:1:$#-1}")
+    while ((SECONDS <= deadline)); do
+        n=$("${cmd[@]}" cat /tmp/count 2>/dev/null) || n=0
+        if [[ $n =~ ^[0-9]+$ ]] && ((n >= min)); then
+            echo "$n"
+            return 0
+        fi
+        sleep 0.1
+    done
+    fail "counter read through '${cmd[*]}' is '$n' after 10 s, expected >= $min"
+}
+
+# podman container checkpoint / restore with --runtime (conmon calls restore --detach --pid-file F
+# --no-subreaper --bundle B --image-path P --work-path W ID).
+test_checkpoint_podman() {
+    ckpt_require_criu
+    command -v podman >/dev/null || skip "podman not installed"
+    command -v conmon >/dev/null || skip "conmon not installed"
+    local d="$E2E_WORK/podman-ckpt"
+    mkdir -p "$d/tmp"
+    write_containers_conf "$d/containers.conf"
+    export CONTAINERS_CONF="$d/containers.conf"
+    # podman finds CRIU on $PATH itself (and checks its version): the project's first.
+    export PATH="/usr/local/sbin:$PATH"
+    local pm=(podman --root "$d/root" --runroot "$d/runroot" --storage-driver vfs --tmpdir "$d/tmp"
+        --runtime "$RUNTIME")
+    snapshot_host "$d/snap"
+    podman_ckpt_cleanup() {
+        "${pm[@]}" rm -af -t 0 >/dev/null 2>&1 || true
+        "${pm[@]}" rmi -af >/dev/null 2>&1 || true
+        rmdir_new_cgroup_parents "$d/snap" libpod_parent
+    }
+    trap podman_ckpt_cleanup EXIT
+    busybox_rootfs_tar | "${pm[@]}" import - localhost/busybox >/dev/null
+    local name v1 v2 pid out
+    name=$(new_id podckpt)
+    "${pm[@]}" run -d --name "$name" localhost/busybox sh -c "$CKPT_COUNTER" >/dev/null
+    ckpt_wait_exec_count "${pm[@]}" exec "$name" 20 >/dev/null
+    "${pm[@]}" container checkpoint "$name" >/dev/null
+    assert_eq exited "$("${pm[@]}" inspect -f '{{.State.Status}}' "$name")" "podman status after checkpoint"
+    out=$("${pm[@]}" mount "$name")
+    v1=$(cat "$out/tmp/count")
+    "${pm[@]}" umount "$name" >/dev/null
+    "${pm[@]}" container restore "$name" >/dev/null
+    assert_eq running "$("${pm[@]}" inspect -f '{{.State.Status}}' "$name")" "podman status after restore"
+    v2=$(ckpt_wait_exec_count "${pm[@]}" exec "$name" $((v1 + 3)))
+    echo "counter: $v1 at the checkpoint, $v2 after the restore"
+    ((v2 < v1 + 200)) || fail "counter at $v2 after restoring from $v1"
+    # State.Pid is the restored init (conmon read it from the pid file), in the container's pid namespace.
+    pid=$("${pm[@]}" inspect -f '{{.State.Pid}}' "$name")
+    [[ $(readlink "/proc/$pid/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] ||
+        fail "podman's State.Pid $pid is in the host's pid namespace"
+    out=$("${pm[@]}" top "$name" args)
+    echo "podman top: $out"
+    assert_contains "$out" "while :"
+    "${pm[@]}" stop -t 1 "$name" >/dev/null
+    assert_eq exited "$("${pm[@]}" inspect -f '{{.State.Status}}' "$name")" "status after podman stop"
+    "${pm[@]}" rm "$name" >/dev/null
+    podman_ckpt_cleanup
+    trap - EXIT
+    assert_host_clean "$d/snap"
+}
