@@ -337,7 +337,14 @@ class LxcBackend final : public backend::Backend {
         auto r = Record::from_json(h.record);
         if (!init_alive(r)) return fail(ErrorKind::WrongState, "container is not running");
         if (auto u = criu_usable(req.criu.criu); !u) return fail(ErrorKind::Unsupported, u.error().message());
-        return criu_dump(r.init_pid, req);
+        std::string freezer;
+        if (r.cgroups_confirmed) {
+            if (auto it = r.cgroup_paths.find("freezer"); it != r.cgroup_paths.end())
+                freezer = it->second;
+            else if (mode_of(r) == cgroup::Mode::Unified && r.cgroup_paths.count(""))
+                freezer = r.cgroup_paths.at("");
+        }
+        return criu_dump(r.init_pid, freezer, req);
     }
 
     Result<backend::Restored> restore(const backend::RestoreRequest& req, backend::Handle& h,
@@ -371,6 +378,9 @@ class LxcBackend final : public backend::Backend {
         rec.cgroups_confirmed = true;
         h.record = rec.to_json();
         TRY(persist(h.record));
+        // A container checkpointed while paused (containerd pauses a task before it checkpoints it) comes
+        // back with its freezer state: the restored container runs, as with runc.
+        if (auto f = container_cgroup(rec).frozen(); f && *f) TRY_CTX(container_cgroup(rec).thaw(), "thaw");
         return backend::Restored{.init_pid = made.init_pid};
     }
 

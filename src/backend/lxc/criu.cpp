@@ -198,7 +198,7 @@ Status criu_usable(const std::string& criu) {
     return ok();
 }
 
-Status criu_dump(pid_t init_pid, const backend::CheckpointRequest& req) {
+Status criu_dump(pid_t init_pid, const std::string& freezer, const backend::CheckpointRequest& req) {
     const auto& o = req.criu;
     auto ex = TRY_CTX(stdio_externals(init_pid), "inspect the container's stdio");
     TRY_CTX(cgroup_mount_externals(init_pid, ex), "inspect the container's cgroup mounts");
@@ -214,6 +214,7 @@ Status criu_dump(pid_t init_pid, const backend::CheckpointRequest& req) {
     argv.insert(argv.end(), common.begin(), common.end());
     argv.insert(argv.end(), ex.dump_args.begin(), ex.dump_args.end());
     if (req.leave_running) argv.push_back("--leave-running");
+    if (!freezer.empty()) argv.insert(argv.end(), {"--freeze-cgroup", freezer});
     log::debug("checkpoint: " + o.criu + " dump of pid " + std::to_string(init_pid) + " into " +
                o.image_path);
     sys::RunOptions ro{.argv = argv, .timeout = backend::left(req.deadline)};

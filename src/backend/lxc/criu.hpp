@@ -24,7 +24,9 @@ Result<std::string> criu_version(const std::string& criu);
 // fails there on the vdso); otherwise why not.
 Status criu_usable(const std::string& criu);
 
-Status criu_dump(pid_t init_pid, const backend::CheckpointRequest& req);
+// freezer: the container's freezer cgroup (v1 freezer or its cgroup2 dir): CRIU freezes the tree through it
+// (--freeze-cgroup, as runc passes it), which also works when the container is paused already.
+Status criu_dump(pid_t init_pid, const std::string& freezer, const backend::CheckpointRequest& req);
 
 struct CriuRestored {
     pid_t init_pid = 0;
