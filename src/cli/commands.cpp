@@ -893,6 +893,22 @@ instance of a container.)",
              [](auto&, auto& p) {
                  return done(g_image->release_storage({p.positional[0], p.positional[1], p.positional[2]}));
              }},
+        {.name = "__storage-snapshot",
+         .usage = "",
+         .args_usage = "",
+         .description = "",
+         .flags = {},
+         .min_args = 5,
+         .max_args = 5,
+         .run = [](auto&, auto& p) -> Result<int> {
+             auto r = g_image->storage_snapshot({p.positional[1], p.positional[2], p.positional[3]},
+                                                p.positional[0], p.positional[4]);
+             if (!r && r.error().kind() == ErrorKind::Unsupported) {
+                 std::fprintf(stderr, "%s\n", r.error().message().c_str());
+                 return runtime::kStorageUnsupportedExit;
+             }
+             return done(r);
+         }},
     };
 }
 

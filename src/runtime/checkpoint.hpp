@@ -11,6 +11,8 @@ namespace lxcri::runtime {
 // Where scripts/build-criu.sh installs CRIU >= 4.1.
 inline constexpr const char* kProjectCriu = "/usr/local/sbin/criu";
 inline constexpr std::chrono::seconds kCheckpointTimeout{120};
+// In a named checkpoint's directory: {"processes": bool, "filesystem": bool}, what it holds.
+inline constexpr const char* kCheckpointMeta = "lxcri-checkpoint.json";
 
 std::string criu_binary(const Global& g);
 backend::CriuOptions criu_options(const Global& g, const CriuFlags& f);

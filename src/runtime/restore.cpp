@@ -3,8 +3,11 @@
 // made, and a failure undoes it.
 #include "plan/plan.hpp"
 #include "runtime/checkpoint.hpp"
+#include "runtime/image.hpp"
 #include "sys/fs.hpp"
 #include "sys/log.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <sys/prctl.h>
 
@@ -57,13 +60,34 @@ Result<int> restore(const Global& g, const RestoreOpts& o) {
             return fail(ErrorKind::WrongState, "cannot restore " + o.id + ": it is " +
                                                    std::string(c.status().name()) + " (kill it first)");
         req.criu.image_path = checkpoints_dir(store, o.id) + "/" + name;
+        // What it holds (a checkpoint without the file is a CRIU image only).
+        bool processes = true, filesystem = false;
+        if (auto text = sys::read_file(req.criu.image_path + "/" + kCheckpointMeta); text) {
+            auto meta = nlohmann::json::parse(*text, nullptr, false);
+            if (!meta.is_object() || (!meta.value("processes", false) && !meta.value("filesystem", false)))
+                return fail(req.criu.image_path + "/" + kCheckpointMeta + ": malformed");
+            processes = meta.value("processes", false);
+            filesystem = meta.value("filesystem", false);
+        }
+        if (filesystem && !c.state.storage)
+            return fail("checkpoint " + name + " of " + o.id +
+                        " has a filesystem snapshot but the container " + "has no storage driver");
         auto sp = TRY(store.load_spec(o.id));
         auto plan = TRY(plan::make_plan(sp, {.id = o.id, .bundle = c.state.bundle, .strict = g.strict}));
         req.plan = &plan;
         // What is left of the old processes (their cgroups) goes first; the restore makes them again.
         TRY_CTX(c.backend->destroy(c.handle(), backend::after(kDestroyTimeout)), "restore " + o.id);
-        log::warn("restore " + o.id + ": " + name +
-                  " restores the processes only; the filesystem is as it is now (no snapshot)");
+        if (filesystem)
+            TRY_CTX(storage_snapshot(*c.state.storage, "rollback", name), "restore " + o.id);
+        else
+            log::warn("restore " + o.id + ": " + name +
+                      " restores the processes only; the filesystem is as it is now (no snapshot)");
+        if (!processes) {
+            log::warn("restore " + o.id + ": " + name +
+                      " holds no process image (CRIU could not checkpoint " +
+                      "them): only the filesystem is rolled back; the container stays stopped");
+            return 0;
+        }
         auto persist = [&](const backend::Record& rec) -> Status {
             c.state.backend_state = rec;
             return store.save(c.state);
