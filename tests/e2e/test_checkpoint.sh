@@ -112,6 +112,7 @@ test_checkpoint_leave_running_and_restore_new_id() {
     id=$(new_id ckleave)
     id2=$(new_id ckleave2)
     b=$(ckpt_counter_bundle ckleave)
+    spec_edit "$b" '.linux.resources.memory.limit = 67108864'
     img="$E2E_WORK/ckleave.img"
     rtc run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
     ckpt_wait_count "$b" 20 >/dev/null
@@ -128,6 +129,8 @@ test_checkpoint_leave_running_and_restore_new_id() {
     local pid
     pid=$(state_field "$id2" pid)
     pid_alive "$pid" || fail "restored init $pid is not alive"
+    # The bundle's resources hold for the restored container, as for a created one.
+    assert_eq 67108864 "$(memory_limit_of "$pid")" "memory limit of the restored container"
     if [[ $RUNTIME != */runc ]]; then
         grep -q "$id2" "/proc/$pid/cgroup" || fail "restored init is not in the new id's cgroup: $(cat "/proc/$pid/cgroup")"
     fi

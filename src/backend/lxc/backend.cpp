@@ -378,6 +378,8 @@ class LxcBackend final : public backend::Backend {
         rec.cgroups_confirmed = true;
         h.record = rec.to_json();
         TRY(persist(h.record));
+        // The bundle's resources, as create gives them (runc sets them on the restored cgroups too).
+        TRY_CTX(update(h, plan.resources, req.deadline), "apply the config's resources");
         // A container checkpointed while paused (containerd pauses a task before it checkpoints it) comes
         // back with its freezer state: the restored container runs, as with runc.
         if (auto f = container_cgroup(rec).frozen(); f && *f) TRY_CTX(container_cgroup(rec).thaw(), "thaw");
