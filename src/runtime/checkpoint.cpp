@@ -41,8 +41,12 @@ std::string checkpoints_dir(const Store& store, const std::string& id) {
 }
 
 std::vector<std::string> list_checkpoints(const Store& store, const std::string& id) {
-    auto names = sys::list_dir(checkpoints_dir(store, id));
-    std::erase_if(names, [](const std::string& n) { return !n.starts_with("checkpoint-"); });
+    std::string dir = checkpoints_dir(store, id);
+    auto names = sys::list_dir(dir);
+    // The meta file is written last: a checkpoint killed before it is not one.
+    std::erase_if(names, [&](const std::string& n) {
+        return !n.starts_with("checkpoint-") || !sys::exists(dir + "/" + n + "/" + kCheckpointMeta);
+    });
     std::sort(names.begin(), names.end());
     return names;
 }
@@ -67,6 +71,10 @@ void wait_stopped(const Container& c) {
 Status checkpoint_named(const Store& store, Container& c, backend::CheckpointRequest req,
                         bool leave_running) {
     const std::string& id = c.state.id;
+    // What a checkpoint killed half-way left (no meta file) goes before the next one.
+    for (auto& n : sys::list_dir(checkpoints_dir(store, id)))
+        if (!sys::exists(checkpoints_dir(store, id) + "/" + n + "/" + kCheckpointMeta))
+            (void)sys::remove_all(checkpoints_dir(store, id) + "/" + n);
     std::string name = "checkpoint-" + std::to_string(std::time(nullptr));
     std::string dir = checkpoints_dir(store, id) + "/" + name;
     if (sys::exists(dir))

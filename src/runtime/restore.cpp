@@ -60,10 +60,11 @@ Result<int> restore(const Global& g, const RestoreOpts& o) {
             return fail(ErrorKind::WrongState, "cannot restore " + o.id + ": it is " +
                                                    std::string(c.status().name()) + " (kill it first)");
         req.criu.image_path = checkpoints_dir(store, o.id) + "/" + name;
-        // What it holds (a checkpoint without the file is a CRIU image only).
-        bool processes = true, filesystem = false;
-        if (auto text = sys::read_file(req.criu.image_path + "/" + kCheckpointMeta); text) {
-            auto meta = nlohmann::json::parse(*text, nullptr, false);
+        // What it holds (list_checkpoints lists only those with the file).
+        bool processes = false, filesystem = false;
+        {
+            auto text = TRY(sys::read_file(req.criu.image_path + "/" + kCheckpointMeta));
+            auto meta = nlohmann::json::parse(text, nullptr, false);
             if (!meta.is_object() || (!meta.value("processes", false) && !meta.value("filesystem", false)))
                 return fail(req.criu.image_path + "/" + kCheckpointMeta + ": malformed");
             processes = meta.value("processes", false);

@@ -177,6 +177,11 @@ test_checkpoint_seed_named_checkpoints() {
     b=$(ckpt_counter_bundle ckseed)
     rtc run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
     ckpt_wait_count "$b" 20 >/dev/null
+    # What a checkpoint killed half-way leaves (images without the closing meta file) is not a checkpoint and
+    # does not block the next one.
+    mkdir -p "$E2E_ROOT/$id/checkpoints/checkpoint-1"
+    echo partial >"$E2E_ROOT/$id/checkpoints/checkpoint-1/pages-1.img"
+    assert_eq "" "$(rtc checkpoint --list "$id")" "checkpoint --list with only a half-made checkpoint"
     name=$(rtc checkpoint "$id" 2>"$E2E_WORK/ckseed.err")
     cat "$E2E_WORK/ckseed.err"
     [[ $name =~ ^checkpoint-[0-9]+$ ]] || fail "checkpoint printed '$name'"
@@ -186,6 +191,7 @@ test_checkpoint_seed_named_checkpoints() {
     assert_eq stopped "$(state_field "$id" status)" "status after a checkpoint without --leave-running"
     list=$(rtc checkpoint --list "$id")
     assert_eq "$name" "$list" "checkpoint --list"
+    [[ ! -e $E2E_ROOT/$id/checkpoints/checkpoint-1 ]] || fail "the half-made checkpoint was left in place"
     assert_fails_with "has no checkpoint" rtc restore --snapshot checkpoint-1 "$id"
     rtc restore -d "$id" </dev/null >/dev/null 2>&1
     assert_eq running "$(state_field "$id" status)" "status after restore ID"
