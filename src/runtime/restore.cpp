@@ -4,6 +4,7 @@
 #include "plan/plan.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/image.hpp"
+#include "runtime/terminal.hpp"
 #include "sys/fs.hpp"
 #include "sys/log.hpp"
 
@@ -26,9 +27,19 @@ Result<int> finish(const Global& g, const RestoreOpts& o, Container& c, pid_t pi
     TRY(write_pid_file(o.pid_file, pid));
     log::debug("restore: " + o.id + " runs again, init pid " + std::to_string(pid));
     if (o.detach) return 0;
+    // Foreground, as run: signals go to the init, its status is ours, and (runc's form) the container goes
+    // afterwards.
     auto handle = c.handle();
     c.lock = sys::FileLock();
-    return c.backend->wait(handle, backend::kNoDeadline);
+    int code;
+    {
+        SignalForwarder forward(pid);
+        code = c.backend->wait(handle, backend::kNoDeadline).value_or(0);
+    }
+    // (The seed's form keeps the container and its named checkpoints.)
+    if (!o.criu.image_path.empty())
+        if (auto r = remove(g, o.id, true); !r) log::warn(r.error().message());
+    return code;
 }
 
 } // namespace

@@ -3,8 +3,10 @@
 # --image-path form (the container is gone after the checkpoint unless --leave-running; restore makes a new
 # one) and the seed's form (a checkpoint kept with the container, restored in place).
 
-# A process with memory state: the counter lives in the shell, /tmp/count only shows it.
-CKPT_COUNTER='i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done'
+# A process with memory state: the counter lives in the shell, /tmp/count only shows it. Each value is appended
+# with one write(2), so that a process stopped at any moment never leaves a truncated file: the last line is
+# the value.
+CKPT_COUNTER='i=0; while :; do i=$((i+1)); echo $i >> /tmp/count; sleep 0.1; done'
 
 # CRIU that works on this kernel (Debian 12's 3.17 does not on >= 6.13); the tests need it.
 ckpt_require_criu() {
@@ -20,7 +22,7 @@ ckpt_require_criu() {
 rtc() { rt --criu /usr/local/sbin/criu "$@"; }
 
 # ckpt_count BUNDLE: the counter's current value (0 before its first write).
-ckpt_count() { cat "$1/rootfs/tmp/count" 2>/dev/null || echo 0; }
+ckpt_count() { tail -n 1 "$1/rootfs/tmp/count" 2>/dev/null || echo 0; }
 
 # ckpt_wait_count BUNDLE MIN: wait (up to 10 s) until the counter is at least MIN; prints it.
 ckpt_wait_count() {
@@ -96,7 +98,7 @@ test_checkpoint_counter_continues_after_restore() {
     assert_eq "$pid" "$(cat "$E2E_WORK/ckcount.pid")" "pid file after restore"
     ckpt_assert_continues "$v1" ckpt_count "$b"
     # A normal container afterwards: exec, kill, delete.
-    v2=$(rt exec "$id" cat /tmp/count)
+    v2=$(rt exec "$id" tail -n 1 /tmp/count)
     [[ $v2 =~ ^[0-9]+$ ]] && ((v2 > v1)) || fail "exec in the restored container read '$v2'"
     rt kill "$id" KILL
     wait_status "$id" stopped
@@ -135,7 +137,7 @@ test_checkpoint_leave_running_and_restore_new_id() {
         grep -q "$id2" "/proc/$pid/cgroup" || fail "restored init is not in the new id's cgroup: $(cat "/proc/$pid/cgroup")"
     fi
     sleep 0.3
-    n=$(rt exec "$id2" cat /tmp/count)
+    n=$(rt exec "$id2" tail -n 1 /tmp/count)
     [[ $n =~ ^[0-9]+$ ]] || fail "exec in $id2 read '$n'"
     rt delete --force "$id2"
     assert_host_clean "$before" "$id" "$id2"
@@ -224,12 +226,12 @@ test_checkpoint_bad_input() {
     fi
 }
 
-# ckpt_wait_exec_count CMD... MIN: wait (up to 10 s) until `CMD cat /tmp/count` prints at least MIN.
+# ckpt_wait_exec_count CMD... MIN: wait (up to 10 s) until `CMD tail -n 1 /tmp/count` prints at least MIN.
 ckpt_wait_exec_count() {
     local min=${*: -1} n deadline=$((SECONDS + 10))
     local cmd=("${@:1:$#-1}")
     while ((SECONDS <= deadline)); do
-        n=$("${cmd[@]}" cat /tmp/count 2>/dev/null) || n=0
+        n=$("${cmd[@]}" tail -n 1 /tmp/count 2>/dev/null) || n=0
         if [[ $n =~ ^[0-9]+$ ]] && ((n >= min)); then
             echo "$n"
             return 0
@@ -268,11 +270,11 @@ test_checkpoint_podman() {
     "${pm[@]}" container checkpoint "$name" >/dev/null
     assert_eq exited "$("${pm[@]}" inspect -f '{{.State.Status}}' "$name")" "podman status after checkpoint"
     out=$("${pm[@]}" mount "$name")
-    v1=$(cat "$out/tmp/count")
+    v1=$(tail -n 1 "$out/tmp/count")
     "${pm[@]}" umount "$name" >/dev/null
     "${pm[@]}" container restore "$name" >/dev/null
     assert_eq running "$("${pm[@]}" inspect -f '{{.State.Status}}' "$name")" "podman status after restore"
-    ckpt_assert_continues "$v1" "${pm[@]}" exec "$name" cat /tmp/count
+    ckpt_assert_continues "$v1" "${pm[@]}" exec "$name" tail -n 1 /tmp/count
     # State.Pid is the restored init (conmon read it from the pid file), in the container's pid namespace.
     pid=$("${pm[@]}" inspect -f '{{.State.Pid}}' "$name")
     [[ $(readlink "/proc/$pid/ns/pid") != "$(readlink /proc/self/ns/pid)" ]] ||
@@ -334,7 +336,7 @@ test_checkpoint_containerd() {
     assert_contains "$(tr '\0' ' ' <"/proc/$tpid/cmdline")" "sh -c" "command of the restored task pid"
     # The checkpoint was taken at v0 or a little later; the original ran on until it was killed, so the file's
     # last value is ahead: the restored task's own next write is back near v0.
-    v2=$(ckpt_next_value "${c[@]}" task exec --exec-id "e2$RANDOM" "$t" cat /tmp/count)
+    v2=$(ckpt_next_value "${c[@]}" task exec --exec-id "e2$RANDOM" "$t" tail -n 1 /tmp/count)
     echo "counter: $v0 before the checkpoint, $v2 after the restore"
     ((v2 > v0 && v2 < v0 + 100)) || fail "counter at $v2 after restoring a checkpoint taken at $v0"
     ctr_kill_and_remove "$t"
@@ -377,7 +379,33 @@ test_checkpoint_image_rootfs_rolled_back() {
         rtc restore -d "$id" </dev/null >/dev/null 2>&1
         assert_eq running "$(state_field "$id" status)" "status after restore ($driver)"
         rt exec "$id" test ! -e /after-checkpoint || fail "a file written after the checkpoint survived the restore ($driver)"
-        ckpt_assert_continues "$v0" rt exec "$id" cat /tmp/count
+        ckpt_assert_continues "$v0" rt exec "$id" tail -n 1 /tmp/count
         rt delete --force "$id"
     done
+}
+
+# restore without --detach waits for the restored container and exits with its status, as run does.
+test_checkpoint_restore_foreground_exit_status() {
+    ckpt_require_criu
+    local id b img rc=0
+    id=$(new_id ckfg)
+    b=$(ckpt_counter_bundle ckfg)
+    img="$E2E_WORK/ckfg.img"
+    rtc run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+    ckpt_wait_count "$b" 5 >/dev/null
+    rtc checkpoint --image-path "$img" "$id"
+    (
+        local deadline=$((SECONDS + 20))
+        until [[ $(state_field "$id" status 2>/dev/null) == running ]]; do
+            ((SECONDS < deadline)) || exit 1
+            sleep 0.05
+        done
+        rt kill "$id" KILL
+    ) &
+    timeout 60 "$RUNTIME" --root "$E2E_ROOT" --criu /usr/local/sbin/criu restore --image-path "$img" --bundle "$b" "$id" \
+        </dev/null >/dev/null 2>&1 || rc=$?
+    wait
+    assert_eq 137 "$rc" "exit status of a foreground restore whose container was killed (124: hung)"
+    # runc removes the container once a foreground restore (like run) has reported its status.
+    assert_fails_with "does not exist" rt state "$id"
 }
