@@ -409,3 +409,39 @@ test_checkpoint_restore_foreground_exit_status() {
     # runc removes the container once a foreground restore (like run) has reported its status.
     assert_fails_with "does not exist" rt state "$id"
 }
+
+# A restore killed (SIGKILL) while CRIU runs: CRIU finishes on its own; `delete --force` then removes what it
+# restored (the cgroup the restore recorded before CRIU made it, and the processes in it) and nothing is left.
+test_checkpoint_restore_killed_leaves_nothing() {
+    ckpt_require_criu
+    [[ $RUNTIME == */runc ]] &&
+        skip "reference runtime: runc 1.1.5 killed mid-restore leaves its criu-root mount and state dir behind"
+    local id b img before rpid cpid="" deadline
+    before="$E2E_WORK/ckkill.snap"
+    snapshot_host "$before"
+    id=$(new_id ckkill)
+    b=$(ckpt_counter_bundle ckkill)
+    img="$E2E_WORK/ckkill.img"
+    rtc run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+    ckpt_wait_count "$b" 5 >/dev/null
+    rtc checkpoint --image-path "$img" "$id"
+    "$RUNTIME" --root "$E2E_ROOT" --criu /usr/local/sbin/criu restore -d --image-path "$img" --bundle "$b" "$id" \
+        </dev/null >/dev/null 2>&1 &
+    rpid=$!
+    deadline=$((SECONDS + 20))
+    until cpid=$(pgrep -P "$rpid" criu) || ! pid_alive "$rpid"; do
+        ((SECONDS < deadline)) || fail "no criu under the restore ($rpid) within 20 s"
+        sleep 0.005
+    done
+    kill -9 "$rpid" 2>/dev/null || true
+    wait "$rpid" 2>/dev/null || true
+    echo "restore killed; its criu: ${cpid:-already done}"
+    # CRIU goes on without the runtime; once it is done the container is cleaned up.
+    deadline=$((SECONDS + 30))
+    while [[ -n $cpid ]] && pid_alive "$cpid"; do
+        ((SECONDS < deadline)) || fail "criu $cpid still runs after 30 s"
+        sleep 0.05
+    done
+    rt delete --force "$id"
+    assert_host_clean "$before" "$id"
+}

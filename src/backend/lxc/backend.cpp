@@ -41,6 +41,7 @@ Record Record::from_json(const json& j) {
     r.preexisting = j.value("preexisting", std::vector<std::string>{});
     r.cgroups_confirmed = j.value("cgroupsConfirmed", false);
     r.systemd_scope = j.value("systemdScope", "");
+    r.restore_pending = j.value("restorePending", false);
     return r;
 }
 
@@ -55,7 +56,8 @@ json Record::to_json() const {
             {"cgroupDirs", cgroup_dirs},
             {"preexisting", preexisting},
             {"cgroupsConfirmed", cgroups_confirmed},
-            {"systemdScope", systemd_scope}};
+            {"systemdScope", systemd_scope},
+            {"restorePending", restore_pending}};
 }
 
 namespace {
@@ -324,8 +326,11 @@ class LxcBackend final : public backend::Backend {
                 if (confirmed) {
                     auto g = cgroup::Cgroup({{"", dir}}, mode_of(r));
                     if (auto e = g.destroy(); !e && result) result = std::unexpected(std::move(e).error());
-                } else if (!remove_when_empty(dir, d)) {
-                    log::warn("cgroup " + dir + " is still in use; left in place");
+                } else {
+                    // What a restore killed before it confirmed its init left running (CRIU went on).
+                    if (r.restore_pending) (void)cgroup::Cgroup({{"", dir}}, mode_of(r)).kill_all(SIGKILL);
+                    if (!remove_when_empty(dir, d))
+                        log::warn("cgroup " + dir + " is still in use; left in place");
                 }
             }
         }
@@ -366,6 +371,7 @@ class LxcBackend final : public backend::Backend {
         rec.cgroup_dirs = {rel};
         for (auto& d : candidates(rel, mode_of(rec)))
             if (sys::exists(d)) rec.preexisting.push_back(d);
+        rec.restore_pending = true;
         h.record = rec.to_json();
         TRY(persist(h.record));
         TRY_CTX(cgroup::prepare_cpuset_parents(rel), "cpuset");
@@ -376,6 +382,7 @@ class LxcBackend final : public backend::Backend {
         auto cg = TRY(cgroup::Cgroup::of_pid(made.init_pid));
         rec.cgroup_paths = cg.paths();
         rec.cgroups_confirmed = true;
+        rec.restore_pending = false;
         h.record = rec.to_json();
         TRY(persist(h.record));
         // The bundle's resources, as create gives them (runc sets them on the restored cgroups too).
