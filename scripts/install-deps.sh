@@ -38,8 +38,12 @@ missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then missing+=("$p"); fi
 done
+# CRIU >= 4.1 for checkpoint/restore (Debian 12's 3.17 fails on kernels >= 6.13): built once from Debian
+# trixie's source and cached (scripts/build-criu.sh); a second run returns at once.
+criu() { bash "$(dirname "$0")/build-criu.sh"; }
 if ((${#missing[@]} == 0)) && [[ ${1:-} != --force ]]; then
     echo "install-deps: all ${#packages[@]} packages present"
+    criu
     exit 0
 fi
 echo "install-deps: installing ${missing[*]:-(forced)}"
@@ -60,4 +64,5 @@ trap cleanup EXIT
 apt=(apt-get -y -q -o Acquire::Retries=3 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 "${apt[@]}" update
 "${apt[@]}" install "${packages[@]}"
+criu
 echo "install-deps: done"

@@ -88,6 +88,36 @@ struct ExecRequest {
     std::map<std::string, std::string> sub_cgroups;
 };
 
+// What checkpoint and restore share (runc's flags).
+struct CriuOptions {
+    std::string criu;       // the CRIU binary
+    std::string image_path; // the images (exists)
+    std::string work_path;  // CRIU's logs; empty: image_path
+    bool tcp_established = false;
+    bool ext_unix_sk = false;
+    bool shell_job = false;
+    bool file_locks = false;
+    std::string manage_cgroups_mode; // soft, full, strict, ignore; empty: soft
+};
+
+struct CheckpointRequest {
+    CriuOptions criu;
+    std::string rootfs; // the container's root on the host
+    bool leave_running = false;
+    Deadline deadline;
+};
+
+struct RestoreRequest {
+    CriuOptions criu;
+    const plan::Plan* plan = nullptr; // the bundle's config: the rootfs and the cgroups
+    std::string root;                 // the state root (--root)
+    Deadline deadline;
+};
+
+struct Restored {
+    pid_t init_pid = 0; // what `state` and the pid file name
+};
+
 class Backend {
   public:
     virtual ~Backend() = default;
@@ -125,11 +155,12 @@ class Backend {
     // What `info` shows of this backend's host (JSON object); no container involved, no deadline.
     virtual nlohmann::json host_info() const = 0;
 
-    // Room for the storage issue: checkpoint/restore (CRIU, PVE snapshots) and clones.
-    virtual Status checkpoint(const Handle&, const std::string& /*image_path*/, Deadline) {
-        return unsupported("checkpoint");
-    }
-    virtual Status restore(Handle&, const std::string& /*image_path*/, Deadline) {
+    // Checkpoint/restore of the container's processes (CRIU on lxc). checkpoint() writes the images into
+    // req.image_path (which exists); unless req.leave_running the processes are gone afterwards. restore()
+    // makes a new container from such images in req.plan's rootfs, recording what it makes in h.record
+    // (through persist) before it makes it, as create() does; on error the caller runs destroy(h).
+    virtual Status checkpoint(const Handle&, const CheckpointRequest&) { return unsupported("checkpoint"); }
+    virtual Result<Restored> restore(const RestoreRequest&, Handle&, const Persist&) {
         return unsupported("restore");
     }
     virtual Status clone(const Handle&, const std::string& /*new_id*/, Deadline) {

@@ -472,8 +472,89 @@ Result<int> update_cmd(const Ctx& g, const cli::Parsed& p) {
     return done(runtime::update(g, o));
 }
 
+// runc's checkpoint/restore flags both verbs take.
+const std::vector<cli::FlagSpec> kCriuFlags = {
+    {{"image-path"}, true, "path for saving criu image files"},
+    {{"work-path"}, true, "path for saving work files and logs"},
+    {{"tcp-established"}, false, "allow open tcp connections"},
+    {{"ext-unix-sk"}, false, "allow external unix sockets"},
+    {{"shell-job"}, false, "allow shell jobs"},
+    {{"file-locks"}, false, "handle file locks, for safety"},
+    {{"manage-cgroups-mode"}, true, "cgroups mode: 'soft' (default), 'full' and 'strict'"},
+    {{"empty-ns"}, true, "create a namespace, but don't restore its properties"},
+    {{"auto-dedup"}, false, "enable auto deduplication of memory images"},
+    {{"lazy-pages"}, false, "use userfaultfd to lazily restore memory pages"},
+};
+
+Result<runtime::CriuFlags> criu_flags(const cli::Parsed& p, const char* verb) {
+    runtime::CriuFlags f;
+    f.image_path = p.get("image-path");
+    f.work_path = p.get("work-path");
+    f.tcp_established = p.flag("tcp-established");
+    f.ext_unix_sk = p.flag("ext-unix-sk");
+    f.shell_job = p.flag("shell-job");
+    f.file_locks = p.flag("file-locks");
+    f.manage_cgroups_mode = p.get("manage-cgroups-mode");
+    for (const char* unsupported :
+         {"empty-ns", "auto-dedup", "lazy-pages", "pre-dump", "parent-path", "page-server", "status-fd"})
+        if (p.has(unsupported) && (p.get(unsupported) != "false"))
+            return fail(std::string(verb) + ": --" + unsupported + " is not supported");
+    return f;
+}
+
+std::vector<cli::FlagSpec> with_criu_flags(std::vector<cli::FlagSpec> own) {
+    own.insert(own.begin(), kCriuFlags.begin(), kCriuFlags.end());
+    return own;
+}
+
+Result<int> checkpoint_cmd(const Ctx& g, const cli::Parsed& p) {
+    runtime::CheckpointOpts o;
+    o.id = p.positional[0];
+    o.criu = TRY(criu_flags(p, "checkpoint"));
+    o.leave_running = p.flag("leave-running");
+    o.list = p.flag("list");
+    return done(runtime::checkpoint(g, o));
+}
+
+Result<int> restore_cmd(const Ctx& g, const cli::Parsed& p) {
+    runtime::RestoreOpts o;
+    o.id = p.positional[0];
+    o.criu = TRY(criu_flags(p, "restore"));
+    o.bundle = TRY(absolute_path(p.get("bundle", "."), "bundle"));
+    o.pid_file = p.get("pid-file");
+    o.console_socket = p.get("console-socket");
+    o.snapshot = p.get("snapshot");
+    o.detach = p.flag("detach");
+    o.no_subreaper = p.flag("no-subreaper");
+    if (!o.snapshot.empty() && !o.criu.image_path.empty())
+        return fail(
+            "restore: --snapshot names a checkpoint of the container itself; it excludes --image-path");
+    return runtime::restore(g, o);
+}
+
 std::vector<Command> commands() {
     return {
+        {.name = "checkpoint",
+         .usage = "checkpoint a running container",
+         .args_usage = R"(<container-id>
+
+Where "<container-id>" is the name for the instance of the container to be
+checkpointed.)",
+         .description =
+             R"(The checkpoint command saves the state of the container instance. With --image-path the CRIU
+images go there and the container is gone afterwards unless --leave-running, as with runc. Without it the
+checkpoint "checkpoint-<unix-time>" is kept with the container (restore ID restores the latest one,
+restore --snapshot NAME ID a given one); --list prints them.)",
+         .flags =
+             with_criu_flags({{{"leave-running"}, false, "leave the process running after checkpointing"},
+                              {{"pre-dump"}, false, "dump container's memory information only"},
+                              {{"parent-path"}, true, "path for previous criu image files in pre-dump"},
+                              {{"page-server"}, true, "ADDRESS:PORT of the page server"},
+                              {{"status-fd"}, true, "criu writes \\0 to this FD once lazy-pages is ready"},
+                              {{"list"}, false, "list the container's checkpoints (oldest first)"}}),
+         .min_args = 1,
+         .max_args = 1,
+         .run = checkpoint_cmd},
         {.name = "create",
          .usage = "create a container",
          .args_usage = kCreateArgs,
@@ -640,6 +721,32 @@ Use proxmox-lxcri list to identify instances of containers and their current sta
                  return done(runtime::ps(g, p.positional[0], p.get("format", "table"), rest));
              },
          .skip_reorder = true},
+        {.name = "restore",
+         .usage = "restore a container from a previous checkpoint",
+         .args_usage = R"(<container-id>
+
+Where "<container-id>" is the name for the instance of the container to be
+restored.)",
+         .description = R"(Restores the saved state of the container instance that was previously saved
+using the proxmox-lxcri checkpoint command. With --image-path a new container <container-id> is made from
+those images and the bundle's config, as with runc. Without it the container's own checkpoint (the latest,
+or --snapshot NAME) replaces its processes.)",
+         .flags = with_criu_flags(
+             {{{"console-socket"},
+               true,
+               "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of "
+               "the console's pseudoterminal"},
+              {{"bundle", "b"}, true, "path to the root of the bundle directory"},
+              {{"detach", "d"}, false, "detach from the container's process"},
+              {{"pid-file"}, true, "specify the file to write the process id to"},
+              {{"no-subreaper"}, false, "disable the use of the subreaper used to reap reparented processes"},
+              {{"no-pivot"}, false, "do not use pivot root to jail process inside rootfs"},
+              {{"lsm-profile"}, true, "Specify an LSM profile to be used during restore"},
+              {{"lsm-mount-context"}, true, "Specify an LSM mount context to be used during restore"},
+              {{"snapshot"}, true, "the container's own checkpoint to restore (default: the latest)"}}),
+         .min_args = 1,
+         .max_args = 1,
+         .run = restore_cmd},
         {.name = "resume",
          .usage = "resumes all processes that have been previously paused",
          .args_usage = R"(<container-id>
@@ -795,6 +902,22 @@ instance of a container.)",
              [](auto&, auto& p) {
                  return done(g_image->release_storage({p.positional[0], p.positional[1], p.positional[2]}));
              }},
+        {.name = "__storage-snapshot",
+         .usage = "",
+         .args_usage = "",
+         .description = "",
+         .flags = {},
+         .min_args = 5,
+         .max_args = 5,
+         .run = [](auto&, auto& p) -> Result<int> {
+             auto r = g_image->storage_snapshot({p.positional[1], p.positional[2], p.positional[3]},
+                                                p.positional[0], p.positional[4]);
+             if (!r && r.error().kind() == ErrorKind::Unsupported) {
+                 std::fprintf(stderr, "%s\n", r.error().message().c_str());
+                 return runtime::kStorageUnsupportedExit;
+             }
+             return done(r);
+         }},
     };
 }
 
@@ -860,7 +983,7 @@ const std::vector<cli::FlagSpec> kGlobalFlags = {
      true,
      "root directory for storage of container state (this should be located in tmpfs) (default: "
      "\"/run/proxmox-lxcri\")"},
-    {{"criu"}, true, "accepted for runc compatibility (checkpoint and restore are not supported yet)"},
+    {{"criu"}, true, "path to the criu binary used for checkpoint and restore (default: \"criu\")"},
     {{"systemd-cgroup"},
      false,
      "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\" for e.g. "
@@ -1080,6 +1203,7 @@ int run_main(int argc, char** argv) {
     ctx.root = *root;
     ctx.systemd_cgroup = g->flag("systemd-cgroup");
     ctx.strict = g->flag("strict");
+    ctx.criu = g->get("criu");
     ctx.image.store = absolute(g->get("image-root"));
     ctx.image.json_log = lc.json;
     return dispatch(cmds, args, stop, ctx, g_help_name);

@@ -22,6 +22,9 @@ struct ImageVerbs {
     Status (*spec)(const runtime::ImageContext&, const runtime::ImageCreateOpts&, const std::string& bundle);
     // The hidden `__release-storage DRIVER ROOT ID` verb (what runtime::release_storage runs).
     Status (*release_storage)(const runtime::StorageRef&);
+    // The hidden `__storage-snapshot snapshot|rollback DRIVER ROOT ID NAME` verb (runtime::storage_snapshot).
+    Status (*storage_snapshot)(const runtime::StorageRef&, const std::string& action,
+                               const std::string& name);
 };
 
 // Parses argv and runs the verb; the process exit status.

@@ -76,7 +76,8 @@ const ImageVerbs& forwarding_image_verbs() {
                                   &create,
                                   &run,
                                   &spec,
-                                  &runtime::release_storage};
+                                  &runtime::release_storage,
+                                  &runtime::storage_snapshot};
     return verbs;
 }
 

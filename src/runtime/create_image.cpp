@@ -106,6 +106,14 @@ Status release_storage_here(const StorageRef& ref) {
     return ok();
 }
 
+Status storage_snapshot_here(const StorageRef& ref, const std::string& action, const std::string& name) {
+    std::string what = action + " " + name + " of the rootfs of " + ref.id + " (" + ref.driver + ")";
+    auto d = TRY_CTX(storage::open_driver(ref.driver, ref.root), what);
+    if (action == "snapshot") return d->snapshot(ref.id, name);
+    if (action == "rollback") return d->rollback(ref.id, name);
+    return fail(ErrorKind::Invalid, "unknown storage action \"" + action + "\"");
+}
+
 std::string storage_root() {
     const char* env = std::getenv("LXCRI_STORAGE_ROOT");
     return env && *env ? env : "/var/lib/proxmox-lxcri/storage";

@@ -51,7 +51,7 @@ Status features() {
         {"annotations",
          {{"io.github.proxmox-lxcri.backend", "lxc"},
           {"io.github.proxmox-lxcri.liblxc.version", "5.0"},
-          {"org.opencontainers.runc.checkpoint.enabled", "false"}}},
+          {"org.opencontainers.runc.checkpoint.enabled", "true"}}},
     };
     std::printf("%s\n", j.dump(4).c_str());
     return ok();

@@ -66,6 +66,12 @@ Status image_export(const ImageContext& c, const std::string& ref, const std::st
 // `delete`: it runs proxmox-lxcri-image's hidden verb, which calls release_storage_here.
 Status release_storage(const StorageRef& ref);
 Status release_storage_here(const StorageRef& ref); // in proxmox-lxcri-image (create_image.cpp)
+// A filesystem snapshot of (action "snapshot") or a rollback to (action "rollback") snapshot `name` of the
+// rootfs a storage driver prepared, through proxmox-lxcri-image's hidden verb `__storage-snapshot`. A driver
+// that cannot is ErrorKind::Unsupported.
+Status storage_snapshot(const StorageRef& ref, const std::string& action, const std::string& name);
+inline constexpr int kStorageUnsupportedExit = 64;
+Status storage_snapshot_here(const StorageRef& ref, const std::string& action, const std::string& name);
 // proxmox-lxcri-image: $LXCRI_IMAGE_BINARY, else next to this executable.
 Result<std::string> image_binary();
 

@@ -34,4 +34,17 @@ Status release_storage(const StorageRef& ref) {
     return fail("release rootfs of " + ref.id + ": " + r.err);
 }
 
+// The hidden verb exits kUnsupportedExit when the driver cannot (ErrorKind::Unsupported).
+Status storage_snapshot(const StorageRef& ref, const std::string& action, const std::string& name) {
+    std::string bin = TRY(image_binary());
+    auto r = TRY(sys::run({bin, "__storage-snapshot", action, ref.driver, ref.root, ref.id, name}, {}, "",
+                          std::chrono::seconds(120)));
+    if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) return ok();
+    while (!r.err.empty() && r.err.back() == '\n')
+        r.err.pop_back();
+    if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == kStorageUnsupportedExit)
+        return fail(ErrorKind::Unsupported, r.err);
+    return fail(action + " " + name + " of the rootfs of " + ref.id + ": " + r.err);
+}
+
 } // namespace lxcri::runtime

@@ -15,6 +15,7 @@ struct Global {
     std::string root = "/run/proxmox-lxcri";
     bool systemd_cgroup = false;
     bool strict = false; // unsupported spec fields are errors
+    std::string criu;    // --criu: the CRIU binary; empty: $LXCRI_CRIU, /usr/local/sbin/criu, criu on $PATH
 };
 
 // What a storage driver made for a container (create --image): recorded in its state, released at delete.
@@ -90,6 +91,42 @@ struct UpdateOpts {
 };
 Status update(const Global& g, const UpdateOpts& o);
 Status events(const Global& g, const std::string& id, bool stats, std::chrono::milliseconds interval);
+
+// runc's checkpoint/restore flags shared by both verbs.
+struct CriuFlags {
+    std::string image_path; // empty: the seed's form (a checkpoint kept with the container, see below)
+    std::string work_path;
+    bool tcp_established = false, ext_unix_sk = false, shell_job = false, file_locks = false;
+    std::string manage_cgroups_mode;
+};
+
+// checkpoint --image-path P: runc's (the container is gone afterwards unless --leave-running).
+// checkpoint without --image-path: the seed's; a checkpoint "checkpoint-<unix-time>" kept in the container's
+// state (the CRIU images, and a filesystem snapshot when the rootfs came from a storage driver that has
+// them); the container stays (stopped unless --leave-running). --list prints the container's checkpoints.
+struct CheckpointOpts {
+    std::string id;
+    CriuFlags criu;
+    bool leave_running = false;
+    bool list = false;
+};
+Status checkpoint(const Global& g, const CheckpointOpts& o);
+
+// restore --image-path P: runc's, a new container ID from the images and the bundle's config.
+// restore without --image-path: the seed's; ID's own checkpoint (the latest, or --snapshot NAME) replaces
+// its processes (and its filesystem, when it has a snapshot).
+struct RestoreOpts {
+    std::string id;
+    CriuFlags criu;
+    std::string bundle = ".";
+    std::string pid_file;
+    std::string console_socket;
+    std::string snapshot;
+    bool detach = false;
+    bool no_subreaper = false;
+};
+// The container's exit code when not detached, else 0.
+Result<int> restore(const Global& g, const RestoreOpts& o);
 
 Status spec(const std::string& bundle, bool rootless);
 Status features();

@@ -69,7 +69,8 @@ class ContainerStatus {
     bool can_resume() const { return s_ == RunState::Paused; }
     bool can_update() const { return s_ != RunState::Stopped; }
     bool can_observe() const { return s_ != RunState::Stopped; } // events, ps
-    bool can_checkpoint() const { return s_ == RunState::Running; }
+    // runc checkpoints a paused container too (containerd pauses the task before it checkpoints it).
+    bool can_checkpoint() const { return s_ == RunState::Running || s_ == RunState::Paused; }
 
     // ok(), or ErrorKind::WrongState with runc's message for this verb.
     Status allows(Verb v, const std::string& id) const;

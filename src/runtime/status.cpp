@@ -65,7 +65,10 @@ Status ContainerStatus::allows(Verb v, const std::string& id) const {
     case Verb::Ps:
         return ok(); // a stopped container has no processes to list
     case Verb::Checkpoint:
-        return can_checkpoint() ? ok() : no("container is not running");
+        // runc's words (checkpoint.go); a paused container is refused too (CRIU would wait on its frozen
+        // tasks).
+        return can_checkpoint() ? ok()
+                                : no("Container cannot be checkpointed in " + std::string(name()) + " state");
     }
     return no("unknown operation");
 }

@@ -4,6 +4,8 @@
 #include "backend/lxc/backend.hpp"
 
 #include "backend/lxc/container.hpp"
+#include "backend/lxc/criu.hpp"
+#include "backend/lxc/lxc_config.hpp"
 #include "cgroup/cgroup.hpp"
 #include "cgroup/systemd.hpp"
 #include "sys/fs.hpp"
@@ -39,6 +41,7 @@ Record Record::from_json(const json& j) {
     r.preexisting = j.value("preexisting", std::vector<std::string>{});
     r.cgroups_confirmed = j.value("cgroupsConfirmed", false);
     r.systemd_scope = j.value("systemdScope", "");
+    r.restore_pending = j.value("restorePending", false);
     return r;
 }
 
@@ -53,7 +56,8 @@ json Record::to_json() const {
             {"cgroupDirs", cgroup_dirs},
             {"preexisting", preexisting},
             {"cgroupsConfirmed", cgroups_confirmed},
-            {"systemdScope", systemd_scope}};
+            {"systemdScope", systemd_scope},
+            {"restorePending", restore_pending}};
 }
 
 namespace {
@@ -325,13 +329,71 @@ class LxcBackend final : public backend::Backend {
                 if (confirmed) {
                     auto g = cgroup::Cgroup({{"", dir}}, mode_of(r));
                     if (auto e = g.destroy(); !e && result) result = std::unexpected(std::move(e).error());
-                } else if (!remove_when_empty(dir, d)) {
-                    log::warn("cgroup " + dir + " is still in use; left in place");
+                } else {
+                    // What a restore killed before it confirmed its init left running (CRIU went on).
+                    if (r.restore_pending) (void)cgroup::Cgroup({{"", dir}}, mode_of(r)).kill_all(SIGKILL);
+                    if (!remove_when_empty(dir, d))
+                        log::warn("cgroup " + dir + " is still in use; left in place");
                 }
             }
         }
         if (!result) return std::unexpected(std::move(result).error().context("remove cgroups of " + h.id));
         return ok();
+    }
+
+    Status checkpoint(const backend::Handle& h, const backend::CheckpointRequest& req) override {
+        auto r = Record::from_json(h.record);
+        if (!init_alive(r)) return fail(ErrorKind::WrongState, "container is not running");
+        if (auto u = criu_usable(req.criu.criu); !u) return fail(ErrorKind::Unsupported, u.error().message());
+        std::string freezer;
+        if (r.cgroups_confirmed) {
+            if (auto it = r.cgroup_paths.find("freezer"); it != r.cgroup_paths.end())
+                freezer = it->second;
+            else if (mode_of(r) == cgroup::Mode::Unified && r.cgroup_paths.count(""))
+                freezer = r.cgroup_paths.at("");
+        }
+        return criu_dump(r.init_pid, freezer, req);
+    }
+
+    Result<backend::Restored> restore(const backend::RestoreRequest& req, backend::Handle& h,
+                                      const backend::Persist& persist) override {
+        if (auto u = criu_usable(req.criu.criu); !u) return fail(ErrorKind::Unsupported, u.error().message());
+        const plan::Plan& plan = *req.plan;
+        Record rec;
+        rec.lxcpath = req.root;
+        rec.cgroup_mode = static_cast<int>(cgroup::detect());
+        // The container's cgroup as create would make it (default proxmox-lxcri/<id>, or linux.cgroupsPath);
+        // CRIU makes it (--cgroup-root): recorded first, with what existed before, as create records it.
+        HostEnv env;
+        env.cgroup_suffix = default_cgroup_suffix(req.root);
+        std::string requested = TRY(requested_cgroup_dir(plan));
+        if (!requested.empty())
+            for (auto& d : candidates(requested, mode_of(rec)))
+                env.cgroups_path_exists = env.cgroups_path_exists || sys::exists(d);
+        std::string rel = TRY(container_cgroup_dir(plan, env));
+        rec.cgroup_dirs = {rel};
+        for (auto& d : candidates(rel, mode_of(rec)))
+            if (sys::exists(d)) rec.preexisting.push_back(d);
+        rec.restore_pending = true;
+        h.record = rec.to_json();
+        TRY(persist(h.record));
+        TRY_CTX(cgroup::prepare_cpuset_parents(rel), "cpuset");
+        auto made = TRY(criu_restore(req, rel));
+        rec.init_pid = made.init_pid;
+        rec.init_start_time = sys::process_start_time(made.init_pid).value_or(0);
+        if (rec.init_start_time == 0) return fail("the restored init exited at once");
+        auto cg = TRY(cgroup::Cgroup::of_pid(made.init_pid));
+        rec.cgroup_paths = cg.paths();
+        rec.cgroups_confirmed = true;
+        rec.restore_pending = false;
+        h.record = rec.to_json();
+        TRY(persist(h.record));
+        // The bundle's resources, as create gives them (runc sets them on the restored cgroups too).
+        TRY_CTX(update(h, plan.resources, req.deadline), "apply the config's resources");
+        // A container checkpointed while paused (containerd pauses a task before it checkpoints it) comes
+        // back with its freezer state: the restored container runs, as with runc.
+        if (auto f = container_cgroup(rec).frozen(); f && *f) TRY_CTX(container_cgroup(rec).thaw(), "thaw");
+        return backend::Restored{.init_pid = made.init_pid};
     }
 
     nlohmann::json host_info() const override {

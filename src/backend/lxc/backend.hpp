@@ -23,6 +23,10 @@ struct Record {
     std::vector<std::string> preexisting; // absolute dirs among them that existed before: never ours
     bool cgroups_confirmed = false;       // cgroup_paths read from the running init
     std::string systemd_scope; // the scope this create started ("system.slice/x.scope"); empty: none
+    // A restore asked CRIU for cgroup_dirs and has not confirmed its init yet: whatever runs in those
+    // (non-preexisting) dirs is what that CRIU restored (it goes on when the runtime is killed), and destroy
+    // kills it.
+    bool restore_pending = false;
 
     static Record from_json(const nlohmann::json& j);
     nlohmann::json to_json() const;

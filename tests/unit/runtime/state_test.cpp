@@ -54,7 +54,7 @@ TEST(State, TransitionTable) {
         {Verb::Update, {Creating, Created, Running, Paused}, "container not running"},
         {Verb::Events, {Creating, Created, Running, Paused}, "container with id c is not running"},
         {Verb::Ps, {Creating, Created, Running, Paused, Stopped}, ""},
-        {Verb::Checkpoint, {Running}, "container is not running"},
+        {Verb::Checkpoint, {Running, Paused}, "Container cannot be checkpointed in creating state"},
     };
     for (const auto& row : table) {
         bool first_refusal = true;
