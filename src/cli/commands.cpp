@@ -199,7 +199,14 @@ const std::vector<cli::FlagSpec> kImageFlags = {
     {{"memory"}, true, "with --image: memory limit in MiB"},
     {{"cores"}, true, "with --image: number of CPUs (a CFS quota)"},
     {{"storage-root"}, true, "with --image: where the storage driver keeps the container's rootfs"},
-    {{"storage-driver"}, true, "with --image: overlay or dir (default: overlay where the kernel has it)"},
+    {{"storage-driver"},
+     true,
+     "with --image: btrfs, dir, overlay or zfs (default: $LXCRI_STORAGE_DRIVER, else by the filesystem under "
+     "the "
+     "storage root: btrfs, zfs at a dataset's mountpoint, else overlay where the kernel has it)"},
+    {{"storage-opt"},
+     true,
+     "with --image: size=N[kmgt] (quota) or reservation=N[kmgt], where the driver has them (repeatable)"},
 };
 
 // Without --image none of the image flags may be given (the command then behaves as it always did).
@@ -221,6 +228,7 @@ Result<runtime::ImageCreateOpts> image_create_opts(const cli::Parsed& p) {
     io.cores = TRY(opt_positive<uint32_t>(p, "cores"));
     io.storage_root = absolute(p.get("storage-root"));
     io.driver = p.get("storage-driver");
+    io.storage_opts = p.all("storage-opt");
     auto first = p.positional.begin() + 1;
     if (first != p.positional.end() && *first == "--") ++first;
     io.args.assign(first, p.positional.end());
@@ -246,7 +254,8 @@ Result<int> spec_cmd(const Ctx& g, const cli::Parsed& p) {
         TRY(no_image_flags(p));
         return done(runtime::spec(p.get("bundle", "."), p.flag("rootless")));
     }
-    for (const char* only_bundle : {"rootless", "memory", "cores", "storage-root", "storage-driver"})
+    for (const char* only_bundle :
+         {"rootless", "memory", "cores", "storage-root", "storage-driver", "storage-opt"})
         if (p.has(only_bundle))
             return fail(std::string("--") + only_bundle + " cannot be used with spec --image");
     runtime::ImageCreateOpts io;

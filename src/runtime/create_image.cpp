@@ -14,6 +14,8 @@
 
 #include <cstdlib>
 
+#include <unistd.h>
+
 namespace lxcri::runtime {
 
 namespace {
@@ -68,19 +70,65 @@ struct Prepared {
     StorageRef storage;
 };
 
-// Prepares the rootfs and writes the bundle. Nothing is left on failure.
-Result<Prepared> prepare_bundle(const ImageContext& c, const ImageCreateOpts& io, const std::string& id) {
-    TRY(validate_id(id));
+// The image label (an annotation of the container) that sets the rootfs size when --storage-opt does not.
+constexpr const char* kSizeAnnotation = "org.proxmox-lxcri.storage.size";
+
+// --storage-opt size=N / reservation=N (N in bytes or with k, m, g, t), then the image's size annotation.
+Result<storage::Quota> quota_of(const ImageCreateOpts& io, const image::Image& img) {
+    storage::Quota q;
+    bool size_given = false;
+    for (auto& opt : io.storage_opts) {
+        auto eq = opt.find('=');
+        std::string key = opt.substr(0, eq), value = eq == std::string::npos ? "" : opt.substr(eq + 1);
+        if (key != "size" && key != "reservation")
+            return fail(ErrorKind::Invalid,
+                        "--storage-opt " + opt + ": unknown option (have: size, reservation)");
+        uint64_t n = TRY_CTX(storage::parse_size(value), "--storage-opt " + opt);
+        (key == "size" ? q.limit_bytes : q.reservation_bytes) = n;
+        size_given = size_given || key == "size";
+    }
+    if (!size_given) {
+        if (auto it = img.config.labels.find(kSizeAnnotation); it != img.config.labels.end())
+            q.limit_bytes =
+                TRY_CTX(storage::parse_size(it->second), std::string("image label ") + kSizeAnnotation);
+    }
+    return q;
+}
+
+// Prepares the rootfs and writes the bundle. Nothing is left on failure. The caller holds the id's storage
+// lock (storage_lock()).
+Result<Prepared> prepare_bundle(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
+                                const std::string& id, std::unique_ptr<storage::Driver> driver) {
     auto img = TRY(load_image(c, io.ref));
+    auto quota = TRY(quota_of(io, img));
+    if ((quota.limit_bytes || quota.reservation_bytes) && !driver->caps().quota)
+        return fail(ErrorKind::Unsupported,
+                    "--storage-opt: storage driver " + std::string(driver->name()) + " cannot set a quota");
     std::string store_root = TRY(image::Store::open(c.store)).root();
-    std::string root = io.storage_root.empty() ? storage_root() : io.storage_root;
-    auto driver = TRY(storage::open_driver(io.driver.empty() ? storage::default_driver() : io.driver, root));
+    // A rootfs of this id without a container in the state root is what a create killed before it saved its
+    // state left: it blocks nothing (no other create of this id runs: the caller holds its storage lock).
+    // A zfs or btrfs command of the killed create may still be finishing (it runs in its own process group):
+    // what it makes then is removed the same way, a few times.
+    // (Not only the directory: a dataset may outlive a directory a later mount hides.)
+    auto leftover = [&] { return !sys::exists(g.root + "/" + id); };
     auto layers = layers_of(store_root, img);
-    std::string rootfs = TRY_CTX(driver->prepare(id, layers), "create " + id + " from " + img.record.name);
+    Result<std::string> prepared = std::unexpected(Error());
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        if (attempt) ::usleep(200000);
+        if (leftover()) TRY_CTX(driver->destroy(id), "remove the rootfs a killed create of " + id + " left");
+        auto r = driver->prepare(id, layers);
+        if (!r && attempt > 0 && !prepared)
+            r.error().context("(first attempt: " + prepared.error().message() + ")");
+        if (attempt == 0 || r) prepared = std::move(r);
+        if (prepared || prepared.error().kind() != ErrorKind::Exists || sys::exists(g.root + "/" + id)) break;
+    }
+    std::string rootfs = TRY_CTX(std::move(prepared), "create " + id + " from " + img.record.name);
     std::string bundle = driver->container_dir(id) + "/bundle";
     auto b = bundle_options(img, io, id);
     b.rootfs = rootfs;
-    Status s = storage::record_layers(*driver, id, layers); // `image gc` keeps what it names
+    Status s = ok();
+    if (quota.limit_bytes || quota.reservation_bytes) s = driver->set_quota(id, quota);
+    if (s) s = storage::record_layers(*driver, id, layers); // `image gc` keeps what it names
     if (s) s = sys::mkdir_p(bundle, 0700);
     if (s) s = image::write_bundle(bundle, rootfs, img.config, b);
     if (!s) {
@@ -89,6 +137,25 @@ Result<Prepared> prepare_bundle(const ImageContext& c, const ImageCreateOpts& io
         return std::unexpected(std::move(e));
     }
     return Prepared{bundle, StorageRef{std::string(driver->name()), driver->root(), id}};
+}
+
+// The driver for a create: --storage-driver, else $LXCRI_STORAGE_DRIVER, else the storage root's filesystem.
+Result<std::unique_ptr<storage::Driver>> driver_for(const ImageCreateOpts& io) {
+    std::string root = io.storage_root.empty() ? storage_root() : io.storage_root;
+    std::string name = io.driver;
+    if (const char* env = std::getenv("LXCRI_STORAGE_DRIVER"); name.empty() && env && *env) name = env;
+    if (name.empty()) name = storage::detect_driver(root);
+    return storage::open_driver(name, root);
+}
+
+std::string storage_lock_path(const std::string& root, const std::string& id) {
+    return root + "/locks/" + id + ".lock";
+}
+
+// Held from before the rootfs is prepared until the container's state exists (or the rootfs is released).
+Result<sys::FileLock> storage_lock(const storage::Driver& d, const std::string& id) {
+    TRY(sys::mkdir_p(d.root() + "/locks", 0700));
+    return sys::lock_file(storage_lock_path(d.root(), id));
 }
 
 // After a failed create/run: the container's destroy already released the rootfs, or never got to it.
@@ -103,6 +170,7 @@ Status release_storage_here(const StorageRef& ref) {
     std::string what = "release rootfs of " + ref.id + " (" + ref.driver + " in " + ref.root + ")";
     auto d = TRY_CTX(storage::open_driver(ref.driver, ref.root), what);
     TRY_CTX(d->destroy(ref.id), what);
+    (void)::unlink(storage_lock_path(ref.root, ref.id).c_str());
     return ok();
 }
 
@@ -113,22 +181,38 @@ std::string storage_root() {
 
 Status create_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
                          const CreateOpts& o) {
-    auto prepared = TRY(prepare_bundle(c, io, o.id));
+    TRY(validate_id(o.id));
+    auto driver = TRY(driver_for(io));
+    std::string root = driver->root();
+    auto lock = TRY(storage_lock(*driver, o.id));
+    auto prepared = prepare_bundle(g, c, io, o.id, std::move(driver));
+    if (!prepared) {
+        (void)::unlink(storage_lock_path(root, o.id).c_str());
+        return std::unexpected(std::move(prepared).error());
+    }
     CreateOpts co = o;
-    co.bundle = prepared.bundle;
-    co.storage = prepared.storage;
-    if (auto r = create(g, co); !r) return release_after(std::move(r).error(), prepared.storage);
+    co.bundle = prepared->bundle;
+    co.storage = prepared->storage;
+    if (auto r = create(g, co); !r) return release_after(std::move(r).error(), prepared->storage);
     return ok();
 }
 
 Result<int> run_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
                            const RunOpts& o) {
-    auto prepared = TRY(prepare_bundle(c, io, o.create.id));
+    TRY(validate_id(o.create.id));
+    auto driver = TRY(driver_for(io));
+    std::string root = driver->root();
+    auto lock = TRY(storage_lock(*driver, o.create.id));
+    auto prepared = prepare_bundle(g, c, io, o.create.id, std::move(driver));
+    if (!prepared) {
+        (void)::unlink(storage_lock_path(root, o.create.id).c_str());
+        return std::unexpected(std::move(prepared).error());
+    }
     RunOpts ro = o;
-    ro.create.bundle = prepared.bundle;
-    ro.create.storage = prepared.storage;
+    ro.create.bundle = prepared->bundle;
+    ro.create.storage = prepared->storage;
     auto r = run(g, ro);
-    if (!r) return release_after(std::move(r).error(), prepared.storage);
+    if (!r) return release_after(std::move(r).error(), prepared->storage);
     return r;
 }
 

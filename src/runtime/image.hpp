@@ -46,7 +46,10 @@ struct ImageCreateOpts {
     std::optional<uint32_t> cores;      // --cores N
     std::vector<std::string> args;      // after "--": replaces the image's Cmd
     std::string storage_root;           // --storage-root
-    std::string driver; // --storage-driver overlay|dir (default: overlay if the kernel has it)
+    // --storage-driver btrfs|dir|overlay|zfs (default: $LXCRI_STORAGE_DRIVER, else the one for the
+    // filesystem under the storage root)
+    std::string driver;
+    std::vector<std::string> storage_opts; // --storage-opt size=N[kmgt] / reservation=N[kmgt]
 };
 std::string storage_root();
 Status create_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,

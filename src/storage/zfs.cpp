@@ -75,7 +75,11 @@ class ZfsDriver final : public Driver {
                                        ? command({"zfs", "create", "-o", "mountpoint=" + rootfs, name})
                                        : command({"zfs", "clone", "-o", "mountpoint=" + rootfs,
                                                   layer_name(parent) + "@layer", name});
-        if (!made) return undo(std::move(made).error().context("prepare rootfs of " + id), id);
+        if (!made) {
+            Error e = std::move(made).error().context("prepare rootfs of " + id);
+            if (zfs_exists(name)) return fail(ErrorKind::Exists, e.message()); // not ours: leave it
+            return undo(std::move(e), id);
+        }
         return rootfs;
     }
 
@@ -249,9 +253,18 @@ Result<std::unique_ptr<Driver>> open_zfs_driver(std::string root) {
                     "zfs dataset " + m.source + " mounted at " + root + " is not available: " + probe.err);
     for (const char* sub : {"/containers", "/layers"}) {
         // (A killed runtime's zfs command may still be making it: made by then is fine.)
-        if (zfs_exists(m.source + sub)) continue;
-        if (auto r = command({"zfs", "create", m.source + sub}); !r && !zfs_exists(m.source + sub))
-            return std::unexpected(std::move(r).error());
+        if (!zfs_exists(m.source + sub)) {
+            if (auto r = command({"zfs", "create", m.source + sub}); !r && !zfs_exists(m.source + sub))
+                return std::unexpected(std::move(r).error());
+        }
+        // One whose create was killed before its mount is mounted now.
+        auto mounted = command({"zfs", "get", "-H", "-o", "value", "mounted", m.source + sub});
+        if (mounted && !mounted->starts_with("yes")) {
+            if (auto r = command({"zfs", "mount", m.source + sub}); !r) {
+                auto again = command({"zfs", "get", "-H", "-o", "value", "mounted", m.source + sub});
+                if (!again || !again->starts_with("yes")) return std::unexpected(std::move(r).error());
+            }
+        }
     }
     // A layer dataset without its @layer snapshot whose lock is free is what a killed unpack left (still
     // mounted): it goes now rather than at the next use of that layer.
