@@ -22,6 +22,9 @@ struct ImageVerbs {
     Status (*spec)(const runtime::ImageContext&, const runtime::ImageCreateOpts&, const std::string& bundle);
     // The hidden `__release-storage DRIVER ROOT ID` verb (what runtime::release_storage runs).
     Status (*release_storage)(const runtime::StorageRef&);
+    // base register/list/rm and clone (template bases and clones).
+    Result<int> (*storage)(const runtime::Global&, const runtime::ImageContext&,
+                           const runtime::StorageVerbOpts&);
 };
 
 // Parses argv and runs the verb; the process exit status.

@@ -62,6 +62,10 @@ Result<int> run(const Global&, const ImageContext&, const ImageCreateOpts&, cons
 Status spec(const ImageContext&, const ImageCreateOpts&, const std::string&) {
     return forward();
 }
+Result<int> storage(const Global&, const ImageContext&, const StorageVerbOpts&) {
+    TRY(forward());
+    return 0;
+}
 
 } // namespace
 
@@ -76,7 +80,8 @@ const ImageVerbs& forwarding_image_verbs() {
                                   &create,
                                   &run,
                                   &spec,
-                                  &runtime::release_storage};
+                                  &runtime::release_storage,
+                                  &storage};
     return verbs;
 }
 

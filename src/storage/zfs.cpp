@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <set>
 #include <thread>
 
 namespace lxcri::storage {
@@ -88,6 +89,24 @@ class ZfsDriver final : public Driver {
         std::string name = container(id), what = "destroy rootfs of " + id;
         if (zfs_exists(name)) {
             auto origin = command({"zfs", "get", "-H", "-o", "value", "origin", name});
+            // Clones of this container's snapshots (a base's clones, a clone of it) keep working: each such
+            // snapshot moves to one of its clones (zfs promote) before the dataset goes.
+            // (zfs-fuse has no "clones" property: the clones are the datasets whose origin is one of ours.)
+            if (auto all = command({"zfs", "list", "-H", "-o", "name,origin", "-r", ds_ + "/containers"})) {
+                std::set<std::string> promoted_from;
+                size_t pos = 0;
+                while (pos < all->size()) {
+                    size_t nl = all->find('\n', pos);
+                    std::string line =
+                        all->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+                    pos = nl == std::string::npos ? all->size() : nl + 1;
+                    auto tab = line.find('\t');
+                    if (tab == std::string::npos) continue;
+                    std::string clone = line.substr(0, tab), origin = line.substr(tab + 1);
+                    if (!origin.starts_with(name + "@") || !promoted_from.insert(origin).second) continue;
+                    TRY_CTX(run_command({"zfs", "promote", clone}), what);
+                }
+            }
             TRY_CTX(zfs_destroy({"-r", name}), what);
             // The snapshot clone() took of the source for this container goes with it.
             if (origin) {

@@ -134,3 +134,72 @@ test_storage_kill_during_create_image_zfs() {
         st_assert_empty
     done
 }
+
+# clone_out ARGS...: `irt clone ARGS` with its output through a file (the created container holds the
+# runtime's stdout, so $(...) would wait for it).
+clone_out() {
+    irt clone "$@" </dev/null >"$IMG_TMP/clone.out"
+    cat "$IMG_TMP/clone.out"
+}
+
+# Template bases and clones (issue 14 item 3) on zfs: `base register --image` and `--from`, `base list`,
+# `clone --base` and `clone SRC` are linked clones (the output says so; the dataset's origin is the base's
+# snapshot); `base rm` is refused while clones exist and names them; `--force` removes the base and the clones
+# keep working; deleting the container a base was registered from works (its snapshot moves to the base).
+test_storage_bases_and_clones_zfs() {
+    img_setup stbase
+    command -v zfs-fuse >/dev/null || fail "zfs-fuse is not installed (scripts/install-deps.sh)"
+    st_zfs_up zb
+    img_pull >/dev/null
+    local c1 c2 src out
+    c1=$(new_id stc1)
+    c2=$(new_id stc2)
+    src=$(new_id stsrc)
+    out=$(irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" tpl)
+    assert_contains "$out" "registered" "base register --image"
+    assert_fails_with "exists" irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" tpl
+    out=$(clone_out --base tpl --storage-root "$ST_ROOT" "$c1")
+    assert_contains "$out" "linked clone of base tpl" "clone --base output"
+    assert_eq created "$(state_field "$c1" status)" "status of the clone"
+    assert_eq "$ST_POOL/containers/base.tpl@base" "$(zfs get -H -o value origin "$ST_POOL/containers/$c1")" \
+        "origin of the clone's dataset"
+    out=$(clone_out "$c1" "$c2")
+    assert_contains "$out" "linked clone of container $c1" "clone SRC output"
+    out=$(irt base list --format json --storage-root "$ST_ROOT")
+    assert_eq '["'"$c1"'"]' "$(jq -c '.[] | select(.name == "tpl") | .clones' <<<"$out")" "clones in base list"
+    assert_eq zfs "$(jq -r '.[0].driver' <<<"$out")" "driver in base list"
+    assert_fails_with "has clones: $c1" irt base rm --storage-root "$ST_ROOT" tpl
+    irt base rm --force --storage-root "$ST_ROOT" tpl
+    assert_eq "[]" "$(irt base list --format json --storage-root "$ST_ROOT")" "base list after rm --force"
+    rt start "$c1"
+    wait_status "$c1" stopped
+    rt delete "$c1"
+    rt delete --force "$c2"
+    # --from: a base from a container; the container can go before the base.
+    irt create --image "$IMG_REF" --storage-root "$ST_ROOT" "$src" -- true </dev/null >/dev/null
+    out=$(irt base register --from "$src" tpl2)
+    assert_contains "$out" "from container $src" "base register --from"
+    rt delete --force "$src"
+    out=$(clone_out --base tpl2 --storage-root "$ST_ROOT" "$c1")
+    assert_contains "$out" "linked clone of base tpl2" "clone of a base from a container"
+    rt delete --force "$c1"
+    irt base rm --storage-root "$ST_ROOT" tpl2
+    [[ -z $(st_datasets) ]] || fail "datasets left: $(st_datasets)"
+    st_assert_empty
+}
+
+# On overlay a clone is a full copy (of the upper dir), and says so.
+test_storage_clone_full_copy_overlay() {
+    img_setup stovl
+    img_pull >/dev/null
+    local c1 out
+    c1=$(new_id stovl)
+    ST_ROOT="$IMG_TMP/ovl"
+    irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay tpl >/dev/null
+    out=$(clone_out --base tpl --storage-root "$ST_ROOT" "$c1")
+    assert_contains "$out" "full copy of base tpl (overlay" "clone --base output on overlay"
+    rt delete --force "$c1"
+    irt base rm --storage-root "$ST_ROOT" tpl
+    st_assert_empty
+    assert_fails_with "does not exist" irt base rm --storage-root "$ST_ROOT" tpl
+}
