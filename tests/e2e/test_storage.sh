@@ -203,3 +203,39 @@ test_storage_clone_full_copy_overlay() {
     st_assert_empty
     assert_fails_with "does not exist" irt base rm --storage-root "$ST_ROOT" tpl
 }
+
+# SIGKILL at several moments of `base register` and `clone` on zfs: the next register of the name and the next
+# clone of the id work (a base whose record was written before the kill is whole and is kept), and at the end
+# nothing is left.
+test_storage_kill_during_base_and_clone_zfs() {
+    img_setup stkb
+    command -v zfs-fuse >/dev/null || fail "zfs-fuse is not installed (scripts/install-deps.sh)"
+    st_zfs_up zkb
+    img_pull >/dev/null
+    local id delay cpid
+    id=$(new_id stkb)
+    for delay in 0.02 0.05 0.1 0.2; do
+        "$RUNTIME" --root "$E2E_ROOT" --image-root "$IMG_ROOT" base register --image "$IMG_REF" \
+            --storage-root "$ST_ROOT" tplk </dev/null >/dev/null 2>&1 &
+        cpid=$!
+        sleep "$delay"
+        kill -9 "$cpid" 2>/dev/null || true
+        wait "$cpid" 2>/dev/null || true
+        if ! irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" tplk >"$IMG_TMP/reg.out" 2>&1; then
+            grep -q 'exists' "$IMG_TMP/reg.out" || fail "base register after a kill at ${delay}s: $(cat "$IMG_TMP/reg.out")"
+        fi
+        "$RUNTIME" --root "$E2E_ROOT" --image-root "$IMG_ROOT" clone --base tplk --storage-root "$ST_ROOT" "$id" \
+            </dev/null >/dev/null 2>&1 &
+        cpid=$!
+        sleep "$delay"
+        kill -9 "$cpid" 2>/dev/null || true
+        wait "$cpid" 2>/dev/null || true
+        rt delete --force "$id" >/dev/null 2>&1 || true
+        irt clone --base tplk --storage-root "$ST_ROOT" "$id" </dev/null >/dev/null ||
+            fail "clone after a clone killed at ${delay}s failed"
+        rt delete --force "$id"
+        irt base rm --storage-root "$ST_ROOT" tplk
+        [[ -z $(st_datasets) ]] || fail "datasets left after a kill at ${delay}s: $(st_datasets)"
+        st_assert_empty
+    done
+}
