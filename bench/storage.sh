@@ -10,6 +10,7 @@
 #   clone        the driver's own operation for one container from the image's top layer: zfs clone of the
 #                layer snapshot, btrfs subvolume snapshot, an overlay mount over the shared layers, a reflink/
 #                plain copy for dir (what create --image does for the rootfs)
+#   clone --base `clone --base TPL ID` to a created container (a base registered from the image)
 #   create       `create --image REF ID` to a created container (rootfs, bundle, liblxc start), delete between
 #   lxc-copy -s  a snapshot clone of an LXC container of the same rootfs on the same backend (btrfs: subvolume
 #                snapshot; overlay: -B overlay over a dir container); zfs: lxc-copy's zfs backend needs kernel
@@ -61,7 +62,7 @@ used_kib() { # filesystem used KiB under $1
     esac
 }
 
-declare -A clone create lxc disk
+declare -A clone create base lxc disk
 for d in zfs btrfs overlay dir; do
     r=${root[$d]}
     # A first container makes the shared layers (zfs datasets, btrfs snapshots, overlay diffs).
@@ -98,6 +99,13 @@ for d in zfs btrfs overlay dir; do
         "$OURS --root $W/state --image-root $W/images create --image $REF --storage-root $r --storage-driver $d bench-$d -- true" \
         >/dev/null 2>&1 || true
     create[$d]=$(ms "$W/k.json")
+    # clone --base: a created container from a template base (the driver's clone, the bundle, liblxc's create).
+    rt base register --image "$REF" --storage-root "$r" --storage-driver "$d" "tpl-$d" >/dev/null
+    hyperfine -N -r "$N" --export-json "$W/b.json" --prepare "sh -c '$OURS --root $W/state delete --force cl-$d 2>/dev/null; true'" \
+        "$OURS --root $W/state --image-root $W/images clone --base tpl-$d --storage-root $r cl-$d" >/dev/null 2>&1 || true
+    base[$d]=$(ms "$W/b.json")
+    rt delete --force "cl-$d" >/dev/null 2>&1 || true
+    rt base rm --force --storage-root "$r" "tpl-$d"
     rt delete --force "bench-$d" >/dev/null 2>&1 || true
     before=$(used_kib "$r" "$d")
     for i in $(seq 10); do
@@ -143,9 +151,9 @@ lxc[dir]="n/a (-s is an overlay)"
 mkdir -p "$repo/bench/out"
 out="$repo/bench/out/storage-$(date -u +%Y%m%dT%H%M%SZ).md"
 {
-    echo "| driver | clone (driver op) ms | create --image ms | lxc-copy -s ms | disk per idle container KiB |"
-    echo "|---|---:|---:|---:|---:|"
+    echo "| driver | clone (driver op) ms | clone --base ms | create --image ms | lxc-copy -s ms | disk per idle container KiB |"
+    echo "|---|---:|---:|---:|---:|---:|"
     for d in zfs btrfs overlay dir; do
-        echo "| $d | ${clone[$d]} | ${create[$d]} | ${lxc[$d]} | ${disk[$d]} |"
+        echo "| $d | ${clone[$d]} | ${base[$d]} | ${create[$d]} | ${lxc[$d]} | ${disk[$d]} |"
     done
 } | tee "$out"
