@@ -76,7 +76,7 @@ for d in zfs btrfs overlay dir; do
         sleep 0.5; zfs destroy -r "$POOL/containers/b" 2>/dev/null || { sleep 1; zfs destroy -r "$POOL/containers/b"; }
         ;;
     btrfs)
-        layer=$(ls -d "$r"/layers/*[0-9a-f] | tail -1)
+        layer=$(find "$r/layers" -mindepth 1 -maxdepth 1 -type d ! -name "*.tmp" | sort | tail -1) # any layer snapshot
         hyperfine -N -r "$N" --export-json "$W/c.json" --prepare "sh -c 'btrfs subvolume delete $W/btrfs/bsnap >/dev/null 2>&1; true'" \
             "btrfs subvolume snapshot $layer $W/btrfs/bsnap" >/dev/null
         btrfs subvolume delete "$W/btrfs/bsnap" >/dev/null
