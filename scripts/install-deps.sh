@@ -19,6 +19,10 @@ packages=(
     # e2e: bundle rootfs, `runc spec`, jq edits, C helpers (cc), peers and real clients
     busybox-static runc crun podman conmon catatonit containerd jq iproute2 uidmap procps file
     diffutils findutils mawk
+    # storage drivers (tests/unit/storage, tests/e2e/test_storage.sh, bench/storage.sh): zfs-fuse gives real
+    # zpool/zfs (a pool on a file vdev, the daemon started and stopped by tests/storage/fixture.sh; its package
+    # scripts' start is refused by the policy-rc.d below), btrfs-progs makes and manages a loop btrfs
+    zfs-fuse btrfs-progs
     # VM stage (tests/vm): debootstrap a Debian image, mkfs.ext4 -d, boot it under QEMU (TCG)
     qemu-system-x86 qemu-utils debootstrap e2fsprogs
     # benchmarks
@@ -49,7 +53,7 @@ fi
 echo "install-deps: installing ${missing[*]:-(forced)}"
 
 export DEBIAN_FRONTEND=noninteractive
-# Package scripts must not start daemons (containerd, docker-registry, lxc-net) on this host: the tests start
+# Package scripts must not start daemons (containerd, docker-registry, lxc-net, zfs-fuse) on this host: the tests start
 # their own. policy-rc.d answering 101 makes invoke-rc.d and deb-systemd-invoke skip every start.
 policy=/usr/sbin/policy-rc.d
 made_policy=0

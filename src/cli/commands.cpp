@@ -204,7 +204,14 @@ const std::vector<cli::FlagSpec> kImageFlags = {
     {{"memory"}, true, "with --image: memory limit in MiB"},
     {{"cores"}, true, "with --image: number of CPUs (a CFS quota)"},
     {{"storage-root"}, true, "with --image: where the storage driver keeps the container's rootfs"},
-    {{"storage-driver"}, true, "with --image: overlay or dir (default: overlay where the kernel has it)"},
+    {{"storage-driver"},
+     true,
+     "with --image: btrfs, dir, overlay or zfs (default: $LXCRI_STORAGE_DRIVER, else by the filesystem under "
+     "the "
+     "storage root: btrfs, zfs at a dataset's mountpoint, else overlay where the kernel has it)"},
+    {{"storage-opt"},
+     true,
+     "with --image: size=N[kmgt] (quota) or reservation=N[kmgt], where the driver has them (repeatable)"},
 };
 
 // Without --image none of the image flags may be given (the command then behaves as it always did).
@@ -226,6 +233,7 @@ Result<runtime::ImageCreateOpts> image_create_opts(const cli::Parsed& p) {
     io.cores = TRY(opt_positive<uint32_t>(p, "cores"));
     io.storage_root = absolute(p.get("storage-root"));
     io.driver = p.get("storage-driver");
+    io.storage_opts = p.all("storage-opt");
     auto first = p.positional.begin() + 1;
     if (first != p.positional.end() && *first == "--") ++first;
     io.args.assign(first, p.positional.end());
@@ -251,7 +259,8 @@ Result<int> spec_cmd(const Ctx& g, const cli::Parsed& p) {
         TRY(no_image_flags(p));
         return done(runtime::spec(p.get("bundle", "."), p.flag("rootless")));
     }
-    for (const char* only_bundle : {"rootless", "memory", "cores", "storage-root", "storage-driver"})
+    for (const char* only_bundle :
+         {"rootless", "memory", "cores", "storage-root", "storage-driver", "storage-opt"})
         if (p.has(only_bundle))
             return fail(std::string("--") + only_bundle + " cannot be used with spec --image");
     runtime::ImageCreateOpts io;
@@ -269,6 +278,66 @@ int fail_exit(const std::string& raw, bool to_stderr_too = g_log_to_file) {
     log::error(msg);
     if (to_stderr_too) std::fprintf(stderr, "proxmox-lxcri: %s\n", msg.c_str());
     return 1;
+}
+
+// `base register|list|rm`.
+std::vector<Command> base_commands() {
+    auto opts = [](const cli::Parsed& p, runtime::StorageVerbOpts::Verb v) {
+        runtime::StorageVerbOpts o;
+        o.verb = v;
+        o.storage.storage_root = absolute(p.get("storage-root"));
+        return o;
+    };
+    const cli::FlagSpec root_flag{{"storage-root"}, true, "where the storage driver keeps the base"};
+    return {
+        {.name = "register",
+         .usage = "keep a container's rootfs (--from) or an image's (--image) as a base to clone from",
+         .args_usage = "--from <container-id> | --image <reference> <name>",
+         .description = "",
+         .flags = {{{"from"}, true, "the container (made with --image) whose rootfs becomes the base"},
+                   {{"image"}, true, "the stored image whose rootfs becomes the base"},
+                   {{"storage-driver"},
+                    true,
+                    "with --image: btrfs, dir, overlay or zfs (default: as create)"},
+                   root_flag},
+         .min_args = 1,
+         .max_args = 1,
+         .run = [opts](auto& g, auto& p) -> Result<int> {
+             auto o = opts(p, runtime::StorageVerbOpts::Verb::BaseRegister);
+             o.name = p.positional[0];
+             o.from = p.get("from");
+             o.image = p.get("image");
+             o.storage.driver = p.get("storage-driver");
+             return g_image->storage(g, g.image, o);
+         }},
+        {.name = "list",
+         .usage = "list the bases and their clones",
+         .args_usage = "",
+         .description = "",
+         .flags = {{{"format", "f"}, true, "select one of: table or json (default: \"table\")"}, root_flag},
+         .min_args = 0,
+         .max_args = 0,
+         .run = [opts](auto& g, auto& p) -> Result<int> {
+             auto o = opts(p, runtime::StorageVerbOpts::Verb::BaseList);
+             o.format = p.get("format", "table");
+             return g_image->storage(g, g.image, o);
+         },
+         .alias = "ls"},
+        {.name = "rm",
+         .usage = "remove a base (refused while it has clones, unless --force)",
+         .args_usage = "<name>",
+         .description = "",
+         .flags = {{{"force", "f"}, false, "remove the base even if it has clones (they keep working)"},
+                   root_flag},
+         .min_args = 1,
+         .max_args = 1,
+         .run = [opts](auto& g, auto& p) -> Result<int> {
+             auto o = opts(p, runtime::StorageVerbOpts::Verb::BaseRm);
+             o.name = p.positional[0];
+             o.force = p.flag("force");
+             return g_image->storage(g, g.image, o);
+         }},
+    };
 }
 
 std::vector<Command> image_commands() {
@@ -891,6 +960,40 @@ instance of a container.)",
          .max_args = 0,
          .run = nullptr,
          .sub = image_commands()},
+        {.name = "base",
+         .usage = "manage template bases (a rootfs kept by a storage driver that containers are cloned from)",
+         .args_usage = "",
+         .description = "",
+         .flags = {},
+         .min_args = 0,
+         .max_args = 0,
+         .run = nullptr,
+         .sub = base_commands()},
+        {.name = "clone",
+         .usage = "create a container whose rootfs is a clone of a base or of another container's",
+         .args_usage = "[--base NAME | <source-id>] <container-id>",
+         .description =
+             "The clone is linked (copy-on-write: zfs, btrfs) where the storage driver can, a full\n"
+             "copy otherwise (overlay: the upper dir, dir: the rootfs); the output says which.",
+         .flags = {{{"base"}, true, "clone this base (base register)"},
+                   {{"storage-root"}, true, "where the base is kept (default: the storage root)"},
+                   {{"pid-file"}, true, "specify the file to write the process id to"},
+                   {{"console-socket"}, true, "path to an AF_UNIX socket which will receive the pty master"}},
+         .min_args = 1,
+         .max_args = 2,
+         .run = [](auto& g, auto& p) -> Result<int> {
+             runtime::StorageVerbOpts o;
+             o.verb = runtime::StorageVerbOpts::Verb::Clone;
+             o.name = p.get("base");
+             if (o.name.empty() != (p.positional.size() == 2))
+                 return fail("clone needs --base NAME ID or SOURCE_ID ID");
+             o.source = o.name.empty() ? p.positional[0] : "";
+             o.create.id = p.positional.back();
+             o.create.pid_file = absolute(p.get("pid-file"));
+             o.create.console_socket = absolute(p.get("console-socket"));
+             o.storage.storage_root = absolute(p.get("storage-root"));
+             return g_image->storage(g, g.image, o);
+         }},
         {.name = "__release-storage",
          .usage = "",
          .args_usage = "",

@@ -25,6 +25,9 @@ struct ImageVerbs {
     // The hidden `__storage-snapshot snapshot|rollback DRIVER ROOT ID NAME` verb (runtime::storage_snapshot).
     Status (*storage_snapshot)(const runtime::StorageRef&, const std::string& action,
                                const std::string& name);
+    // base register/list/rm and clone (template bases and clones).
+    Result<int> (*storage)(const runtime::Global&, const runtime::ImageContext&,
+                           const runtime::StorageVerbOpts&);
 };
 
 // Parses argv and runs the verb; the process exit status.

@@ -62,6 +62,10 @@ Result<int> run(const Global&, const ImageContext&, const ImageCreateOpts&, cons
 Status spec(const ImageContext&, const ImageCreateOpts&, const std::string&) {
     return forward();
 }
+Result<int> storage(const Global&, const ImageContext&, const StorageVerbOpts&) {
+    TRY(forward());
+    return 0;
+}
 
 } // namespace
 
@@ -77,7 +81,8 @@ const ImageVerbs& forwarding_image_verbs() {
                                   &run,
                                   &spec,
                                   &runtime::release_storage,
-                                  &runtime::storage_snapshot};
+                                  &runtime::storage_snapshot,
+                                  &storage};
     return verbs;
 }
 

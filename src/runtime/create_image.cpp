@@ -12,7 +12,15 @@
 #include "storage/layers_gc.hpp"
 #include "sys/fs.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
 
 namespace lxcri::runtime {
 
@@ -68,19 +76,65 @@ struct Prepared {
     StorageRef storage;
 };
 
-// Prepares the rootfs and writes the bundle. Nothing is left on failure.
-Result<Prepared> prepare_bundle(const ImageContext& c, const ImageCreateOpts& io, const std::string& id) {
-    TRY(validate_id(id));
+// The image label (an annotation of the container) that sets the rootfs size when --storage-opt does not.
+constexpr const char* kSizeAnnotation = "org.proxmox-lxcri.storage.size";
+
+// --storage-opt size=N / reservation=N (N in bytes or with k, m, g, t), then the image's size annotation.
+Result<storage::Quota> quota_of(const ImageCreateOpts& io, const image::Image& img) {
+    storage::Quota q;
+    bool size_given = false;
+    for (auto& opt : io.storage_opts) {
+        auto eq = opt.find('=');
+        std::string key = opt.substr(0, eq), value = eq == std::string::npos ? "" : opt.substr(eq + 1);
+        if (key != "size" && key != "reservation")
+            return fail(ErrorKind::Invalid,
+                        "--storage-opt " + opt + ": unknown option (have: size, reservation)");
+        uint64_t n = TRY_CTX(storage::parse_size(value), "--storage-opt " + opt);
+        (key == "size" ? q.limit_bytes : q.reservation_bytes) = n;
+        size_given = size_given || key == "size";
+    }
+    if (!size_given) {
+        if (auto it = img.config.labels.find(kSizeAnnotation); it != img.config.labels.end())
+            q.limit_bytes =
+                TRY_CTX(storage::parse_size(it->second), std::string("image label ") + kSizeAnnotation);
+    }
+    return q;
+}
+
+// Prepares the rootfs and writes the bundle. Nothing is left on failure. The caller holds the id's storage
+// lock (storage_lock()).
+Result<Prepared> prepare_bundle(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
+                                const std::string& id, std::unique_ptr<storage::Driver> driver) {
     auto img = TRY(load_image(c, io.ref));
+    auto quota = TRY(quota_of(io, img));
+    if ((quota.limit_bytes || quota.reservation_bytes) && !driver->caps().quota)
+        return fail(ErrorKind::Unsupported,
+                    "--storage-opt: storage driver " + std::string(driver->name()) + " cannot set a quota");
     std::string store_root = TRY(image::Store::open(c.store)).root();
-    std::string root = io.storage_root.empty() ? storage_root() : io.storage_root;
-    auto driver = TRY(storage::open_driver(io.driver.empty() ? storage::default_driver() : io.driver, root));
+    // A rootfs of this id without a container in the state root is what a create killed before it saved its
+    // state left: it blocks nothing (no other create of this id runs: the caller holds its storage lock).
+    // A zfs or btrfs command of the killed create may still be finishing (it runs in its own process group):
+    // what it makes then is removed the same way, a few times.
+    // (Not only the directory: a dataset may outlive a directory a later mount hides.)
+    auto leftover = [&] { return !sys::exists(g.root + "/" + id); };
     auto layers = layers_of(store_root, img);
-    std::string rootfs = TRY_CTX(driver->prepare(id, layers), "create " + id + " from " + img.record.name);
+    Result<std::string> prepared = std::unexpected(Error());
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        if (attempt) ::usleep(200000);
+        if (leftover()) TRY_CTX(driver->destroy(id), "remove the rootfs a killed create of " + id + " left");
+        auto r = driver->prepare(id, layers);
+        if (!r && attempt > 0 && !prepared)
+            r.error().context("(first attempt: " + prepared.error().message() + ")");
+        if (attempt == 0 || r) prepared = std::move(r);
+        if (prepared || prepared.error().kind() != ErrorKind::Exists || sys::exists(g.root + "/" + id)) break;
+    }
+    std::string rootfs = TRY_CTX(std::move(prepared), "create " + id + " from " + img.record.name);
     std::string bundle = driver->container_dir(id) + "/bundle";
     auto b = bundle_options(img, io, id);
     b.rootfs = rootfs;
-    Status s = storage::record_layers(*driver, id, layers); // `image gc` keeps what it names
+    Status s = ok();
+    if (quota.limit_bytes || quota.reservation_bytes) s = driver->set_quota(id, quota);
+    if (s) s = storage::record_layers(*driver, id, layers); // `image gc` keeps what it names
     if (s) s = sys::mkdir_p(bundle, 0700);
     if (s) s = image::write_bundle(bundle, rootfs, img.config, b);
     if (!s) {
@@ -89,6 +143,25 @@ Result<Prepared> prepare_bundle(const ImageContext& c, const ImageCreateOpts& io
         return std::unexpected(std::move(e));
     }
     return Prepared{bundle, StorageRef{std::string(driver->name()), driver->root(), id}};
+}
+
+// The driver for a create: --storage-driver, else $LXCRI_STORAGE_DRIVER, else the storage root's filesystem.
+Result<std::unique_ptr<storage::Driver>> driver_for(const ImageCreateOpts& io) {
+    std::string root = io.storage_root.empty() ? storage_root() : io.storage_root;
+    std::string name = io.driver;
+    if (const char* env = std::getenv("LXCRI_STORAGE_DRIVER"); name.empty() && env && *env) name = env;
+    if (name.empty()) name = storage::detect_driver(root);
+    return storage::open_driver(name, root);
+}
+
+std::string storage_lock_path(const std::string& root, const std::string& id) {
+    return root + "/locks/" + id + ".lock";
+}
+
+// Held from before the rootfs is prepared until the container's state exists (or the rootfs is released).
+Result<sys::FileLock> storage_lock(const storage::Driver& d, const std::string& id) {
+    TRY(sys::mkdir_p(d.root() + "/locks", 0700));
+    return sys::lock_file(storage_lock_path(d.root(), id));
 }
 
 // After a failed create/run: the container's destroy already released the rootfs, or never got to it.
@@ -103,6 +176,7 @@ Status release_storage_here(const StorageRef& ref) {
     std::string what = "release rootfs of " + ref.id + " (" + ref.driver + " in " + ref.root + ")";
     auto d = TRY_CTX(storage::open_driver(ref.driver, ref.root), what);
     TRY_CTX(d->destroy(ref.id), what);
+    (void)::unlink(storage_lock_path(ref.root, ref.id).c_str());
     return ok();
 }
 
@@ -121,22 +195,38 @@ std::string storage_root() {
 
 Status create_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
                          const CreateOpts& o) {
-    auto prepared = TRY(prepare_bundle(c, io, o.id));
+    TRY(validate_id(o.id));
+    auto driver = TRY(driver_for(io));
+    std::string root = driver->root();
+    auto lock = TRY(storage_lock(*driver, o.id));
+    auto prepared = prepare_bundle(g, c, io, o.id, std::move(driver));
+    if (!prepared) {
+        (void)::unlink(storage_lock_path(root, o.id).c_str());
+        return std::unexpected(std::move(prepared).error());
+    }
     CreateOpts co = o;
-    co.bundle = prepared.bundle;
-    co.storage = prepared.storage;
-    if (auto r = create(g, co); !r) return release_after(std::move(r).error(), prepared.storage);
+    co.bundle = prepared->bundle;
+    co.storage = prepared->storage;
+    if (auto r = create(g, co); !r) return release_after(std::move(r).error(), prepared->storage);
     return ok();
 }
 
 Result<int> run_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
                            const RunOpts& o) {
-    auto prepared = TRY(prepare_bundle(c, io, o.create.id));
+    TRY(validate_id(o.create.id));
+    auto driver = TRY(driver_for(io));
+    std::string root = driver->root();
+    auto lock = TRY(storage_lock(*driver, o.create.id));
+    auto prepared = prepare_bundle(g, c, io, o.create.id, std::move(driver));
+    if (!prepared) {
+        (void)::unlink(storage_lock_path(root, o.create.id).c_str());
+        return std::unexpected(std::move(prepared).error());
+    }
     RunOpts ro = o;
-    ro.create.bundle = prepared.bundle;
-    ro.create.storage = prepared.storage;
+    ro.create.bundle = prepared->bundle;
+    ro.create.storage = prepared->storage;
     auto r = run(g, ro);
-    if (!r) return release_after(std::move(r).error(), prepared.storage);
+    if (!r) return release_after(std::move(r).error(), prepared->storage);
     return r;
 }
 
@@ -161,6 +251,264 @@ Status spec_from_image(const ImageContext& c, const ImageCreateOpts& io, const s
     if (auto r = image::write_bundle(bundle, rootfs, img.config, b); !r)
         return fail_clean(std::move(r).error());
     return ok();
+}
+
+} // namespace lxcri::runtime
+
+// ---- template bases and clones ----
+
+namespace lxcri::runtime {
+
+namespace {
+
+std::string base_sid(const std::string& name) {
+    return "base." + name;
+}
+std::string base_record_path(const std::string& root, const std::string& name) {
+    return root + "/bases/" + name + ".json";
+}
+
+struct BaseRecord {
+    std::string name, driver, root, storage_id, source, created;
+    bool snapshot = false;
+};
+
+Result<BaseRecord> load_base(const std::string& root, const std::string& name) {
+    auto text = sys::read_file(base_record_path(root, name));
+    if (!text) return fail(ErrorKind::NotFound, "base \"" + name + "\" does not exist (in " + root + ")");
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (!j.is_object()) return fail("base \"" + name + "\": unreadable record");
+    BaseRecord b;
+    b.name = j.value("name", "");
+    b.driver = j.value("driver", "");
+    b.root = j.value("root", "");
+    b.storage_id = j.value("storageId", "");
+    b.source = j.value("source", "");
+    b.created = j.value("created", "");
+    b.snapshot = j.value("snapshot", false);
+    return b;
+}
+
+nlohmann::json base_json(const BaseRecord& b, const std::vector<std::string>& clones) {
+    return {
+        {"name", b.name},     {"driver", b.driver},   {"root", b.root},         {"storageId", b.storage_id},
+        {"source", b.source}, {"created", b.created}, {"snapshot", b.snapshot}, {"clones", clones}};
+}
+
+// The containers cloned from base `name` (each clone's storage directory names its base in a file "base").
+std::vector<std::string> clones_of(const std::string& root, const std::string& name) {
+    std::vector<std::string> out;
+    for (auto& id : sys::list_dir(root + "/containers")) {
+        auto b = sys::read_file(root + "/containers/" + id + "/base");
+        if (b && *b == name) out.push_back(id);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// <bundle>/config.json: the config at `config` with root.path set to `rootfs`.
+Status write_clone_bundle(const std::string& config, const std::string& bundle, const std::string& rootfs) {
+    auto text = TRY_CTX(sys::read_file(config), "config of the clone's source");
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_object()) return fail("config of the clone's source: " + config + " is not a JSON object");
+    j["root"]["path"] = rootfs;
+    TRY(sys::mkdir_p(bundle, 0700));
+    return sys::write_file_atomic(bundle + "/config.json", j.dump(2));
+}
+
+std::string now_rfc3339() {
+    char buf[64];
+    time_t t = ::time(nullptr);
+    struct tm tm {};
+    ::gmtime_r(&t, &tm);
+    ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+Status base_register(const Global& g, const ImageContext& c, const StorageVerbOpts& o) {
+    TRY_CTX(validate_id(o.name), "base name");
+    if (o.from.empty() == o.image.empty())
+        return fail(ErrorKind::Invalid, "base register needs --from ID or --image REF");
+    std::unique_ptr<storage::Driver> driver;
+    std::string source_config;
+    std::optional<StorageRef> src;
+    if (!o.from.empty()) {
+        auto st = TRY(Store(g.root).load(o.from));
+        if (!st.storage)
+            return fail(ErrorKind::Unsupported,
+                        "container " + o.from +
+                            " has no rootfs from a storage driver (made from a bundle): "
+                            "register a base from one made with --image");
+        src = st.storage;
+        driver = TRY(storage::open_driver(src->driver, src->root));
+        source_config = g.root + "/" + o.from + "/config.json";
+    } else {
+        driver = TRY(driver_for(o.storage));
+    }
+    std::string root = driver->root(), sid = base_sid(o.name), record = base_record_path(root, o.name);
+    auto lock = TRY(storage_lock(*driver, sid));
+    if (sys::exists(record)) return fail(ErrorKind::Exists, "base \"" + o.name + "\" exists");
+    // Storage of this base without its record is what a killed register left.
+    TRY_CTX(driver->destroy(sid), "remove what a killed base register left");
+    auto undo = [&](Error e) -> Status {
+        if (auto r = driver->destroy(sid); !r) e.context("cleanup failed (" + r.error().message() + ")");
+        (void)::unlink(storage_lock_path(root, sid).c_str());
+        return std::unexpected(std::move(e));
+    };
+    std::string rootfs, bundle = driver->container_dir(sid) + "/bundle";
+    BaseRecord b{o.name, std::string(driver->name()), root, sid, "", now_rfc3339(), false};
+    if (src) {
+        auto r = driver->clone(src->id, "", sid);
+        if (!r) return undo(std::move(r).error().context("base register " + o.name));
+        rootfs = *r;
+        if (auto s = write_clone_bundle(source_config, bundle, rootfs); !s) return undo(std::move(s).error());
+        b.source = "container " + o.from;
+    } else {
+        auto img = TRY(load_image(c, o.image));
+        std::string store_root = TRY(image::Store::open(c.store)).root();
+        auto layers = layers_of(store_root, img);
+        auto r = driver->prepare(sid, layers);
+        if (!r) return undo(std::move(r).error().context("base register " + o.name));
+        rootfs = *r;
+        ImageCreateOpts io = o.storage;
+        auto bo = bundle_options(img, io, o.name);
+        bo.rootfs = rootfs;
+        Status s = storage::record_layers(*driver, sid, layers);
+        if (s) s = sys::mkdir_p(bundle, 0700);
+        if (s) s = image::write_bundle(bundle, rootfs, img.config, bo);
+        if (!s) return undo(std::move(s).error());
+        b.source = "image " + img.record.name;
+    }
+    if (driver->caps().snapshot) {
+        if (auto s = driver->snapshot(sid, "base"); !s) return undo(std::move(s).error());
+        b.snapshot = true;
+    }
+    // The base exists once its record does.
+    Status s = sys::mkdir_p(root + "/bases", 0700);
+    if (s) s = sys::write_file_atomic(record, base_json(b, {}).dump(2) + "\n");
+    if (!s) return undo(std::move(s).error());
+    std::printf("base %s registered (%s, from %s)\n", o.name.c_str(), b.driver.c_str(), b.source.c_str());
+    return ok();
+}
+
+std::string storage_root_of(const ImageCreateOpts& io) {
+    return io.storage_root.empty() ? storage_root() : io.storage_root;
+}
+
+Status base_list(const StorageVerbOpts& o) {
+    std::string root = storage_root_of(o.storage);
+    if (o.format != "table" && o.format != "json")
+        return fail(ErrorKind::Invalid, "invalid format option \"" + o.format + "\" (table or json)");
+    std::vector<std::string> names;
+    for (auto& f : sys::list_dir(root + "/bases"))
+        if (f.ends_with(".json")) names.push_back(f.substr(0, f.size() - 5));
+    std::sort(names.begin(), names.end());
+    auto all = nlohmann::json::array();
+    if (o.format == "table")
+        std::printf("%-20s %-8s %-8s %-30s %s\n", "NAME", "DRIVER", "CLONES", "SOURCE", "CREATED");
+    for (auto& n : names) {
+        auto b = load_base(root, n);
+        if (!b) continue;
+        auto clones = clones_of(root, n);
+        if (o.format == "json")
+            all.push_back(base_json(*b, clones));
+        else
+            std::printf("%-20s %-8s %-8zu %-30s %s\n", n.c_str(), b->driver.c_str(), clones.size(),
+                        b->source.c_str(), b->created.c_str());
+    }
+    if (o.format == "json") std::printf("%s\n", all.dump().c_str());
+    return ok();
+}
+
+Status base_rm(const StorageVerbOpts& o) {
+    TRY_CTX(validate_id(o.name), "base name");
+    std::string root = storage_root_of(o.storage);
+    auto b = TRY(load_base(root, o.name));
+    auto driver = TRY(storage::open_driver(b.driver, b.root));
+    auto lock = TRY(storage_lock(*driver, b.storage_id));
+    auto clones = clones_of(root, o.name);
+    if (!clones.empty() && !o.force) {
+        std::string list;
+        for (auto& c : clones)
+            list += (list.empty() ? "" : ", ") + c;
+        return fail(ErrorKind::Busy, "base \"" + o.name + "\" has clones: " + list +
+                                         " (base rm --force removes the base and keeps the clones)");
+    }
+    // The record goes first: a base rm killed after it leaves storage the next register of the name removes.
+    TRY(sys::remove_all(base_record_path(root, o.name)));
+    TRY_CTX(driver->destroy(b.storage_id), "base rm " + o.name);
+    (void)::unlink(storage_lock_path(root, b.storage_id).c_str());
+    return ok();
+}
+
+Result<int> clone_verb(const Global& g, const StorageVerbOpts& o) {
+    const std::string& id = o.create.id;
+    TRY(validate_id(id));
+    std::unique_ptr<storage::Driver> driver;
+    std::string from, snap, config, what;
+    if (!o.name.empty()) {
+        auto b = TRY(load_base(storage_root_of(o.storage), o.name));
+        driver = TRY(storage::open_driver(b.driver, b.root));
+        from = b.storage_id;
+        snap = b.snapshot ? "base" : "";
+        config = driver->container_dir(from) + "/bundle/config.json";
+        what = "base " + o.name;
+    } else {
+        auto st = TRY(Store(g.root).load(o.source));
+        if (!st.storage)
+            return fail(ErrorKind::Unsupported,
+                        "container " + o.source +
+                            " has no rootfs from a storage driver (made from a bundle): "
+                            "only containers made with --image can be cloned");
+        driver = TRY(storage::open_driver(st.storage->driver, st.storage->root));
+        from = st.storage->id;
+        config = g.root + "/" + o.source + "/config.json";
+        what = "container " + o.source;
+    }
+    std::string root = driver->root();
+    auto lock = TRY(storage_lock(*driver, id));
+    if (sys::exists(g.root + "/" + id)) return fail(ErrorKind::Exists, "container with id exists: " + id);
+    TRY_CTX(driver->destroy(id), "remove the rootfs a killed clone of " + id + " left");
+    auto t0 = std::chrono::steady_clock::now();
+    auto rootfs = driver->clone(from, snap, id);
+    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (!rootfs) {
+        (void)::unlink(storage_lock_path(root, id).c_str());
+        return std::unexpected(std::move(rootfs).error().context("clone " + what + " to " + id));
+    }
+    StorageRef ref{std::string(driver->name()), root, id};
+    std::string bundle = driver->container_dir(id) + "/bundle";
+    Status s = write_clone_bundle(config, bundle, *rootfs);
+    if (s && !o.name.empty()) s = sys::write_file_atomic(driver->container_dir(id) + "/base", o.name);
+    if (!s) return release_after(std::move(s).error(), ref);
+    CreateOpts co = o.create;
+    co.bundle = bundle;
+    co.storage = ref;
+    if (auto r = create(g, co); !r) return release_after(std::move(r).error(), ref);
+    bool linked = driver->caps().cheap_clone;
+    std::printf("%s: %s of %s (%s, %.1f ms)\n", id.c_str(), linked ? "linked clone" : "full copy",
+                what.c_str(), std::string(driver->name()).c_str(), ms);
+    return 0;
+}
+
+} // namespace
+
+Result<int> storage_verb(const Global& g, const ImageContext& c, const StorageVerbOpts& o) {
+    using V = StorageVerbOpts::Verb;
+    switch (o.verb) {
+    case V::BaseRegister:
+        TRY(base_register(g, c, o));
+        return 0;
+    case V::BaseList:
+        TRY(base_list(o));
+        return 0;
+    case V::BaseRm:
+        TRY(base_rm(o));
+        return 0;
+    case V::Clone:
+        return clone_verb(g, o);
+    }
+    return fail("unknown storage verb");
 }
 
 } // namespace lxcri::runtime

@@ -46,7 +46,10 @@ struct ImageCreateOpts {
     std::optional<uint32_t> cores;      // --cores N
     std::vector<std::string> args;      // after "--": replaces the image's Cmd
     std::string storage_root;           // --storage-root
-    std::string driver; // --storage-driver overlay|dir (default: overlay if the kernel has it)
+    // --storage-driver btrfs|dir|overlay|zfs (default: $LXCRI_STORAGE_DRIVER, else the one for the
+    // filesystem under the storage root)
+    std::string driver;
+    std::vector<std::string> storage_opts; // --storage-opt size=N[kmgt] / reservation=N[kmgt]
 };
 std::string storage_root();
 Status create_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
@@ -64,6 +67,24 @@ Status image_export(const ImageContext& c, const std::string& ref, const std::st
 
 // Releases the rootfs a storage driver prepared (create --image); an unknown id is not an error. Called by
 // `delete`: it runs proxmox-lxcri-image's hidden verb, which calls release_storage_here.
+// Template bases and clones (issue 14 item 3), in proxmox-lxcri-image (create_image.cpp). A base is a rootfs
+// kept by a storage driver as the container "base.NAME" with a snapshot "base" where the driver has
+// snapshots, its config in <storage root>/containers/base.NAME/bundle, its record in <storage
+// root>/bases/NAME.json. A clone is a new created container whose rootfs is the driver's clone of a base (or
+// of another container's rootfs): linked where the driver clones copy-on-write, a full copy otherwise.
+struct StorageVerbOpts {
+    enum class Verb { BaseRegister, BaseList, BaseRm, Clone } verb = Verb::BaseList;
+    std::string name;        // base register/rm: the base; clone: --base (empty: clone `source`)
+    std::string from;        // base register --from ID
+    std::string image;       // base register --image REF
+    std::string source;      // clone SRC_ID ID
+    std::string format;      // base list --format table|json
+    bool force = false;      // base rm --force
+    ImageCreateOpts storage; // --storage-root, --storage-driver
+    CreateOpts create;       // clone: the new container (id, pid file, console socket)
+};
+Result<int> storage_verb(const Global& g, const ImageContext& c, const StorageVerbOpts& o);
+
 Status release_storage(const StorageRef& ref);
 Status release_storage_here(const StorageRef& ref); // in proxmox-lxcri-image (create_image.cpp)
 // A filesystem snapshot of (action "snapshot") or a rollback to (action "rollback") snapshot `name` of the

@@ -1,11 +1,16 @@
 // Storage drivers: where image layers live and how a container's rootfs is made from them.
 //   dir      each container gets its own copy: the layers are unpacked one after the other into its rootfs
 //            (whiteouts applied); works on any filesystem.
+//   zfs      <dataset>/layers/<chain-id> per layer with a snapshot @layer (each a clone of the one below);
+//            a container is the clone <dataset>/containers/<id> of its top layer's snapshot, mounted at
+//            <root>/containers/<id>/rootfs: no unpack, no overlay mount. Snapshots are zfs snapshots.
+//   btrfs    the same with subvolumes: <root>/layers/<chain-id> read-only snapshots, a container's rootfs
+//            a writable snapshot of its top layer, its snapshots read-only ones in containers/<id>/snapshots.
 //   overlay  each layer is unpacked once into <root>/layers/<chain-id>/diff (overlayfs whiteouts) and shared;
 //            a container's rootfs is an overlay mount with its own upper and work directories.
 // Layout under the driver root: layers/ (shared, overlay only) and containers/<id>/ (one per container).
-// Snapshot-capable drivers (zfs, btrfs) fit the same shape: a layer is a dataset/subvolume, prepare() a
-// clone. Which container uses which driver is recorded in the container's state (runtime::StorageRef), not in
+// overlay snapshots copy the upper dir, dir snapshots copy the rootfs (reflinked where the filesystem can).
+// Which container uses which driver is recorded in the container's state (runtime::StorageRef), not in
 // the bundle.
 #pragma once
 #include "base/result.hpp"
@@ -91,10 +96,16 @@ class Driver {
     std::string root_;
 };
 
-// The registry: every driver by name ("dir", "overlay"); the root is created if missing.
+// The registry: every driver by name ("btrfs", "dir", "overlay", "zfs"); the root is created if missing. zfs
+// needs `root` to be a zfs dataset's mountpoint, btrfs a directory on btrfs: otherwise a clear error.
 Result<std::unique_ptr<Driver>> open_driver(std::string_view name, const std::string& root);
 std::vector<std::string> driver_names();
 // "overlay" when the kernel has overlayfs, else "dir".
 std::string default_driver();
+// A size for a quota: bytes, or with a unit k, m, g, t (powers of 1024; "10G", "512m", "1GiB").
+Result<uint64_t> parse_size(std::string_view s);
+// The driver for the filesystem under `root`: btrfs on btrfs, zfs where `root` is a zfs dataset's
+// mountpoint, else default_driver().
+std::string detect_driver(const std::string& root);
 
 } // namespace lxcri::storage

@@ -1,0 +1,308 @@
+// The zfs driver, through the zfs CLI (kernel ZFS or zfs-fuse). The storage root is a dataset's mountpoint:
+//   <ds>/layers/<chain-id>@layer   one dataset per image layer, a clone of the layer below's snapshot with
+//   the
+//                                  layer unpacked on top; the snapshot exists only once the unpack completed
+//   <ds>/containers/<id>           a container: a clone of its top layer's snapshot (or of another
+//                                  container's snapshot), mounted at <root>/containers/<id>/rootfs
+// Snapshots, rollback, clones and quotas are zfs's own. liblxc gets the mounted dataset as a dir: rootfs.
+#include "storage/drivers.hpp"
+#include "sys/fd.hpp"
+#include "sys/fs.hpp"
+#include "sys/proc.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+#include <thread>
+
+namespace lxcri::storage {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// True when zfs knows `name` (a dataset or a snapshot).
+bool zfs_exists(const std::string& name) {
+    auto r = sys::run({"zfs", "list", "-H", "-o", "name", name}, {}, "", 1min);
+    return r && r->status == 0;
+}
+
+// zfs-fuse may call a dataset busy for a moment after a clone or a mount: retry for up to 5 s.
+Status zfs_destroy(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"zfs", "destroy"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (int attempt = 0;; ++attempt) {
+        auto r = command(argv);
+        if (r) return ok();
+        if (attempt >= 50 || r.error().message().find("busy") == std::string::npos)
+            return std::unexpected(std::move(r).error().set_kind(ErrorKind::Busy));
+        std::this_thread::sleep_for(100ms);
+    }
+}
+
+Status zfs_unmount(const std::string& name) {
+    for (int attempt = 0;; ++attempt) {
+        auto r = command({"zfs", "unmount", name});
+        if (r) return ok();
+        if (attempt >= 50 || r.error().message().find("busy") == std::string::npos)
+            return std::unexpected(std::move(r).error());
+        std::this_thread::sleep_for(100ms);
+    }
+}
+
+class ZfsDriver final : public Driver {
+  public:
+    ZfsDriver(std::string root, std::string dataset) : Driver(std::move(root)), ds_(std::move(dataset)) {}
+    std::string_view name() const override { return "zfs"; }
+    Caps caps() const override {
+        return Caps{
+            .snapshot = true, .clone = true, .cheap_clone = true, .quota = true, .shared_layers = true};
+    }
+    const std::string& dataset() const { return ds_; }
+
+    Result<std::string> prepare(const std::string& id, std::span<const Layer> layers) override {
+        TRY(check_name("container id", id));
+        std::string parent;
+        for (auto& l : layers) {
+            TRY_CTX(layer(parent, l), "prepare rootfs of " + id);
+            parent = l.chain_id;
+        }
+        std::string dir = container_dir(id), rootfs = dir + "/rootfs", name = container(id);
+        TRY(make_dir(dir, id));
+        Result<std::string> made = parent.empty()
+                                       ? command({"zfs", "create", "-o", "mountpoint=" + rootfs, name})
+                                       : command({"zfs", "clone", "-o", "mountpoint=" + rootfs,
+                                                  layer_name(parent) + "@layer", name});
+        if (!made) {
+            Error e = std::move(made).error().context("prepare rootfs of " + id);
+            if (zfs_exists(name)) return fail(ErrorKind::Exists, e.message()); // not ours: leave it
+            return undo(std::move(e), id);
+        }
+        return rootfs;
+    }
+
+    Status destroy(const std::string& id) override {
+        TRY(check_name("container id", id));
+        std::string name = container(id), what = "destroy rootfs of " + id;
+        if (zfs_exists(name)) {
+            auto origin = command({"zfs", "get", "-H", "-o", "value", "origin", name});
+            // Clones of this container's snapshots (a base's clones, a clone of it) keep working: each such
+            // snapshot moves to one of its clones (zfs promote) before the dataset goes.
+            // (zfs-fuse has no "clones" property: the clones are the datasets whose origin is one of ours.)
+            if (auto all = command({"zfs", "list", "-H", "-o", "name,origin", "-r", ds_ + "/containers"})) {
+                std::set<std::string> promoted_from;
+                size_t pos = 0;
+                while (pos < all->size()) {
+                    size_t nl = all->find('\n', pos);
+                    std::string line =
+                        all->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+                    pos = nl == std::string::npos ? all->size() : nl + 1;
+                    auto tab = line.find('\t');
+                    if (tab == std::string::npos) continue;
+                    std::string clone = line.substr(0, tab), origin = line.substr(tab + 1);
+                    if (!origin.starts_with(name + "@") || !promoted_from.insert(origin).second) continue;
+                    TRY_CTX(run_command({"zfs", "promote", clone}), what);
+                }
+            }
+            TRY_CTX(zfs_destroy({"-r", name}), what);
+            // The snapshot clone() took of the source for this container goes with it.
+            if (origin) {
+                std::string o = *origin;
+                while (!o.empty() && (o.back() == '\n' || o.back() == ' '))
+                    o.pop_back();
+                if (o.ends_with("@clone-" + id) && zfs_exists(o)) TRY_CTX(zfs_destroy({o}), what);
+            }
+        }
+        TRY_CTX(sys::remove_all(container_dir(id)), what);
+        return ok();
+    }
+
+    Status snapshot(const std::string& id, const std::string& snap) override {
+        TRY(check_name("container id", id));
+        TRY(check_snapshot_name(snap));
+        TRY(need(id));
+        auto r = command({"zfs", "snapshot", container(id) + "@" + snap});
+        if (!r) return std::unexpected(std::move(r).error().context("snapshot " + id));
+        return ok();
+    }
+
+    Result<std::vector<Snapshot>> list_snapshots(const std::string& id) override {
+        TRY(check_name("container id", id));
+        TRY(need(id));
+        std::string name = container(id);
+        std::string out = TRY_CTX(command({"zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", name}),
+                                  "list snapshots of " + id);
+        std::vector<Snapshot> snaps;
+        size_t pos = 0;
+        while (pos < out.size()) {
+            size_t nl = out.find('\n', pos);
+            std::string line = out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+            pos = nl == std::string::npos ? out.size() : nl + 1;
+            if (!line.starts_with(name + "@")) continue;
+            Snapshot s{line.substr(name.size() + 1), 0};
+            if (auto c = command({"zfs", "get", "-H", "-p", "-o", "value", "creation", line}))
+                s.created = std::strtoll(c->c_str(), nullptr, 10);
+            snaps.push_back(std::move(s));
+        }
+        return snaps;
+    }
+
+    Status rollback(const std::string& id, const std::string& snap) override {
+        TRY(check_name("container id", id));
+        TRY(check_snapshot_name(snap));
+        TRY(need(id));
+        std::string full = container(id) + "@" + snap;
+        if (!zfs_exists(full)) return fail(ErrorKind::NotFound, "roll back " + id + ": no snapshot " + snap);
+        // -r: later snapshots go, as they must for zfs to roll back past them.
+        auto r = command({"zfs", "rollback", "-r", full});
+        if (!r) return std::unexpected(std::move(r).error().context("roll back " + id));
+        return ok();
+    }
+
+    Result<std::string> clone(const std::string& id, const std::string& snap,
+                              const std::string& new_id) override {
+        TRY(check_name("container id", id));
+        TRY(check_name("container id", new_id));
+        if (!snap.empty()) TRY(check_snapshot_name(snap));
+        TRY(need(id));
+        std::string from = container(id) + "@" + (snap.empty() ? "clone-" + new_id : snap);
+        if (!snap.empty() && !zfs_exists(from))
+            return fail(ErrorKind::NotFound, "clone " + id + ": no snapshot " + snap);
+        std::string dir = container_dir(new_id), rootfs = dir + "/rootfs";
+        TRY(make_dir(dir, new_id));
+        if (snap.empty()) {
+            // A snapshot of the source as it is now, named after the clone (destroy() of the clone removes
+            // it); one left by a killed attempt is replaced.
+            if (zfs_exists(from)) {
+                if (auto r = zfs_destroy({from}); !r) return undo(std::move(r).error(), new_id);
+            }
+            if (auto r = command({"zfs", "snapshot", from}); !r) return undo(std::move(r).error(), new_id);
+        }
+        auto r = command({"zfs", "clone", "-o", "mountpoint=" + rootfs, from, container(new_id)});
+        if (!r) {
+            Error e = std::move(r).error().context("clone " + id);
+            if (snap.empty()) (void)zfs_destroy({from});
+            return undo(std::move(e), new_id);
+        }
+        return rootfs;
+    }
+
+    Status set_quota(const std::string& id, const Quota& q) override {
+        TRY(check_name("container id", id));
+        TRY(need(id));
+        auto size = [](uint64_t b) { return b ? std::to_string(b) : std::string("none"); };
+        auto r = command({"zfs", "set", "refquota=" + size(q.limit_bytes), container(id)});
+        if (r) r = command({"zfs", "set", "refreservation=" + size(q.reservation_bytes), container(id)});
+        if (!r) return std::unexpected(std::move(r).error().context("set quota of " + id));
+        return ok();
+    }
+
+  private:
+    std::string container(const std::string& id) const { return ds_ + "/containers/" + id; }
+    std::string layer_name(const std::string& chain) const { return ds_ + "/layers/" + chain; }
+
+    Status need(const std::string& id) const {
+        if (!zfs_exists(container(id)))
+            return fail(ErrorKind::NotFound, "container " + id + " has no zfs dataset " + container(id));
+        return ok();
+    }
+
+    Status make_dir(const std::string& dir, const std::string& id) const {
+        bool made = ::mkdir(dir.c_str(), 0700) == 0;
+        if (!made && errno != EEXIST) return fail_errno("mkdir " + dir);
+        // A directory without a dataset or a bundle is what a killed prepare or clone left: it blocks
+        // nothing.
+        if (!zfs_exists(container(id)) && !sys::exists(dir + "/bundle")) return ok();
+        if (made) (void)sys::remove_all(dir);
+        return fail(ErrorKind::Exists, "container " + id + " already has a rootfs");
+    }
+
+    // After a failed zfs create/clone (so no dataset of ours): removes the container directory.
+    std::unexpected<Error> undo(Error e, const std::string& id) {
+        if (auto r = sys::remove_all(container_dir(id)); !r)
+            e.context("cleanup failed (" + r.error().message() + ")");
+        return std::unexpected(std::move(e));
+    }
+
+    // <ds>/layers/<chain>@layer, made on first use under the layer's lock. A dataset without its snapshot
+    // is what a killed unpack left: it is destroyed and made again.
+    Status layer(const std::string& parent, const Layer& l) {
+        TRY(check_name("chain id", l.chain_id));
+        std::string name = layer_name(l.chain_id), snap = name + "@layer";
+        if (zfs_exists(snap)) return ok();
+        auto lock = TRY(sys::lock_file(root() + "/layers/" + l.chain_id + ".lock"));
+        if (zfs_exists(snap)) return ok();
+        if (zfs_exists(name)) TRY_CTX(zfs_destroy({"-r", name}), "remove partial layer " + l.chain_id);
+        // canmount=noauto: mounted only while it is unpacked (a clone does not need its origin mounted).
+        TRY(parent.empty() ? run_command({"zfs", "create", "-o", "canmount=noauto", name})
+                           : run_command({"zfs", "clone", "-o", "canmount=noauto",
+                                          layer_name(parent) + "@layer", name}));
+        // (zfs-fuse mounts a clone even so.)
+        auto mounted = command({"zfs", "get", "-H", "-o", "value", "mounted", name});
+        Status s = mounted && mounted->starts_with("yes") ? ok() : run_command({"zfs", "mount", name});
+        if (s) s = l.unpack(root() + "/layers/" + l.chain_id, Whiteouts::apply);
+        if (s) s = run_command({"zfs", "snapshot", snap});
+        if (s) s = zfs_unmount(name);
+        if (!s) {
+            Error e = std::move(s).error().context("layer " + l.chain_id);
+            if (auto r = zfs_destroy({"-r", name}); !r)
+                e.context("cleanup failed (" + r.error().message() + ")");
+            return std::unexpected(std::move(e));
+        }
+        return ok();
+    }
+
+    std::string ds_;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Driver>> open_zfs_driver(std::string root) {
+    auto m = TRY(mount_of(root));
+    if ((m.fstype != "zfs" && m.fstype != "fuse.zfs") || m.mountpoint != sys::absolute_path(root))
+        return fail(ErrorKind::Invalid, "storage root " + root +
+                                            " is not the mountpoint of a zfs dataset (it is on " + m.fstype +
+                                            " " + m.source + " at " + m.mountpoint + ")");
+    auto probe = TRY(sys::run({"zfs", "list", "-H", "-o", "name", m.source}, {}, "", 1min));
+    if (probe.status != 0)
+        return fail(ErrorKind::Invalid,
+                    "zfs dataset " + m.source + " mounted at " + root + " is not available: " + probe.err);
+    for (const char* sub : {"/containers", "/layers"}) {
+        // (A killed runtime's zfs command may still be making it: made by then is fine.)
+        if (!zfs_exists(m.source + sub)) {
+            if (auto r = command({"zfs", "create", m.source + sub}); !r && !zfs_exists(m.source + sub))
+                return std::unexpected(std::move(r).error());
+        }
+        // One whose create was killed before its mount is mounted now.
+        auto mounted = command({"zfs", "get", "-H", "-o", "value", "mounted", m.source + sub});
+        if (mounted && !mounted->starts_with("yes")) {
+            if (auto r = command({"zfs", "mount", m.source + sub}); !r) {
+                auto again = command({"zfs", "get", "-H", "-o", "value", "mounted", m.source + sub});
+                if (!again || !again->starts_with("yes")) return std::unexpected(std::move(r).error());
+            }
+        }
+    }
+    // A layer dataset without its @layer snapshot whose lock is free is what a killed unpack left (still
+    // mounted): it goes now rather than at the next use of that layer.
+    auto layers = command({"zfs", "list", "-H", "-o", "name", "-r", m.source + "/layers"});
+    auto snaps = command({"zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", m.source + "/layers"});
+    if (layers && snaps) {
+        std::string prefix = m.source + "/layers/";
+        size_t pos = 0;
+        while (pos < layers->size()) {
+            size_t nl = layers->find('\n', pos);
+            std::string name = layers->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+            pos = nl == std::string::npos ? layers->size() : nl + 1;
+            if (!name.starts_with(prefix) || snaps->find(name + "@layer\n") != std::string::npos) continue;
+            sys::Fd lock(::open((root + "/layers/" + name.substr(prefix.size()) + ".lock").c_str(),
+                                O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+            if (lock.valid() && ::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) (void)zfs_destroy({"-r", name});
+        }
+    }
+    return std::make_unique<ZfsDriver>(std::move(root), m.source);
+}
+
+} // namespace lxcri::storage

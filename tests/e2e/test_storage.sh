@@ -1,0 +1,241 @@
+# shellcheck shell=bash
+# Storage drivers through the built CLI (issue 14): `create/run --image` on a real zfs pool (zfs-fuse, a file
+# vdev) and a real btrfs (a loop device), both made and removed by tests/storage/fixture.sh for the test;
+# driver detection under the storage root, --storage-opt quotas, clear refusals, and SIGKILL during
+# `create --image` leaving nothing that blocks the next attempt. Uses test_image.sh's registry helpers.
+
+ST_FIXTURE="$E2E_DIR/../storage/fixture.sh"
+
+# st_zfs_up NAME: a pool of its own mounted at $ST_ROOT (ST_POOL), removed when the test's shell exits (with
+# the registry).
+st_zfs_up() {
+    ST_POOL="lxcri-e2e-$$-$1"
+    ST_ROOT="$IMG_TMP/pool"
+    # The test's containers go first: a running container keeps its dataset (and the pool) busy.
+    trap 'cleanup_root; bash "$ST_FIXTURE" zfs-down "$ST_POOL" $$ || true; registry_stop' EXIT
+    bash "$ST_FIXTURE" zfs-up "$ST_POOL" "$ST_ROOT" 256 $$ 2>"$IMG_TMP/fixture.err" ||
+        fail "zfs fixture: $(cat "$IMG_TMP/fixture.err")"
+}
+
+st_btrfs_up() {
+    ST_ROOT="$IMG_TMP/btrfs"
+    trap 'cleanup_root; bash "$ST_FIXTURE" btrfs-down "$ST_ROOT" || true; registry_stop' EXIT
+    bash "$ST_FIXTURE" btrfs-up "$ST_ROOT" 300 2>"$IMG_TMP/fixture.err" ||
+        fail "btrfs fixture: $(cat "$IMG_TMP/fixture.err")"
+}
+
+st_datasets() { zfs list -H -o name -r "$ST_POOL/containers" | grep -v "^$ST_POOL/containers\$" || true; }
+
+# Nothing of the test's containers under the storage root: no container directory, no mount.
+st_assert_empty() {
+    local left
+    left=$(find "$ST_ROOT/containers" -mindepth 1 -maxdepth 1 2>/dev/null || true)
+    [[ -z $left ]] || fail "container storage left: $left"
+    [[ $(img_mounts_under "$ST_ROOT/containers/") == "" ]] || fail "mounts left: $(img_mounts_under "$ST_ROOT/containers/")"
+}
+
+# zfs: a container from an image is a clone of its top layer's snapshot (no unpack into it, no overlay), found
+# by the filesystem under the storage root without --storage-driver; --storage-opt size sets its refquota;
+# delete removes the dataset; snapshots of the layers stay for the next container.
+test_storage_zfs_image_is_a_clone() {
+    img_setup stzfs
+    command -v zfs-fuse >/dev/null || fail "zfs-fuse is not installed (scripts/install-deps.sh)"
+    st_zfs_up zc
+    img_pull >/dev/null
+    local id out origin
+    id=$(new_id stzfs)
+    out=$(irt run --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver zfs "$id" -- cat /etc/layer2)
+    assert_eq "two" "$out" "run --image on zfs: the top layer's file"
+    [[ -z $(st_datasets) ]] || fail "datasets left after run: $(st_datasets)"
+    irt create --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-opt size=64m "$id" -- sleep 100 \
+        </dev/null >/dev/null
+    origin=$(zfs get -H -o value origin "$ST_POOL/containers/$id")
+    [[ $origin == "$ST_POOL"/layers/*@layer ]] || fail "rootfs of $id is not a clone of a layer snapshot: origin $origin"
+    assert_eq 64M "$(zfs get -H -o value refquota "$ST_POOL/containers/$id")" "refquota from --storage-opt size=64m"
+    assert_eq "$ST_ROOT/containers/$id/rootfs" "$(zfs get -H -o value mountpoint "$ST_POOL/containers/$id")" \
+        "mountpoint of the container's dataset"
+    rt start "$id"
+    rt kill "$id" KILL
+    wait_status "$id" stopped
+    rt delete "$id"
+    [[ -z $(st_datasets) ]] || fail "datasets left after delete: $(st_datasets)"
+    st_assert_empty
+    zfs list -H -o name -t snapshot | grep -q "^$ST_POOL/layers/.*@layer\$" || fail "layer snapshots went with the container"
+}
+
+# btrfs: detected under the storage root; the rootfs is a subvolume snapshot; a size is a qgroup limit and a
+# reservation is refused clearly (btrfs has none), leaving nothing.
+test_storage_btrfs_image_and_quota() {
+    img_setup stbtrfs
+    command -v mkfs.btrfs >/dev/null || fail "btrfs-progs is not installed (scripts/install-deps.sh)"
+    st_btrfs_up
+    img_pull >/dev/null
+    local id
+    id=$(new_id stbtrfs)
+    irt create --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-opt size=32m "$id" -- sleep 100 \
+        </dev/null >/dev/null
+    btrfs subvolume show "$ST_ROOT/containers/$id/rootfs" >/dev/null || fail "rootfs of $id is not a subvolume"
+    btrfs qgroup show -re "$ST_ROOT" | grep -q 32.00MiB || fail "no 32 MiB qgroup limit: $(btrfs qgroup show -re "$ST_ROOT")"
+    rt delete --force "$id"
+    st_assert_empty
+    assert_fails_with "btrfs cannot reserve space" irt create --image "$IMG_REF" --storage-root "$ST_ROOT" \
+        --storage-opt reservation=1g "$id"
+    assert_fails_with "does not exist" rt state "$id"
+    st_assert_empty
+}
+
+# Refusals: a storage root that is no zfs dataset given to the zfs driver, a quota on a driver without quotas,
+# bad sizes and options. Each names the problem and leaves no state and no storage.
+test_storage_refusals() {
+    img_setup strefuse
+    img_pull >/dev/null
+    local id plain="$IMG_TMP/plain"
+    id=$(new_id strefuse)
+    mkdir -p "$plain"
+    assert_fails_with "is not the mountpoint of a zfs dataset" irt create --image "$IMG_REF" \
+        --storage-root "$plain" --storage-driver zfs "$id"
+    assert_fails_with "is not on btrfs" irt create --image "$IMG_REF" --storage-root "$plain" \
+        --storage-driver btrfs "$id"
+    assert_fails_with "storage driver overlay cannot set a quota" irt create --image "$IMG_REF" \
+        --storage-root "$plain" --storage-driver overlay --storage-opt size=1g "$id"
+    assert_fails_with "invalid size" irt create --image "$IMG_REF" --storage-root "$plain" \
+        --storage-driver dir --storage-opt size=lots "$id"
+    assert_fails_with "unknown option" irt create --image "$IMG_REF" --storage-root "$plain" \
+        --storage-opt compression=on "$id"
+    assert_fails_with "does not exist" rt state "$id"
+    [[ -z $(find "$plain/containers" "$plain/locks" -mindepth 1 2>/dev/null) ]] ||
+        fail "left under $plain: $(find "$plain/containers" "$plain/locks" -mindepth 1)"
+    [[ -z $(img_mounts_under "$plain") ]] || fail "mounts left: $(img_mounts_under "$plain")"
+}
+
+# SIGKILL at several moments of `create --image` on zfs: whatever it left (a half-made clone, a rootfs without
+# a container) blocks neither `delete --force` nor the next create of the same id, and that container's
+# delete leaves no dataset and no mount.
+test_storage_kill_during_create_image_zfs() {
+    img_setup stkill
+    command -v zfs-fuse >/dev/null || fail "zfs-fuse is not installed (scripts/install-deps.sh)"
+    st_zfs_up zk
+    img_pull >/dev/null
+    local id delay
+    id=$(new_id stkill)
+    for delay in 0.02 0.05 0.1 0.2 0.4; do
+        # The binary itself, not the irt function: $! must be the runtime's pid.
+        "$RUNTIME" --root "$E2E_ROOT" --image-root "$IMG_ROOT" create --image "$IMG_REF" --storage-root "$ST_ROOT" \
+            "$id" -- sleep 100 </dev/null >/dev/null 2>&1 &
+        local cpid=$!
+        sleep "$delay"
+        kill -9 "$cpid" 2>/dev/null || true
+        wait "$cpid" 2>/dev/null || true
+        rt delete --force "$id" >/dev/null 2>&1 || true
+        irt create --image "$IMG_REF" --storage-root "$ST_ROOT" "$id" -- sleep 100 </dev/null >/dev/null ||
+            fail "create --image after a create killed at ${delay}s failed"
+        rt delete --force "$id"
+        [[ -z $(st_datasets) ]] || fail "datasets left after a kill at ${delay}s: $(st_datasets)"
+        st_assert_empty
+    done
+}
+
+# clone_out ARGS...: `irt clone ARGS` with its output through a file (the created container holds the
+# runtime's stdout, so $(...) would wait for it).
+clone_out() {
+    irt clone "$@" </dev/null >"$IMG_TMP/clone.out"
+    cat "$IMG_TMP/clone.out"
+}
+
+# Template bases and clones (issue 14 item 3) on zfs: `base register --image` and `--from`, `base list`,
+# `clone --base` and `clone SRC` are linked clones (the output says so; the dataset's origin is the base's
+# snapshot); `base rm` is refused while clones exist and names them; `--force` removes the base and the clones
+# keep working; deleting the container a base was registered from works (its snapshot moves to the base).
+test_storage_bases_and_clones_zfs() {
+    img_setup stbase
+    command -v zfs-fuse >/dev/null || fail "zfs-fuse is not installed (scripts/install-deps.sh)"
+    st_zfs_up zb
+    img_pull >/dev/null
+    local c1 c2 src out
+    c1=$(new_id stc1)
+    c2=$(new_id stc2)
+    src=$(new_id stsrc)
+    out=$(irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" tpl)
+    assert_contains "$out" "registered" "base register --image"
+    assert_fails_with "exists" irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" tpl
+    out=$(clone_out --base tpl --storage-root "$ST_ROOT" "$c1")
+    assert_contains "$out" "linked clone of base tpl" "clone --base output"
+    assert_eq created "$(state_field "$c1" status)" "status of the clone"
+    assert_eq "$ST_POOL/containers/base.tpl@base" "$(zfs get -H -o value origin "$ST_POOL/containers/$c1")" \
+        "origin of the clone's dataset"
+    out=$(clone_out "$c1" "$c2")
+    assert_contains "$out" "linked clone of container $c1" "clone SRC output"
+    out=$(irt base list --format json --storage-root "$ST_ROOT")
+    assert_eq '["'"$c1"'"]' "$(jq -c '.[] | select(.name == "tpl") | .clones' <<<"$out")" "clones in base list"
+    assert_eq zfs "$(jq -r '.[0].driver' <<<"$out")" "driver in base list"
+    assert_fails_with "has clones: $c1" irt base rm --storage-root "$ST_ROOT" tpl
+    irt base rm --force --storage-root "$ST_ROOT" tpl
+    assert_eq "[]" "$(irt base list --format json --storage-root "$ST_ROOT")" "base list after rm --force"
+    rt start "$c1"
+    wait_status "$c1" stopped
+    rt delete "$c1"
+    rt delete --force "$c2"
+    # --from: a base from a container; the container can go before the base.
+    irt create --image "$IMG_REF" --storage-root "$ST_ROOT" "$src" -- true </dev/null >/dev/null
+    out=$(irt base register --from "$src" tpl2)
+    assert_contains "$out" "from container $src" "base register --from"
+    rt delete --force "$src"
+    out=$(clone_out --base tpl2 --storage-root "$ST_ROOT" "$c1")
+    assert_contains "$out" "linked clone of base tpl2" "clone of a base from a container"
+    rt delete --force "$c1"
+    irt base rm --storage-root "$ST_ROOT" tpl2
+    [[ -z $(st_datasets) ]] || fail "datasets left: $(st_datasets)"
+    st_assert_empty
+}
+
+# On overlay a clone is a full copy (of the upper dir), and says so.
+test_storage_clone_full_copy_overlay() {
+    img_setup stovl
+    img_pull >/dev/null
+    local c1 out
+    c1=$(new_id stovl)
+    ST_ROOT="$IMG_TMP/ovl"
+    irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay tpl >/dev/null
+    out=$(clone_out --base tpl --storage-root "$ST_ROOT" "$c1")
+    assert_contains "$out" "full copy of base tpl (overlay" "clone --base output on overlay"
+    rt delete --force "$c1"
+    irt base rm --storage-root "$ST_ROOT" tpl
+    st_assert_empty
+    assert_fails_with "does not exist" irt base rm --storage-root "$ST_ROOT" tpl
+}
+
+# SIGKILL at several moments of `base register` and `clone` on zfs: the next register of the name and the next
+# clone of the id work (a base whose record was written before the kill is whole and is kept), and at the end
+# nothing is left.
+test_storage_kill_during_base_and_clone_zfs() {
+    img_setup stkb
+    command -v zfs-fuse >/dev/null || fail "zfs-fuse is not installed (scripts/install-deps.sh)"
+    st_zfs_up zkb
+    img_pull >/dev/null
+    local id delay cpid
+    id=$(new_id stkb)
+    for delay in 0.02 0.05 0.1 0.2; do
+        "$RUNTIME" --root "$E2E_ROOT" --image-root "$IMG_ROOT" base register --image "$IMG_REF" \
+            --storage-root "$ST_ROOT" tplk </dev/null >/dev/null 2>&1 &
+        cpid=$!
+        sleep "$delay"
+        kill -9 "$cpid" 2>/dev/null || true
+        wait "$cpid" 2>/dev/null || true
+        if ! irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" tplk >"$IMG_TMP/reg.out" 2>&1; then
+            grep -q 'exists' "$IMG_TMP/reg.out" || fail "base register after a kill at ${delay}s: $(cat "$IMG_TMP/reg.out")"
+        fi
+        "$RUNTIME" --root "$E2E_ROOT" --image-root "$IMG_ROOT" clone --base tplk --storage-root "$ST_ROOT" "$id" \
+            </dev/null >/dev/null 2>&1 &
+        cpid=$!
+        sleep "$delay"
+        kill -9 "$cpid" 2>/dev/null || true
+        wait "$cpid" 2>/dev/null || true
+        rt delete --force "$id" >/dev/null 2>&1 || true
+        irt clone --base tplk --storage-root "$ST_ROOT" "$id" </dev/null >/dev/null ||
+            fail "clone after a clone killed at ${delay}s failed"
+        rt delete --force "$id"
+        irt base rm --storage-root "$ST_ROOT" tplk
+        [[ -z $(st_datasets) ]] || fail "datasets left after a kill at ${delay}s: $(st_datasets)"
+        st_assert_empty
+    done
+}
