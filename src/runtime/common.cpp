@@ -55,6 +55,22 @@ Result<Container> peek_container(const Store& store, const std::string& id) {
     return Container{sys::FileLock(), std::move(st), std::move(be), store.dir(id)};
 }
 
+Result<Container> new_container(Store& store, const std::string& id, const std::string& bundle,
+                                const plan::Plan& plan, std::unique_ptr<backend::Backend> be,
+                                std::string backend_name) {
+    auto lock = TRY(store.create(id));
+    Container c{std::move(lock), State{}, std::move(be), store.dir(id)};
+    State& st = c.state;
+    st.id = id;
+    st.bundle = bundle;
+    st.rootfs = plan.rootfs;
+    st.created = log::rfc3339_now();
+    st.annotations = plan.annotations;
+    st.creating = true;
+    st.backend = std::move(backend_name);
+    return c;
+}
+
 Status destroy_container(const Store& store, Container& c) {
     const State& st = c.state;
     TRY(c.backend->destroy(c.handle(), backend::after(kDestroyTimeout)));

@@ -2,6 +2,7 @@
 #pragma once
 #include "backend/backend.hpp"
 #include "base/result.hpp"
+#include "plan/plan.hpp"
 #include "runtime/hooks.hpp" // run_hooks
 #include "runtime/runtime.hpp"
 #include "runtime/state.hpp"
@@ -43,6 +44,12 @@ Result<Container> open_container(const Store& store, const std::string& id, bool
 // The same without a lock, for verbs that only read (state, list): state.json is replaced atomically, so a
 // read sees one whole version; `state` answers while a create or another verb holds the lock, as runc does.
 Result<Container> peek_container(const Store& store, const std::string& id);
+
+// A new container `id` (its state directory made and locked, as Store::create does) whose state says it is
+// being created from `bundle` by `backend`; create and restore fill in the rest.
+Result<Container> new_container(Store& store, const std::string& id, const std::string& bundle,
+                                const plan::Plan& plan, std::unique_ptr<backend::Backend> be,
+                                std::string backend_name);
 
 // Undoes what create recorded (the backend's record, then the storage), runs the poststop hooks of the
 // config captured at create, removes the state directory.

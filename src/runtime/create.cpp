@@ -52,16 +52,8 @@ Status create(const Global& g, const CreateOpts& o) {
     req.console_fd = o.console_fd >= 0 ? o.console_fd : console.get();
 
     Store store(g.root);
-    auto lock = TRY(store.create(o.id));
-    Container c{std::move(lock), State{}, std::move(be), store.dir(o.id)};
+    auto c = TRY(new_container(store, o.id, bundle, plan, std::move(be), backend_name));
     State& st = c.state;
-    st.id = o.id;
-    st.bundle = bundle;
-    st.rootfs = plan.rootfs;
-    st.created = log::rfc3339_now();
-    st.annotations = plan.annotations;
-    st.creating = true;
-    st.backend = backend_name;
     st.storage = o.storage;
     auto undo = [&](Error e) -> Status {
         if (auto r = destroy_container(store, c); !r)

@@ -11,6 +11,7 @@
 #include "storage/driver.hpp"
 #include "storage/layers_gc.hpp"
 #include "sys/fs.hpp"
+#include "sys/log.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -316,13 +317,15 @@ Status write_clone_bundle(const std::string& config, const std::string& bundle, 
     return sys::write_file_atomic(bundle + "/config.json", j.dump(2));
 }
 
-std::string now_rfc3339() {
-    char buf[64];
-    time_t t = ::time(nullptr);
-    struct tm tm {};
-    ::gmtime_r(&t, &tm);
-    ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+// The storage a container's rootfs came from; a container made from a bundle has none (`refusal` says
+// what to do instead).
+Result<StorageRef> storage_of(const Global& g, const std::string& id, std::string_view refusal) {
+    auto st = TRY(Store(g.root).load(id));
+    if (!st.storage)
+        return fail(ErrorKind::Unsupported,
+                    "container " + id +
+                        " has no rootfs from a storage driver (made from a bundle): " + std::string(refusal));
+    return *st.storage;
 }
 
 Status base_register(const Global& g, const ImageContext& c, const StorageVerbOpts& o) {
@@ -333,13 +336,7 @@ Status base_register(const Global& g, const ImageContext& c, const StorageVerbOp
     std::string source_config;
     std::optional<StorageRef> src;
     if (!o.from.empty()) {
-        auto st = TRY(Store(g.root).load(o.from));
-        if (!st.storage)
-            return fail(ErrorKind::Unsupported,
-                        "container " + o.from +
-                            " has no rootfs from a storage driver (made from a bundle): "
-                            "register a base from one made with --image");
-        src = st.storage;
+        src = TRY(storage_of(g, o.from, "register a base from one made with --image"));
         driver = TRY(storage::open_driver(src->driver, src->root));
         source_config = g.root + "/" + o.from + "/config.json";
     } else {
@@ -356,7 +353,7 @@ Status base_register(const Global& g, const ImageContext& c, const StorageVerbOp
         return std::unexpected(std::move(e));
     };
     std::string rootfs, bundle = driver->container_dir(sid) + "/bundle";
-    BaseRecord b{o.name, std::string(driver->name()), root, sid, "", now_rfc3339(), false};
+    BaseRecord b{o.name, std::string(driver->name()), root, sid, "", log::rfc3339_now(), false};
     if (src) {
         auto r = driver->clone(src->id, "", sid);
         if (!r) return undo(std::move(r).error().context("base register " + o.name));
@@ -454,14 +451,9 @@ Result<int> clone_verb(const Global& g, const StorageVerbOpts& o) {
         config = driver->container_dir(from) + "/bundle/config.json";
         what = "base " + o.name;
     } else {
-        auto st = TRY(Store(g.root).load(o.source));
-        if (!st.storage)
-            return fail(ErrorKind::Unsupported,
-                        "container " + o.source +
-                            " has no rootfs from a storage driver (made from a bundle): "
-                            "only containers made with --image can be cloned");
-        driver = TRY(storage::open_driver(st.storage->driver, st.storage->root));
-        from = st.storage->id;
+        auto src = TRY(storage_of(g, o.source, "only containers made with --image can be cloned"));
+        driver = TRY(storage::open_driver(src.driver, src.root));
+        from = src.id;
         config = g.root + "/" + o.source + "/config.json";
         what = "container " + o.source;
     }

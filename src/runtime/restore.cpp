@@ -125,16 +125,8 @@ Result<int> restore(const Global& g, const RestoreOpts& o) {
         return fail(ErrorKind::Invalid, "rootfs (\"" + plan.rootfs + "\") does not exist");
     req.plan = &plan;
 
-    auto lock = TRY(store.create(o.id));
-    Container c{std::move(lock), State{}, std::move(be), store.dir(o.id)};
+    auto c = TRY(new_container(store, o.id, bundle, plan, std::move(be), std::string(backend::kDefault)));
     State& st = c.state;
-    st.id = o.id;
-    st.bundle = bundle;
-    st.rootfs = plan.rootfs;
-    st.created = log::rfc3339_now();
-    st.annotations = plan.annotations;
-    st.creating = true;
-    st.backend = std::string(backend::kDefault);
     auto undo = [&](Error e) -> Result<int> {
         if (auto r = destroy_container(store, c); !r)
             e.context("cleanup failed (" + r.error().message() + ")");

@@ -171,9 +171,7 @@ class BtrfsDriver final : public Driver {
 
     // After a failed subvolume create/snapshot (so no rootfs of ours): removes the container directory.
     std::unexpected<Error> undo(Error e, const std::string& id) {
-        if (auto r = sys::remove_all(container_dir(id)); !r)
-            e.context("cleanup failed (" + r.error().message() + ")");
-        return std::unexpected(std::move(e));
+        return cleanup_after(std::move(e), container_dir(id));
     }
 
     // layers/<chain> (read-only), made on first use under the layer's lock.

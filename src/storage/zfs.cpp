@@ -222,9 +222,7 @@ class ZfsDriver final : public Driver {
 
     // After a failed zfs create/clone (so no dataset of ours): removes the container directory.
     std::unexpected<Error> undo(Error e, const std::string& id) {
-        if (auto r = sys::remove_all(container_dir(id)); !r)
-            e.context("cleanup failed (" + r.error().message() + ")");
-        return std::unexpected(std::move(e));
+        return cleanup_after(std::move(e), container_dir(id));
     }
 
     // <ds>/layers/<chain>@layer, made on first use under the layer's lock. A dataset without its snapshot
