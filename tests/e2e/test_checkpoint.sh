@@ -106,6 +106,28 @@ test_checkpoint_counter_continues_after_restore() {
     assert_host_clean "$before" "$id"
 }
 
+# The container's own network namespace (only lo) is checkpointed as runc does it, without its contents
+# (CRIU --empty-ns net: no ip/iptables save and restore runs); the restore brings lo up again in the new one,
+# where runc leaves it down.
+test_checkpoint_restore_loopback_up() {
+    ckpt_require_criu
+    [[ $RUNTIME == */runc ]] && skip "reference runtime: runc leaves lo down in the restored network namespace"
+    local id b img work flags
+    id=$(new_id cklo)
+    b=$(ckpt_counter_bundle cklo)
+    img="$E2E_WORK/cklo.img"
+    work="$E2E_WORK/cklo.work"
+    rtc run -d --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+    ckpt_wait_count "$b" 2 >/dev/null
+    rtc checkpoint --image-path "$img" --work-path "$work" "$id"
+    rtc restore --detach --image-path "$img" --work-path "$work" --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+    assert_eq running "$(state_field "$id" status)" "status after restore"
+    flags=$(rt exec "$id" cat /sys/class/net/lo/flags)
+    (((flags & 1) == 1)) || fail "lo is down after restore (flags $flags)"
+    assert_eq lo "$(rt exec "$id" ls /sys/class/net)" "network devices after restore"
+    rt delete --force "$id"
+}
+
 test_checkpoint_leave_running_and_restore_new_id() {
     ckpt_require_criu
     local id id2 b img before v1 n

@@ -1,20 +1,28 @@
 #include "backend/lxc/criu.hpp"
 
 #include "base/parse.hpp"
+#include "sys/fd.hpp"
 #include "sys/fs.hpp"
 #include "sys/log.hpp"
 #include "sys/proc.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <set>
 #include <sstream>
+#include <thread>
 
 namespace lxcri::lxc {
 
@@ -59,7 +67,65 @@ struct Externals {
     std::vector<std::string> dump_args;
     nlohmann::json descriptors = nlohmann::json::array();
     nlohmann::json cgroup_mounts = nlohmann::json::array(); // hierarchy dirs under /sys/fs/cgroup ("" on v2)
+    bool empty_net = false;                                 // dumped with --empty-ns net (see loopback_only)
 };
+
+// True when the init has a network namespace of its own that holds nothing but the loopback device: the one
+// the lxc config gives a new namespace (lxc.net.0.type empty, lo up). runc dumps every container with
+// --empty-ns net ("runc doesn't manage network devices"): CRIU then neither saves nor restores the
+// namespace's links, addresses, routes and iptables (ip/iptables-save and -restore runs that were most of
+// the difference in time to runc). Here only when that loses nothing an OCI runtime made: the restore makes a
+// new namespace and brings its lo up again (runc leaves it down). A namespace with other devices (joined from
+// a path, or given devices by someone else) is dumped in full, as before.
+bool loopback_only(pid_t pid) {
+    char own[64], theirs[64];
+    ssize_t a = ::readlink("/proc/self/ns/net", own, sizeof own);
+    ssize_t b = ::readlink(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), theirs, sizeof theirs);
+    if (a <= 0 || b <= 0 || std::string_view(own, a) == std::string_view(theirs, b)) return false;
+    auto dev = sys::read_file("/proc/" + std::to_string(pid) + "/net/dev");
+    if (!dev) return false;
+    std::istringstream in(*dev);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+        auto colon = line.find(':');
+        if (colon == std::string::npos) continue; // the two header lines
+        std::string name = line.substr(0, colon);
+        name.erase(0, name.find_first_not_of(' '));
+        if (name != "lo") return false;
+        ++n;
+    }
+    return n == 1;
+}
+
+// Brings lo up in the network namespace of `pid` (a thread's setns(CLONE_NEWNET) leaves the others alone).
+Status loopback_up(pid_t pid) {
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
+    sys::Fd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns.valid()) return fail_errno("open " + path);
+    int err = 0;
+    const char* step = "";
+    std::thread t([&] {
+        if (::setns(ns.get(), CLONE_NEWNET) < 0) {
+            err = errno, step = "setns";
+            return;
+        }
+        sys::Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        ifreq ifr{};
+        std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+        if (!s.valid() || ::ioctl(s.get(), SIOCGIFFLAGS, &ifr) < 0) {
+            err = errno, step = "SIOCGIFFLAGS";
+            return;
+        }
+        ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+        if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) < 0) err = errno, step = "SIOCSIFFLAGS";
+    });
+    t.join();
+    if (err != 0)
+        return fail("bring lo up in the network namespace of " + std::to_string(pid) + ": " + step + ": " +
+                    std::strerror(err));
+    return ok();
+}
 
 constexpr std::string_view kCgroupMountKey = "lxcri-cgroup:";
 
@@ -202,7 +268,9 @@ Status criu_dump(pid_t init_pid, const std::string& freezer, const backend::Chec
     const auto& o = req.criu;
     auto ex = TRY_CTX(stdio_externals(init_pid), "inspect the container's stdio");
     TRY_CTX(cgroup_mount_externals(init_pid, ex), "inspect the container's cgroup mounts");
-    nlohmann::json desc = {{"stdio", ex.descriptors}, {"cgroupMounts", ex.cgroup_mounts}};
+    ex.empty_net = loopback_only(init_pid);
+    nlohmann::json desc = {
+        {"stdio", ex.descriptors}, {"cgroupMounts", ex.cgroup_mounts}, {"emptyNet", ex.empty_net}};
     TRY(sys::write_file_atomic(o.image_path + "/" + kDescriptors, desc.dump(), 0600));
     std::string work = work_dir(o);
     TRY(sys::mkdir_p(work, 0700));
@@ -213,6 +281,13 @@ Status criu_dump(pid_t init_pid, const std::string& freezer, const backend::Chec
     auto common = common_args(o);
     argv.insert(argv.end(), common.begin(), common.end());
     argv.insert(argv.end(), ex.dump_args.begin(), ex.dump_args.end());
+    if (ex.empty_net) {
+        argv.insert(argv.end(), {"--empty-ns", "net"});
+        // Nothing outside reaches a namespace with only lo, and without --tcp-established CRIU refuses
+        // established connections: its iptables lock (an iptables-restore and ip6tables-restore run in the
+        // namespace at dump and again at restore) guards nothing there.
+        if (!o.tcp_established) argv.insert(argv.end(), {"--network-lock", "skip"});
+    }
     if (req.leave_running) argv.push_back("--leave-running");
     if (!freezer.empty()) argv.insert(argv.end(), {"--freeze-cgroup", freezer});
     log::debug("checkpoint: " + o.criu + " dump of pid " + std::to_string(init_pid) + " into " +
@@ -247,6 +322,7 @@ Result<CriuRestored> criu_restore(const backend::RestoreRequest& req, const std:
     auto common = common_args(o);
     argv.insert(argv.end(), common.begin(), common.end());
     // The stdio the container had outside itself becomes ours (the caller's pipes), as with runc.
+    bool empty_net = false;
     if (auto text = sys::read_file(o.image_path + "/" + kDescriptors); text) {
         const std::string file = o.image_path + "/" + kDescriptors;
         auto all = nlohmann::json::parse(*text, nullptr, false);
@@ -254,6 +330,14 @@ Result<CriuRestored> criu_restore(const backend::RestoreRequest& req, const std:
         auto j = all.value("stdio", nlohmann::json::array());
         auto cg = all.value("cgroupMounts", nlohmann::json::array());
         if (!j.is_array() || !cg.is_array()) return fail(file + ": malformed");
+        if (auto en = all.find("emptyNet"); en != all.end()) {
+            if (!en->is_boolean()) return fail(file + ": malformed emptyNet");
+            empty_net = en->get<bool>();
+        }
+        if (empty_net) {
+            argv.insert(argv.end(), {"--empty-ns", "net"});
+            if (!o.tcp_established) argv.insert(argv.end(), {"--network-lock", "skip"});
+        }
         for (auto& sub : cg) {
             if (!sub.is_string() || sub.get<std::string>().find('/') != std::string::npos ||
                 sub.get<std::string>() == "..")
@@ -288,6 +372,7 @@ Result<CriuRestored> criu_restore(const backend::RestoreRequest& req, const std:
         text.pop_back();
     pid_t pid = TRY_CTX(parse_number<pid_t>(text), "criu restore's pid file");
     (void)::unlink(pidfile.c_str());
+    if (empty_net) TRY_CTX(loopback_up(pid), "restore");
     return CriuRestored{.init_pid = pid};
 }
 
