@@ -111,6 +111,7 @@ struct RestoreRequest {
     CriuOptions criu;
     const plan::Plan* plan = nullptr; // the bundle's config: the rootfs and the cgroups
     std::string root;                 // the state root (--root)
+    int console_fd = -1;              // --console-socket, connected (not owned): a terminal's new pty master
     Deadline deadline;
 };
 

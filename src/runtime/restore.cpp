@@ -5,6 +5,7 @@
 #include "runtime/checkpoint.hpp"
 #include "runtime/image.hpp"
 #include "runtime/terminal.hpp"
+#include "sys/fd.hpp"
 #include "sys/fs.hpp"
 #include "sys/log.hpp"
 
@@ -47,8 +48,9 @@ Result<int> finish(const Global& g, const RestoreOpts& o, Container& c, pid_t pi
 Result<int> restore(const Global& g, const RestoreOpts& o) {
     TRY(validate_id(o.id));
     TRY(check_manage_cgroups_mode(o.criu.manage_cgroups_mode));
-    if (!o.console_socket.empty())
-        return fail(ErrorKind::Unsupported, "restore of a container with a terminal is not supported yet");
+    // A terminal container gets a new pty at restore; its master goes to the console socket (runc's).
+    sys::Fd console;
+    if (!o.console_socket.empty()) console.reset(TRY(connect_console_socket(o.console_socket)));
     // Foreground: the restored init is our child (CRIU restores it as its sibling); a subreaper also gets it
     // should CRIU's parent role change, as runc makes itself one unless --no-subreaper.
     if (!o.detach && !o.no_subreaper && ::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
@@ -57,6 +59,7 @@ Result<int> restore(const Global& g, const RestoreOpts& o) {
     const bool seed = o.criu.image_path.empty();
     backend::RestoreRequest req{.criu = criu_options(g, o.criu),
                                 .root = store.root(),
+                                .console_fd = console.get(),
                                 .deadline = backend::after(kCheckpointTimeout)};
 
     if (seed) {

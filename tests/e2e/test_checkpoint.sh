@@ -128,6 +128,63 @@ test_checkpoint_restore_loopback_up() {
     rt delete --force "$id"
 }
 
+# cktty_last FILE: the last "tickN" number the terminal showed in FILE (0 before any).
+cktty_last() { tr -d '\r' <"$1" 2>/dev/null | grep -o 'tick[0-9]*' | tail -n 1 | tr -d tick || true; }
+
+# A terminal container (run -d --console-socket): the checkpoint records its tty as external, the restore
+# makes a new pty whose master goes to the new --console-socket, and the restored process, still counting
+# from where it was, writes to that terminal.
+test_checkpoint_restore_terminal() {
+    ckpt_require_criu
+    local id b img work recv r1 r2 rc n1 n2 deadline
+    id=$(new_id cktty)
+    b=$(bundle cktty sh -c 'i=0; while :; do i=$((i+1)); echo tick$i; sleep 0.1; done')
+    spec_edit "$b" '.root.readonly = false | .process.terminal = true'
+    img="$E2E_WORK/cktty.img"
+    work="$E2E_WORK/cktty.work"
+    recv=$(helper recvtty)
+    RECVTTY_TIMEOUT=30 "$recv" "$E2E_WORK/cktty1.sock" >"$E2E_WORK/cktty1.out" 2>"$E2E_WORK/cktty1.err" &
+    r1=$!
+    wait_file "$E2E_WORK/cktty1.sock"
+    rtc run -d --console-socket "$E2E_WORK/cktty1.sock" --bundle "$b" "$id" </dev/null >/dev/null
+    deadline=$((SECONDS + 10))
+    until (($(cktty_last "$E2E_WORK/cktty1.out") >= 3)); do
+        ((SECONDS < deadline)) || fail "no ticks on the first terminal: $(cat "$E2E_WORK/cktty1.out" "$E2E_WORK/cktty1.err")"
+        sleep 0.05
+    done
+    rtc checkpoint --image-path "$img" --work-path "$work" "$id"
+    rc=0
+    wait "$r1" || rc=$?
+    assert_eq 0 "$rc" "first recvtty's exit code (the terminal closed at the checkpoint)"
+    n1=$(cktty_last "$E2E_WORK/cktty1.out")
+    if [[ $RUNTIME == */runc ]]; then
+        echo "reference runtime: runc's restore without --console-socket is not checked here"
+    else
+        assert_fails_with "needs --console-socket" rtc restore --detach --image-path "$img" --work-path "$work" \
+            --bundle "$b" "$id"
+        assert_fails_with "does not exist" rt state "$id"
+    fi
+
+    RECVTTY_TIMEOUT=30 "$recv" "$E2E_WORK/cktty2.sock" >"$E2E_WORK/cktty2.out" 2>"$E2E_WORK/cktty2.err" &
+    r2=$!
+    wait_file "$E2E_WORK/cktty2.sock"
+    rtc restore --detach --console-socket "$E2E_WORK/cktty2.sock" --image-path "$img" --work-path "$work" \
+        --bundle "$b" "$id" </dev/null >/dev/null
+    assert_eq running "$(state_field "$id" status)" "status after restore"
+    deadline=$((SECONDS + 10))
+    until (($(cktty_last "$E2E_WORK/cktty2.out") > n1 + 2)); do
+        ((SECONDS < deadline)) || fail "no ticks on the new terminal: $(cat "$E2E_WORK/cktty2.out" "$E2E_WORK/cktty2.err")"
+        sleep 0.05
+    done
+    n2=$(tr -d '\r' <"$E2E_WORK/cktty2.out" | grep -o 'tick[0-9]*' | head -n 1 | tr -d tick)
+    echo "terminal: tick$n1 at the checkpoint, tick$n2 first on the new terminal"
+    ((n2 > n1 && n2 <= n1 + 2)) || fail "the restored process started at tick$n2 after tick$n1"
+    rt delete --force "$id"
+    rc=0
+    wait "$r2" || rc=$?
+    assert_eq 0 "$rc" "second recvtty's exit code"
+}
+
 test_checkpoint_leave_running_and_restore_new_id() {
     ckpt_require_criu
     local id id2 b img before v1 n

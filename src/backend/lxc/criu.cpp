@@ -5,6 +5,7 @@
 #include "sys/fs.hpp"
 #include "sys/log.hpp"
 #include "sys/proc.hpp"
+#include "sys/socket.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -18,7 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 #include <sstream>
@@ -127,6 +130,23 @@ Status loopback_up(pid_t pid) {
     return ok();
 }
 
+// A new pty for a restored terminal: the master is sent over the console socket (as runc sends it), the slave
+// returned.
+Result<sys::Fd> new_terminal(int console_fd) {
+    if (console_fd < 0)
+        return fail(ErrorKind::Invalid,
+                    "the checkpointed container has a terminal: restore needs --console-socket");
+    sys::Fd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master.valid()) return fail_errno("open /dev/ptmx");
+    if (::unlockpt(master.get()) < 0) return fail_errno("unlockpt");
+    char name[64];
+    if (::ptsname_r(master.get(), name, sizeof name) != 0) return fail_errno("ptsname");
+    sys::Fd slave(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave.valid()) return fail_errno(std::string("open ") + name);
+    TRY_CTX(sys::send_fd(console_fd, master.get(), "/dev/ptmx"), "send the pty master to the console socket");
+    return slave;
+}
+
 constexpr std::string_view kCgroupMountKey = "lxcri-cgroup:";
 
 // The container's cgroup mounts: binds of its own cgroup directory of each host hierarchy at
@@ -172,7 +192,16 @@ Result<Externals> stdio_externals(pid_t pid) {
         auto inode_of = [&](const std::string& prefix) {
             return t.substr(prefix.size(), t.size() - prefix.size() - 1); // "pipe:[123]" -> "123"
         };
-        if (t.starts_with("pipe:[")) {
+        if (t.starts_with("/dev/pts/")) {
+            // A terminal's slave whose master went to the console socket: external, keyed by its device as
+            // runc keys it; the restore inherits a new pty's slave in its place.
+            struct stat st {};
+            if (::stat(link.c_str(), &st) < 0) return fail_errno("stat " + link);
+            std::string key = "tty[" + hex(st.st_rdev) + ":" + hex(st.st_dev) + "]";
+            if (std::find(ex.dump_args.begin(), ex.dump_args.end(), key) == ex.dump_args.end())
+                ex.dump_args.insert(ex.dump_args.end(), {"--external", key});
+            ex.descriptors.push_back({{"fd", fd}, {"key", key}});
+        } else if (t.starts_with("pipe:[")) {
             ex.descriptors.push_back({{"fd", fd}, {"key", "pipe[" + inode_of("pipe:[") + "]"}});
         } else if (t.starts_with("socket:[")) {
             std::string ino = inode_of("socket:[");
@@ -323,6 +352,7 @@ Result<CriuRestored> criu_restore(const backend::RestoreRequest& req, const std:
     argv.insert(argv.end(), common.begin(), common.end());
     // The stdio the container had outside itself becomes ours (the caller's pipes), as with runc.
     bool empty_net = false;
+    sys::Fd tty_slave;
     if (auto text = sys::read_file(o.image_path + "/" + kDescriptors); text) {
         const std::string file = o.image_path + "/" + kDescriptors;
         auto all = nlohmann::json::parse(*text, nullptr, false);
@@ -355,6 +385,15 @@ Result<CriuRestored> criu_restore(const backend::RestoreRequest& req, const std:
                     return fail(file + ": malformed entry");
                 int fd = d["fd"].get<int>();
                 if (fd < 0 || fd > 2) return fail(file + ": fd out of range");
+                const std::string key = d["key"].get<std::string>();
+                if (key.starts_with("tty[")) {
+                    // The terminal: a new pty, its master to the console socket, its slave CRIU's stdin.
+                    if (!tty_slave.valid()) {
+                        tty_slave = TRY(new_terminal(req.console_fd));
+                        argv.insert(argv.end(), {"--inherit-fd", "fd[0]:" + key});
+                    }
+                    continue;
+                }
                 argv.insert(argv.end(), {"--inherit-fd",
                                          "fd[" + std::to_string(fd) + "]:" + d["key"].get<std::string>()});
             }
@@ -362,7 +401,7 @@ Result<CriuRestored> criu_restore(const backend::RestoreRequest& req, const std:
     }
     log::debug("restore: " + o.criu + " restore from " + o.image_path + " into cgroup " + cgroup_rel);
     sys::RunOptions ro{.argv = argv,
-                       .stdin_fd = 0,
+                       .stdin_fd = tty_slave.valid() ? tty_slave.get() : 0,
                        .out = sys::RunOptions::Output::Inherit,
                        .err = sys::RunOptions::Output::Inherit,
                        .timeout = backend::left(req.deadline)};
