@@ -478,8 +478,17 @@ Result<int> clone_verb(const Global& g, const StorageVerbOpts& o) {
     co.storage = ref;
     if (auto r = create(g, co); !r) return release_after(std::move(r).error(), ref);
     bool linked = driver->caps().cheap_clone;
-    std::printf("%s: %s of %s (%s, %.1f ms)\n", id.c_str(), linked ? "linked clone" : "full copy",
-                what.c_str(), std::string(driver->name()).c_str(), ms);
+    char line[512];
+    std::snprintf(line, sizeof line, "%s: %s of %s (%s, %.1f ms)", id.c_str(),
+                  linked ? "linked clone" : "full copy", what.c_str(), std::string(driver->name()).c_str(),
+                  ms);
+    std::printf("%s\n", line);
+    // The clone time for --log (--log-format json: the fields clone_ms and linked beside the message).
+    if (log::to_file()) {
+        char ms_text[32];
+        std::snprintf(ms_text, sizeof ms_text, "%.1f", ms);
+        log::info(line, {{"clone_ms", ms_text}, {"linked", linked ? "true" : "false"}});
+    }
     return 0;
 }
 

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -55,7 +57,8 @@ Status zfs_unmount(const std::string& name) {
 
 class ZfsDriver final : public Driver {
   public:
-    ZfsDriver(std::string root, std::string dataset) : Driver(std::move(root)), ds_(std::move(dataset)) {}
+    ZfsDriver(std::string root, std::string dataset, std::set<std::string> listed)
+        : Driver(std::move(root)), ds_(std::move(dataset)), listed_(std::move(listed)) {}
     std::string_view name() const override { return "zfs"; }
     Caps caps() const override {
         return Caps{
@@ -71,23 +74,26 @@ class ZfsDriver final : public Driver {
             parent = l.chain_id;
         }
         std::string dir = container_dir(id), rootfs = dir + "/rootfs", name = container(id);
-        TRY(make_dir(dir, id));
+        bool dir_made = TRY(make_dir(dir, id));
         Result<std::string> made = parent.empty()
                                        ? command({"zfs", "create", "-o", "mountpoint=" + rootfs, name})
                                        : command({"zfs", "clone", "-o", "mountpoint=" + rootfs,
                                                   layer_name(parent) + "@layer", name});
         if (!made) {
             Error e = std::move(made).error().context("prepare rootfs of " + id);
-            if (zfs_exists(name)) return fail(ErrorKind::Exists, e.message()); // not ours: leave it
+            forget();
+            if (zfs_exists(name)) return taken(id, dir_made, e.message()); // not ours: leave it
             return undo(std::move(e), id);
         }
+        if (listed_) listed_->insert(name);
         return rootfs;
     }
 
     Status destroy(const std::string& id) override {
         TRY(check_name("container id", id));
         std::string name = container(id), what = "destroy rootfs of " + id;
-        if (zfs_exists(name)) {
+        if (exists(name)) {
+            forget(); // what this process knew of the pool changes now
             auto origin = command({"zfs", "get", "-H", "-o", "value", "origin", name});
             // Clones of this container's snapshots (a base's clones, a clone of it) keep working: each such
             // snapshot moves to one of its clones (zfs promote) before the dataset goes.
@@ -169,24 +175,34 @@ class ZfsDriver final : public Driver {
         if (!snap.empty()) TRY(check_snapshot_name(snap));
         TRY(need(id));
         std::string from = container(id) + "@" + (snap.empty() ? "clone-" + new_id : snap);
-        if (!snap.empty() && !zfs_exists(from))
+        if (!snap.empty() && !exists(from))
             return fail(ErrorKind::NotFound, "clone " + id + ": no snapshot " + snap);
         std::string dir = container_dir(new_id), rootfs = dir + "/rootfs";
-        TRY(make_dir(dir, new_id));
+        bool dir_made = TRY(make_dir(dir, new_id));
         if (snap.empty()) {
             // A snapshot of the source as it is now, named after the clone (destroy() of the clone removes
             // it); one left by a killed attempt is replaced.
-            if (zfs_exists(from)) {
+            if (exists(from)) {
+                forget();
                 if (auto r = zfs_destroy({from}); !r) return undo(std::move(r).error(), new_id);
             }
-            if (auto r = command({"zfs", "snapshot", from}); !r) return undo(std::move(r).error(), new_id);
+            if (auto r = command({"zfs", "snapshot", from}); !r) {
+                forget();
+                return undo(std::move(r).error(), new_id);
+            }
         }
         auto r = command({"zfs", "clone", "-o", "mountpoint=" + rootfs, from, container(new_id)});
         if (!r) {
             Error e = std::move(r).error().context("clone " + id);
+            forget();
+            if (zfs_exists(container(new_id))) { // not ours: leave it
+                if (snap.empty()) (void)zfs_destroy({from});
+                return taken(new_id, dir_made, e.message());
+            }
             if (snap.empty()) (void)zfs_destroy({from});
             return undo(std::move(e), new_id);
         }
+        if (listed_) listed_->insert(container(new_id));
         return rootfs;
     }
 
@@ -205,20 +221,34 @@ class ZfsDriver final : public Driver {
     std::string layer_name(const std::string& chain) const { return ds_ + "/layers/" + chain; }
 
     Status need(const std::string& id) const {
-        if (!zfs_exists(container(id)))
+        if (!exists(container(id)))
             return fail(ErrorKind::NotFound, "container " + id + " has no zfs dataset " + container(id));
         return ok();
     }
 
-    Status make_dir(const std::string& dir, const std::string& id) const {
+    // Makes the container directory; true when it did not exist. A directory without a dataset or a
+    // bundle is what a killed prepare or clone left: it blocks nothing. (A dataset of the id that this
+    // process did not know of makes the zfs create/clone fail: taken() then.)
+    Result<bool> make_dir(const std::string& dir, const std::string& id) {
         bool made = ::mkdir(dir.c_str(), 0700) == 0;
         if (!made && errno != EEXIST) return fail_errno("mkdir " + dir);
-        // A directory without a dataset or a bundle is what a killed prepare or clone left: it blocks
-        // nothing.
-        if (!zfs_exists(container(id)) && !sys::exists(dir + "/bundle")) return ok();
-        if (made) (void)sys::remove_all(dir);
-        return fail(ErrorKind::Exists, "container " + id + " already has a rootfs");
+        if (!exists(container(id)) && !sys::exists(dir + "/bundle")) return made;
+        return taken(id, made, "");
     }
+
+    std::unexpected<Error> taken(const std::string& id, bool dir_made, const std::string& why) const {
+        if (dir_made) (void)sys::remove_all(container_dir(id));
+        return fail(ErrorKind::Exists,
+                    "container " + id + " already has a rootfs" + (why.empty() ? "" : " (" + why + ")"));
+    }
+
+    // Whether zfs knows `name`: from the listing open_zfs_driver() took while this process has made or
+    // destroyed nothing unexpected since, else asked.
+    bool exists(const std::string& name) const {
+        return listed_ ? listed_->contains(name) : zfs_exists(name);
+    }
+    // After a failure or a destroy the listing no longer tells: zfs is asked from then on.
+    void forget() { listed_.reset(); }
 
     // After a failed zfs create/clone (so no dataset of ours): removes the container directory.
     std::unexpected<Error> undo(Error e, const std::string& id) {
@@ -230,7 +260,8 @@ class ZfsDriver final : public Driver {
     Status layer(const std::string& parent, const Layer& l) {
         TRY(check_name("chain id", l.chain_id));
         std::string name = layer_name(l.chain_id), snap = name + "@layer";
-        if (zfs_exists(snap)) return ok();
+        if (exists(snap)) return ok();
+        forget();
         auto lock = TRY(sys::lock_file(root() + "/layers/" + l.chain_id + ".lock"));
         if (zfs_exists(snap)) return ok();
         if (zfs_exists(name)) TRY_CTX(zfs_destroy({"-r", name}), "remove partial layer " + l.chain_id);
@@ -254,6 +285,7 @@ class ZfsDriver final : public Driver {
     }
 
     std::string ds_;
+    std::optional<std::set<std::string>> listed_; // every dataset and snapshot under ds_, as listed
 };
 
 } // namespace
@@ -264,13 +296,28 @@ Result<std::unique_ptr<Driver>> open_zfs_driver(std::string root) {
         return fail(ErrorKind::Invalid, "storage root " + root +
                                             " is not the mountpoint of a zfs dataset (it is on " + m.fstype +
                                             " " + m.source + " at " + m.mountpoint + ")");
-    auto probe = TRY(sys::run({"zfs", "list", "-H", "-o", "name", m.source}, {}, "", 1min));
+    // One listing answers what opening needs (the dataset is there, its containers and layers datasets
+    // are made and mounted, no layer lacks its snapshot) and the existence checks of the operation that
+    // follows: each zfs-fuse command costs ~10 ms.
+    auto probe =
+        TRY(sys::run({"zfs", "list", "-H", "-t", "filesystem,snapshot", "-o", "name,mounted", "-r", m.source},
+                     {}, "", 1min));
     if (probe.status != 0)
         return fail(ErrorKind::Invalid,
                     "zfs dataset " + m.source + " mounted at " + root + " is not available: " + probe.err);
+    std::map<std::string, bool> listed; // name -> mounted
+    for (size_t pos = 0; pos < probe.out.size();) {
+        size_t nl = probe.out.find('\n', pos);
+        std::string line = probe.out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        pos = nl == std::string::npos ? probe.out.size() : nl + 1;
+        auto tab = line.find('\t');
+        if (tab != std::string::npos) listed[line.substr(0, tab)] = line.compare(tab + 1, 3, "yes") == 0;
+    }
     for (const char* sub : {"/containers", "/layers"}) {
+        auto it = listed.find(m.source + sub);
+        if (it != listed.end() && it->second) continue;
         // (A killed runtime's zfs command may still be making it: made by then is fine.)
-        if (!zfs_exists(m.source + sub)) {
+        if (it == listed.end()) {
             if (auto r = command({"zfs", "create", m.source + sub}); !r && !zfs_exists(m.source + sub))
                 return std::unexpected(std::move(r).error());
         }
@@ -282,25 +329,25 @@ Result<std::unique_ptr<Driver>> open_zfs_driver(std::string root) {
                 if (!again || !again->starts_with("yes")) return std::unexpected(std::move(r).error());
             }
         }
+        listed[m.source + sub] = true;
     }
     // A layer dataset without its @layer snapshot whose lock is free is what a killed unpack left (still
     // mounted): it goes now rather than at the next use of that layer.
-    auto layers = command({"zfs", "list", "-H", "-o", "name", "-r", m.source + "/layers"});
-    auto snaps = command({"zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-r", m.source + "/layers"});
-    if (layers && snaps) {
-        std::string prefix = m.source + "/layers/";
-        size_t pos = 0;
-        while (pos < layers->size()) {
-            size_t nl = layers->find('\n', pos);
-            std::string name = layers->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-            pos = nl == std::string::npos ? layers->size() : nl + 1;
-            if (!name.starts_with(prefix) || snaps->find(name + "@layer\n") != std::string::npos) continue;
-            sys::Fd lock(::open((root + "/layers/" + name.substr(prefix.size()) + ".lock").c_str(),
-                                O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-            if (lock.valid() && ::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) (void)zfs_destroy({"-r", name});
+    std::string prefix = m.source + "/layers/";
+    std::set<std::string> names;
+    for (auto& [name, mounted] : listed) {
+        names.insert(name);
+        if (!name.starts_with(prefix) || name.find('@') != std::string::npos ||
+            name.find('/', prefix.size()) != std::string::npos || listed.contains(name + "@layer"))
+            continue;
+        sys::Fd lock(::open((root + "/layers/" + name.substr(prefix.size()) + ".lock").c_str(),
+                            O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        if (lock.valid() && ::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) {
+            (void)zfs_destroy({"-r", name});
+            names.erase(name);
         }
     }
-    return std::make_unique<ZfsDriver>(std::move(root), m.source);
+    return std::make_unique<ZfsDriver>(std::move(root), m.source, std::move(names));
 }
 
 } // namespace lxcri::storage

@@ -78,18 +78,26 @@ std::string rfc3339_now() {
     return out;
 }
 
-std::string format_line(Level level, std::string_view msg, bool json, std::string_view time) {
+std::string format_line(Level level, std::string_view msg, bool json, std::string_view time,
+                        const Fields& fields) {
+    std::string extra;
+    for (const auto& [key, value] : fields)
+        extra += json ? "," + json_quote(key) + ":" + value : " " + key + "=" + value;
     if (json)
-        return "{\"level\":\"" + std::string(level_name(level)) + "\",\"msg\":" + json_quote(msg) +
+        return "{\"level\":\"" + std::string(level_name(level)) + "\",\"msg\":" + json_quote(msg) + extra +
                ",\"time\":\"" + std::string(time) + "\"}\n";
     // logrus text format, as runc writes it.
     return "time=\"" + std::string(time) + "\" level=" + std::string(level_name(level)) +
-           " msg=" + json_quote(msg) + "\n";
+           " msg=" + json_quote(msg) + extra + "\n";
 }
 
-void write(Level level, std::string_view msg) {
+bool to_file() {
+    return !g_cfg.file.empty() && g_fd != 2;
+}
+
+void write(Level level, std::string_view msg, const Fields& fields) {
     if (level == Level::Debug && !g_cfg.debug) return;
-    std::string line = format_line(level, msg, g_cfg.json, rfc3339_now());
+    std::string line = format_line(level, msg, g_cfg.json, rfc3339_now(), fields);
     ssize_t n = ::write(g_fd, line.data(), line.size());
     (void)n;
 }

@@ -4,6 +4,8 @@
 #pragma once
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace lxcri::log {
 
@@ -16,12 +18,16 @@ struct Config {
 };
 
 void configure(const Config& cfg);
-void write(Level level, std::string_view msg);
+// Extra fields of a record, as logrus writes them: key and a JSON literal (number, true/false).
+using Fields = std::vector<std::pair<std::string, std::string>>;
+void write(Level level, std::string_view msg, const Fields& fields = {});
+// True when records go to a --log file (not to stderr).
+bool to_file();
 inline void debug(std::string_view m) {
     write(Level::Debug, m);
 }
-inline void info(std::string_view m) {
-    write(Level::Info, m);
+inline void info(std::string_view m, const Fields& fields = {}) {
+    write(Level::Info, m, fields);
 }
 inline void warn(std::string_view m) {
     write(Level::Warn, m);
@@ -31,7 +37,8 @@ inline void error(std::string_view m) {
 }
 
 // The line written for one record (exposed for tests).
-std::string format_line(Level level, std::string_view msg, bool json, std::string_view time);
+std::string format_line(Level level, std::string_view msg, bool json, std::string_view time,
+                        const Fields& fields = {});
 std::string rfc3339_now();
 // JSON string escaping.
 std::string json_quote(std::string_view s);

@@ -188,7 +188,8 @@ test_storage_bases_and_clones_zfs() {
     st_assert_empty
 }
 
-# On overlay a clone is a full copy (of the upper dir), and says so.
+# On overlay a clone is a full copy (of the upper dir), and says so, in its output and with --log-format json in
+# an info line of the log with the clone time.
 test_storage_clone_full_copy_overlay() {
     img_setup stovl
     img_pull >/dev/null
@@ -198,6 +199,16 @@ test_storage_clone_full_copy_overlay() {
     irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay tpl >/dev/null
     out=$(clone_out --base tpl --storage-root "$ST_ROOT" "$c1")
     assert_contains "$out" "full copy of base tpl (overlay" "clone --base output on overlay"
+    rt delete --force "$c1"
+    # With --log-format json the clone time is in one info line of the log (clone_ms, linked).
+    local log="$IMG_TMP/clone.log" line
+    irt --log "$log" --log-format json clone --base tpl --storage-root "$ST_ROOT" "$c1" </dev/null >/dev/null
+    line=$(jq -c 'select(.level == "info" and has("clone_ms"))' "$log")
+    [[ -n $line && $(wc -l <<<"$line") == 1 ]] ||
+        fail "no one info line with clone_ms in the --log-format json log: $(cat "$log")"
+    jq -e '(.clone_ms | type == "number" and . > 0) and .linked == false' <<<"$line" >/dev/null ||
+        fail "clone_ms/linked of the clone log line: $line"
+    assert_contains "$(jq -r .msg <<<"$line")" "$c1: full copy of base tpl (overlay" "msg of the clone log line"
     rt delete --force "$c1"
     irt base rm --storage-root "$ST_ROOT" tpl
     st_assert_empty

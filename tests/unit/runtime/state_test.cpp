@@ -205,6 +205,17 @@ TEST(Log, RuncLineFormats) {
     EXPECT_EQ(j["time"].get<std::string>().back(), 'Z');
 }
 
+TEST(Log, FieldsBesideTheMessage) {
+    log::Fields f{{"clone_ms", "12.5"}, {"linked", "true"}};
+    auto j = nlohmann::json::parse(log::format_line(log::Level::Info, "c: linked clone", true, "T", f));
+    EXPECT_EQ(j["level"], "info");
+    EXPECT_EQ(j["msg"], "c: linked clone");
+    EXPECT_DOUBLE_EQ(j["clone_ms"].get<double>(), 12.5);
+    EXPECT_EQ(j["linked"], true);
+    EXPECT_EQ(log::format_line(log::Level::Info, "m", false, "T", f),
+              "time=\"T\" level=info msg=\"m\" clone_ms=12.5 linked=true\n");
+}
+
 TEST(Proc, RunCapturesOutputStatusAndTimeout) {
     auto r = sys::run({"sh", "-c", "cat; echo err >&2; exit 3"}, {}, "in", std::chrono::seconds(5));
     ASSERT_TRUE(r) << r.error().message();
