@@ -9,6 +9,7 @@ ST_FIXTURE="$E2E_DIR/../storage/fixture.sh"
 # st_zfs_up NAME: a pool of its own mounted at $ST_ROOT (ST_POOL), removed when the test's shell exits (with
 # the registry).
 st_zfs_up() {
+    command -v zfs-fuse >/dev/null || fail "zfs-fuse is not installed (scripts/install-deps.sh)"
     ST_POOL="lxcri-e2e-$$-$1"
     ST_ROOT="$IMG_TMP/pool"
     # The test's containers go first: a running container keeps its dataset (and the pool) busy.
@@ -39,7 +40,6 @@ st_assert_empty() {
 # delete removes the dataset; snapshots of the layers stay for the next container.
 test_storage_zfs_image_is_a_clone() {
     img_setup stzfs
-    command -v zfs-fuse >/dev/null || fail "zfs-fuse is not installed (scripts/install-deps.sh)"
     st_zfs_up zc
     img_pull >/dev/null
     local id out origin
@@ -113,7 +113,6 @@ test_storage_refusals() {
 # delete leaves no dataset and no mount.
 test_storage_kill_during_create_image_zfs() {
     img_setup stkill
-    command -v zfs-fuse >/dev/null || fail "zfs-fuse is not installed (scripts/install-deps.sh)"
     st_zfs_up zk
     img_pull >/dev/null
     local id delay
@@ -148,7 +147,6 @@ clone_out() {
 # keep working; deleting the container a base was registered from works (its snapshot moves to the base).
 test_storage_bases_and_clones_zfs() {
     img_setup stbase
-    command -v zfs-fuse >/dev/null || fail "zfs-fuse is not installed (scripts/install-deps.sh)"
     st_zfs_up zb
     img_pull >/dev/null
     local c1 c2 src out
@@ -220,7 +218,6 @@ test_storage_clone_full_copy_overlay() {
 # nothing is left.
 test_storage_kill_during_base_and_clone_zfs() {
     img_setup stkb
-    command -v zfs-fuse >/dev/null || fail "zfs-fuse is not installed (scripts/install-deps.sh)"
     st_zfs_up zkb
     img_pull >/dev/null
     local id delay cpid
