@@ -383,11 +383,7 @@ test_checkpoint_containerd() {
     export PATH="/usr/local/sbin:$PATH"
     snapshot_host "$d/snap"
     containerd_ckpt_cleanup() {
-        local t
-        for t in $("${c[@]}" task ls -q 2>/dev/null); do "${c[@]}" task kill -s KILL "$t" >/dev/null 2>&1 || true; done
-        sleep 0.2
-        for t in $("${c[@]}" task ls -q 2>/dev/null); do "${c[@]}" task delete -f "$t" >/dev/null 2>&1 || true; done
-        for t in $("${c[@]}" c ls -q 2>/dev/null); do "${c[@]}" c rm "$t" >/dev/null 2>&1 || true; done
+        ctr_remove_everything
         "${c[@]}" images rm "$img" "$ref" >/dev/null 2>&1 || true
         stop_containerd "$d"
         rmdir_new_cgroup_parents "$d/snap" "$ns"

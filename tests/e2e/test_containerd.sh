@@ -96,6 +96,16 @@ stop_containerd() {
     grep -F " $d/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 }
 
+# ctr_remove_everything: in a test's cleanup, every task of the namespace "${c[@]}" (the test's ctr command)
+# killed and deleted and every container removed, whatever state they are in.
+ctr_remove_everything() {
+    local t
+    for t in $("${c[@]}" task ls -q 2>/dev/null); do "${c[@]}" task kill -s KILL "$t" >/dev/null 2>&1 || true; done
+    sleep 0.2
+    for t in $("${c[@]}" task ls -q 2>/dev/null); do "${c[@]}" task delete -f "$t" >/dev/null 2>&1 || true; done
+    for t in $("${c[@]}" c ls -q 2>/dev/null); do "${c[@]}" c rm "$t" >/dev/null 2>&1 || true; done
+}
+
 # ctr_kill_and_remove TASK (with c=(ctr ...) set): SIGKILL, wait for STOPPED, delete the task and container.
 ctr_kill_and_remove() {
     local t=$1 deadline=$((SECONDS + 10))
@@ -119,11 +129,7 @@ test_containerd_ctr_run_and_task() {
     local c=(ctr -a "$d/c.sock" -n "$ns")
     snapshot_host "$E2E_WORK/ctrd-host"
     containerd_cleanup() {
-        local t
-        for t in $("${c[@]}" task ls -q 2>/dev/null); do "${c[@]}" task kill -s KILL "$t" >/dev/null 2>&1 || true; done
-        sleep 0.2
-        for t in $("${c[@]}" task ls -q 2>/dev/null); do "${c[@]}" task delete -f "$t" >/dev/null 2>&1 || true; done
-        for t in $("${c[@]}" c ls -q 2>/dev/null); do "${c[@]}" c rm "$t" >/dev/null 2>&1 || true; done
+        ctr_remove_everything
         "${c[@]}" images rm "$img" >/dev/null 2>&1 || true
         stop_containerd "$d"
         rmdir_new_cgroup_parents "$E2E_WORK/ctrd-host" "$ns"
