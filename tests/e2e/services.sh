@@ -39,3 +39,15 @@ write_containers_conf() {
     printf '%s\n' "[containers]" 'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]' 'netns = "none"' "" \
         "[engine]" 'cgroup_manager = "cgroupfs"' 'events_logger = "file"' >"$1"
 }
+
+# podman_private DIR: a podman of the test's own under DIR (storage, run root, tmp, containers.conf) driving
+# $RUNTIME; sets the caller's `pm` array to its command line. Skips where podman or conmon is missing.
+podman_private() {
+    local d=$1
+    command -v podman >/dev/null || skip "podman not installed"
+    command -v conmon >/dev/null || skip "conmon not installed"
+    mkdir -p "$d/tmp"
+    write_containers_conf "$d/containers.conf"
+    export CONTAINERS_CONF="$d/containers.conf"
+    pm=(podman --root "$d/root" --runroot "$d/runroot" --storage-driver vfs --tmpdir "$d/tmp" --runtime "$RUNTIME")
+}

@@ -324,16 +324,10 @@ ckpt_wait_exec_count() {
 # --no-subreaper --bundle B --image-path P --work-path W ID).
 test_checkpoint_podman() {
     ckpt_require_criu
-    command -v podman >/dev/null || skip "podman not installed"
-    command -v conmon >/dev/null || skip "conmon not installed"
-    local d="$E2E_WORK/podman-ckpt"
-    mkdir -p "$d/tmp"
-    write_containers_conf "$d/containers.conf"
-    export CONTAINERS_CONF="$d/containers.conf"
+    local d="$E2E_WORK/podman-ckpt" pm
+    podman_private "$d"
     # podman finds CRIU on $PATH itself (and checks its version): the project's first.
     export PATH="/usr/local/sbin:$PATH"
-    local pm=(podman --root "$d/root" --runroot "$d/runroot" --storage-driver vfs --tmpdir "$d/tmp"
-        --runtime "$RUNTIME")
     snapshot_host "$d/snap"
     podman_ckpt_cleanup() {
         "${pm[@]}" rm -af -t 0 >/dev/null 2>&1 || true

@@ -26,14 +26,8 @@ rmdir_new_cgroup_parents() {
 
 test_podman_run_exec_stop() {
     require_root
-    command -v podman >/dev/null || skip "podman not installed"
-    command -v conmon >/dev/null || skip "conmon not installed"
-    local d="$E2E_WORK/podman"
-    mkdir -p "$d/tmp"
-    write_containers_conf "$d/containers.conf"
-    export CONTAINERS_CONF="$d/containers.conf"
-    local pm=(podman --root "$d/root" --runroot "$d/runroot" --storage-driver vfs --tmpdir "$d/tmp"
-        --runtime "$RUNTIME")
+    local d="$E2E_WORK/podman" pm
+    podman_private "$d"
     snapshot_host "$E2E_WORK/podman"
     podman_cleanup() {
         "${pm[@]}" rm -af -t 0 >/dev/null 2>&1 || true
