@@ -49,5 +49,6 @@ podman_private() {
     mkdir -p "$d/tmp"
     write_containers_conf "$d/containers.conf"
     export CONTAINERS_CONF="$d/containers.conf"
+    # shellcheck disable=SC2034 # the caller's array
     pm=(podman --root "$d/root" --runroot "$d/runroot" --storage-driver vfs --tmpdir "$d/tmp" --runtime "$RUNTIME")
 }
