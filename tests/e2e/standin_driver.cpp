@@ -90,7 +90,7 @@ pid_t create(const Create& c) {
     req.console_fd = console;
     pid_t pid = check(pve::spawn_standin(req), "spawn_standin");
     if (console >= 0) ::close(console);
-    if (!c.pid_file.empty()) check(sys::write_file(c.pid_file, std::to_string(pid)), "pid file");
+    if (!c.pid_file.empty()) check(sys::write_file_atomic(c.pid_file, std::to_string(pid)), "pid file");
     return pid;
 }
 
