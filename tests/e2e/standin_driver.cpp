@@ -1,8 +1,10 @@
 // Test driver of the Proxmox stand-in (backend/proxmox/standin.hpp) for tests/e2e/test_proxmox_standin.sh:
 // it plays the runtime's part against a CT whose PID 1 is the init in attach mode. Not part of the product.
 //
-//   standin-driver create INIT_PID [--tty --console-socket PATH] [--pid-file F] -- ARGS...
-//       spawn_standin (the caller's stdio goes to the process), writes the stand-in's pid, exits 0
+//   standin-driver create INIT_PID [--tty --console-socket PATH] [--pid-file F] [--bundle DIR] -- ARGS...
+//       spawn_standin (the caller's stdio goes to the process), writes the stand-in's pid, exits 0; with
+//       --bundle the process is the bundle's (config.json through plan::make_init_config, as create makes
+//       it), else ARGS with a PATH, cwd / and root
 //   standin-driver start INIT_PID            release; prints the process's host pid
 //   standin-driver pid INIT_PID              process_pid; prints it
 //   standin-driver run INIT_PID [--tty --console-socket PATH] [--pid-file F] -- ARGS...
@@ -11,6 +13,8 @@
 // Errors: "standin-driver: <error>" on stderr, exit 125.
 #include "backend/proxmox/standin.hpp"
 #include "base/parse.hpp"
+#include "plan/plan.hpp"
+#include "spec/spec.hpp"
 #include "sys/fs.hpp"
 
 #include <sys/socket.h>
@@ -54,7 +58,7 @@ int connect_console(const std::string& path) {
 struct Create {
     pid_t init = 0;
     bool tty = false;
-    std::string console, pid_file;
+    std::string console, pid_file, bundle;
     std::vector<std::string> args;
 };
 
@@ -70,6 +74,8 @@ Create parse(int argc, char** argv) {
             c.console = argv[++i];
         else if (a == "--pid-file" && i + 1 < argc)
             c.pid_file = argv[++i];
+        else if (a == "--bundle" && i + 1 < argc)
+            c.bundle = argv[++i];
         else
             die("unknown option " + a);
     }
@@ -81,10 +87,16 @@ Create parse(int argc, char** argv) {
 pid_t create(const Create& c) {
     pve::StandinRequest req;
     req.init_host_pid = c.init;
-    req.process.process.args = c.args;
-    req.process.process.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"};
-    req.process.process.cwd = "/";
-    req.process.process.terminal = c.tty;
+    if (!c.bundle.empty()) {
+        auto spec = check(spec::load(c.bundle), "load the bundle");
+        auto plan = check(plan::make_plan(spec, {"standin-driver", c.bundle, false}), "plan");
+        req.process = plan::make_init_config(plan);
+    } else {
+        req.process.process.args = c.args;
+        req.process.process.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"};
+        req.process.process.cwd = "/";
+        req.process.process.terminal = c.tty;
+    }
     req.deadline = backend::after(kTimeout);
     int console = c.console.empty() ? -1 : connect_console(c.console);
     req.console_fd = console;

@@ -90,13 +90,14 @@ pve_ct_gone() {
     [[ -z $left ]] || fail "mounts left behind: $left"
 }
 
-# pve_wait_started: the host pid of the OCI process once start released it.
+# pve_wait_started JOB: the host pid of the OCI process once start released it (JOB: the driver running it).
 pve_wait_started() {
-    local drv pid i
+    local job=$1 drv pid i
     drv=$(pve_driver)
     for ((i = 0; i < 200; i++)); do
         pid=$("$drv" pid "$PVE_INIT" 2>/dev/null || true)
         [[ -n $pid ]] && pid_alive "$pid" && { echo "$pid"; return 0; }
+        pid_alive "$job" || fail "the driver exited before the process started"
         sleep 0.05
     done
     fail "the process in CT $PVE_CT did not start"
@@ -107,6 +108,7 @@ test_proxmox_standin_stdio_and_exit_code() {
     pve_ct_start 1
     local drv rc=0
     drv=$(pve_driver)
+    # shellcheck disable=SC2016 # expanded by the container's shell
     echo "from-stdin" | "$drv" run "$PVE_INIT" --pid-file "$E2E_WORK/standin.pid" -- \
         sh -c 'read x; echo "out:$x"; echo "err:$x" >&2; exit 7' >"$E2E_WORK/out" 2>"$E2E_WORK/err" || rc=$?
     cat "$E2E_WORK/err"
@@ -146,7 +148,7 @@ test_proxmox_standin_signals() {
     rc=0
     "$drv" run "$PVE_INIT" -- sleep 1000 >"$E2E_WORK/out" 2>"$E2E_WORK/err" &
     local job=$!
-    pid=$(pve_wait_started)
+    pid=$(pve_wait_started "$job")
     assert_eq "sleep" "$(cat "/proc/$pid/comm")" "process_pid names the OCI process"
     kill -KILL "$pid"
     wait "$job" || rc=$?
@@ -161,7 +163,7 @@ test_proxmox_standin_signals() {
     "$drv" run "$PVE_INIT" -- sh -c 'trap "echo got-term; exit 3" TERM; while :; do sleep 0.05; done' \
         >"$E2E_WORK/out" 2>"$E2E_WORK/err" &
     job=$!
-    pid=$(pve_wait_started)
+    pid=$(pve_wait_started "$job")
     kill -TERM "$pid"
     wait "$job" || rc=$?
     assert_eq 3 "$rc" "exit code of the process's TERM handler"
@@ -174,7 +176,7 @@ test_proxmox_standin_signals() {
     rc=0
     "$drv" run "$PVE_INIT" --pid-file "$E2E_WORK/standin.pid" -- sleep 1000 >"$E2E_WORK/out" 2>"$E2E_WORK/err" &
     job=$!
-    pid=$(pve_wait_started)
+    pid=$(pve_wait_started "$job")
     kill -TERM "$(cat "$E2E_WORK/standin.pid")"
     wait "$job" || rc=$?
     assert_eq 143 "$rc" "driver's code after SIGTERM through the stand-in"
@@ -196,15 +198,18 @@ test_proxmox_standin_terminal() {
     local recv_job=$!
     wait_file "$E2E_WORK/console.sock"
     # create's output read to EOF returns while the stand-in and the process live on.
+    # shellcheck disable=SC2016 # expanded by the container's shell
     out=$(timeout 20 "$drv" create "$PVE_INIT" --tty --console-socket "$E2E_WORK/console.sock" \
         --pid-file "$E2E_WORK/standin.pid" -- sh -c 'read x; echo "got:$x"; tty; exit 5')
     local standin
     standin=$(cat "$E2E_WORK/standin.pid")
     pid_alive "$standin" || fail "the stand-in is gone after create"
     assert_eq "" "$out" "create's output"
-    if ls -l "/proc/$standin/fd" 2>/dev/null | grep -q -e pipe: -e /dev/pts; then
-        fail "the stand-in holds the caller's stdio: $(ls -l "/proc/$standin/fd")"
-    fi
+    local fd target
+    for fd in "/proc/$standin/fd/"*; do
+        target=$(readlink "$fd" || true)
+        [[ $target == pipe:* || $target == /dev/pts/* ]] && fail "the stand-in holds $fd -> $target"
+    done
     "$drv" start "$PVE_INIT" >/dev/null
     local i
     for ((i = 0; i < 200; i++)); do pid_alive "$standin" || break; sleep 0.05; done
@@ -229,7 +234,7 @@ test_proxmox_standin_ct_stopped() {
     rc=0
     "$drv" run "$PVE_INIT" -- sleep 1000 >"$E2E_WORK/out" 2>"$E2E_WORK/err" &
     local job=$!
-    pve_wait_started >/dev/null
+    pve_wait_started "$job" >/dev/null
     lxc-stop -k -n "$PVE_CT" -P "$PVE_LXCPATH"
     wait "$job" || rc=$?
     assert_eq 137 "$rc" "driver's code after lxc-stop -k"
@@ -241,7 +246,7 @@ test_proxmox_standin_ct_stopped() {
     "$drv" run "$PVE_INIT" --pid-file "$E2E_WORK/standin.pid" -- sleep 1000 >"$E2E_WORK/out" 2>"$E2E_WORK/err" &
     job=$!
     local pid
-    pid=$(pve_wait_started)
+    pid=$(pve_wait_started "$job")
     kill -KILL "$(cat "$E2E_WORK/standin.pid")"
     wait "$job" || true
     pve_ct_gone
@@ -299,4 +304,32 @@ EOF
     assert_contains "$out" "exited 127" "the stand-in's status after the init failed"
     pve_ct_gone
     assert_contains "$(cat "$PVE_LXCPATH/ct.stderr")" "message of 1073741824 bytes (at most 16777216)" "the init's log"
+}
+
+# The process as create hands it over (a bundle's config.json through plan::make_init_config): user and
+# groups, a cwd the init creates, env, rlimits, capabilities, no_new_privs and seccomp are all applied in the
+# CT by the same exec_process() as for the lxc backend.
+test_proxmox_standin_process_setup() {
+    pve_require
+    pve_ct_start 9
+    local drv b rc=0 out
+    drv=$(pve_driver)
+    b=$(bundle pve-process)
+    # shellcheck disable=SC2016 # expanded by the container's shell
+    spec_edit "$b" '.process.user = {uid: 1000, gid: 1000, additionalGids: [10]} | .process.cwd = "/tmp/work"
+        | .process.env += ["FOO=bar"] | .process.rlimits = [{type: "RLIMIT_NOFILE", hard: 123, soft: 100}]
+        | .process.noNewPrivileges = true
+        | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO"}]}
+        | .process.args = ["sh", "-c", "id; pwd; echo FOO=$FOO; ulimit -n; ulimit -Hn; grep -E \"^(CapBnd|CapEff|NoNewPrivs):\" /proc/self/status; mkdir /tmp/x 2>/dev/null || echo mkdir-refused; exit 4"]'
+    out=$("$drv" run "$PVE_INIT" --bundle "$b") || rc=$?
+    echo "$out"
+    assert_eq 4 "$rc" "exit code"
+    assert_contains "$out" "uid=1000 gid=1000 groups=10" "user and groups"
+    assert_contains "$out" $'/tmp/work\nFOO=bar\n100\n123' "cwd, env, rlimits"
+    assert_contains "$out" $'CapEff:\t0000000000000000' "effective capabilities of a non-root user"
+    # runc spec's bounding set: CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE.
+    assert_contains "$out" $'CapBnd:\t0000000020000420' "bounding set"
+    assert_contains "$out" $'NoNewPrivs:\t1' "no_new_privs"
+    assert_contains "$out" "mkdir-refused" "the seccomp profile"
+    pve_ct_gone
 }
