@@ -112,16 +112,16 @@ int main(int argc, char** argv) {
     if (argc < 3) die("usage: standin-driver create|start|pid|run INIT_PID ...");
     std::string verb = argv[1];
     if (verb == "start") {
-        pid_t pid = check(pve::release(check(parse_number<pid_t>(argv[2]), "INIT_PID"), "{}",
-                                       backend::after(kTimeout)),
-                          "release");
+        pid_t pid = check(
+            pve::release(check(parse_number<pid_t>(argv[2]), "INIT_PID"), "{}", backend::after(kTimeout)),
+            "release");
         std::printf("%d\n", pid);
         return 0;
     }
     if (verb == "pid") {
-        pid_t pid = check(
-            pve::process_pid(check(parse_number<pid_t>(argv[2]), "INIT_PID"), backend::after(kTimeout)),
-            "process_pid");
+        pid_t pid =
+            check(pve::process_pid(check(parse_number<pid_t>(argv[2]), "INIT_PID"), backend::after(kTimeout)),
+                  "process_pid");
         std::printf("%d\n", pid);
         return 0;
     }
