@@ -242,13 +242,15 @@ test_proxmox_standin_ct_stopped() {
     pve_ct_gone
     pve_ct_cleanup
 
+    # (create and start as two runtime calls: start names the process's host pid, as process_pid does)
     pve_ct_start 8
-    "$drv" run "$PVE_INIT" --pid-file "$E2E_WORK/standin.pid" -- sleep 1000 >"$E2E_WORK/out" 2>"$E2E_WORK/err" &
-    job=$!
-    local pid
-    pid=$(pve_wait_started "$job")
+    "$drv" create "$PVE_INIT" --pid-file "$E2E_WORK/standin.pid" -- sleep 1000 >"$E2E_WORK/out" 2>"$E2E_WORK/err"
+    local pid started
+    started=$("$drv" start "$PVE_INIT")
+    pid=$("$drv" pid "$PVE_INIT")
+    assert_eq "$pid" "$started" "the host pid start returned"
+    assert_eq "sleep" "$(cat "/proc/$pid/comm")" "the process"
     kill -KILL "$(cat "$E2E_WORK/standin.pid")"
-    wait "$job" || true
     pve_ct_gone
     pid_alive "$pid" && fail "the process outlived its stand-in"
     assert_contains "$(cat "$PVE_LXCPATH/ct.stderr")" "the stand-in went away" "the init's log"
