@@ -179,6 +179,8 @@ struct Child {
     pid_t parent;
 };
 
+// Runs in the forked child and never returns. It allocates (strings, the protocol's buffers): glibc's malloc
+// is safe after fork even when the runtime has threads (the API client's resolver); the JSON was made before.
 [[noreturn]] void standin_main(const Child& c) {
     const StandinRequest& req = *c.req;
     const bool terminal = req.process.process.terminal;
