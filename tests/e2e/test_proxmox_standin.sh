@@ -225,7 +225,7 @@ test_proxmox_standin_terminal() {
 }
 
 # The stand-in's status when the CT dies without one (stopped by PVE: lxc-stop -k): it dies of SIGKILL.
-# And a killed stand-in takes the process and the CT with it.
+# And a killed stand-in takes the process and the CT with it (after start), or the waiting init (before).
 test_proxmox_standin_ct_stopped() {
     pve_require
     local drv rc
@@ -253,7 +253,16 @@ test_proxmox_standin_ct_stopped() {
     kill -KILL "$(cat "$E2E_WORK/standin.pid")"
     pve_ct_gone
     pid_alive "$pid" && fail "the process outlived its stand-in"
-    assert_contains "$(cat "$PVE_LXCPATH/ct.stderr")" "the stand-in went away" "the init's log"
+    assert_contains "$(cat "$PVE_LXCPATH/ct.stderr")" "the stand-in went away: killing the process" "the init's log"
+    pve_ct_cleanup
+
+    # Killed before start: the init ends without running anything (the CT stops).
+    pve_ct_start 0
+    "$drv" create "$PVE_INIT" --pid-file "$E2E_WORK/standin.pid" -- sh -c 'echo ran >/ran' >"$E2E_WORK/out" 2>"$E2E_WORK/err"
+    kill -KILL "$(cat "$E2E_WORK/standin.pid")"
+    pve_ct_gone
+    assert_contains "$(cat "$PVE_LXCPATH/ct.stderr")" "the stand-in went away before start" "the init's log"
+    [[ ! -e $PVE_ROOTFS/ran ]] || fail "the process ran without start"
 }
 
 # What the init refuses: a second stand-in, a process whose executable is missing (a create-time check),
