@@ -50,8 +50,11 @@ int connect_console(const std::string& path) {
     addr.sun_family = AF_UNIX;
     if (s < 0 || path.size() >= sizeof addr.sun_path) die("console socket " + path);
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-        die("connect " + path + ": " + std::strerror(errno));
+    // The listener may have bound its path and not yet called listen(): retry briefly.
+    for (int tries = 0; ::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0; ++tries) {
+        if (errno != ECONNREFUSED || tries == 200) die("connect " + path + ": " + std::strerror(errno));
+        ::usleep(10000);
+    }
     return s;
 }
 

@@ -21,11 +21,12 @@ pve_require() {
     command -v lxc-start >/dev/null || fail "lxc-start not installed (lxc package)"
 }
 
-# pve_ct_start K: starts CT "9<shell pid>K" under its own lxcpath in the run's work dir and waits until it
-# runs; sets PVE_CT, PVE_LXCPATH, PVE_ROOTFS, PVE_INIT (the init's host pid), PVE_JOB (lxc-start's pid) and
-# an EXIT trap that stops and destroys it whatever happens.
+# pve_ct_start K [unprivileged]: starts CT "9<shell pid>K" under its own lxcpath in the run's work dir and
+# waits until it runs; sets PVE_CT, PVE_LXCPATH, PVE_ROOTFS, PVE_INIT (the init's host pid), PVE_JOB
+# (lxc-start's pid) and an EXIT trap that stops and destroys it whatever happens. "unprivileged": as PVE's
+# unprivileged=1, container root is host uid/gid 100000 (the rootfs chowned to it).
 pve_ct_start() {
-    local k=$1 tmpl init
+    local k=$1 mode=${2:-} tmpl init idmap="" path=$PATH
     PVE_CT="9$$$k"
     PVE_LXCPATH="$E2E_WORK/pve-lxc-${E2E_PREFIX}$k"
     PVE_ROOTFS="$E2E_WORK/pve-rootfs-${E2E_PREFIX}$k"
@@ -36,6 +37,14 @@ pve_ct_start() {
     cp -a "$tmpl" "$PVE_ROOTFS"
     mkdir -p "$PVE_ROOTFS/.lxcri" "$PVE_LXCPATH/$PVE_CT"
     cp "$init" "$PVE_ROOTFS/.lxcri/init"
+    if [[ $mode == unprivileged ]]; then
+        chown -R 100000:100000 "$PVE_ROOTFS"
+        chmod o+x "$E2E_WORK"
+        idmap=$'lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536'
+        # Root writes the id maps itself; liblxc would use newuidmap from PATH, which refuses ranges
+        # /etc/subuid does not grant to root (PVE's nodes have them).
+        path=/nonexistent
+    fi
     # What pve-container writes for console=0 and an entrypoint (PVE's common.conf: pty.max, autodev,
     # mount.auto, the dropped capabilities).
     cat >"$PVE_LXCPATH/$PVE_CT/config" <<EOF
@@ -49,9 +58,10 @@ lxc.autodev = 1
 lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed
 lxc.net.0.type = empty
 lxc.cap.drop = sys_time sys_module sys_rawio mac_admin mac_override
+$idmap
 EOF
     trap pve_ct_cleanup EXIT
-    lxc-start -F -n "$PVE_CT" -P "$PVE_LXCPATH" </dev/null >/dev/null 2>"$PVE_LXCPATH/ct.stderr" &
+    PATH=$path "$(command -v lxc-start)" -F -n "$PVE_CT" -P "$PVE_LXCPATH" </dev/null >/dev/null 2>"$PVE_LXCPATH/ct.stderr" &
     PVE_JOB=$!
     local deadline=$((SECONDS + 20))
     PVE_INIT=""
@@ -194,6 +204,7 @@ test_proxmox_standin_terminal() {
     local drv recv rc=0 out
     drv=$(pve_driver)
     recv=$(helper recvtty)
+    rm -f "$E2E_WORK/console.sock" "$E2E_WORK/console-unpriv.sock"
     RECVTTY_INPUT=$'typed-in\n' RECVTTY_TIMEOUT=30 "$recv" "$E2E_WORK/console.sock" >"$E2E_WORK/tty.out" 2>"$E2E_WORK/tty.err" &
     local recv_job=$!
     wait_file "$E2E_WORK/console.sock"
@@ -342,5 +353,51 @@ test_proxmox_standin_process_setup() {
     assert_contains "$out" $'CapBnd:\t0000000020000420' "bounding set"
     assert_contains "$out" $'NoNewPrivs:\t1' "no_new_privs"
     assert_contains "$out" "mkdir-refused" "the seccomp profile"
+    pve_ct_gone
+}
+
+# PVE's default CT is unprivileged (a user namespace, root mapped to 100000): the same hand-over, the pty in
+# the CT's devpts, the host pid from start.
+test_proxmox_standin_unprivileged() {
+    pve_require
+    pve_ct_start 1 unprivileged
+    local drv rc=0 out
+    drv=$(pve_driver)
+    # shellcheck disable=SC2016 # expanded by the container's shell
+    echo "from-stdin" | "$drv" run "$PVE_INIT" -- \
+        sh -c 'read x; echo "out:$x"; echo "err:$x" >&2; id -u; cat /proc/self/uid_map; exit 6' \
+        >"$E2E_WORK/out" 2>"$E2E_WORK/err" || rc=$?
+    cat "$E2E_WORK/err"
+    assert_eq 6 "$rc" "the stand-in's exit code"
+    out=$(cat "$E2E_WORK/out")
+    assert_eq "out:from-stdin" "$(head -1 <<<"$out")" "stdout"
+    assert_eq "0" "$(sed -n 2p <<<"$out")" "the process's uid"
+    assert_eq "0 100000 65536" "$(sed -n 3p <<<"$out" | tr -s ' ' | sed 's/^ //')" "the CT's uid map"
+    assert_eq "err:from-stdin" "$(cat "$E2E_WORK/err")" "stderr"
+    pve_ct_gone
+    pve_ct_cleanup
+
+    pve_ct_start 2 unprivileged
+    local recv
+    recv=$(helper recvtty)
+    rm -f "$E2E_WORK/console.sock" "$E2E_WORK/console-unpriv.sock"
+    RECVTTY_INPUT=$'typed-in\n' RECVTTY_TIMEOUT=30 "$recv" "$E2E_WORK/console-unpriv.sock" >"$E2E_WORK/tty.out" 2>"$E2E_WORK/tty.err" &
+    local recv_job=$!
+    wait_file "$E2E_WORK/console-unpriv.sock"
+    # shellcheck disable=SC2016 # expanded by the container's shell
+    "$drv" create "$PVE_INIT" --tty --console-socket "$E2E_WORK/console-unpriv.sock" -- sh -c 'read x; echo "got:$x"; tty; sleep 1000'
+    local started pid
+    started=$("$drv" start "$PVE_INIT")
+    pid=$("$drv" pid "$PVE_INIT")
+    assert_eq "$pid" "$started" "the host pid start returned"
+    local i
+    for ((i = 0; i < 200; i++)); do grep -q '^/dev/pts/' "$E2E_WORK/tty.out" && break; sleep 0.05; done
+    out=$(tr -d '\r' <"$E2E_WORK/tty.out")
+    assert_contains "$out" "got:typed-in" "the process read the console's input"
+    grep -qx '/dev/pts/[0-9]*' <<<"$out" || fail "tty inside shows no /dev/pts path: $out"
+    kill -KILL "$pid"
+    local recv_rc=0
+    wait "$recv_job" || recv_rc=$?
+    assert_eq 0 "$recv_rc" "recvtty's exit code"
     pve_ct_gone
 }
