@@ -272,6 +272,9 @@ class Emulator:
         self.req_log_lock = threading.Lock()
         self.start_time = time.time()
         self.cgv1 = self._cgroup_v1_controllers()
+        rc, out = run(["lxc-start", "--version"], timeout=10)
+        m = re.match(r"\s*(\d+)\.", out)
+        self.lxc_major = int(m.group(1)) if rc == 0 and m else 0
         self.stopping = False
         self._load_configs()
 
@@ -562,9 +565,12 @@ class Emulator:
             raw.append("lxc.init.cmd = %s" % entry)
         env = conf.get("env")
         if env:
+            # lxc.environment.runtime is lxc 6.0's (lxc-pve in PVE 9.1); Debian 12's liblxc 5.0 refuses the key,
+            # so on an older liblxc the same variables go to lxc.environment (init and attach alike).
+            key = "lxc.environment.runtime" if self.lxc_major >= 6 else "lxc.environment"
             for e in str(env).split("\0"):
                 if e:
-                    raw.append("lxc.environment.runtime = %s" % e)
+                    raw.append("%s = %s" % (key, e))
         d = os.path.join(self.lxcpath, str(vmid))
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "config.tmp"), "w") as f:
@@ -1137,9 +1143,9 @@ class API:
     def _simple_vm_task(self, req, p, ttype, pre, work, skiplock_ok=True):
         emu = self.emu
         self.check_node(p)
-        ct = emu.get_ct(p["vmid"])
         if p.get("skiplock") and req.authuser != "root@pam":
             raise PVEError(400, "Parameter verification failed.", {"skiplock": "Only root may use this option."})
+        ct = emu.get_ct(p["vmid"])
         pre(ct)
 
         def worker(task):
@@ -1404,7 +1410,7 @@ class API:
                 os.unlink(path)
             task.log("Removed volume '%s:%s'" % (st.name, volname))
 
-        return emu.fork_worker("imgdel", "%s:%s" % (st.name, volname), req.upid_user, worker)
+        return emu.fork_worker("imgdel", "", req.upid_user, worker)
 
     def upload(self, req, p):
         """pve-storage PVE::API2::Storage::Status upload: the file was streamed to a temp file by the HTTP layer."""
