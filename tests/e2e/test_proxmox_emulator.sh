@@ -317,10 +317,11 @@ test_proxmox_emulator_init_exit() {
     emu_up initexit
     TMPL=$(upload_busybox)
     # when the CT's init exits by itself the CT is stopped (lxc-start -F returns), and can start again
-    create_ct 100 "/bin/sh -c 'echo run >> /tmp/runs; sleep 1'"
+    # first run: exits after 1 s; later runs stay (sleep as PID 1 ignores the shutdown's SIGPWR)
+    create_ct 100 "/bin/sh -c 'echo run >> /tmp/runs; [ \$(wc -l < /tmp/runs) -ge 2 ] && exec sleep 300; sleep 1'"
     assert_eq OK "$(ct_task 100 start)" "start"
-    local i st=""
-    for i in $(seq 100); do
+    local st=""
+    for _ in $(seq 100); do
         expect 200 GET /nodes/pve/lxc/100/status/current
         st=$(jq -r .data.status "$RESP_BODY")
         [[ $st == stopped ]] && break
@@ -328,8 +329,15 @@ test_proxmox_emulator_init_exit() {
     done
     assert_eq stopped "$st" "status after the init exited"
     assert_eq OK "$(ct_task 100 start)" "second start"
-    expect 200 POST /nodes/pve/lxc/100/status/shutdown -d timeout=10
-    assert_eq OK "$(wait_task "$(jq -r .data "$RESP_BODY")")" "shutdown"
+    # shutdown: lxc-stop --nokill --timeout fails on an init that ignores SIGPWR; forceStop=1 kills it then
+    expect 200 POST /nodes/pve/lxc/100/status/shutdown -d timeout=1
+    assert_contains "$(wait_task "$(jq -r .data "$RESP_BODY")")" "failed" "shutdown without forceStop"
+    expect 200 GET /nodes/pve/lxc/100/status/current
+    assert_eq running "$(jq -r .data.status "$RESP_BODY")" "status after a failed shutdown"
+    expect 200 POST /nodes/pve/lxc/100/status/shutdown -d timeout=1 -d forceStop=1
+    assert_eq OK "$(wait_task "$(jq -r .data "$RESP_BODY")")" "shutdown with forceStop"
+    expect 200 GET /nodes/pve/lxc/100/status/current
+    assert_eq stopped "$(jq -r .data.status "$RESP_BODY")" "status after shutdown"
     assert_eq 2 "$(wc -l <"$EMU_DIR/storage/local/images/100/subvol-100-disk-0.subvol/tmp/runs")" "runs"
     # SIGTERM to the emulator stops what runs and leaves nothing (emu_down checks)
     assert_eq OK "$(ct_task 100 start)" "third start"
@@ -359,6 +367,12 @@ test_proxmox_emulator_faults() {
     assert_contains "$(ct_task 100 start)" "emulated fault" "start with the fault"
     expect 200 GET /nodes/pve/lxc/100/status/current
     assert_eq stopped "$(jq -r .data.status "$RESP_BODY")" "status"
+    # a netN on a bridge that does not exist fails the start as PVE's read_bridge_mtu does
+    curl -sS --cacert "$PVE_EMU_CERT" -d '{"clear":true}' "$fault" >/dev/null
+    create_ct 101 "/bin/sh -c 'sleep 30'" --data-urlencode "net0=name=eth0,bridge=nosuchbr0,ip=dhcp"
+    assert_eq "bridge 'nosuchbr0' does not exist" "$(ct_task 101 start)" "start with a missing bridge"
+    expect 200 DELETE /nodes/pve/lxc/101
+    assert_eq OK "$(wait_task "$(jq -r .data "$RESP_BODY")")" "destroy 101"
     # HTTP 500 for a path prefix
     curl -sS --cacert "$PVE_EMU_CERT" -d '{"clear":true,"http500":"/nodes/pve/lxc"}' "$fault" >/dev/null
     expect 500 GET /nodes/pve/lxc/100/status/current

@@ -20,11 +20,11 @@ pve_emu_start() {
     shift
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
-    local port secret ready="$dir/ready.json" i
+    local port secret ready="$dir/ready.json"
     secret=${PVE_EMU_SECRET:-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')}
     PVE_EMU_PASSWORD=${PVE_EMU_PASSWORD:-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')}
     rm -f "$ready"
-    for i in 1 2 3; do
+    for _ in 1 2 3; do
         port=$(pve_emu_free_port)
         python3 "$PVE_EMU_DIR/pve_emulator.py" --listen "127.0.0.1:$port" --node pve \
             --token "root@pam!lxcri=$secret" --user "root@pam:$PVE_EMU_PASSWORD" --data-dir "$dir" \
