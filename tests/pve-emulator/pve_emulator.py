@@ -2059,6 +2059,7 @@ class Server(http.server.ThreadingHTTPServer):
     def finish_request(self, request, client_address):
         # The TLS handshake runs in the request's thread, not in the accept loop.
         request.settimeout(300)
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle wait between headers and body
         try:
             tls = self.ssl_ctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
