@@ -399,6 +399,70 @@ test_proxmox_emulator_faults() {
     assert_eq 7 "$rc" "curl exit code against the stopped emulator's port"
 }
 
+test_proxmox_emulator_template_clone() {
+    emu_up clone
+    TMPL=$(upload_busybox)
+    create_ct 100 "/bin/sh -c 'cat /data; sleep 30'" --data-urlencode "net0=name=eth0,hwaddr=BC:24:11:00:00:01,ip=dhcp"
+    echo original >"$EMU_DIR/storage/local/images/100/subvol-100-disk-0.subvol/data"
+    # a full clone of a stopped CT: a copy of its volume, a new MAC, the source locked (disk) meanwhile
+    expect 200 POST /nodes/pve/lxc/100/clone -d newid=101 -d hostname=copy1
+    local upid
+    upid=$(jq -r .data "$RESP_BODY")
+    [[ $upid == *:vzclone:100:* ]] || fail "clone UPID $upid"
+    assert_eq OK "$(wait_task "$upid")" "clone"
+    assert_eq original "$(cat "$EMU_DIR/storage/local/images/101/subvol-101-disk-0.subvol/data")" "cloned data"
+    expect 200 GET /nodes/pve/lxc/101/config
+    assert_eq copy1 "$(jq -r .data.hostname "$RESP_BODY")" "clone hostname"
+    assert_eq "local:101/subvol-101-disk-0.subvol,size=1G" "$(jq -r .data.rootfs "$RESP_BODY")" "clone rootfs"
+    [[ $(jq -r .data.net0 "$RESP_BODY") != *BC:24:11:00:00:01* ]] || fail "the clone kept the MAC"
+    expect 200 GET /nodes/pve/lxc/100/config
+    assert_eq null "$(jq -r .data.lock "$RESP_BODY")" "source lock after the clone"
+    expect 500 POST /nodes/pve/lxc/100/clone -d newid=101
+    assert_eq "unable to create CT 101 - CT 101 already exists on node 'pve'" "$(reason)"
+    # a running CT clones only from a snapshot; a dir storage has no snapshots
+    assert_eq OK "$(ct_task 101 start)" "start the clone"
+    expect 500 POST /nodes/pve/lxc/101/clone -d newid=102
+    assert_eq "Full clone of a running container is only possible from a snapshot" "$(reason)"
+    expect 200 POST /nodes/pve/lxc/101/snapshot -d snapname=s1
+    assert_eq "snapshot feature is not available" "$(wait_task "$(jq -r .data "$RESP_BODY")")" "snapshot on dir"
+    expect 500 POST /nodes/pve/lxc/101/template
+    assert_eq "you can't convert a CT to template if the CT is running" "$(reason)"
+    # template: answers null (PVE drops the vztemplate UPID); the volume becomes a base volume
+    expect 200 POST /nodes/pve/lxc/100/template
+    assert_eq '{"data":null}' "$(body)" "template answer"
+    local tf=""
+    for _ in $(seq 100); do
+        expect 200 GET /nodes/pve/lxc/100/config
+        tf=$(jq -r .data.template "$RESP_BODY")
+        [[ $tf == 1 ]] && break
+        sleep 0.05
+    done
+    assert_eq 1 "$tf" "template flag"
+    assert_eq "local:100/basevol-100-disk-0.subvol,size=1G" "$(jq -r .data.rootfs "$RESP_BODY")" "template rootfs"
+    assert_eq "you can't start a CT if it's a template" "$(ct_task 100 start)" "start a template"
+    expect 500 POST /nodes/pve/lxc/100/template
+    assert_eq "you can't convert a template to a template" "$(reason)"
+    # a linked clone needs storage support (dir subvols have none); a full clone of the template works
+    expect 500 POST /nodes/pve/lxc/100/clone -d newid=102
+    assert_eq "Linked clone feature for 'local:100/basevol-100-disk-0.subvol' is not available" "$(reason)"
+    expect 200 POST /nodes/pve/lxc/100/clone -d newid=102 -d full=1
+    assert_eq OK "$(wait_task "$(jq -r .data "$RESP_BODY")")" "full clone of the template"
+    # a clone task that fails leaves no target behind
+    curl -sS --cacert "$PVE_EMU_CERT" -d '{"task_error":"vzclone"}' "$PVE_EMU_URL/emulator/fault" >/dev/null
+    expect 200 POST /nodes/pve/lxc/100/clone -d newid=103 -d full=1
+    assert_contains "$(wait_task "$(jq -r .data "$RESP_BODY")")" "emulated fault"
+    expect 500 GET /nodes/pve/lxc/103/config
+    [[ ! -e $EMU_DIR/storage/local/images/103 ]] || fail "volume of a failed clone left"
+    curl -sS --cacert "$PVE_EMU_CERT" -d '{"clear":true}' "$PVE_EMU_URL/emulator/fault" >/dev/null
+    local v
+    for v in 100 101 102; do
+        expect 200 DELETE "/nodes/pve/lxc/$v" -G -d force=1
+        assert_eq OK "$(wait_task "$(jq -r .data "$RESP_BODY")")" "destroy $v"
+    done
+    [[ -z $(ls "$EMU_DIR/storage/local/images") ]] || fail "volumes left: $(ls "$EMU_DIR/storage/local/images")"
+    emu_down
+}
+
 test_proxmox_emulator_validator_unit() {
     command -v python3 >/dev/null || skip "python3 not installed"
     local out rc=0

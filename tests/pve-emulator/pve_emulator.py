@@ -365,7 +365,7 @@ class Emulator:
                 slow = self.fault("slow_task_ms")
                 if slow:
                     time.sleep(int(slow) / 1000.0)
-                if ttype != "vzcreate" and self.task_fault(ttype):
+                if ttype not in ("vzcreate", "vzclone") and self.task_fault(ttype):
                     raise die("emulated fault: task %s failed\n" % ttype)
                 func(task)
             except PVEError as e:
@@ -768,6 +768,13 @@ class API:
             ("POST", "/nodes/{node}/lxc/{vmid}/status/reboot"): self.lxc_reboot,
             ("POST", "/nodes/{node}/lxc/{vmid}/status/suspend"): self.lxc_suspend,
             ("POST", "/nodes/{node}/lxc/{vmid}/status/resume"): self.lxc_resume,
+            ("GET", "/nodes/{node}/lxc/{vmid}/snapshot"): self.snapshot_list,
+            ("POST", "/nodes/{node}/lxc/{vmid}/snapshot"): self.snapshot_create,
+            ("GET", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}"): self.snapshot_index,
+            ("DELETE", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}"): self.snapshot_delete,
+            ("POST", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback"): self.snapshot_rollback,
+            ("POST", "/nodes/{node}/lxc/{vmid}/template"): self.lxc_template,
+            ("POST", "/nodes/{node}/lxc/{vmid}/clone"): self.lxc_clone,
             ("GET", "/nodes/{node}/tasks"): self.task_list,
             ("GET", "/nodes/{node}/tasks/{upid}"): self.task_index,
             ("DELETE", "/nodes/{node}/tasks/{upid}"): self.task_stop,
@@ -1256,6 +1263,165 @@ class API:
                     task.log("purging CT %d from related configurations.." % ct.vmid)
 
         return emu.fork_worker("vzdestroy", ct.vmid, req.upid_user, worker)
+
+    # ------------------------------------------------------------------------------------- snapshots
+
+    def snapshot_list(self, req, p):
+        self.check_node(p)
+        ct = self.emu.get_ct(p["vmid"])
+        out = [{"name": n, "description": s.get("description", ""), "snaptime": int(s.get("snaptime", 0))}
+               for n, s in ct.snapshots.items()]
+        out.append({"name": "current", "description": "You are here!", "running": int(self.emu.is_running(ct)),
+                    "digest": config_digest(ct.conf)})
+        return out
+
+    def _dir_snapshot_unavailable(self, req, p, ttype):
+        """Every volume here is a subvol on a dir storage, which has no snapshot feature (pve-storage DirPlugin
+        volume_has_feature): the worker dies as PVE's does."""
+        emu = self.emu
+        self.check_node(p)
+        ct = emu.get_ct(p["vmid"])
+        snapname = p["snapname"]
+
+        def worker(task):
+            with emu.lock_config(ct):
+                if ttype == "vzsnapshot":
+                    emu.check_lock(ct)
+                    if snapname in ct.snapshots or snapname == "current":
+                        raise die("snapshot name '%s' already used\n" % snapname)
+                    raise die("snapshot feature is not available\n")
+                raise die("snapshot '%s' does not exist\n" % snapname)
+
+        return emu.fork_worker(ttype, ct.vmid, req.upid_user, worker)
+
+    def snapshot_create(self, req, p):
+        return self._dir_snapshot_unavailable(req, p, "vzsnapshot")
+
+    def snapshot_index(self, req, p):
+        self.check_node(p)
+        ct = self.emu.get_ct(p["vmid"])
+        if p["snapname"] not in ct.snapshots:
+            raise die("snapshot '%s' does not exist\n" % p["snapname"])
+        return [{"cmd": "rollback"}, {"cmd": "config"}]
+
+    def snapshot_delete(self, req, p):
+        return self._dir_snapshot_unavailable(req, p, "vzdelsnapshot")
+
+    def snapshot_rollback(self, req, p):
+        return self._dir_snapshot_unavailable(req, p, "vzrollback")
+
+    # ------------------------------------------------------------------------------------- template, clone
+
+    def lxc_template(self, req, p):
+        """pve-container API2/LXC.pm template: checks, then a vztemplate worker whose UPID is not returned."""
+        emu = self.emu
+        self.check_node(p)
+        ct = emu.get_ct(p["vmid"])
+        if str(ct.conf.get("template", "0")) == "1":
+            raise die("you can't convert a template to a template\n")
+        if emu.is_running(ct):
+            raise die("you can't convert a CT to template if the CT is running\n")
+        emu.check_lock(ct)
+        if ct.snapshots:
+            raise die("you can't convert a CT with snapshots to a template\n")
+
+        def worker(task):
+            with emu.lock_config(ct):
+                emu.check_lock(ct)
+                vol = str(ct.conf["rootfs"]).split(",")
+                sid, volname = parse_volid(vol[0])
+                st = self.storage(sid)
+                newname = re.sub(r"/subvol-", "/basevol-", volname)
+                if newname != volname:
+                    os.rename(st.volume_path(volname), st.volume_path(newname))
+                vol[0] = "%s:%s" % (sid, newname)
+                ct.conf["rootfs"] = ",".join(vol)
+                ct.conf["template"] = "1"
+                emu.write_conf(ct)
+                try:
+                    os.unlink(os.path.join(emu.lxcpath, str(ct.vmid), "config"))
+                except FileNotFoundError:
+                    pass
+
+        emu.fork_worker("vztemplate", ct.vmid, req.upid_user, worker)
+        return None
+
+    def lxc_clone(self, req, p):
+        """pve-container API2/LXC.pm clone_vm, for dir storages (full copies only)."""
+        emu = self.emu
+        self.check_node(p)
+        src = emu.get_ct(p["vmid"])
+        newid = int(p["newid"])
+        if p.get("target") and p["target"] != emu.node:
+            raise die("target node '%s' is not emulated\n" % p["target"])
+        is_template = str(src.conf.get("template", "0")) == "1"
+        full = int(p["full"]) if "full" in p else (0 if is_template else 1)
+        if not full and p.get("storage"):
+            raise die("parameter 'storage' not allowed for linked clones\n")
+        emu.check_lock(src)
+        running = emu.is_running(src)
+        snapname = p.get("snapname")
+        if snapname and snapname not in src.snapshots:
+            raise die("snapshot '%s' does not exist\n" % snapname)
+        vol = str(src.conf.get("rootfs", "")).split(",")
+        if full and running and not snapname:
+            raise die("Full clone of a running container is only possible from a snapshot\n")
+        if not full:
+            raise die("Linked clone feature for '%s' is not available\n" % vol[0])
+        sid, volname = parse_volid(vol[0])
+        target_sid = p.get("storage") or sid
+        tst = self.storage(target_sid)
+        with emu.cts_lock:
+            if newid in emu.cts:
+                raise die("unable to create CT %d - CT %d already exists on node '%s'\n" % (newid, newid, emu.node))
+            new = CT(newid, {"lock": "create", "arch": src.conf.get("arch", "amd64"),
+                             "memory": src.conf.get("memory", 512), "swap": src.conf.get("swap", 512)})
+            emu.cts[newid] = new
+            emu.write_conf(new)
+        if not is_template:
+            src.conf["lock"] = "disk"
+            emu.write_conf(src)
+
+        def worker(task):
+            newvolname = "%d/subvol-%d-disk-0.subvol" % (newid, newid)
+            try:
+                with emu.lock_config(new):
+                    srcpath = self.storage(sid).volume_path(volname)
+                    dst = tst.volume_path(newvolname)
+                    os.makedirs(os.path.dirname(dst), exist_ok=True)
+                    task.log("create full clone of mountpoint rootfs (%s)" % vol[0])
+                    rc, out = run(["cp", "-a", "--reflink=auto", srcpath, dst], timeout=3600)
+                    if rc != 0:
+                        task.log(out)
+                        raise die("copy of '%s' failed\n" % vol[0])
+                    conf = {k: v for k, v in src.conf.items() if k not in ("lock", "template", "lxc")}
+                    conf["rootfs"] = ",".join(["%s:%s" % (target_sid, newvolname)] + vol[1:])
+                    if p.get("hostname"):
+                        conf["hostname"] = p["hostname"]
+                    for k in list(conf):
+                        if re.fullmatch(r"net\d+", k):
+                            # the clone gets a new MAC
+                            conf[k] = re.sub(r"hwaddr=[0-9A-Fa-f:]+", "hwaddr=BC:24:11:%02X:%02X:%02X" % tuple(
+                                secrets.token_bytes(3)), str(conf[k]))
+                    conf["lock"] = "create"
+                    new.conf = conf
+                    emu.write_conf(new)
+                    if emu.task_fault("vzclone"):
+                        raise die("emulated fault: task vzclone failed\n")
+                    del new.conf["lock"]
+                    emu.write_conf(new)
+            except Exception:
+                new.conf.pop("lock", None)
+                new.conf["rootfs"] = "%s:%s" % (target_sid, newvolname)
+                emu.destroy_ct(new, task)
+                raise
+            finally:
+                if not is_template:
+                    with emu.lock_config(src):
+                        src.conf.pop("lock", None)
+                        emu.write_conf(src)
+
+        return emu.fork_worker("vzclone", src.vmid, req.upid_user, worker)
 
     # ------------------------------------------------------------------------------------- tasks
 
