@@ -14,6 +14,9 @@ emu_up() {
     command -v openssl >/dev/null || skip "openssl not installed"
     EMU_DIR="$E2E_WORK/pve-emu-$1"
     rm -rf "$EMU_DIR"
+    # The root of an unprivileged CT (host uid 100000) must traverse the path to its volume, as /var/lib/vz on a
+    # PVE node; the run's scratch dir is mktemp's 0700.
+    chmod o+x "$E2E_WORK"
     pve_emu_start "$EMU_DIR"
     trap 'pve_emu_stop "$EMU_DIR" >/dev/null 2>&1 || true' EXIT
     RESP_HEAD="$EMU_DIR/resp.head"
@@ -200,12 +203,19 @@ test_proxmox_emulator_root_only() {
     # nothing was created by the refused calls
     expect 200 GET /nodes/pve/lxc
     assert_eq 0 "$(jq '.data | length' "$RESP_BODY")" "CTs after refused creates"
-    # nesting on an unprivileged CT is allowed for a token
-    create_ct 101 "/bin/sh -c 'sleep 1'" -d unprivileged=1 --data-urlencode "features=nesting=1"
+    # nesting on an unprivileged CT is allowed for a token; the CT runs in a user namespace (root = host 100000)
+    create_ct 101 "/bin/sh -c 'id -u > /tmp/uid; exec sleep 60'" -d unprivileged=1 --data-urlencode "features=nesting=1"
     expect 200 GET /nodes/pve/lxc/101/config
     assert_eq "nesting=1" "$(jq -r .data.features "$RESP_BODY")" "features"
-    [[ $(stat -c %u "$EMU_DIR/storage/local/images/101/subvol-101-disk-0.subvol/bin/busybox") == 100000 ]] ||
-        fail "unprivileged CT's files are not shifted to uid 100000"
+    local vol101="$EMU_DIR/storage/local/images/101/subvol-101-disk-0.subvol"
+    [[ $(stat -c %u "$vol101/bin/busybox") == 100000 ]] || fail "unprivileged CT's files are not shifted to uid 100000"
+    assert_eq OK "$(ct_task 101 start)" "start of the unprivileged CT"
+    grep -qx 'lxc.idmap = u 0 100000 65536' "$PVE_EMU_LXCPATH/101/config" || fail "idmap: $(cat "$PVE_EMU_LXCPATH/101/config")"
+    wait_file "$vol101/tmp/uid"
+    assert_eq 0 "$(cat "$vol101/tmp/uid")" "uid inside"
+    expect 200 GET /nodes/pve/lxc/101/status/current
+    assert_eq 100000 "$(awk '/^Uid:/ {print $2}' "/proc/$(jq -r .data.pid "$RESP_BODY")/status")" "host uid of the init"
+    assert_eq OK "$(ct_task 101 stop)" "stop 101"
     # root@pam with a ticket passes the same check
     AUTH=none expect 200 POST /access/ticket -d username=root@pam --data-urlencode "password=$PVE_EMU_PASSWORD"
     local t=(-b "PVEAuthCookie=$(jq -r .data.ticket "$RESP_BODY")" -H "CSRFPreventionToken:$(jq -r .data.CSRFPreventionToken "$RESP_BODY")")

@@ -597,8 +597,13 @@ class Emulator:
                 cmd += ["--"] + shlex.split(entry)
             except ValueError as e:
                 raise die("entrypoint: %s\n" % e)
+        # As root, liblxc writes id maps through newuidmap/newgidmap when they are on PATH, and those refuse the
+        # ranges /etc/subuid does not grant to root (a PVE node grants root:100000:65536; this machine does not).
+        # Root may write the maps itself: start lxc-start by its full path without PATH (as src/backend/lxc does).
+        cmd[0] = shutil.which("lxc-start") or "/usr/bin/lxc-start"
+        env = {k: v for k, v in os.environ.items() if k != "PATH"}
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf,
-                                start_new_session=True, close_fds=True)
+                                start_new_session=True, close_fds=True, env=env)
         errf.close()
         ct.proc = proc
         # PVE waits up to 10 s on the monitor socket for the state change.
