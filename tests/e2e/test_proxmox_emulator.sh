@@ -168,6 +168,9 @@ test_proxmox_emulator_auth() {
     [[ $ticket == PVE:root@pam:* && -n $csrf ]] || fail "ticket answer: $(body)"
     grep -qi '^Set-Cookie: PVEAuthCookie=' "$RESP_HEAD" || fail "no PVEAuthCookie cookie: $(cat "$RESP_HEAD")"
     AUTH="-b PVEAuthCookie=$ticket" expect 200 GET /nodes
+    # the ticket as password renews it
+    AUTH=none expect 200 POST /access/ticket --data-urlencode username=root@pam --data-urlencode "password=$ticket"
+    [[ $(jq -r .data.ticket "$RESP_BODY") == PVE:root@pam:* ]] || fail "renewal: $(body)"
     # writes with a ticket need the CSRF header; with a token they do not
     AUTH="-b PVEAuthCookie=$ticket" expect 401 POST /nodes/pve/lxc/100/status/start
     assert_eq "Permission denied - invalid csrf token" "$(reason)" "missing CSRF"
@@ -306,6 +309,7 @@ test_proxmox_emulator_lifecycle() {
     pid_alive "$pid" && fail "init $pid still alive after stop"
     expect 200 GET /nodes/pve/lxc/100/status/current
     assert_eq stopped "$(jq -r .data.status "$RESP_BODY")" "status after stop"
+    mkdir "$EMU_DIR/storage/local/images/100/subvol-100-disk-9.subvol"  # an unreferenced volume of this VMID
     expect 200 DELETE /nodes/pve/lxc/100 -G -d purge=1 -d destroy-unreferenced-disks=1
     upid=$(jq -r .data "$RESP_BODY")
     [[ $upid == *:vzdestroy:100:* ]] || fail "destroy UPID $upid"

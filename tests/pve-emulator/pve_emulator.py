@@ -1264,6 +1264,14 @@ class API:
                     task.log("stopping CT %d (force)" % ct.vmid)
                     emu.vm_stop(ct, task, kill=True)
                 emu.destroy_ct(ct, task)
+                if p.get("destroy-unreferenced-disks"):
+                    # every volume of this VMID on every storage, referenced or not
+                    for st in emu.storages.values():
+                        d = os.path.join(st.path, "images", str(ct.vmid))
+                        if os.path.isdir(d):
+                            for name in sorted(os.listdir(d)):
+                                task.log("destroying unreferenced disk %s:%d/%s" % (st.name, ct.vmid, name))
+                            shutil.rmtree(d)
                 if p.get("purge"):
                     task.log("purging CT %d from related configurations.." % ct.vmid)
 
@@ -1448,7 +1456,16 @@ class API:
         with self.emu.tasks_lock:
             tasks = list(self.emu.tasks.values())
         out = []
-        for t in sorted(tasks, key=lambda t: -t.starttime)[:int(p.get("limit", 50))]:
+        if p.get("vmid"):
+            tasks = [t for t in tasks if t.id == str(p["vmid"])]
+        if p.get("typefilter"):
+            tasks = [t for t in tasks if t.type == p["typefilter"]]
+        if p.get("errors"):
+            tasks = [t for t in tasks if t.status == "stopped" and t.exitstatus != "OK"]
+        if p.get("source") == "active":
+            tasks = [t for t in tasks if t.status == "running"]
+        start = int(p.get("start", 0))
+        for t in sorted(tasks, key=lambda t: -t.starttime)[start:start + int(p.get("limit", 50))]:
             d = t.status_dict()
             if t.status == "stopped":
                 d["status"] = t.exitstatus
@@ -2081,7 +2098,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if "@" not in user and params.get("realm"):
             user = "%s@%s" % (user, params["realm"])
         pw = self.emu.users.get(user)
-        if pw is None or not hmac.compare_digest(pw, params["password"]):
+        # a valid ticket of the same user as password renews it (pve-access-control verify_ticket)
+        renew = pw is not None and self.verify_ticket(params["password"]) == user
+        if pw is None or not (renew or hmac.compare_digest(pw, params["password"])):
             raise PVEError(401, "authentication failure")
         ticket = self.make_ticket(user)
         data = {"username": user, "ticket": ticket, "CSRFPreventionToken": self.csrf_token(user),
