@@ -621,8 +621,13 @@ class Emulator:
             time.sleep(0.02)
         if pid is None:
             if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+                # stop it through liblxc (the monitor then removes the CT's cgroups); SIGKILL only as a last resort
+                run(["lxc-stop", "-k", "-n", str(ct.vmid), "-P", self.lxcpath], timeout=30)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
             try:
                 with open(stderr_path, errors="replace") as f:
                     tail = f.read()[-2000:]
@@ -724,6 +729,13 @@ class Emulator:
         self.remove_cgroups()
 
     def remove_cgroups(self):
+        for _ in range(20):
+            if self._remove_cgroups_once():
+                return
+            time.sleep(0.1)
+
+    def _remove_cgroups_once(self):
+        ok = True
         for root in ["/sys/fs/cgroup"] + [os.path.join("/sys/fs/cgroup", d) for d in os.listdir("/sys/fs/cgroup")]:
             for name in (self.cgroup_prefix, self.cgroup_prefix + ".monitor"):
                 top = os.path.join(root, name)
@@ -732,8 +744,11 @@ class Emulator:
                 for dirpath, dirnames, _ in sorted(os.walk(top, topdown=False), key=lambda t: -len(t[0])):
                     try:
                         os.rmdir(dirpath)
-                    except OSError:
+                    except FileNotFoundError:
                         pass
+                    except OSError:
+                        ok = False
+        return ok
 
 
 def proc_starttime_thread(tid):
