@@ -142,6 +142,9 @@ test_proxmox_emulator_schema_rejects() {
     expect 501 GET /nodes/pve/lxc/100/nonsense
     assert_eq "Method 'GET /nodes/pve/lxc/100/nonsense' not implemented" "$(reason)" "HTTP reason"
     expect 501 PUT /nodes/pve/lxc
+    # another node: pveproxy would proxy to it; an unknown name fails its DNS lookup
+    expect 500 GET /nodes/pve2/lxc
+    assert_contains "$(reason)" "hostname lookup 'pve2' failed"
     # the happy paths answer the {"data":...} envelope
     expect 200 GET /version
     assert_eq 9.1.3 "$(jq -r .data.version "$RESP_BODY")" "version"

@@ -813,8 +813,11 @@ class API:
 
     def check_node(self, p):
         if p.get("node") != self.emu.node:
-            # pveproxy proxies to another node; with one node that name does not resolve.
-            raise PVEError(595, "no such cluster node '%s'" % p.get("node"))
+            # pveproxy proxies a request for another node to it: PVE::Cluster::remote_node_ip falls back to a DNS
+            # lookup of the name, which fails for a node that does not exist.
+            n = p.get("node")
+            raise die("hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known\n"
+                      % (n, n))
 
     def storage(self, sid):
         st = self.emu.storages.get(sid)
@@ -1459,7 +1462,7 @@ class API:
         if info is None:
             raise param_exc({"upid": "unable to parse worker upid '%s'" % upid})
         if info["node"] != self.emu.node:
-            raise PVEError(595, "no such cluster node '%s'" % info["node"])
+            raise die("no such task\n")
         with self.emu.tasks_lock:
             task = self.emu.tasks.get(upid)
         if task is None:
