@@ -12,6 +12,7 @@ emu_up() {
     require_root
     command -v lxc-start >/dev/null || skip "lxc-start not installed (Debian package lxc)"
     command -v openssl >/dev/null || skip "openssl not installed"
+    command -v curl >/dev/null || skip "curl not installed"
     EMU_DIR="$E2E_WORK/pve-emu-$1"
     rm -rf "$EMU_DIR"
     # The root of an unprivileged CT (host uid 100000) must traverse the path to its volume, as /var/lib/vz on a
