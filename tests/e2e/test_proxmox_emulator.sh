@@ -417,6 +417,38 @@ test_proxmox_emulator_faults() {
     assert_eq 7 "$rc" "curl exit code against the stopped emulator's port"
 }
 
+test_proxmox_emulator_mount_points() {
+    emu_up mp
+    TMPL=$(upload_busybox)
+    mkdir -p "$EMU_DIR/hostdir"
+    echo from-host >"$EMU_DIR/hostdir/in"
+    # a volume mount point with a token; a host path (bind) needs root@pam: a ticket
+    expect 403 POST /nodes/pve/lxc -d vmid=100 --data-urlencode "ostemplate=$TMPL" \
+        --data-urlencode "mp1=$EMU_DIR/hostdir,mp=/host,ro=1"
+    AUTH=none expect 200 POST /access/ticket -d username=root@pam --data-urlencode "password=$PVE_EMU_PASSWORD"
+    local t=(-b "PVEAuthCookie=$(jq -r .data.ticket "$RESP_BODY")" -H "CSRFPreventionToken:$(jq -r .data.CSRFPreventionToken "$RESP_BODY")")
+    AUTH="${t[*]}" expect 200 POST /nodes/pve/lxc -d vmid=100 --data-urlencode "ostemplate=$TMPL" -d rootfs=local:1 \
+        --data-urlencode "mp0=local:1,mp=/data,backup=1" --data-urlencode "mp1=$EMU_DIR/hostdir,mp=/host,ro=1" \
+        --data-urlencode "entrypoint=/bin/sh -c 'echo in-volume > /data/f; cat /host/in > /data/copy; touch /host/rw 2>/dev/null || echo ro > /data/ro; exec sleep 60'" \
+        -d console=0
+    assert_eq OK "$(wait_task "$(jq -r .data "$RESP_BODY")")" "create with mount points"
+    expect 200 GET /nodes/pve/lxc/100/config
+    assert_eq "local:100/subvol-100-disk-1.subvol,mp=/data,backup=1,size=1G" "$(jq -r .data.mp0 "$RESP_BODY")" "mp0"
+    assert_eq "$EMU_DIR/hostdir,mp=/host,ro=1" "$(jq -r .data.mp1 "$RESP_BODY")" "mp1"
+    assert_eq OK "$(ct_task 100 start)" "start"
+    local mpvol="$EMU_DIR/storage/local/images/100/subvol-100-disk-1.subvol"
+    wait_file "$mpvol/ro"
+    assert_eq in-volume "$(cat "$mpvol/f")" "write into the volume mount point"
+    assert_eq from-host "$(cat "$mpvol/copy")" "read through the bind mount point"
+    [[ ! -e $EMU_DIR/hostdir/rw ]] || fail "ro=1 bind mount point was writable"
+    ! grep -q "$EMU_DIR" /proc/self/mountinfo || fail "the emulator mounted something on the host"
+    expect 200 DELETE /nodes/pve/lxc/100 -G -d force=1
+    assert_eq OK "$(wait_task "$(jq -r .data "$RESP_BODY")")" "destroy"
+    [[ ! -e $EMU_DIR/storage/local/images/100 ]] || fail "mount point volume left"
+    assert_eq from-host "$(cat "$EMU_DIR/hostdir/in")" "a bind mount point's host dir is not the CT's to remove"
+    emu_down
+}
+
 test_proxmox_emulator_template_clone() {
     emu_up clone
     TMPL=$(upload_busybox)

@@ -493,7 +493,11 @@ class Emulator:
             raw.append("lxc.console.path = none")
             raw.append("lxc.cgroup.devices.deny = c 5:1 rwm" if "devices" in self.cgv1 else
                        "lxc.cgroup2.devices.deny = c 5:1 rwm")
-        raw.append("lxc.tty.max = %s" % (conf.get("tty", 2) if conf.get("cmode", "tty") == "tty" else 0))
+        raw.append("lxc.tty.max = %s" % conf.get("tty", 2))  # get_tty_count
+        if self.lxc_major < 6:
+            # Debian 12's liblxc 5.0 cannot create common.conf's lxc.tty.dir (/dev/lxc) on the autodev /dev:
+            # the ttys go to /dev/ttyN instead.
+            raw.append("lxc.tty.dir =")
         raw.append("lxc.environment = TERM=linux")
         raw.append("lxc.uts.name = %s" % (conf.get("hostname") or "CT%d" % vmid))
         memory = int(conf.get("memory", 512))
@@ -520,6 +524,31 @@ class Emulator:
             if cpuunits is not None:
                 raw.append("lxc.cgroup2.cpu.weight = %d" % min(max(int(cpuunits), 1), 10000))
         raw.append("lxc.rootfs.path = %s" % self.rootfs_dir(ct))
+        # mount points: PVE's prestart hook mounts them under the rootfs; liblxc's mount entries do the same inside
+        # the CT's mount namespace (nothing mounted on the host). In the order of their paths, as PVE mounts them.
+        mp_fmt = self.schema["paths"]["/nodes/{node}/lxc"]["POST"]["params"]["mp[n]"]["format"]
+        mounts = []
+        for k in conf:
+            if re.fullmatch(r"mp\d+", k):
+                mpp = pve_schema.parse_property_string(mp_fmt, str(conf[k]))
+                mounts.append((mpp["mp"], mpp))
+        for mpath, mpp in sorted(mounts, key=lambda t: t[0]):
+            vol = mpp["volume"]
+            if vol.startswith("/"):
+                if not os.path.isdir(vol):
+                    raise die("directory '%s' does not exist\n" % vol)
+                src, opts = vol, "rbind"
+            else:
+                sid, volname = parse_volid(vol)
+                st = self.storages.get(sid)
+                if st is None:
+                    raise die("storage '%s' does not exist\n" % sid)
+                src, opts = st.volume_path(volname), "bind"
+            if str(mpp.get("ro", 0)) == "1":
+                opts += ",ro"
+            rel = re.sub(r"/+", "/", mpath).strip("/")
+            esc = lambda x: x.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011")  # noqa: E731
+            raw.append("lxc.mount.entry = %s %s none %s,create=dir 0 0" % (esc(src), esc(rel), opts))
         for k in sorted(conf):
             m = re.fullmatch(r"net(\d+)", k)
             if not m:
@@ -1035,9 +1064,24 @@ class API:
         m = re.fullmatch(r"(?:([^\s:]+):)?(\d+(?:\.\d+)?)", rparsed["volume"])  # NEW_DISK_RE
         if not m and not rparsed["volume"].startswith("/"):
             raise die("rootfs: creating a CT from an existing volume is not emulated ('%s')\n" % rparsed["volume"])
-        for k in newconf:
-            if re.fullmatch(r"mp\d+", k):
-                raise die("mount points are not emulated yet (%s)\n" % k)
+        mp_fmt = emu.schema["paths"]["/nodes/{node}/lxc"]["POST"]["params"]["mp[n]"]["format"]
+        mps = {}
+        for k in sorted(newconf):
+            if not re.fullmatch(r"mp\d+", k):
+                continue
+            mpp = pve_schema.parse_property_string(mp_fmt, str(newconf[k]))
+            vol = mpp["volume"]
+            mm = re.fullmatch(r"(?:([^\s:]+):)?(\d+(?:\.\d+)?)", vol)
+            if mm:
+                msid = mm.group(1) or storage
+                mst = self.storage(msid)
+                if "rootdir" not in mst.content and "images" not in mst.content:
+                    raise die("storage '%s' does not support container directories\n" % msid)
+            elif vol.startswith("/dev/"):
+                raise die("%s: device mount points are not emulated\n" % k)
+            elif not vol.startswith("/"):
+                raise die("%s: mounting an existing volume is not emulated ('%s')\n" % (k, vol))
+            mps[k] = (mpp, mm)
         if m:
             rsid = m.group(1) or storage
             rst = self.storage(rsid)
@@ -1056,6 +1100,7 @@ class API:
 
         def worker(task):
             volid = None
+            allocated = {}
             try:
                 with emu.lock_config(ct, 5):
                     if m:
@@ -1074,6 +1119,25 @@ class API:
                     else:
                         path = rparsed["volume"]
                         rootfs_str = str(rootfs)
+                    # mount point volumes: subvols disk-1, disk-2, ... (PVE allocates them before extracting)
+                    mp_strs = {}
+                    for n, (key, (mpp, mm)) in enumerate(sorted(mps.items()), start=1):
+                        rest = ",".join(["mp=%s" % mpp["mp"]] + ["%s=%s" % (a, b) for a, b in sorted(mpp.items())
+                                                                   if a not in ("volume", "size", "mp")])
+                        if mm:
+                            mst = self.storage(mm.group(1) or storage)
+                            mvolname = "%d/subvol-%d-disk-%d.subvol" % (vmid, vmid, n)
+                            mpath = mst.volume_path(mvolname)
+                            os.makedirs(mpath, exist_ok=False)
+                            allocated[key] = "%s:%s" % (mst.name, mvolname)
+                            if unprivileged:
+                                os.chown(mpath, 100000, 100000)
+                            msize = float(mm.group(2))
+                            mp_strs[key] = "%s:%s,%s,size=%s" % (mst.name, mvolname, rest, (
+                                "%dG" % msize) if msize == int(msize) else "%dM" % int(msize * 1024))
+                        else:
+                            mp_strs[key] = ",".join([mpp["volume"], rest] + (
+                                ["size=%s" % mpp["size"]] if "size" in mpp else []))
                     task.log("extracting archive '%s'" % archive)
                     nbytes = extract_template(archive, path, 100000 if unprivileged else 0, task)
                     task.log("Total bytes read: %d (%.1fMiB, %.1fMiB/s)" % (nbytes, nbytes / 1048576.0,
@@ -1083,6 +1147,7 @@ class API:
                     newc = dict(newconf)
                     newc.pop("lock", None)
                     newc["rootfs"] = rootfs_str
+                    newc.update(mp_strs)
                     newc["ostype"] = ostype
                     newc["arch"] = conf["arch"]
                     newc.setdefault("memory", 512)
@@ -1103,6 +1168,8 @@ class API:
                 ct.conf.pop("lock", None)
                 if volid:
                     ct.conf.setdefault("rootfs", volid)
+                for key, v in allocated.items():
+                    ct.conf.setdefault(key, v)
                 emu.destroy_ct(ct, task)
                 raise
             if start:
