@@ -159,6 +159,10 @@ test_proxmox_emulator_auth() {
     emu_up auth
     AUTH=none expect 401 GET /version
     assert_eq "No ticket" "$(reason)" "no credentials"
+    # the ready file's fingerprint and key pin are the certificate's
+    assert_eq "$(openssl x509 -in "$PVE_EMU_CERT" -noout -fingerprint -sha256 | cut -d= -f2)" "$PVE_EMU_FPR" "fingerprint"
+    [[ $(curl -sS -k --pinnedpubkey "$PVE_EMU_PUBKEY_PIN" -o /dev/null -w '%{http_code}' "$PVE_EMU_URL/api2/json/version") == 401 ]] ||
+        fail "pinned public key refused"
     AUTH="-H Authorization:PVEAPIToken=root@pam!lxcri=wrong" expect 401 GET /version
     assert_eq "authentication failure" "$(reason)" "bad token"
     AUTH="-H Authorization:PVEAPIToken=root@pam!other=${PVE_EMU_TOKEN#*=}" expect 401 GET /version
@@ -378,6 +382,26 @@ test_proxmox_emulator_faults() {
     expect 500 GET /nodes/pve/lxc/100/config
     [[ ! -e $EMU_DIR/storage/local/images/100 ]] || fail "volume left after a failed create"
     [[ ! -e $EMU_DIR/pve/nodes/pve/lxc/100.conf ]] || fail "config left after a failed create"
+    # a template with a member outside the tree is refused; nothing is written outside, nothing left
+    curl -sS --cacert "$PVE_EMU_CERT" -d '{"clear":true}' "$fault" >/dev/null
+    python3 - "$EMU_DIR/storage/local/template/cache/evil.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    for name in ("bin", "../evil-outside"):
+        ti = tarfile.TarInfo(name)
+        data = b"x"
+        if name == "bin":
+            ti.type = tarfile.DIRTYPE
+            t.addfile(ti)
+        else:
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+PY
+    expect 200 POST /nodes/pve/lxc -d vmid=100 -d ostemplate=local:vztmpl/evil.tar -d rootfs=local:1
+    assert_contains "$(wait_task "$(jq -r .data "$RESP_BODY")")" "refusing to extract '../evil-outside'"
+    [[ ! -e $EMU_DIR/storage/local/images/evil-outside && ! -e $EMU_DIR/storage/local/images/100 ]] ||
+        fail "evil template left something"
+    expect 500 GET /nodes/pve/lxc/100/config
     # a start task that fails: TASK ERROR, the CT stays stopped
     curl -sS --cacert "$PVE_EMU_CERT" -d '{"clear":true}' "$fault" >/dev/null
     create_ct 100 "/bin/sh -c 'sleep 30'"

@@ -2,6 +2,7 @@
 # Shell helper for the PVE API emulator (source it):
 #   pve_emu_start DIR [extra emulator args...]   starts it on a free port with DIR as its data dir and sets
 #       PVE_EMU_URL (https://127.0.0.1:PORT), PVE_EMU_FPR (SHA-256 fingerprint, colon hex), PVE_EMU_PORT,
+#       PVE_EMU_PUBKEY_PIN (curl's --pinnedpubkey sha256//BASE64), PVE_EMU_CERT (the self-signed cert, a CA for curl),
 #       PVE_EMU_LXCPATH, PVE_EMU_TOKEN (root@pam!lxcri=SECRET), PVE_EMU_PID, PVE_EMU_NODE (pve),
 #       PVE_EMU_USER/PVE_EMU_PASSWORD (root@pam, for /access/ticket), PVE_EMU_STORAGE (local, at DIR/storage/local)
 #   pve_emu_stop DIR    SIGTERM, waits, and checks that nothing is left: no CT running under its lxcpath,
@@ -48,6 +49,7 @@ pve_emu_start() {
     fi
     PVE_EMU_URL=$(jq -r .url "$ready")
     PVE_EMU_FPR=$(jq -r .fingerprint "$ready")
+    PVE_EMU_PUBKEY_PIN=$(jq -r .pinnedpubkey "$ready")
     PVE_EMU_PORT=$(jq -r .port "$ready")
     PVE_EMU_LXCPATH=$(jq -r .lxcpath "$ready")
     PVE_EMU_TOKEN="root@pam!lxcri=$secret"
@@ -56,7 +58,7 @@ pve_emu_start() {
     PVE_EMU_STORAGE=local
     PVE_EMU_CERT="$dir/pve-ssl.pem"
     echo "$PVE_EMU_PID" >"$dir/emulator.pid"
-    export PVE_EMU_URL PVE_EMU_FPR PVE_EMU_PORT PVE_EMU_LXCPATH PVE_EMU_TOKEN PVE_EMU_PID PVE_EMU_NODE \
+    export PVE_EMU_URL PVE_EMU_FPR PVE_EMU_PUBKEY_PIN PVE_EMU_PORT PVE_EMU_LXCPATH PVE_EMU_TOKEN PVE_EMU_PID PVE_EMU_NODE \
         PVE_EMU_USER PVE_EMU_PASSWORD PVE_EMU_STORAGE PVE_EMU_CERT
 }
 

@@ -2360,6 +2360,17 @@ def make_cert(data_dir):
     return cert, key
 
 
+def pubkey_pin(cert):
+    """curl's --pinnedpubkey form of the key: sha256//BASE64(SHA-256 of the DER SubjectPublicKeyInfo)."""
+    try:
+        pub = subprocess.run(["openssl", "x509", "-in", cert, "-pubkey", "-noout"], capture_output=True, check=True)
+        der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pub.stdout, capture_output=True,
+                             check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return "sha256//" + base64.b64encode(hashlib.sha256(der.stdout).digest()).decode()
+
+
 def fingerprint(cert):
     with open(cert) as f:
         der = ssl.PEM_cert_to_DER_cert(f.read())
@@ -2407,6 +2418,7 @@ def main(argv=None):
         tmp = args.ready_file + ".tmp"
         with open(tmp, "w") as f:
             json.dump({"url": "https://%s:%d" % (host or "127.0.0.1", real_port), "fingerprint": emu.fpr,
+                       "pinnedpubkey": pubkey_pin(cert),
                        "lxcpath": emu.lxcpath, "pid": os.getpid(), "port": real_port, "node": emu.node,
                        "data_dir": emu.data_dir}, f)
             f.write("\n")
