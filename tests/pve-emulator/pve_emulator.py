@@ -276,6 +276,7 @@ class Emulator:
         m = re.match(r"\s*(\d+)\.", out)
         self.lxc_major = int(m.group(1)) if rc == 0 and m else 0
         self.stopping = False
+        self.started_vmids = set()  # whose cgroups to remove at exit
         self._load_configs()
 
     # ------------------------------------------------------------------------------------- state files
@@ -328,6 +329,7 @@ class Emulator:
             ct.init_pid = int(mp.group(1))
             ct.init_start = proc_starttime(ct.init_pid)
             ct.started_at = time.time()
+            self.started_vmids.add(ct.vmid)
 
     def write_conf(self, ct):
         tmp = self.conf_path(ct.vmid) + ".tmp"
@@ -635,6 +637,7 @@ class Emulator:
                                 start_new_session=True, close_fds=True, env=env)
         errf.close()
         ct.proc = proc
+        self.started_vmids.add(ct.vmid)
         # PVE waits up to 10 s on the monitor socket for the state change.
         deadline = time.time() + 10
         pid = None
@@ -764,19 +767,31 @@ class Emulator:
             time.sleep(0.1)
 
     def _remove_cgroups_once(self):
+        """Removes the cgroup directories of the CTs this emulator started (PREFIX/VMID with what liblxc and the
+        CT made below it, PREFIX.monitor/VMID), then PREFIX and PREFIX.monitor when empty. Nothing else: other
+        users of the machine may have their own directories there."""
         ok = True
-        for root in ["/sys/fs/cgroup"] + [os.path.join("/sys/fs/cgroup", d) for d in os.listdir("/sys/fs/cgroup")]:
+        roots = ["/sys/fs/cgroup"] + [os.path.join("/sys/fs/cgroup", d) for d in os.listdir("/sys/fs/cgroup")]
+        for root in roots:
             for name in (self.cgroup_prefix, self.cgroup_prefix + ".monitor"):
                 top = os.path.join(root, name)
-                if not os.path.isdir(top):
+                if not os.path.isdir(top) or os.path.islink(top):
                     continue
-                for dirpath, dirnames, _ in sorted(os.walk(top, topdown=False), key=lambda t: -len(t[0])):
-                    try:
-                        os.rmdir(dirpath)
-                    except FileNotFoundError:
-                        pass
-                    except OSError:
-                        ok = False
+                for vmid in sorted(self.started_vmids):
+                    base = os.path.join(top, str(vmid))
+                    if not os.path.isdir(base):
+                        continue
+                    for dirpath, _, _ in sorted(os.walk(base, topdown=False), key=lambda t: -len(t[0])):
+                        try:
+                            os.rmdir(dirpath)
+                        except FileNotFoundError:
+                            pass
+                        except OSError:
+                            ok = False
+                try:
+                    os.rmdir(top)
+                except OSError:
+                    pass
         return ok
 
 
