@@ -891,7 +891,7 @@ class API:
             e = {"id": "lxc/%d" % ct.vmid, "type": "lxc", "vmid": ct.vmid, "node": self.emu.node,
                  "name": e["name"], "status": e["status"], "maxmem": e["maxmem"], "mem": e["mem"],
                  "maxdisk": e["maxdisk"], "disk": e["disk"], "cpu": e["cpu"], "maxcpu": e["cpus"],
-                 "uptime": e["uptime"], "template": e["template"], "tags": ct.conf.get("tags", ""),
+                 "uptime": e["uptime"], "template": e.get("template", 0), "tags": ct.conf.get("tags", ""),
                  "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0}
             if ct.conf.get("lock"):
                 e["lock"] = ct.conf["lock"]
@@ -948,41 +948,36 @@ class API:
     # ------------------------------------------------------------------------------------- LXC list/status
 
     def status_of(self, ct):
+        """pve-container PVE::LXC::vmstatus for one CT."""
         running = self.emu.is_running(ct)
         conf = ct.conf
-        mem = 0
-        if running:
-            mem = cgroup_mem(ct.init_pid)
-        rootdir = None
-        disk = 0
-        try:
-            rootdir = self.emu.rootfs_dir(ct)
-        except PVEError:
-            pass
-        maxdisk = 0
+        d = {"vmid": ct.vmid, "type": "lxc", "status": "running" if running else "stopped",
+             "name": re.sub(r"\s", "", conf.get("hostname") or "CT%d" % ct.vmid)}
+        cpus = conf.get("cores") or conf.get("cpulimit")
+        d["cpus"] = (float(cpus) if "." in str(cpus) else int(cpus)) if cpus and float(cpus) else (os.cpu_count() or 1)
+        if conf.get("tags"):
+            d["tags"] = conf["tags"]
+        maxdisk = 4 * 1024 * 1024 * 1024  # "use 4GB by default ??"
         m = re.search(r"size=(\d+(?:\.\d+)?)([KMGT]?)", str(conf.get("rootfs", "")))
         if m:
             maxdisk = int(float(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}[
                 m.group(2)])
-        d = {"vmid": ct.vmid, "name": conf.get("hostname") or "CT%d" % ct.vmid, "type": "lxc",
-             "status": "running" if running else "stopped",
-             "maxmem": int(conf.get("memory", 512)) * 1024 * 1024, "mem": mem,
-             "maxswap": int(conf.get("swap", 512)) * 1024 * 1024, "swap": 0,
-             "maxdisk": maxdisk, "disk": disk, "cpus": int(conf.get("cores") or os.cpu_count() or 1), "cpu": 0,
-             "uptime": int(time.time() - ct.started_at) if running and ct.started_at else 0,
-             "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0, "ha": {"managed": 0}}
-        if conf.get("tags"):
-            d["tags"] = conf["tags"]
+        d.update({"disk": 0, "maxdisk": maxdisk, "mem": 0, "swap": 0,
+                  "maxmem": int(conf.get("memory") or 512) * 1024 * 1024,
+                  "maxswap": int(conf.get("swap") or 0) * 1024 * 1024, "uptime": 0, "cpu": 0, "netout": 0,
+                  "netin": 0, "diskread": 0, "diskwrite": 0})
         if str(conf.get("template", "0")) == "1":
             d["template"] = 1
-        else:
-            d["template"] = 0
         if conf.get("lock"):
             d["lock"] = conf["lock"]
         if running:
             d["pid"] = ct.init_pid
-        if rootdir is None:
-            pass
+            d["mem"] = cgroup_mem(ct.init_pid)
+            st = ct.init_start
+            if st is not None:
+                with open("/proc/uptime") as f:
+                    up = float(f.read().split()[0])
+                d["uptime"] = max(0, int(up - st / os.sysconf("SC_CLK_TCK")))
         return d
 
     def lxc_list(self, req, p):
@@ -1002,11 +997,11 @@ class API:
         return [{"subdir": s} for s in ("current", "start", "stop", "shutdown", "suspend", "resume", "reboot")]
 
     def lxc_status_current(self, req, p):
+        """pve-container API2/LXC/Status.pm vm_status: vmstatus plus the HA state."""
         self.check_node(p)
         ct = self.emu.get_ct(p["vmid"])
         d = self.status_of(ct)
-        if ct.frozen and d["status"] == "running":
-            d["status"] = "running"  # PVE reports a frozen CT as running
+        d["ha"] = {"managed": 0}
         return d
 
     # ------------------------------------------------------------------------------------- create
