@@ -335,6 +335,67 @@ test_proxmox_emulator_lifecycle() {
     emu_down
 }
 
+# with_resp PREFIX CMD...: CMD with its own response files (for calls run in parallel).
+with_resp() {
+    local RESP_BODY="$1.body" RESP_HEAD="$1.head"
+    shift
+    "$@"
+}
+
+test_proxmox_emulator_races() {
+    emu_up races
+    TMPL=$(upload_busybox)
+    # four creates of one VMID at once (two clients that both asked /cluster/nextid): one wins, the others get
+    # PVE's "already exists" at once, without a UPID. (`wait` names its jobs: the emulator is a child too.)
+    local i pids=() codes=()
+    for i in 1 2 3 4; do
+        with_resp "$EMU_DIR/race$i" api POST /nodes/pve/lxc -d vmid=100 --data-urlencode "ostemplate=$TMPL" \
+            -d rootfs=local:1 --data-urlencode "entrypoint=/bin/sleep 60" >"$EMU_DIR/race$i.code" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    for i in 1 2 3 4; do codes+=("$(cat "$EMU_DIR/race$i.code")"); done
+    assert_eq "1 3" "$(printf '%s\n' "${codes[@]}" | grep -c '^200$') $(printf '%s\n' "${codes[@]}" | grep -c '^500$')" "codes ${codes[*]}"
+    [[ $(grep -h -o "unable to create CT 100 - CT 100 already exists on node 'pve'" "$EMU_DIR"/race*.body | wc -l) == 3 ]] ||
+        fail "losers' messages: $(cat "$EMU_DIR"/race*.body)"
+    local winner
+    winner=$(grep -l '"data":"UPID:' "$EMU_DIR"/race*.body)
+    assert_eq OK "$(wait_task "$(jq -r .data "$winner")")" "the winner's create"
+    # parallel creates, starts and destroys of distinct CTs
+    pids=()
+    for i in 101 102 103; do
+        (with_resp "$EMU_DIR/p$i" create_ct "$i" "/bin/sh -c 'exec sleep 60'" && echo ok >"$EMU_DIR/p$i.ok") &
+        pids+=($!)
+    done
+    wait "${pids[@]}" || true
+    for i in 101 102 103; do [[ -e $EMU_DIR/p$i.ok ]] || fail "parallel create of $i failed"; done
+    pids=()
+    for i in 100 101 102 103; do
+        (with_resp "$EMU_DIR/s$i" ct_task "$i" start >"$EMU_DIR/s$i.out") &
+        pids+=($!)
+    done
+    wait "${pids[@]}" || true
+    for i in 100 101 102 103; do assert_eq OK "$(cat "$EMU_DIR/s$i.out")" "parallel start of $i"; done
+    expect 200 GET /nodes/pve/lxc
+    assert_eq 4 "$(jq '[.data[] | select(.status == "running")] | length' "$RESP_BODY")" "running CTs"
+    pids=()
+    for i in 100 101 102 103; do
+        (with_resp "$EMU_DIR/d$i" destroy_ct "$i" >"$EMU_DIR/d$i.out") &
+        pids+=($!)
+    done
+    wait "${pids[@]}" || true
+    for i in 100 101 102 103; do assert_eq OK "$(cat "$EMU_DIR/d$i.out")" "parallel destroy of $i"; done
+    [[ -z $(lxc-ls -P "$PVE_EMU_LXCPATH" -1) ]] || fail "CTs left: $(lxc-ls -P "$PVE_EMU_LXCPATH")"
+    [[ -z $(ls "$EMU_DIR/storage/local/images") ]] || fail "volumes left"
+    emu_down
+}
+
+# destroy_ct VMID: DELETE with force and purge, wait; prints the exitstatus.
+destroy_ct() {
+    expect 200 DELETE "/nodes/pve/lxc/$1" -G -d force=1 -d purge=1
+    wait_task "$(jq -r .data "$RESP_BODY")"
+}
+
 test_proxmox_emulator_init_exit() {
     emu_up initexit
     TMPL=$(upload_busybox)

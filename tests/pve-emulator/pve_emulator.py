@@ -2079,7 +2079,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def send_error_obj(self, err):
         msg = err.message
-        reason = msg.rstrip("\n").split("\n")[0]
+        reason = msg.rstrip("\n").split("\n")[0].replace("\r", " ")
+        reason = reason.encode("latin-1", "replace").decode("latin-1")  # the status line is latin-1
         obj = {"data": None, "message": msg if msg.endswith("\n") else msg + "\n"}
         if err.errors:
             obj["errors"] = err.errors
