@@ -13,7 +13,6 @@ Python 3 stdlib only.
 import argparse
 import base64
 import contextlib
-import datetime
 import hashlib
 import hmac
 import http.server
@@ -26,7 +25,6 @@ import shutil
 import signal
 import socket
 import ssl
-import stat
 import subprocess
 import sys
 import tarfile
@@ -70,11 +68,6 @@ def param_exc(errors):
 
 # ============================================================================================ helpers
 
-def log_line(path, text):
-    with open(path, "a") as f:
-        f.write(text)
-
-
 def run(cmd, timeout=60):
     """Runs a command; returns (rc, combined output)."""
     try:
@@ -103,7 +96,7 @@ def pid_alive(pid, start=None):
     return st is not None and (start is None or st == start)
 
 
-def format_pve_config(conf, snapshots=None):
+def format_pve_config(conf):
     """PVE's /etc/pve/lxc/VMID.conf: description as '#' lines, then sorted keys, then lxc.* raw keys."""
     out = []
     desc = conf.get("description")
@@ -1222,8 +1215,7 @@ class API:
         newconf = {k: v for k, v in p.items() if k not in ("node", "vmid", "delete", "revert", "digest")}
         for opt in delete:
             if opt in newconf:
-                raise param_exc({opt: "conflicting values for option '%s'" % opt} if False else
-                                {"delete": "cannot set and delete property '%s' at the same time" % opt})
+                raise param_exc({"delete": "cannot set and delete property '%s' at the same time" % opt})
         with emu.lock_config(ct):
             if digest and digest != config_digest(ct.conf):
                 raise die("detected modified configuration - file changed by other user? Try again.\n")
@@ -1777,10 +1769,6 @@ def cgroup_mem(pid):
     except (OSError, ValueError):
         pass
     return 0
-
-
-INT_KEYS = {"memory", "swap", "cores", "cpuunits", "tty", "unprivileged", "console", "onboot", "protection",
-            "template", "debug"}
 
 
 def fmt_conf_value(v):
