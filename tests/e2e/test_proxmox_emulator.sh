@@ -211,6 +211,9 @@ test_proxmox_emulator_root_only() {
     expect 403 POST /nodes/pve/lxc "${common[@]}" -d unprivileged=1 --data-urlencode "features=keyctl=1"
     assert_eq "Permission check failed (changing feature flags (except nesting) is only allowed for root@pam)" "$(reason)"
     expect 400 POST /nodes/pve/lxc/100/status/start -d skiplock=1
+    # raw lxc.* keys are not API parameters at all (only root's config file edits set them)
+    expect 400 POST /nodes/pve/lxc "${common[@]}" --data-urlencode "lxc.apparmor.profile=unconfined"
+    assert_contains "$(jq -r '.errors["lxc.apparmor.profile"]' "$RESP_BODY")" "property is not defined in schema"
     # nothing was created by the refused calls
     expect 200 GET /nodes/pve/lxc
     assert_eq 0 "$(jq '.data | length' "$RESP_BODY")" "CTs after refused creates"
