@@ -8,7 +8,14 @@
 source "$E2E_DIR/../pve-emulator/emulator.sh"
 
 # emu_up NAME: a fresh emulator for this test in the run's work dir; stopped (and checked) by emu_down.
+# The emulator's tests do not use $RUNTIME: run them once, in the run against proxmox-lxcri.
+emu_only_once() {
+    [[ $(basename "$RUNTIME") == proxmox-lxcri* ]] ||
+        skip "reference runtime: the PVE emulator's own tests do not use the runtime (they run with proxmox-lxcri)"
+}
+
 emu_up() {
+    emu_only_once
     require_root
     command -v lxc-start >/dev/null || skip "lxc-start not installed (Debian package lxc)"
     command -v openssl >/dev/null || skip "openssl not installed"
@@ -602,6 +609,7 @@ test_proxmox_emulator_template_clone() {
 }
 
 test_proxmox_emulator_validator_unit() {
+    emu_only_once
     command -v python3 >/dev/null || skip "python3 not installed"
     local out rc=0
     out=$(python3 -m unittest discover -s "$E2E_DIR/../pve-emulator" -p 'test_*.py' -v 2>&1) || rc=$?
