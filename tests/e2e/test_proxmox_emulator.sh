@@ -257,7 +257,7 @@ test_proxmox_emulator_lifecycle() {
     expect 200 GET /nodes/pve/storage/local/content --get -d content=vztmpl
     assert_eq "$TMPL" "$(jq -r '.data[0].volid' "$RESP_BODY")" "template listed"
     # create: the UPID comes back at once with lock=create set, the task unpacks the template
-    curl -sS --cacert "$PVE_EMU_CERT" -d '{"slow_task_ms":700}' "$PVE_EMU_URL/emulator/fault" >/dev/null
+    curl -sS --cacert "$PVE_EMU_CERT" -d '{"slow_task_ms":3000}' "$PVE_EMU_URL/emulator/fault" >/dev/null
     expect 200 POST /nodes/pve/lxc -d vmid=100 --data-urlencode "ostemplate=$TMPL" \
         --data-urlencode "entrypoint=/bin/sh -c 'echo started-on-stderr >&2; echo \$MARK > /tmp/marker; exec sleep 300'" \
         --data-urlencode "env=MARK=hello-from-ct" -d console=0 -d cmode=console -d memory=128 -d swap=0 \
@@ -491,7 +491,7 @@ PY
     expect 500 GET /nodes/pve/lxc/100/status/current
     expect 200 GET /version
     # a slow task stays "running" for a while
-    curl -sS --cacert "$PVE_EMU_CERT" -d '{"clear":true,"slow_task_ms":1500}' "$fault" >/dev/null
+    curl -sS --cacert "$PVE_EMU_CERT" -d '{"clear":true,"slow_task_ms":3000}' "$fault" >/dev/null
     expect 200 POST /nodes/pve/lxc/100/status/start
     upid=$(jq -r .data "$RESP_BODY")
     expect 200 GET "/nodes/pve/tasks/$(uri "$upid")/status"
