@@ -165,6 +165,7 @@ class Task:
         self.id = tid
         self.user = user
         self.lines = []
+        self.warnings = 0
         self.status = "running"
         self.exitstatus = None
         self.lock = threading.Lock()
@@ -180,6 +181,11 @@ class Task:
         with self.lock:
             for line in str(text).rstrip("\n").split("\n"):
                 self.lines.append(line)
+
+    def warn(self, text):
+        """A Perl `warn` in a PVE worker: a "WARN: " line, and the task ends in "TASK WARNINGS: N"."""
+        self.warnings += 1
+        self.log("WARN: %s" % text)
 
     def status_dict(self):
         user, tokenid = self.user, None
@@ -372,6 +378,10 @@ class Emulator:
                 err = err.rstrip("\n").split("\n")[0] if err.strip() else "unknown error"
                 task.log("TASK ERROR: %s" % err)
                 task.exitstatus = err
+            elif task.warnings:
+                # pve-common RESTEnvironment fork_worker; UPID.pm status: "WARNINGS: N"
+                task.log("TASK WARNINGS: %d" % task.warnings)
+                task.exitstatus = "WARNINGS: %d" % task.warnings
             else:
                 task.log("TASK OK")
                 task.exitstatus = "OK"
@@ -714,7 +724,7 @@ class Emulator:
                 continue
             m = re.match(r"(\d+)/", volname)
             if m and int(m.group(1)) != ct.vmid:
-                task.log("ignore deletion of '%s', CT %d isn't the owner!" % (vol, ct.vmid))
+                task.warn("ignore deletion of '%s', CT %d isn't the owner!" % (vol, ct.vmid))
                 continue
             path = st.volume_path(volname)
             if os.path.isdir(path):
@@ -1336,9 +1346,9 @@ class API:
         self.check_node(p)
         ct = emu.get_ct(p["vmid"])
         force = int(p.get("force", 0))
-        emu.check_lock(ct)
         if str(ct.conf.get("protection", "0")) == "1":
             raise die("can't remove CT %d - protection mode enabled\n" % ct.vmid)
+        emu.check_lock(ct)
         if not force and emu.is_running(ct):
             raise die("unable to destroy CT %d - container is running\n" % ct.vmid)
 
@@ -1348,7 +1358,7 @@ class API:
                 if emu.is_running(ct) or ct.proc is not None:
                     if not force:
                         raise die("unable to destroy CT %d - container is running\n" % ct.vmid)
-                    task.log("stopping CT %d (force)" % ct.vmid)
+                    task.warn("forced to stop CT %d before destroying!" % ct.vmid)
                     emu.vm_stop(ct, task, kill=True)
                 emu.destroy_ct(ct, task)
                 if p.get("destroy-unreferenced-disks"):
@@ -1839,7 +1849,7 @@ def detect_ostype(rootdir, task):
             return t
     if osr is not None:
         raise die("unable to detect OS distribution\n")
-    task.log("/etc/os-release file not found and autodetection failed, falling back to 'unmanaged'")
+    task.warn("/etc/os-release file not found and autodetection failed, falling back to 'unmanaged'")
     return "unmanaged"
 
 
