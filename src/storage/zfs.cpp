@@ -32,27 +32,29 @@ bool zfs_exists(const std::string& name) {
     return r && r->status == 0;
 }
 
-// zfs-fuse may call a dataset busy for a moment after a clone or a mount: retry for up to 5 s.
-Status zfs_destroy(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"zfs", "destroy"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    for (int attempt = 0;; ++attempt) {
+// zfs-fuse may call a dataset busy for a moment after a clone, a mount or an unmount: retried for up to 5 s,
+// soon at first (it is usually free again within tens of milliseconds), then every 100 ms.
+Result<std::string> retry_busy(const std::vector<std::string>& argv) {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    for (auto pause = 10ms;; pause = std::min(pause * 2, std::chrono::milliseconds(100ms))) {
         auto r = command(argv);
-        if (r) return ok();
-        if (attempt >= 50 || r.error().message().find("busy") == std::string::npos)
-            return std::unexpected(std::move(r).error().set_kind(ErrorKind::Busy));
-        std::this_thread::sleep_for(100ms);
+        if (r || r.error().message().find("busy") == std::string::npos ||
+            std::chrono::steady_clock::now() + pause > deadline)
+            return r;
+        std::this_thread::sleep_for(pause);
     }
 }
 
+Status zfs_destroy(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"zfs", "destroy"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (auto r = retry_busy(argv); !r) return std::unexpected(std::move(r).error().set_kind(ErrorKind::Busy));
+    return ok();
+}
+
 Status zfs_unmount(const std::string& name) {
-    for (int attempt = 0;; ++attempt) {
-        auto r = command({"zfs", "unmount", name});
-        if (r) return ok();
-        if (attempt >= 50 || r.error().message().find("busy") == std::string::npos)
-            return std::unexpected(std::move(r).error());
-        std::this_thread::sleep_for(100ms);
-    }
+    TRY(retry_busy({"zfs", "unmount", name}));
+    return ok();
 }
 
 class ZfsDriver final : public Driver {
@@ -94,10 +96,11 @@ class ZfsDriver final : public Driver {
         std::string name = container(id), what = "destroy rootfs of " + id;
         if (exists(name)) {
             forget(); // what this process knew of the pool changes now
-            auto origin = command({"zfs", "get", "-H", "-o", "value", "origin", name});
-            // Clones of this container's snapshots (a base's clones, a clone of it) keep working: each such
-            // snapshot moves to one of its clones (zfs promote) before the dataset goes.
-            // (zfs-fuse has no "clones" property: the clones are the datasets whose origin is one of ours.)
+            // One listing gives this container's origin and the clones of its snapshots (a base's clones, a
+            // clone of it), which keep working: each such snapshot moves to one of its clones (zfs promote)
+            // before the dataset goes. (zfs-fuse has no "clones" property: the clones are the datasets whose
+            // origin is one of ours.)
+            std::optional<std::string> origin;
             if (auto all = command({"zfs", "list", "-H", "-o", "name,origin", "-r", ds_ + "/containers"})) {
                 std::set<std::string> promoted_from;
                 size_t pos = 0;
@@ -108,8 +111,9 @@ class ZfsDriver final : public Driver {
                     pos = nl == std::string::npos ? all->size() : nl + 1;
                     auto tab = line.find('\t');
                     if (tab == std::string::npos) continue;
-                    std::string clone = line.substr(0, tab), origin = line.substr(tab + 1);
-                    if (!origin.starts_with(name + "@") || !promoted_from.insert(origin).second) continue;
+                    std::string clone = line.substr(0, tab), from = line.substr(tab + 1);
+                    if (clone == name) origin = from;
+                    if (!from.starts_with(name + "@") || !promoted_from.insert(from).second) continue;
                     TRY_CTX(run_command({"zfs", "promote", clone}), what);
                 }
             }
