@@ -139,7 +139,7 @@ Result<Prepared> prepare_bundle(const Global& g, const ImageContext& c, const Im
     b.rootfs = rootfs;
     Status s = ok();
     if (quota.limit_bytes || quota.reservation_bytes) s = driver->set_quota(id, quota);
-    if (s) s = storage::record_layers(*driver, id, layers); // `image gc` keeps what it names
+    // (`image gc` keeps the layers the overlay rootfs is mounted with: no record of them to write here.)
     if (s) s = sys::mkdir_p(bundle, 0700);
     if (s) s = image::write_bundle(bundle, rootfs, img.config, b);
     if (!s) {
