@@ -38,27 +38,24 @@ Result<image::Image> load_image(const image::Store& store, const std::string& re
 }
 
 // The image's layers, lowest first, each unpacked from its blob on demand by c.unpack_layer. Without it (the
-// core binary) a layer the driver does not have yet sets *needs_unpack and fails: the command goes to
-// proxmox-lxcri-image (create_from_stored_image).
+// core binary) they have no unpack function: prepare() of a layer the driver does not have yet then fails
+// with ErrorKind::Unsupported, having made nothing, and the command goes to proxmox-lxcri-image
+// (create_from_stored_image).
 std::vector<storage::Layer> layers_of(const ImageContext& c, const image::Store& store,
-                                      const image::Image& img, bool* needs_unpack = nullptr) {
+                                      const image::Image& img) {
     auto chains = image::chain_ids(img.config.diff_ids);
     std::vector<storage::Layer> out;
     for (size_t i = 0; i < chains.size(); ++i) {
+        out.push_back({chains[i].hex, nullptr});
+        if (!c.unpack_layer) continue;
         std::string blob = store.blob_path(img.manifest.layers[i].digest);
         // The unpack verifies the stream against diff_ids[i]: a shared layer directory named by a chain id
         // holds only content that hashes to it.
-        std::string diff_id = img.config.diff_ids[i].str(), chain = chains[i].hex;
-        LayerUnpacker unpack = c.unpack_layer;
-        out.push_back({chain, [=](const std::string& dir, storage::Whiteouts w) -> Status {
-                           if (!unpack) {
-                               if (needs_unpack) *needs_unpack = true;
-                               return fail(ErrorKind::Unsupported,
-                                           "layer " + chain +
-                                               " is not unpacked yet (proxmox-lxcri-image does it)");
-                           }
-                           return unpack(blob, dir, w == storage::Whiteouts::overlay, diff_id);
-                       }});
+        std::string diff_id = img.config.diff_ids[i].str();
+        out.back().unpack = [blob, diff_id, unpack = c.unpack_layer](const std::string& dir,
+                                                                     storage::Whiteouts w) {
+            return unpack(blob, dir, w == storage::Whiteouts::overlay, diff_id);
+        };
     }
     return out;
 }
@@ -122,7 +119,7 @@ Result<Prepared> prepare_bundle(const Global& g, const ImageContext& c, const Im
     // what it makes then is removed the same way, a few times.
     // (Not only the directory: a dataset may outlive a directory a later mount hides.)
     auto leftover = [&] { return !sys::exists(g.root + "/" + id); };
-    auto layers = layers_of(c, store, img, needs_unpack);
+    auto layers = layers_of(c, store, img);
     Result<std::string> prepared = std::unexpected(Error());
     for (int attempt = 0; attempt < 5; ++attempt) {
         if (attempt) ::usleep(200000);
@@ -133,6 +130,9 @@ Result<Prepared> prepare_bundle(const Global& g, const ImageContext& c, const Im
         if (attempt == 0 || r) prepared = std::move(r);
         if (prepared || prepared.error().kind() != ErrorKind::Exists || sys::exists(g.root + "/" + id)) break;
     }
+    // Without an unpacker, Unsupported from prepare() is a layer still to unpack (nothing was made).
+    if (!prepared && prepared.error().kind() == ErrorKind::Unsupported && !c.unpack_layer && needs_unpack)
+        *needs_unpack = true;
     std::string rootfs = TRY_CTX(std::move(prepared), "create " + id + " from " + img.record.name);
     std::string bundle = driver->container_dir(id) + "/bundle";
     auto b = bundle_options(img, io, id);
@@ -277,6 +277,7 @@ Status spec_from_image(const ImageContext& c, const ImageCreateOpts& io, const s
     if (sys::exists(bundle + "/config.json"))
         return fail("File " + bundle + "/config.json exists. Remove it first");
     if (sys::exists(rootfs)) return fail("rootfs " + rootfs + " exists. Remove it first");
+    if (!c.unpack_layer) return fail(ErrorKind::Unsupported, "spec --image needs proxmox-lxcri-image");
     auto store = TRY(image::Store::open(c.store));
     auto img = TRY(load_image(store, io.ref));
     TRY(sys::mkdir_p(rootfs, 0755));

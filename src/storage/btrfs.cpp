@@ -214,6 +214,7 @@ class BtrfsDriver final : public Driver {
         TRY(check_name("chain id", l.chain_id));
         std::string done = root() + "/layers/" + l.chain_id, tmp = done + ".tmp";
         if (is_subvolume(done)) return ok();
+        if (!l.unpack) return not_unpacked(l);
         auto lock = TRY(sys::lock_file(done + ".lock"));
         if (is_subvolume(done)) return ok();
         TRY_CTX(subvol_delete(tmp), "remove partial layer " + l.chain_id);

@@ -278,6 +278,7 @@ class ZfsDriver final : public Driver {
         TRY(check_name("chain id", l.chain_id));
         std::string name = layer_name(l.chain_id), snap = name + "@layer";
         if (exists(snap)) return ok();
+        if (!l.unpack) return not_unpacked(l);
         forget();
         auto lock = TRY(sys::lock_file(root() + "/layers/" + l.chain_id + ".lock"));
         if (zfs_exists(snap)) return ok();
