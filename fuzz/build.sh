@@ -4,7 +4,7 @@
 # and -fsanitize=fuzzer-no-link,address,undefined, then links one binary per target:
 #   spec_fuzz                 config.json -> spec::parse -> plan::make_plan    (base sys spec plan)
 #   image_<what>_fuzz         the image side's untrusted parsers                (base sys spec image +
-#                             libarchive, libcurl, libcrypto from pkg-config)
+#                             libarchive, libcurl, libgcrypt from pkg-config)
 # Needs clang-16 + libclang-rt-16-dev (scripts/install-deps.sh).
 #
 # libstdc++ 12 only declares std::expected when __cpp_concepts >= 202002L; clang 16 still reports
@@ -24,7 +24,7 @@ mkdir -p "$out/obj"
 flags=(-std=c++2b -g -O1 -fno-omit-frame-pointer -I"$repo/src"
     -Wno-builtin-macro-redefined -U__cpp_concepts -D__cpp_concepts=202002L
     -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined)
-read -r -a image_libs <<<"$(pkg-config --libs libarchive libcurl libcrypto)"
+read -r -a image_libs <<<"$(pkg-config --libs libarchive libcurl libgcrypt)"
 jobs=${FUZZ_JOBS:-2}
 
 # obj SOURCE -> its object path

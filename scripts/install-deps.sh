@@ -8,7 +8,7 @@ packages=(
     # build: compilers, CMake + Ninja, git (the commit id), and the libraries CMakeLists.txt links
     build-essential cmake ninja-build pkg-config git ccache
     lxc lxc-dev nlohmann-json3-dev libcli11-dev libfmt-dev libseccomp-dev libcap-dev
-    libcurl4-openssl-dev libarchive-dev libssl-dev libzstd-dev libsystemd-dev
+    libcurl4-openssl-dev libarchive-dev libssl-dev libgcrypt20-dev libzstd-dev libsystemd-dev
     # unit tests
     libgtest-dev
     #   test_process: unshare, mount, stty, mkfifo, timeout

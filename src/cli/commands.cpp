@@ -1309,6 +1309,7 @@ int run_main(int argc, char** argv) {
     ctx.criu = g->get("criu");
     ctx.image.store = absolute(g->get("image-root"));
     ctx.image.json_log = lc.json;
+    ctx.image.unpack_layer = g_image->unpack_layer;
     return dispatch(cmds, args, stop, ctx, g_help_name);
 }
 

@@ -1,6 +1,7 @@
 // The command line of both binaries: runc's verbs and the image verbs. proxmox-lxcri passes the forwarding
-// image verbs (cli/image_forward.cpp: they exec proxmox-lxcri-image with the same arguments), so that its hot
-// path never loads libcurl and libarchive; proxmox-lxcri-image passes the real ones (cli/image_main.cpp).
+// image verbs (cli/image_forward.cpp: they exec proxmox-lxcri-image with the same arguments, except
+// create/run --image of a stored image whose layers are unpacked, done in place), so that its hot path never
+// loads libcurl and libarchive; proxmox-lxcri-image passes the real ones (cli/image_main.cpp).
 #pragma once
 #include "base/result.hpp"
 #include "runtime/image.hpp"
@@ -28,6 +29,8 @@ struct ImageVerbs {
     // base register/list/rm and clone (template bases and clones).
     Result<int> (*storage)(const runtime::Global&, const runtime::ImageContext&,
                            const runtime::StorageVerbOpts&);
+    // Unpacks image layers (ImageContext::unpack_layer): proxmox-lxcri-image's; none in proxmox-lxcri.
+    runtime::LayerUnpacker unpack_layer;
 };
 
 // Parses argv and runs the verb; the process exit status.

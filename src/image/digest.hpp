@@ -1,4 +1,4 @@
-// Content digests ("sha256:<64 hex>") and streaming SHA-256 (libcrypto EVP).
+// Content digests ("sha256:<64 hex>") and streaming SHA-256 (libgcrypt).
 #pragma once
 #include "base/result.hpp"
 

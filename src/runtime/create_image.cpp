@@ -5,7 +5,6 @@
 #include "image/bundle.hpp"
 #include "image/config.hpp"
 #include "image/store.hpp"
-#include "image/unpack.hpp"
 #include "runtime/common.hpp"
 #include "runtime/image.hpp"
 #include "storage/driver.hpp"
@@ -27,8 +26,7 @@ namespace lxcri::runtime {
 
 namespace {
 
-Result<image::Image> load_image(const ImageContext& c, const std::string& ref) {
-    auto store = TRY(image::Store::open(c.store));
+Result<image::Image> load_image(const image::Store& store, const std::string& ref) {
     auto img = store.image(ref);
     if (!img)
         return fail("image \"" + ref + "\" is not in the store (" + store.root() +
@@ -39,23 +37,25 @@ Result<image::Image> load_image(const ImageContext& c, const std::string& ref) {
     return img;
 }
 
-// The image's layers, lowest first, each unpacked from its blob on demand.
-std::vector<storage::Layer> layers_of(const std::string& store_root, const image::Image& img) {
-    auto store = image::Store::open(store_root);
+// The image's layers, lowest first, each unpacked from its blob on demand by c.unpack_layer. Without it (the
+// core binary) they have no unpack function: prepare() of a layer the driver does not have yet then fails
+// with ErrorKind::Unsupported, having made nothing, and the command goes to proxmox-lxcri-image
+// (create_from_stored_image).
+std::vector<storage::Layer> layers_of(const ImageContext& c, const image::Store& store,
+                                      const image::Image& img) {
     auto chains = image::chain_ids(img.config.diff_ids);
     std::vector<storage::Layer> out;
     for (size_t i = 0; i < chains.size(); ++i) {
-        std::string blob = store ? store->blob_path(img.manifest.layers[i].digest) : std::string();
+        out.push_back({chains[i].hex, nullptr});
+        if (!c.unpack_layer) continue;
+        std::string blob = store.blob_path(img.manifest.layers[i].digest);
         // The unpack verifies the stream against diff_ids[i]: a shared layer directory named by a chain id
         // holds only content that hashes to it.
-        image::Digest diff_id = img.config.diff_ids[i];
-        out.push_back(
-            {chains[i].hex, [blob, diff_id](const std::string& dir, storage::Whiteouts w) -> Status {
-                 auto mode =
-                     w == storage::Whiteouts::overlay ? image::Whiteouts::overlay : image::Whiteouts::apply;
-                 TRY(image::unpack_layer(blob, dir, mode, &diff_id));
-                 return ok();
-             }});
+        std::string diff_id = img.config.diff_ids[i].str();
+        out.back().unpack = [blob, diff_id, unpack = c.unpack_layer](const std::string& dir,
+                                                                     storage::Whiteouts w) {
+            return unpack(blob, dir, w == storage::Whiteouts::overlay, diff_id);
+        };
     }
     return out;
 }
@@ -105,20 +105,21 @@ Result<storage::Quota> quota_of(const ImageCreateOpts& io, const image::Image& i
 // Prepares the rootfs and writes the bundle. Nothing is left on failure. The caller holds the id's storage
 // lock (storage_lock()).
 Result<Prepared> prepare_bundle(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
-                                const std::string& id, std::unique_ptr<storage::Driver> driver) {
-    auto img = TRY(load_image(c, io.ref));
+                                const std::string& id, std::unique_ptr<storage::Driver> driver,
+                                bool* needs_unpack = nullptr) {
+    auto store = TRY(image::Store::open(c.store));
+    auto img = TRY(load_image(store, io.ref));
     auto quota = TRY(quota_of(io, img));
     if ((quota.limit_bytes || quota.reservation_bytes) && !driver->caps().quota)
         return fail(ErrorKind::Unsupported,
                     "--storage-opt: storage driver " + std::string(driver->name()) + " cannot set a quota");
-    std::string store_root = TRY(image::Store::open(c.store)).root();
     // A rootfs of this id without a container in the state root is what a create killed before it saved its
     // state left: it blocks nothing (no other create of this id runs: the caller holds its storage lock).
     // A zfs or btrfs command of the killed create may still be finishing (it runs in its own process group):
     // what it makes then is removed the same way, a few times.
     // (Not only the directory: a dataset may outlive a directory a later mount hides.)
     auto leftover = [&] { return !sys::exists(g.root + "/" + id); };
-    auto layers = layers_of(store_root, img);
+    auto layers = layers_of(c, store, img);
     Result<std::string> prepared = std::unexpected(Error());
     for (int attempt = 0; attempt < 5; ++attempt) {
         if (attempt) ::usleep(200000);
@@ -129,13 +130,16 @@ Result<Prepared> prepare_bundle(const Global& g, const ImageContext& c, const Im
         if (attempt == 0 || r) prepared = std::move(r);
         if (prepared || prepared.error().kind() != ErrorKind::Exists || sys::exists(g.root + "/" + id)) break;
     }
+    // Without an unpacker, Unsupported from prepare() is a layer still to unpack (nothing was made).
+    if (!prepared && prepared.error().kind() == ErrorKind::Unsupported && !c.unpack_layer && needs_unpack)
+        *needs_unpack = true;
     std::string rootfs = TRY_CTX(std::move(prepared), "create " + id + " from " + img.record.name);
     std::string bundle = driver->container_dir(id) + "/bundle";
     auto b = bundle_options(img, io, id);
     b.rootfs = rootfs;
     Status s = ok();
     if (quota.limit_bytes || quota.reservation_bytes) s = driver->set_quota(id, quota);
-    if (s) s = storage::record_layers(*driver, id, layers); // `image gc` keeps what it names
+    // (`image gc` keeps the layers the overlay rootfs is mounted with: no record of them to write here.)
     if (s) s = sys::mkdir_p(bundle, 0700);
     if (s) s = image::write_bundle(bundle, rootfs, img.config, b);
     if (!s) {
@@ -194,41 +198,77 @@ std::string storage_root() {
     return env && *env ? env : "/var/lib/proxmox-lxcri/storage";
 }
 
-Status create_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
-                         const CreateOpts& o) {
+namespace {
+
+// create/run --image up to the container's creation; *needs_unpack (when given): set, with nothing left, when
+// a layer still has to be unpacked and c.unpack_layer is unset.
+template <class Then>
+auto from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io, const CreateOpts& o,
+                bool* needs_unpack, Then then) -> decltype(then(Prepared{})) {
     TRY(validate_id(o.id));
     auto driver = TRY(driver_for(io));
+    // Without shared layers (dir) every container unpacks its own copy.
+    if (!c.unpack_layer && !driver->caps().shared_layers && needs_unpack) {
+        *needs_unpack = true;
+        return fail(ErrorKind::Unsupported,
+                    "storage driver " + std::string(driver->name()) + " unpacks every rootfs");
+    }
     std::string root = driver->root();
     auto lock = TRY(storage_lock(*driver, o.id));
-    auto prepared = prepare_bundle(g, c, io, o.id, std::move(driver));
+    auto prepared = prepare_bundle(g, c, io, o.id, std::move(driver), needs_unpack);
     if (!prepared) {
         (void)::unlink(storage_lock_path(root, o.id).c_str());
         return std::unexpected(std::move(prepared).error());
     }
+    return then(*prepared);
+}
+
+Status create_prepared(const Global& g, const CreateOpts& o, const Prepared& p) {
     CreateOpts co = o;
-    co.bundle = prepared->bundle;
-    co.storage = prepared->storage;
-    if (auto r = create(g, co); !r) return release_after(std::move(r).error(), prepared->storage);
+    co.bundle = p.bundle;
+    co.storage = p.storage;
+    if (auto r = create(g, co); !r) return release_after(std::move(r).error(), p.storage);
     return ok();
+}
+
+Result<int> run_prepared(const Global& g, const RunOpts& o, const Prepared& p) {
+    RunOpts ro = o;
+    ro.create.bundle = p.bundle;
+    ro.create.storage = p.storage;
+    auto r = run(g, ro);
+    if (!r) return release_after(std::move(r).error(), p.storage);
+    return r;
+}
+
+} // namespace
+
+Status create_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
+                         const CreateOpts& o) {
+    return from_image(g, c, io, o, nullptr, [&](const Prepared& p) { return create_prepared(g, o, p); });
 }
 
 Result<int> run_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
                            const RunOpts& o) {
-    TRY(validate_id(o.create.id));
-    auto driver = TRY(driver_for(io));
-    std::string root = driver->root();
-    auto lock = TRY(storage_lock(*driver, o.create.id));
-    auto prepared = prepare_bundle(g, c, io, o.create.id, std::move(driver));
-    if (!prepared) {
-        (void)::unlink(storage_lock_path(root, o.create.id).c_str());
-        return std::unexpected(std::move(prepared).error());
-    }
-    RunOpts ro = o;
-    ro.create.bundle = prepared->bundle;
-    ro.create.storage = prepared->storage;
-    auto r = run(g, ro);
-    if (!r) return release_after(std::move(r).error(), prepared->storage);
-    return r;
+    return from_image(g, c, io, o.create, nullptr, [&](const Prepared& p) { return run_prepared(g, o, p); });
+}
+
+Result<std::optional<bool>> create_from_stored_image(const Global& g, const ImageContext& c,
+                                                     const ImageCreateOpts& io, const CreateOpts& o) {
+    bool needs_unpack = false;
+    auto r =
+        from_image(g, c, io, o, &needs_unpack, [&](const Prepared& p) { return create_prepared(g, o, p); });
+    if (!r && needs_unpack) return std::nullopt;
+    TRY(std::move(r));
+    return true;
+}
+
+Result<std::optional<int>> run_from_stored_image(const Global& g, const ImageContext& c,
+                                                 const ImageCreateOpts& io, const RunOpts& o) {
+    bool needs_unpack = false;
+    auto r = from_image(g, c, io, o.create, &needs_unpack,
+                        [&](const Prepared& p) { return run_prepared(g, o, p); });
+    if (!r && needs_unpack) return std::nullopt;
+    return TRY(std::move(r));
 }
 
 Status spec_from_image(const ImageContext& c, const ImageCreateOpts& io, const std::string& bundle_dir) {
@@ -237,14 +277,15 @@ Status spec_from_image(const ImageContext& c, const ImageCreateOpts& io, const s
     if (sys::exists(bundle + "/config.json"))
         return fail("File " + bundle + "/config.json exists. Remove it first");
     if (sys::exists(rootfs)) return fail("rootfs " + rootfs + " exists. Remove it first");
-    auto img = TRY(load_image(c, io.ref));
-    std::string store_root = TRY(image::Store::open(c.store)).root();
+    if (!c.unpack_layer) return fail(ErrorKind::Unsupported, "spec --image needs proxmox-lxcri-image");
+    auto store = TRY(image::Store::open(c.store));
+    auto img = TRY(load_image(store, io.ref));
     TRY(sys::mkdir_p(rootfs, 0755));
     auto fail_clean = [&](Error e) -> Status {
         (void)sys::remove_all(rootfs);
         return std::unexpected(std::move(e));
     };
-    for (auto& l : layers_of(store_root, img)) {
+    for (auto& l : layers_of(c, store, img)) {
         if (auto r = l.unpack(rootfs, storage::Whiteouts::apply); !r) return fail_clean(std::move(r).error());
     }
     auto b = bundle_options(img, io, "runc");
@@ -361,9 +402,9 @@ Status base_register(const Global& g, const ImageContext& c, const StorageVerbOp
         if (auto s = write_clone_bundle(source_config, bundle, rootfs); !s) return undo(std::move(s).error());
         b.source = "container " + o.from;
     } else {
-        auto img = TRY(load_image(c, o.image));
-        std::string store_root = TRY(image::Store::open(c.store)).root();
-        auto layers = layers_of(store_root, img);
+        auto store = TRY(image::Store::open(c.store));
+        auto img = TRY(load_image(store, o.image));
+        auto layers = layers_of(c, store, img);
         auto r = driver->prepare(sid, layers);
         if (!r) return undo(std::move(r).error().context("base register " + o.name));
         rootfs = *r;

@@ -3,6 +3,7 @@
 #include "image/config.hpp"
 #include "image/pull.hpp"
 #include "image/store.hpp"
+#include "image/unpack.hpp"
 #include "storage/layers_gc.hpp"
 
 #include <nlohmann/json.hpp>
@@ -32,6 +33,13 @@ Json parse_or_null(const std::string& text) {
 }
 
 } // namespace
+
+Status unpack_image_layer(const std::string& blob, const std::string& dir, bool overlay,
+                          const std::string& diff_id) {
+    auto want = TRY(image::parse_digest(diff_id));
+    TRY(image::unpack_layer(blob, dir, overlay ? image::Whiteouts::overlay : image::Whiteouts::apply, &want));
+    return ok();
+}
 
 Status image_pull(const ImageContext& c, const ImagePullOpts& o) {
     auto ref = TRY(image::parse_reference(o.ref));

@@ -1,7 +1,8 @@
 // The `image` verbs: pull, list, inspect, rm, gc (one function each). They live in proxmox-lxcri-image; the
 // core binary (proxmox-lxcri) forwards to it (image_forward.cpp), so the hot path never loads
-// libcurl/libarchive. The store root comes from ImageContext::store (a global --image-root option), else
-// $LXCRI_IMAGE_ROOT, else /var/lib/proxmox-lxcri/images.
+// libcurl/libarchive. create/run --image of a stored image whose layers the storage driver has already are
+// the core binary's own (create_image.cpp). The store root comes from ImageContext::store (a global
+// --image-root option), else $LXCRI_IMAGE_ROOT, else /var/lib/proxmox-lxcri/images.
 #pragma once
 #include "base/result.hpp"
 #include "runtime/runtime.hpp"
@@ -13,9 +14,17 @@
 
 namespace lxcri::runtime {
 
+// Writes one layer blob into the directory `dir`, its content verified against `diff_id` ("sha256:..."):
+// `overlay` keeps whiteouts as overlayfs whiteouts, else they delete from `dir`.
+using LayerUnpacker = Status (*)(const std::string& blob, const std::string& dir, bool overlay,
+                                 const std::string& diff_id);
+
 struct ImageContext {
     std::string store;     // empty: image::Store::default_root()
     bool json_log = false; // --log-format json: JSON progress lines instead of bars
+    // proxmox-lxcri-image's unpacker (libarchive); unset in proxmox-lxcri, whose create/run --image then
+    // hand over when a layer of the image is not in the storage driver yet (create_from_stored_image).
+    LayerUnpacker unpack_layer = nullptr;
 };
 
 struct ImagePullOpts {
@@ -56,6 +65,17 @@ Status create_from_image(const Global& g, const ImageContext& c, const ImageCrea
                          const CreateOpts& o);
 Result<int> run_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
                            const RunOpts& o);
+// The same in a process without the unpacker (ImageContext::unpack_layer unset: proxmox-lxcri): nullopt,
+// with nothing done, when a layer still has to be unpacked into the storage driver (or the driver keeps no
+// shared layers: dir), for proxmox-lxcri-image to do the command; otherwise the result of
+// create_from_image / run_from_image.
+Result<std::optional<bool>> create_from_stored_image(const Global& g, const ImageContext& c,
+                                                     const ImageCreateOpts& io, const CreateOpts& o);
+Result<std::optional<int>> run_from_stored_image(const Global& g, const ImageContext& c,
+                                                 const ImageCreateOpts& io, const RunOpts& o);
+// image::unpack_layer as a LayerUnpacker (image.cpp, proxmox-lxcri-image only).
+Status unpack_image_layer(const std::string& blob, const std::string& dir, bool overlay,
+                          const std::string& diff_id);
 // A self-contained bundle: <bundle>/rootfs (layers unpacked, whiteouts applied) and <bundle>/config.json.
 Status spec_from_image(const ImageContext& c, const ImageCreateOpts& io, const std::string& bundle);
 
@@ -65,8 +85,6 @@ Status image_import(const ImageContext& c, const std::string& path, const std::s
 // Writes an oci-archive tar of one stored image.
 Status image_export(const ImageContext& c, const std::string& ref, const std::string& file);
 
-// Releases the rootfs a storage driver prepared (create --image); an unknown id is not an error. Called by
-// `delete`: it runs proxmox-lxcri-image's hidden verb, which calls release_storage_here.
 // Template bases and clones (issue 14 item 3), in proxmox-lxcri-image (create_image.cpp). A base is a rootfs
 // kept by a storage driver as the container "base.NAME" with a snapshot "base" where the driver has
 // snapshots, its config in <storage root>/containers/base.NAME/bundle, its record in <storage
@@ -85,11 +103,14 @@ struct StorageVerbOpts {
 };
 Result<int> storage_verb(const Global& g, const ImageContext& c, const StorageVerbOpts& o);
 
+// Releases the rootfs a storage driver prepared (create --image); an unknown id is not an error. Called by
+// `delete`. The same as release_storage_here (create_image.cpp): the storage drivers are in the core binary.
+// proxmox-lxcri-image keeps the hidden verb `__release-storage DRIVER ROOT ID` that calls it.
 Status release_storage(const StorageRef& ref);
-Status release_storage_here(const StorageRef& ref); // in proxmox-lxcri-image (create_image.cpp)
+Status release_storage_here(const StorageRef& ref);
 // A filesystem snapshot of (action "snapshot") or a rollback to (action "rollback") snapshot `name` of the
-// rootfs a storage driver prepared, through proxmox-lxcri-image's hidden verb `__storage-snapshot`. A driver
-// that cannot is ErrorKind::Unsupported.
+// rootfs a storage driver prepared (storage_snapshot_here; the hidden verb `__storage-snapshot` of
+// proxmox-lxcri-image exits kStorageUnsupportedExit for it). A driver that cannot is ErrorKind::Unsupported.
 Status storage_snapshot(const StorageRef& ref, const std::string& action, const std::string& name);
 inline constexpr int kStorageUnsupportedExit = 64;
 Status storage_snapshot_here(const StorageRef& ref, const std::string& action, const std::string& name);

@@ -1,10 +1,10 @@
-// `delete` of a container made from an image: proxmox-lxcri-image releases its rootfs (the storage drivers
-// live there, with the image code), through its hidden verb `__release-storage DRIVER ROOT ID`.
+// Where proxmox-lxcri-image is, and `delete`'s release of a container's rootfs (the storage drivers, in the
+// core binary since containers from stored images are made there; proxmox-lxcri-image keeps its hidden verbs
+// `__release-storage` and `__storage-snapshot` for the same functions).
 #include "runtime/image.hpp"
 #include "sys/fs.hpp"
 #include "sys/proc.hpp"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -24,27 +24,13 @@ Result<std::string> image_binary() {
     return p;
 }
 
+// The storage drivers are in the core binary: no process of the image binary for these.
 Status release_storage(const StorageRef& ref) {
-    std::string bin = TRY(image_binary());
-    auto r = TRY(
-        sys::run({bin, "__release-storage", ref.driver, ref.root, ref.id}, {}, "", std::chrono::seconds(60)));
-    if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) return ok();
-    while (!r.err.empty() && r.err.back() == '\n')
-        r.err.pop_back();
-    return fail("release rootfs of " + ref.id + ": " + r.err);
+    return release_storage_here(ref);
 }
 
-// The hidden verb exits kUnsupportedExit when the driver cannot (ErrorKind::Unsupported).
 Status storage_snapshot(const StorageRef& ref, const std::string& action, const std::string& name) {
-    std::string bin = TRY(image_binary());
-    auto r = TRY(sys::run({bin, "__storage-snapshot", action, ref.driver, ref.root, ref.id, name}, {}, "",
-                          std::chrono::seconds(120)));
-    if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) return ok();
-    while (!r.err.empty() && r.err.back() == '\n')
-        r.err.pop_back();
-    if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == kStorageUnsupportedExit)
-        return fail(ErrorKind::Unsupported, r.err);
-    return fail(action + " " + name + " of the rootfs of " + ref.id + ": " + r.err);
+    return storage_snapshot_here(ref, action, name);
 }
 
 } // namespace lxcri::runtime

@@ -36,6 +36,8 @@ class DirDriver final : public Driver {
     Result<std::string> prepare(const std::string& id, std::span<const Layer> layers) override {
         TRY(check_name("container id", id));
         std::string dir = container_dir(id), rootfs = dir + "/rootfs", tmp = rootfs + ".tmp";
+        for (auto& l : layers)
+            if (!l.unpack) return not_unpacked(l);
         TRY_CTX(make_dir(dir, id), "prepare rootfs");
         if (::mkdir(tmp.c_str(), 0755) < 0) return cleanup_after(Error("mkdir " + tmp, errno), dir);
         for (auto& l : layers) {

@@ -166,6 +166,10 @@ Status check_name(const std::string& what, const std::string& name) {
     return ok();
 }
 
+std::unexpected<Error> not_unpacked(const Layer& l) {
+    return fail(ErrorKind::Unsupported, "layer " + l.chain_id + " is not unpacked yet, and cannot be here");
+}
+
 std::unexpected<Error> cleanup_after(Error e, const std::string& dir) {
     if (auto r = sys::remove_all(dir); !r)
         e.context("cleanup of " + dir + " failed (" + r.error().message() + ")");

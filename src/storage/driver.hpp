@@ -31,7 +31,9 @@ enum class Whiteouts {
 
 struct Layer {
     std::string chain_id; // hex (no "sha256:"), names the shared layer directory
-    // Writes the layer's content into the existing directory `dir`.
+    // Writes the layer's content into the existing directory `dir`. Empty where this process cannot unpack
+    // (the core binary, without libarchive): prepare() then fails with ErrorKind::Unsupported, having made
+    // nothing, unless the driver has the layer already (dir never has).
     std::function<Status(const std::string& dir, Whiteouts)> unpack;
 };
 

@@ -44,6 +44,8 @@ int64_t created_time(const std::string& path);
 // A container id or chain id used as one path component: no '/', not "." or "..", not empty.
 Status check_name(const std::string& what, const std::string& name);
 // Removes a partly made container directory, keeping the first error.
+// prepare() of a layer the driver does not have and that has no unpack function (Layer::unpack).
+std::unexpected<Error> not_unpacked(const Layer& l);
 std::unexpected<Error> cleanup_after(Error e, const std::string& dir);
 
 } // namespace lxcri::storage

@@ -3,13 +3,44 @@
 #include "storage/drivers.hpp"
 #include "sys/fs.hpp"
 
+#include <optional>
 #include <sstream>
+#include <vector>
 
 namespace lxcri::storage {
 
 namespace {
 constexpr const char* kRecord = "layers";
+
+// The chain ids of the layers in an overlay container's mount-options
+// ("lowerdir=<root>/layers/<chain>/diff:..., upperdir=<dir>/upper,workdir=<dir>/work", what it is mounted
+// with), or nothing unless the whole text is that, for this container: a record lost or torn by a crash (it
+// is written without fsync) or another one's is no record, and gc then removes nothing.
+std::optional<std::vector<std::string>> layers_of_mount_options(const std::string& dir,
+                                                                const std::string& id) {
+    auto text = sys::read_file(dir + "/mount-options");
+    if (!text || !text->starts_with("lowerdir=")) return std::nullopt;
+    auto upper = text->find(",upperdir=");
+    if (upper == std::string::npos) return std::nullopt;
+    std::string rest = text->substr(upper + 10);
+    auto work = rest.find(",workdir=");
+    if (work == std::string::npos || !rest.substr(0, work).ends_with("/containers/" + id + "/upper") ||
+        !rest.ends_with("/containers/" + id + "/work"))
+        return std::nullopt;
+    std::vector<std::string> chains;
+    std::istringstream lower(text->substr(9, upper - 9));
+    for (std::string l; std::getline(lower, l, ':');) {
+        if (l.size() < 77 || !l.ends_with("/diff")) return std::nullopt; // "/layers/" <64 hex> "/diff"
+        std::string chain = l.substr(l.size() - 69, 64);
+        if (l.compare(l.size() - 77, 8, "/layers/") != 0 ||
+            chain.find_first_not_of("0123456789abcdef") != std::string::npos)
+            return std::nullopt;
+        chains.push_back(chain);
+    }
+    if (chains.empty()) return std::nullopt;
+    return chains;
 }
+} // namespace
 
 Status record_layers(const Driver& driver, const std::string& id, std::span<const Layer> layers) {
     if (driver.name() != "overlay") return ok();
@@ -31,11 +62,14 @@ Result<LayerGcReport> gc_layers(const std::string& root, const std::set<std::str
         std::string dir = root + "/containers/" + id;
         if (!sys::exists(dir + "/upper")) continue; // not an overlay container
         auto text = sys::read_file(dir + "/" + kRecord);
-        if (!text) {
-            rep.skipped = "container " + id + " has no layer record (" + dir + "/" + kRecord + ")";
+        auto mounted = text ? std::nullopt : layers_of_mount_options(dir, id);
+        if (!text && !mounted) {
+            rep.skipped = "container " + id + " has no layer record (" + dir + "/" + kRecord +
+                          " or a whole " + dir + "/mount-options)";
             return rep;
         }
-        std::istringstream in(*text);
+        if (mounted) used.insert(mounted->begin(), mounted->end());
+        std::istringstream in(text ? *text : std::string());
         for (std::string line; std::getline(in, line);)
             if (!line.empty()) used.insert(line);
     }

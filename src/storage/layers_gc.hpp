@@ -1,6 +1,7 @@
 // Garbage collection of the overlay driver's shared layers (<root>/layers/<chain-id>/): a layer no stored
-// image and no container uses is removed. Containers record what they use in
-// <root>/containers/<id>/layers (one chain id a line), written right after prepare().
+// image and no container uses is removed. What a container uses is in the options its rootfs is mounted with
+// (<root>/containers/<id>/mount-options, written by prepare() and clone()), or, for a base and a container
+// made by an older version, in <root>/containers/<id>/layers (one chain id a line, written durably).
 #pragma once
 #include "base/result.hpp"
 #include "storage/driver.hpp"
@@ -12,7 +13,9 @@
 
 namespace lxcri::storage {
 
-// Records the chain ids container `id` of `driver` uses (nothing for drivers without shared layers).
+// Records the chain ids container `id` of `driver` uses in <dir>/layers, durably (nothing for drivers without
+// shared layers). Not needed where the mount options say it (see gc_layers), unless the record must outlive a
+// crash (a base).
 Status record_layers(const Driver& driver, const std::string& id, std::span<const Layer> layers);
 
 struct LayerGcReport {
@@ -22,8 +25,8 @@ struct LayerGcReport {
 };
 
 // Removes every <root>/layers/<chain-id> not in `keep` (chain ids, hex) and not recorded by a container,
-// each under its layer lock. A container directory with an overlay rootfs but no record (one made by an
-// older version, or being prepared right now) makes it remove nothing: its layers are unknown.
+// each under its layer lock. A container directory with an overlay rootfs but no record (mount-options not
+// written yet: being prepared right now; or lost in a crash) makes it remove nothing: its layers are unknown.
 Result<LayerGcReport> gc_layers(const std::string& root, const std::set<std::string>& keep);
 
 } // namespace lxcri::storage

@@ -150,6 +150,7 @@ class OverlayDriver final : public Driver {
         TRY(check_name("chain id", l.chain_id));
         std::string dir = root() + "/layers/" + l.chain_id, diff = dir + "/diff";
         if (sys::exists(diff)) return diff;
+        if (!l.unpack) return not_unpacked(l);
         TRY(sys::mkdir_p(root() + "/layers", 0700));
         auto lock = TRY(sys::lock_file(dir + ".lock"));
         if (sys::exists(diff)) return diff;

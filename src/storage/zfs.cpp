@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,32 +33,47 @@ bool zfs_exists(const std::string& name) {
     return r && r->status == 0;
 }
 
-// zfs-fuse may call a dataset busy for a moment after a clone or a mount: retry for up to 5 s.
-Status zfs_destroy(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"zfs", "destroy"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    for (int attempt = 0;; ++attempt) {
+// zfs-fuse may call a dataset busy for a moment after a clone, a mount or an unmount: retried for up to 5 s,
+// soon at first (it is usually free again within tens of milliseconds), then every 100 ms.
+Result<std::string> retry_busy(const std::vector<std::string>& argv) {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    for (auto pause = 10ms;; pause = std::min(pause * 2, std::chrono::milliseconds(100ms))) {
         auto r = command(argv);
-        if (r) return ok();
-        if (attempt >= 50 || r.error().message().find("busy") == std::string::npos)
-            return std::unexpected(std::move(r).error().set_kind(ErrorKind::Busy));
-        std::this_thread::sleep_for(100ms);
+        if (r || r.error().message().find("busy") == std::string::npos ||
+            std::chrono::steady_clock::now() + pause > deadline)
+            return r;
+        std::this_thread::sleep_for(pause);
     }
 }
 
+Status zfs_destroy(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"zfs", "destroy"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (auto r = retry_busy(argv); !r) return std::unexpected(std::move(r).error().set_kind(ErrorKind::Busy));
+    return ok();
+}
+
 Status zfs_unmount(const std::string& name) {
-    for (int attempt = 0;; ++attempt) {
-        auto r = command({"zfs", "unmount", name});
-        if (r) return ok();
-        if (attempt >= 50 || r.error().message().find("busy") == std::string::npos)
-            return std::unexpected(std::move(r).error());
-        std::this_thread::sleep_for(100ms);
+    TRY(retry_busy({"zfs", "unmount", name}));
+    return ok();
+}
+
+// "NAME<TAB>REST" lines (zfs list -H) as NAME -> REST.
+std::map<std::string, std::string> parse_listing(const std::string& out) {
+    std::map<std::string, std::string> m;
+    for (size_t pos = 0; pos < out.size();) {
+        size_t nl = out.find('\n', pos);
+        std::string line = out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        pos = nl == std::string::npos ? out.size() : nl + 1;
+        if (auto tab = line.find('\t'); tab != std::string::npos)
+            m[line.substr(0, tab)] = line.substr(tab + 1);
     }
+    return m;
 }
 
 class ZfsDriver final : public Driver {
   public:
-    ZfsDriver(std::string root, std::string dataset, std::set<std::string> listed)
+    ZfsDriver(std::string root, std::string dataset, std::map<std::string, std::string> listed)
         : Driver(std::move(root)), ds_(std::move(dataset)), listed_(std::move(listed)) {}
     std::string_view name() const override { return "zfs"; }
     Caps caps() const override {
@@ -85,7 +101,7 @@ class ZfsDriver final : public Driver {
             if (zfs_exists(name)) return taken(id, dir_made, e.message()); // not ours: leave it
             return undo(std::move(e), id);
         }
-        if (listed_) listed_->insert(name);
+        if (listed_) listed_->emplace(name, layer_name(parent) + "@layer");
         return rootfs;
     }
 
@@ -93,26 +109,27 @@ class ZfsDriver final : public Driver {
         TRY(check_name("container id", id));
         std::string name = container(id), what = "destroy rootfs of " + id;
         if (exists(name)) {
-            forget(); // what this process knew of the pool changes now
-            auto origin = command({"zfs", "get", "-H", "-o", "value", "origin", name});
-            // Clones of this container's snapshots (a base's clones, a clone of it) keep working: each such
-            // snapshot moves to one of its clones (zfs promote) before the dataset goes.
+            // The datasets and their origins (from the listing opening took, else asked) give this
+            // container's origin and the clones of its snapshots (a base's clones, a clone of it), which keep
+            // working: each such snapshot moves to one of its clones (zfs promote) before the dataset goes.
             // (zfs-fuse has no "clones" property: the clones are the datasets whose origin is one of ours.)
-            if (auto all = command({"zfs", "list", "-H", "-o", "name,origin", "-r", ds_ + "/containers"})) {
-                std::set<std::string> promoted_from;
-                size_t pos = 0;
-                while (pos < all->size()) {
-                    size_t nl = all->find('\n', pos);
-                    std::string line =
-                        all->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-                    pos = nl == std::string::npos ? all->size() : nl + 1;
-                    auto tab = line.find('\t');
-                    if (tab == std::string::npos) continue;
-                    std::string clone = line.substr(0, tab), origin = line.substr(tab + 1);
-                    if (!origin.starts_with(name + "@") || !promoted_from.insert(origin).second) continue;
-                    TRY_CTX(run_command({"zfs", "promote", clone}), what);
-                }
+            std::map<std::string, std::string> origins;
+            if (listed_) {
+                origins = *listed_;
+            } else if (auto all =
+                           command({"zfs", "list", "-H", "-o", "name,origin", "-r", ds_ + "/containers"})) {
+                origins = parse_listing(*all);
             }
+            forget(); // what this process knew of the pool changes now
+            std::optional<std::string> origin;
+            std::set<std::string> promoted_from;
+            for (auto& [clone, from] : origins) {
+                if (clone == name) origin = from;
+                if (!from.starts_with(name + "@") || !promoted_from.insert(from).second) continue;
+                TRY_CTX(run_command({"zfs", "promote", clone}), what);
+            }
+            // Unmounted first: zfs-fuse calls the dataset busy when zfs destroy unmounts it itself.
+            (void)::umount2((container_dir(id) + "/rootfs").c_str(), 0);
             TRY_CTX(zfs_destroy({"-r", name}), what);
             // The snapshot clone() took of the source for this container goes with it.
             if (origin) {
@@ -202,7 +219,7 @@ class ZfsDriver final : public Driver {
             if (snap.empty()) (void)zfs_destroy({from});
             return undo(std::move(e), new_id);
         }
-        if (listed_) listed_->insert(container(new_id));
+        if (listed_) listed_->emplace(container(new_id), from);
         return rootfs;
     }
 
@@ -261,6 +278,7 @@ class ZfsDriver final : public Driver {
         TRY(check_name("chain id", l.chain_id));
         std::string name = layer_name(l.chain_id), snap = name + "@layer";
         if (exists(snap)) return ok();
+        if (!l.unpack) return not_unpacked(l);
         forget();
         auto lock = TRY(sys::lock_file(root() + "/layers/" + l.chain_id + ".lock"));
         if (zfs_exists(snap)) return ok();
@@ -285,7 +303,8 @@ class ZfsDriver final : public Driver {
     }
 
     std::string ds_;
-    std::optional<std::set<std::string>> listed_; // every dataset and snapshot under ds_, as listed
+    // every dataset and snapshot under ds_, as listed, with its origin ("-": none)
+    std::optional<std::map<std::string, std::string>> listed_;
 };
 
 } // namespace
@@ -299,19 +318,17 @@ Result<std::unique_ptr<Driver>> open_zfs_driver(std::string root) {
     // One listing answers what opening needs (the dataset is there, its containers and layers datasets
     // are made and mounted, no layer lacks its snapshot) and the existence checks of the operation that
     // follows: each zfs-fuse command costs ~10 ms.
-    auto probe =
-        TRY(sys::run({"zfs", "list", "-H", "-t", "filesystem,snapshot", "-o", "name,mounted", "-r", m.source},
-                     {}, "", 1min));
+    auto probe = TRY(sys::run(
+        {"zfs", "list", "-H", "-t", "filesystem,snapshot", "-o", "name,mounted,origin", "-r", m.source}, {},
+        "", 1min));
     if (probe.status != 0)
         return fail(ErrorKind::Invalid,
                     "zfs dataset " + m.source + " mounted at " + root + " is not available: " + probe.err);
     std::map<std::string, bool> listed; // name -> mounted
-    for (size_t pos = 0; pos < probe.out.size();) {
-        size_t nl = probe.out.find('\n', pos);
-        std::string line = probe.out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-        pos = nl == std::string::npos ? probe.out.size() : nl + 1;
-        auto tab = line.find('\t');
-        if (tab != std::string::npos) listed[line.substr(0, tab)] = line.compare(tab + 1, 3, "yes") == 0;
+    std::map<std::string, std::string> origins = parse_listing(probe.out);
+    for (auto& [name, rest] : origins) {
+        listed[name] = rest.starts_with("yes\t");
+        rest = rest.substr(rest.find('\t') + 1);
     }
     for (const char* sub : {"/containers", "/layers"}) {
         auto it = listed.find(m.source + sub);
@@ -334,9 +351,7 @@ Result<std::unique_ptr<Driver>> open_zfs_driver(std::string root) {
     // A layer dataset without its @layer snapshot whose lock is free is what a killed unpack left (still
     // mounted): it goes now rather than at the next use of that layer.
     std::string prefix = m.source + "/layers/";
-    std::set<std::string> names;
     for (auto& [name, mounted] : listed) {
-        names.insert(name);
         if (!name.starts_with(prefix) || name.find('@') != std::string::npos ||
             name.find('/', prefix.size()) != std::string::npos || listed.contains(name + "@layer"))
             continue;
@@ -344,10 +359,10 @@ Result<std::unique_ptr<Driver>> open_zfs_driver(std::string root) {
                             O_RDWR | O_CREAT | O_CLOEXEC, 0600));
         if (lock.valid() && ::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) {
             (void)zfs_destroy({"-r", name});
-            names.erase(name);
+            origins.erase(name);
         }
     }
-    return std::make_unique<ZfsDriver>(std::move(root), m.source, std::move(names));
+    return std::make_unique<ZfsDriver>(std::move(root), m.source, std::move(origins));
 }
 
 } // namespace lxcri::storage

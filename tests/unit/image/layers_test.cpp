@@ -13,6 +13,8 @@
 
 #include <cstdlib>
 
+#include <unistd.h>
+
 using namespace lxcri;
 using namespace lxcri::image;
 using namespace lxcri::image::test;
@@ -107,8 +109,10 @@ TEST(SharedLayers, GcRemovesLayersNoImageOrContainerUses) {
     EXPECT_EQ(kept->removed, 0u);
     EXPECT_TRUE(sys::exists(root + "/layers/" + chains[0].hex));
 
-    // An overlay container without a record: its layers are unknown, nothing is removed.
+    // An overlay container without a record (its mount options are written last: one being prepared, or
+    // one whose record a crash lost): its layers are unknown, nothing is removed.
     ASSERT_TRUE(driver->prepare("c3", only_a));
+    ASSERT_EQ(::unlink((root + "/containers/c3/mount-options").c_str()), 0);
     auto unknown = storage::gc_layers(root, {});
     ASSERT_TRUE(unknown);
     EXPECT_NE(unknown->skipped.find("container c3 has no layer record"), std::string::npos);
@@ -119,4 +123,49 @@ TEST(SharedLayers, GcRemovesLayersNoImageOrContainerUses) {
     ASSERT_TRUE(all);
     EXPECT_EQ(all->removed, 1u);
     EXPECT_FALSE(sys::exists(root + "/layers/" + chains[0].hex));
+}
+
+// A container's mount options are its layer record (no file of its own written, nothing fsynced): what it
+// is mounted with is kept; a torn record, or another container's, is no record.
+TEST(SharedLayers, GcKeepsTheLayersAContainerIsMountedWith) {
+    if (!overlay_available() || ::geteuid() != 0) GTEST_SKIP() << "needs root and overlayfs";
+    TempDir t;
+    std::string root = t.path + "/storage";
+    auto [a, a_id] = make_layer(t.path, "a", "A");
+    auto [b, b_id] = make_layer(t.path, "b", "B");
+    auto chains = chain_ids({a_id, b_id});
+    auto driver = *storage::open_driver("overlay", root);
+    std::vector<storage::Layer> both = {layer_of(a, chains[0], a_id), layer_of(b, chains[1], b_id)};
+    ASSERT_TRUE(driver->prepare("m1", both));
+    EXPECT_FALSE(sys::exists(root + "/containers/m1/layers"));
+    auto kept = storage::gc_layers(root, {});
+    ASSERT_TRUE(kept) << kept.error().message();
+    EXPECT_EQ(kept->skipped, "");
+    EXPECT_EQ(kept->removed, 0u);
+    EXPECT_EQ(kept->kept, 2u);
+
+    std::string opts = root + "/containers/m1/mount-options";
+    std::string whole = sys::read_file(opts).value_or("");
+    ASSERT_NE(whole.find(chains[1].hex), std::string::npos);
+    for (std::string bad : {std::string(), whole.substr(0, whole.size() / 2),
+                            whole.substr(0, whole.find(",upperdir=")), std::string(whole.size(), '\0')}) {
+        ASSERT_TRUE(sys::write_file_atomic(opts, bad));
+        auto torn = storage::gc_layers(root, {});
+        ASSERT_TRUE(torn);
+        EXPECT_NE(torn->skipped.find("container m1 has no layer record"), std::string::npos) << bad;
+        EXPECT_TRUE(sys::exists(root + "/layers/" + chains[1].hex));
+    }
+    // Another container's record (same layers, its own upper and work dirs) is not m1's.
+    ASSERT_TRUE(driver->prepare("m2", both));
+    ASSERT_TRUE(
+        sys::write_file_atomic(opts, sys::read_file(root + "/containers/m2/mount-options").value_or("")));
+    auto other = storage::gc_layers(root, {});
+    ASSERT_TRUE(other);
+    EXPECT_NE(other->skipped.find("container m1 has no layer record"), std::string::npos);
+    ASSERT_TRUE(sys::write_file_atomic(opts, whole));
+    ASSERT_TRUE(driver->destroy("m2"));
+    ASSERT_TRUE(driver->destroy("m1"));
+    auto all = storage::gc_layers(root, {});
+    ASSERT_TRUE(all);
+    EXPECT_EQ(all->removed, 2u);
 }

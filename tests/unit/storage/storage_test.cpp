@@ -205,6 +205,40 @@ TEST_P(Storage, FailedUnpackLeavesNothing) {
     EXPECT_TRUE(driver_->destroy("c"));
 }
 
+// A layer without an unpack function (a process that cannot unpack: the core binary) is refused before
+// anything is made unless the driver has it already; dir, which unpacks every rootfs, refuses it always.
+TEST_P(Storage, LayerWithoutUnpackNeedsTheLayerMadeAlready) {
+    auto bare = image();
+    for (auto& l : bare)
+        l.unpack = nullptr;
+    auto layers_before = sys::list_dir(root_ + "/layers");
+    auto r = driver_->prepare("n", bare);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind(), ErrorKind::Unsupported) << r.error().message();
+    EXPECT_NE(r.error().message().find(" is not unpacked yet"), std::string::npos) << r.error().message();
+    expect_gone("n");
+    EXPECT_EQ(sys::list_dir(root_ + "/layers"), layers_before);
+    if (std::string(GetParam()) == "zfs") {
+        EXPECT_FALSE(zfs_has(backing_.pool() + "/layers/aaaa"));
+    }
+    // Once another container made the layers, a container without unpack functions gets them.
+    auto made = driver_->prepare("m", image());
+    ASSERT_TRUE(made) << made.error().message();
+    auto again = driver_->prepare("n", bare);
+    if (std::string(GetParam()) == "dir") {
+        ASSERT_FALSE(again);
+        EXPECT_EQ(again.error().kind(), ErrorKind::Unsupported);
+        expect_gone("n");
+    } else {
+        ASSERT_TRUE(again) << again.error().message();
+        EXPECT_EQ(read(*again + "/etc/app.conf"), "app");
+        EXPECT_FALSE(sys::exists(*again + "/etc/old"));
+        EXPECT_TRUE(driver_->destroy("n"));
+    }
+    EXPECT_EQ(unpacks_, 2);
+    EXPECT_TRUE(driver_->destroy("m"));
+}
+
 TEST_P(Storage, RefusesBadIdsAndDuplicates) {
     auto layers = image();
     for (std::string id : {"", ".", "..", "a/b", "../x"})
