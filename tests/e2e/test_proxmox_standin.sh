@@ -512,7 +512,7 @@ test_proxmox_standin_ct_subreaper_status() {
 test_proxmox_standin_runtime_killed_before_ready() {
     pve_require
     pve_ct_start 4
-    local drv job standin="" i c
+    local drv job standin="" i c kids
     drv=$(pve_driver)
     rm -f "$E2E_WORK/standin.pid"
     kill -STOP "$PVE_INIT"
@@ -520,7 +520,8 @@ test_proxmox_standin_runtime_killed_before_ready() {
         >"$E2E_WORK/out" 2>"$E2E_WORK/err" &
     job=$!
     for ((i = 0; i < 400; i++)); do
-        for c in $(cat /proc/"$job"/task/*/children 2>/dev/null); do
+        read -r -a kids <<<"$(cat /proc/"$job"/task/*/children 2>/dev/null | tr '\n' ' ')"
+        for c in "${kids[@]}"; do
             [[ $(cat "/proc/$c/comm" 2>/dev/null) == lxcri-standin ]] && standin=$c
         done
         [[ -n $standin ]] && break
