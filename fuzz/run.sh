@@ -30,6 +30,7 @@ for t in "${targets[@]}"; do
     case $t in
     image_layer_fuzz) args+=(-max_len=32768) ;;
     image_challenge_fuzz | image_reference_fuzz) args+=(-max_len=1024) ;;
+    attach_framing_fuzz) args+=(-max_len=65536) ;;
     *) args+=(-max_len=16384 -dict="$repo/fuzz/json.dict") ;;
     esac
     trc=0

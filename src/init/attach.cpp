@@ -59,9 +59,33 @@ void log_line(const std::string& msg) {
     std::fflush(stderr);
 }
 
+// How long the init waits, once it sent the status or the refusal, for the stand-in to take it and exit.
+constexpr auto kStandinExitWait = std::chrono::seconds(5);
+
+// The stand-in lives in this pid namespace (it is the container for the client: podman top, nsenter -t), and
+// the kernel SIGKILLs every process of the namespace when its init exits (zap_pid_ns_processes): before it
+// exits, the init waits until the stand-in closed its connection (it took the last message and exited), at
+// most kStandinExitWait.
+void wait_for_close(int conn) {
+    auto until = Clock::now() + kStandinExitWait;
+    char buf[256];
+    for (;;) {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+        if (ms <= 0) return;
+        pollfd p{conn, POLLIN, 0};
+        int r = ::poll(&p, 1, static_cast<int>(ms));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return;
+        ssize_t got = ::read(conn, buf, sizeof buf);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return; // EOF: the stand-in is gone
+    }
+}
+
 // Ends the init: the session (when there is one) gets the status first, so that the stand-in exits the same.
 [[noreturn]] void finish(State& st, int status) {
-    if (st.session.valid()) (void)send(st.session.get(), Type::Exit, std::to_string(status));
+    if (st.session.valid() && send(st.session.get(), Type::Exit, std::to_string(status)))
+        wait_for_close(st.session.get());
     (void)::unlink(st.socket_path.c_str());
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     std::fflush(nullptr);
@@ -299,6 +323,7 @@ void serve(State& st) {
         if (st.attached) return refuse(conn.get(), "a stand-in is attached to this container already");
         if (auto r = take_process(st, *m, conn.get()); !r) {
             refuse(conn.get(), r.error().message());
+            wait_for_close(conn.get());
             fatal(st, r.error().message());
         }
         st.attached = true;

@@ -20,8 +20,9 @@
 //     <- Pty      (process.terminal true) payload: "/dev/pts/N"; fds: the pty master, made in the CT's devpts
 //     <- Ready    the create-time checks passed (executable found, rlimits set, seccomp profile built)
 //      | Error    payload: why; the init then exits 127
-//     <- Exit     payload: the process's raw wait status in decimal; the init then exits with the same code
-//                 (128+signal after a signal death), and the CT stops
+//     <- Exit     payload: the process's raw wait status in decimal; once the stand-in closed the connection
+//                 (it lives in the CT's pid namespace, which the init's exit SIGKILLs; at most 5 s) the init
+//                 exits with the same code (128+signal after a signal death), and the CT stops
 //   start (any connection, once):
 //     -> Start    payload: the OCI state JSON (stdin of the startContainer hooks; may be empty)
 //     <- Started  payload: the process's pid in the CT's pid namespace, decimal; SCM_CREDENTIALS naming the

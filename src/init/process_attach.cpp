@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace lxcri::init::attach {
@@ -173,8 +174,14 @@ Result<Message> receive(int sock, Clock::time_point deadline) {
     TRY(read_exact(sock, header, deadline, &m.fds, &m.creds, true));
     auto [type, length] = TRY(decode_header(std::string_view(header, sizeof header)));
     m.type = type;
-    m.payload.resize(length);
-    if (length > 0) TRY(read_exact(sock, m.payload, deadline, nullptr, nullptr, false));
+    // Grown as the bytes arrive: a header alone never makes the receiver allocate its claimed length.
+    constexpr size_t kChunk = 64 * 1024;
+    for (size_t got = 0; got < length;) {
+        size_t n = std::min<size_t>(kChunk, length - got);
+        m.payload.resize(got + n);
+        TRY(read_exact(sock, std::span<char>(m.payload.data() + got, n), deadline, nullptr, nullptr, false));
+        got += n;
+    }
     return m;
 }
 

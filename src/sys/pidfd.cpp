@@ -1,8 +1,11 @@
 #include "sys/pidfd.hpp"
 
 #include "sys/fd.hpp"
+#include "sys/fs.hpp"
 #include "sys/proc.hpp"
 
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -39,6 +42,31 @@ uint64_t namespace_inode(pid_t pid, const char* type) {
     std::string p = "/proc/" + std::to_string(pid) + "/ns/" + type;
     if (::stat(p.c_str(), &st) < 0) return 0;
     return static_cast<uint64_t>(st.st_ino);
+}
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+int namespaces_to_join(pid_t pid) {
+    static const std::pair<const char*, int> kinds[] = {
+        {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},  {"pid", CLONE_NEWPID},       {"net", CLONE_NEWNET},
+        {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS}, {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}};
+    int flags = 0;
+    for (const auto& [name, flag] : kinds) {
+        uint64_t theirs = namespace_inode(pid, name);
+        if (theirs != 0 && theirs != namespace_inode(::getpid(), name)) flags |= flag;
+    }
+    return flags;
+}
+
+Status join_container(const std::map<std::string, std::string>& cgroup_dirs, int pidfd, int ns_flags) {
+    for (const auto& [ctrl, dir] : cgroup_dirs) {
+        if (auto w = write_file(dir + "/cgroup.procs", "0", O_APPEND); !w)
+            return std::unexpected(std::move(w).error().context("join the container's cgroup " + dir));
+    }
+    if (ns_flags != 0 && ::setns(pidfd, ns_flags) < 0) return fail_errno("join the container's namespaces");
+    return ok();
 }
 
 } // namespace lxcri::sys

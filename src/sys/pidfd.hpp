@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
 
 namespace lxcri::sys {
 
@@ -19,5 +21,14 @@ Status signal_process(pid_t pid, uint64_t start_time, int sig);
 
 // The inode of /proc/<pid>/ns/<type> ("pid", "mnt", ...); 0 when unknown.
 uint64_t namespace_inode(pid_t pid, const char* type);
+
+// The namespaces of pid that are not the caller's (user mnt pid net ipc uts cgroup time), as setns(2) flags
+// for pid's pidfd.
+int namespaces_to_join(pid_t pid);
+
+// For a forked, single-threaded child about to become a process of a container: joins the cgroup
+// directories (controller -> directory, as cgroup::Cgroup::paths()), then the namespaces in ns_flags of the
+// process behind pidfd (one setns(2)). A pid namespace applies to the children forked afterwards.
+Status join_container(const std::map<std::string, std::string>& cgroup_dirs, int pidfd, int ns_flags);
 
 } // namespace lxcri::sys

@@ -401,3 +401,151 @@ test_proxmox_standin_unprivileged() {
     assert_eq 0 "$recv_rc" "recvtty's exit code"
     pve_ct_gone
 }
+
+# pve_in_ct PID WHAT: PID is in every namespace of the CT's init and in its cgroups (every hierarchy).
+pve_in_ct() {
+    local pid=$1 what=$2 ns
+    for ns in pid mnt uts ipc net cgroup; do
+        assert_eq "$(readlink "/proc/$PVE_INIT/ns/$ns")" "$(readlink "/proc/$pid/ns/$ns")" "$what: $ns namespace"
+    done
+    assert_eq "$(cat "/proc/$PVE_INIT/cgroup")" "$(cat "/proc/$pid/cgroup")" "$what: cgroups"
+}
+
+# The pid file names the container for the client, as with the lxc backend: the stand-in is in the CT's pid
+# namespace (and its other namespaces), so `nsenter -t PID -p -m` (podman top's way) lands in the CT and
+# lists its processes only, and it is in the CT's cgroups (containerd's metrics and OOM events read those).
+test_proxmox_standin_in_ct_namespaces() {
+    pve_require
+    pve_ct_start 1
+    local drv standin pid out
+    drv=$(pve_driver)
+    "$drv" create "$PVE_INIT" --pid-file "$E2E_WORK/standin.pid" -- sleep 1000 >"$E2E_WORK/out" 2>"$E2E_WORK/err"
+    standin=$(cat "$E2E_WORK/standin.pid")
+    pve_in_ct "$standin" "the pid-file process"
+    # Its pid inside the CT (the innermost NSpid) differs from the host's: it is a process of the CT.
+    local nspid
+    nspid=$(awk '/^NSpid:/ {print NF - 1}' "/proc/$standin/status")
+    assert_eq 2 "$nspid" "pid namespace levels of the stand-in (host, CT)"
+    # The CT's own cgroup2 directory lists it (what memory/pids accounting reads).
+    local rel
+    rel=$(sed -n 's/^0:://p' "/proc/$PVE_INIT/cgroup")
+    if [[ -n $rel && -e /sys/fs/cgroup/unified$rel/cgroup.procs ]]; then
+        grep -qx "$standin" "/sys/fs/cgroup/unified$rel/cgroup.procs" ||
+            fail "the stand-in $standin is not in the CT's cgroup /sys/fs/cgroup/unified$rel"
+    elif [[ -n $rel && -e /sys/fs/cgroup$rel/cgroup.procs ]]; then
+        grep -qx "$standin" "/sys/fs/cgroup$rel/cgroup.procs" ||
+            fail "the stand-in $standin is not in the CT's cgroup /sys/fs/cgroup$rel"
+    fi
+    pid=$("$drv" start "$PVE_INIT")
+    # nsenter -t PID as podman top and users do: the CT's processes only (its init as 1, the process, the
+    # stand-in), not the host's (lxc-start, this shell).
+    out=$(nsenter -t "$standin" -p -m -- ps -o pid,comm)
+    echo "$out"
+    assert_contains "$out" "init" "the CT's init listed"
+    assert_contains "$out" "sleep" "the process listed"
+    grep -q '^ *1 ' <<<"$out" || fail "no pid 1 in the CT's process list"
+    grep -q 'lxc-start' <<<"$out" && fail "nsenter -t the pid-file process lists the host's processes"
+    local n
+    n=$(($(wc -l <<<"$out") - 1))
+    ((n <= 5)) || fail "nsenter -t the pid-file process lists $n processes: the host's, not the CT's"
+    # The uts namespace too: the CT's hostname.
+    assert_eq "$PVE_CT" "$(nsenter -t "$standin" -u -- hostname)" "hostname through the pid-file process"
+    kill -KILL "$pid"
+    local i
+    for ((i = 0; i < 200; i++)); do pid_alive "$standin" || break; sleep 0.05; done
+    pve_ct_gone
+    pve_ct_cleanup
+
+    # Unprivileged (PVE's default): the CT's user namespace too, as the CT's root (host uid 100000).
+    pve_ct_start 5 unprivileged
+    rm -f "$E2E_WORK/standin.pid"
+    "$drv" create "$PVE_INIT" --pid-file "$E2E_WORK/standin.pid" -- sleep 1000 >"$E2E_WORK/out" 2>"$E2E_WORK/err"
+    standin=$(cat "$E2E_WORK/standin.pid")
+    pve_in_ct "$standin" "the pid-file process (unprivileged)"
+    assert_eq "$(readlink "/proc/$PVE_INIT/ns/user")" "$(readlink "/proc/$standin/ns/user")" "user namespace"
+    assert_eq "100000" "$(awk '/^Uid:/ {print $2}' "/proc/$standin/status")" "the stand-in's host uid"
+    out=$(nsenter -t "$standin" -p -m -- ps -o pid,comm)
+    echo "$out"
+    grep -q 'lxc-start' <<<"$out" && fail "nsenter -t the pid-file process lists the host's processes"
+    pid=$("$drv" start "$PVE_INIT")
+    kill -KILL "$pid"
+    for ((i = 0; i < 200; i++)); do pid_alive "$standin" || break; sleep 0.05; done
+    pve_ct_gone
+}
+
+# Reparenting: when the runtime exits, the stand-in (a process of the CT's pid namespace whose parent was
+# the runtime, outside it) goes to the caller's subreaper (the kernel's find_new_reaper walks the exiting
+# parent's ancestors in the parent's namespace), which gets the process's exit code and its signal death
+# exactly; the init waits for the stand-in to take the status before it exits (its exit would SIGKILL it).
+test_proxmox_standin_ct_subreaper_status() {
+    pve_require
+    local drv reaper out _p pid _q parent _s self
+    drv=$(pve_driver)
+    reaper=$(helper subreaper)
+    local k code want
+    for k in 2 3; do
+        if [[ $k == 2 ]]; then code='exit 7' want="exited 7"; else code='kill -KILL $$' want="signaled 9"; fi
+        pve_ct_start "$k"
+        local initns
+        initns=$(readlink "/proc/$PVE_INIT/ns/pid")
+        rm -f "$E2E_WORK/standin.pid" "$E2E_WORK/standin.ns"
+        # The process waits for /go, so that the stand-in is looked at while it runs.
+        out=$("$reaper" "$E2E_WORK/standin.pid" \
+            "'$drv' create $PVE_INIT --pid-file '$E2E_WORK/standin.pid' -- sh -c 'while [ ! -e /go ]; do sleep 0.05; done; $code' &&
+             '$drv' start $PVE_INIT >/dev/null &&
+             readlink /proc/\$(cat '$E2E_WORK/standin.pid')/ns/pid >'$E2E_WORK/standin.ns' && touch '$PVE_ROOTFS/go'")
+        echo "$out"
+        assert_contains "$out" "$want" "the stand-in's status as the subreaper sees it"
+        read -r _p pid _q parent _s self < <(grep '^pid ' <<<"$out")
+        assert_eq "$self" "$parent" "the stand-in's ($pid) parent: the subreaper"
+        pve_ct_gone
+        # Recorded while it ran: the stand-in was in the CT's pid namespace.
+        [[ -s $E2E_WORK/standin.ns ]] || fail "the stand-in's pid namespace was not recorded"
+        assert_eq "$initns" "$(cat "$E2E_WORK/standin.ns")" "the stand-in's pid namespace"
+        pve_ct_cleanup
+    done
+}
+
+# The runtime killed between the stand-in's fork and the init's Ready (the init held up by SIGSTOP): the
+# stand-in, already a process of the CT, dies with the runtime (its parent-death signal until ready), the
+# init then finds the session gone before start and exits, and the CT stops with nothing run or left.
+test_proxmox_standin_runtime_killed_before_ready() {
+    pve_require
+    pve_ct_start 4
+    local drv job standin="" i c kids
+    drv=$(pve_driver)
+    rm -f "$E2E_WORK/standin.pid"
+    kill -STOP "$PVE_INIT"
+    "$drv" create "$PVE_INIT" --pid-file "$E2E_WORK/standin.pid" -- sh -c 'echo ran >/ran' \
+        >"$E2E_WORK/out" 2>"$E2E_WORK/err" &
+    job=$!
+    for ((i = 0; i < 400; i++)); do
+        read -r -a kids <<<"$(cat /proc/"$job"/task/*/children 2>/dev/null | tr '\n' ' ')"
+        for c in "${kids[@]}"; do
+            [[ $(cat "/proc/$c/comm" 2>/dev/null) == lxcri-standin ]] && standin=$c
+        done
+        [[ -n $standin ]] && break
+        pid_alive "$job" || break
+        sleep 0.05
+    done
+    if [[ -z $standin ]]; then
+        kill -CONT "$PVE_INIT"
+        fail "no stand-in under the runtime while the init is stopped: $(cat "$E2E_WORK/err")"
+    fi
+    pve_in_ct "$standin" "the stand-in waiting for ready"
+    kill -KILL "$job"
+    wait "$job" 2>/dev/null || true
+    for ((i = 0; i < 200; i++)); do pid_alive "$standin" || break; sleep 0.05; done
+    if pid_alive "$standin"; then
+        kill -CONT "$PVE_INIT"
+        fail "the stand-in $standin outlived the runtime before ready"
+    fi
+    [[ -e $E2E_WORK/standin.pid ]] && fail "a pid file was written without ready"
+    kill -CONT "$PVE_INIT"
+    pve_ct_gone
+    cat "$PVE_LXCPATH/ct.stderr"
+    # The init learns it at its Ready (the session's peers are gone) or, had it sent it, at the session's end.
+    grep -qE "send Ready message: Broken pipe|the stand-in went away before start" "$PVE_LXCPATH/ct.stderr" ||
+        fail "the init's log does not say the stand-in went away"
+    [[ ! -e $PVE_ROOTFS/ran ]] || fail "the process ran without start"
+}

@@ -24,23 +24,6 @@
 namespace lxcri::lxc {
 namespace {
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-
-// The init's namespaces that are not ours, as setns(2) flags for its pidfd.
-int namespaces_to_join(pid_t init) {
-    static const std::pair<const char*, int> kinds[] = {
-        {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},  {"pid", CLONE_NEWPID},       {"net", CLONE_NEWNET},
-        {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS}, {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}};
-    int flags = 0;
-    for (const auto& [name, flag] : kinds) {
-        uint64_t theirs = sys::namespace_inode(init, name);
-        if (theirs != 0 && theirs != sys::namespace_inode(::getpid(), name)) flags |= flag;
-    }
-    return flags;
-}
-
 // In a child: sends the error over fd (the caller reports it) and exits.
 [[noreturn]] void report(int fd, const Error& e) {
     std::string m = e.message();
@@ -61,12 +44,7 @@ int namespaces_to_join(pid_t init) {
 // The intermediate child: cgroups, namespaces, then the process as a sibling (a child of the runtime).
 [[noreturn]] void join_child(const ExecRequest& req, const plan::InitConfig& cfg, int pidfd, int flags,
                              int pid_fd, int err_fd) {
-    for (const auto& [ctrl, dir] : req.cgroup_paths) {
-        if (auto w = sys::write_file(dir + "/cgroup.procs", "0", O_APPEND); !w)
-            report(err_fd, w.error().context("join the container's cgroup " + dir));
-    }
-    if (flags != 0 && ::setns(pidfd, flags) < 0)
-        report(err_fd, Error("join the container's namespaces", errno));
+    if (auto j = sys::join_container(req.cgroup_paths, pidfd, flags); !j) report(err_fd, j.error());
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0));
     if (pid < 0) report(err_fd, Error("clone the exec process", errno));
     if (pid == 0) {
@@ -107,7 +85,7 @@ void LxcPut::operator()(::lxc_container* c) const {
 
 Result<pid_t> exec(const ExecRequest& req) {
     auto pidfd = TRY_CTX(sys::open_process(req.init_pid, req.init_start_time), "container init");
-    int flags = namespaces_to_join(req.init_pid);
+    int flags = sys::namespaces_to_join(req.init_pid);
     plan::InitConfig cfg = req.process;
     strip_unavailable_lsm_labels(cfg.process);
     int errp[2], pidp[2];

@@ -1,13 +1,17 @@
 #include "backend/proxmox/standin.hpp"
 
 #include "base/parse.hpp"
+#include "cgroup/cgroup.hpp"
 #include "init/attach.hpp"
 #include "sys/fd.hpp"
 #include "sys/fs.hpp"
+#include "sys/pidfd.hpp"
 #include "sys/socket.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -20,6 +24,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -142,12 +147,11 @@ void forward_signal(int sig) {
     ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + SIGKILL);
 }
 
+int g_devnull = -1;
 void null_stdio() {
-    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null < 0) return;
+    if (g_devnull < 0) return;
     for (int fd = 0; fd <= 2; ++fd)
-        ::dup2(null, fd);
-    if (null > 2) ::close(null);
+        ::dup2(g_devnull, fd);
 }
 
 // Keeps 0-2, 3..3+n-1 and the given descriptors (moved above them); closes everything else (the caller's
@@ -174,9 +178,12 @@ std::vector<int> keep_only(int preserve_fds, std::vector<int> extra) {
 
 struct Child {
     const StandinRequest* req;
-    std::string json, socket;
+    std::string json;
     int pidfd, ready_w;
-    pid_t parent;
+    int sock;    // connected to the init's socket by the runtime (a peer outside the CT's pid namespace)
+    int devnull; // opened on the host: the CT's /dev may refuse it (devices cgroup) or lack it
+    int runtime_pidfd; // the runtime's: the stand-in goes when it is gone before ready
+    bool joined_user;  // the stand-in is in the CT's user namespace: it takes the CT's root as its ids
 };
 
 // Runs in the forked child and never returns. It allocates (strings, the protocol's buffers): glibc's malloc
@@ -185,10 +192,21 @@ struct Child {
     const StandinRequest& req = *c.req;
     const bool terminal = req.process.process.terminal;
     const int n = req.process.preserve_fds;
+    // In the CT's user namespace (unprivileged CT), the CT's root rather than an unmapped host root (before
+    // the death signal: a change of ids clears it).
+    if (c.joined_user) {
+        (void)::setresgid(0, 0, 0);
+        (void)::setgroups(0, nullptr);
+        (void)::setresuid(0, 0, 0);
+    }
     // Until it reports ready the stand-in dies with the runtime (the init then sees the session end before
-    // start and exits: nothing is left).
+    // start and exits: nothing is left). Its parent is outside its pid namespace (getppid() reads 0): the
+    // runtime's pidfd tells whether it died before the death signal was set.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != c.parent) ::_exit(1);
+    {
+        pollfd p{c.runtime_pidfd, POLLIN, 0};
+        if (::poll(&p, 1, 0) != 0) ::_exit(1);
+    }
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -196,9 +214,11 @@ struct Child {
         if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
     ::signal(SIGPIPE, SIG_IGN);
     ::prctl(PR_SET_NAME, "lxcri-standin");
-    auto fds = keep_only(n, {c.ready_w, c.pidfd, terminal ? req.console_fd : -1});
+    auto fds = keep_only(n, {c.ready_w, c.pidfd, terminal ? req.console_fd : -1, c.sock, c.devnull});
     int ready_w = fds[0], console = fds[2];
     g_pidfd = fds[1];
+    Fd sock(fds[3]);
+    g_devnull = fds[4];
     // With a terminal nothing of the caller's stdio stays open here (go-runc reads create's output to EOF).
     if (terminal) null_stdio();
     auto report = [&](const std::string& msg) {
@@ -207,25 +227,24 @@ struct Child {
         ::_exit(1);
     };
 
-    auto sock = connect_init(req.init_host_pid, g_pidfd, req.deadline);
-    if (!sock) report(sock.error().message());
+    if (!sock.valid()) report("no connection to the CT's init");
     std::vector<int> send_fds;
     if (!terminal)
         for (int fd = 0; fd <= 2; ++fd)
             send_fds.push_back(fd);
     for (int fd = 3; fd < 3 + n; ++fd)
         send_fds.push_back(fd);
-    if (auto r = attach::send(sock->get(), attach::Type::Process, c.json, send_fds); !r)
+    if (auto r = attach::send(sock.get(), attach::Type::Process, c.json, send_fds); !r)
         report("hand the process to the CT's init: " + r.error().message());
     if (terminal) {
-        auto pty = expect(sock->get(), attach::Type::Pty, req.deadline);
+        auto pty = expect(sock.get(), attach::Type::Pty, req.deadline);
         if (!pty) report("receive the terminal from the CT's init: " + pty.error().message());
         if (pty->fds.size() != 1) report("the CT's init sent no terminal");
         if (auto r = sys::send_fd(console, pty->fds[0].get(), pty->payload); !r)
             report("send pty master over console socket: " + r.error().message());
         ::close(console);
     }
-    if (auto ready = expect(sock->get(), attach::Type::Ready, req.deadline); !ready)
+    if (auto ready = expect(sock.get(), attach::Type::Ready, req.deadline); !ready)
         report(ready.error().message());
     // The process has its own copies now: the stand-in holds none of the caller's descriptors.
     for (int fd = 3; fd < 3 + n; ++fd)
@@ -243,7 +262,7 @@ struct Child {
     if (::write(ready_w, &byte, 1) != 1) ::_exit(1);
     ::close(ready_w);
 
-    auto m = attach::receive(sock->get(), attach::Clock::time_point::max());
+    auto m = attach::receive(sock.get(), attach::Clock::time_point::max());
     if (m && m->type == attach::Type::Exit) {
         if (auto status = parse_number<int>(m->payload)) die_like(*status);
     }
@@ -273,7 +292,6 @@ Result<pid_t> spawn_standin(const StandinRequest& req) {
     c.req = &req;
     c.json = plan::init_config_to_json(req.process);
     if (c.json.size() > attach::kMaxPayload) return fail(ErrorKind::Invalid, "the process is too large");
-    c.socket = attach_socket(req.init_host_pid);
     Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, req.init_host_pid, 0)));
     if (!pidfd.valid()) {
         if (errno == ESRCH)
@@ -281,19 +299,74 @@ Result<pid_t> spawn_standin(const StandinRequest& req) {
                         "the CT's init (pid " + std::to_string(req.init_host_pid) + ") is gone");
         return fail_errno("pidfd_open " + std::to_string(req.init_host_pid));
     }
+    // The pid-file process is the container for the client (podman top, nsenter -t, containerd's metrics):
+    // the stand-in lives in the CT's cgroups and namespaces, pid namespace included, as the lxc backend's
+    // init does. The CT init's cgroups, as the host sees them (hierarchies mounted here only).
+    auto cg = cgroup::Cgroup::of_pid(req.init_host_pid);
+    if (!cg) return std::unexpected(std::move(cg).error().context("the CT's cgroups"));
+    std::map<std::string, std::string> cgroups;
+    for (const auto& [ctrl, dir] : cg->paths())
+        if (::access((dir + "/cgroup.procs").c_str(), W_OK) == 0) cgroups[ctrl] = dir;
+    const int ns_flags = sys::namespaces_to_join(req.init_host_pid);
+    // The runtime connects (the init serves only peers outside its pid namespace; SO_PEERCRED names the
+    // connecting process), the stand-in inherits the connection.
+    Fd sock = TRY_CTX(connect_init(req.init_host_pid, pidfd.get(), req.deadline), "the CT's stand-in");
+    Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!devnull.valid()) return fail_errno("open /dev/null");
+    Fd self(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
+    if (!self.valid()) return fail_errno("pidfd_open of the runtime");
     int p[2];
     if (::pipe2(p, O_CLOEXEC) < 0) return fail_errno("pipe");
     Fd ready_r(p[0]), ready_w(p[1]);
+    if (::pipe2(p, O_CLOEXEC) < 0) return fail_errno("pipe");
+    Fd pid_r(p[0]), pid_w(p[1]);
     c.pidfd = pidfd.get();
     c.ready_w = ready_w.get();
-    c.parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid < 0) return fail_errno("fork the stand-in");
-    if (pid == 0) standin_main(c);
+    c.sock = sock.get();
+    c.devnull = devnull.get();
+    c.runtime_pidfd = self.get();
+    c.joined_user = (ns_flags & CLONE_NEWUSER) != 0;
+    // A joining child enters the cgroups and namespaces and clones the stand-in as the runtime's child
+    // (CLONE_PARENT), as the lxc backend's exec does: a pid namespace applies to the joiner's children only.
+    pid_t joiner = ::fork();
+    if (joiner < 0) return fail_errno("fork the stand-in");
+    if (joiner == 0) {
+        ready_r.reset();
+        pid_r.reset();
+        // The CT's OOM killer must take the process, not the small stand-in that reports its status (best
+        // effort: lowering needs CAP_SYS_RESOURCE). The init's children (the process) do not inherit it.
+        (void)sys::write_file("/proc/self/oom_score_adj", "-1000");
+        if (auto j = sys::join_container(cgroups, pidfd.get(), ns_flags); !j) {
+            std::string m = j.error().message();
+            (void)!::write(ready_w.get(), m.data(), m.size());
+            ::_exit(1);
+        }
+        pid_t standin = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0));
+        if (standin == 0) {
+            ::close(pid_w.get());
+            standin_main(c);
+        }
+        if (standin < 0) {
+            std::string m = std::string("clone the stand-in: ") + std::strerror(errno);
+            (void)!::write(ready_w.get(), m.data(), m.size());
+            ::_exit(1);
+        }
+        (void)!::write(pid_w.get(), &standin, sizeof standin);
+        ::_exit(0);
+    }
     ready_w.reset();
+    pid_w.reset();
     pidfd.reset();
+    sock.reset();
+    devnull.reset();
+    int jst = 0;
+    while (::waitpid(joiner, &jst, 0) < 0)
+        if (errno != EINTR) return fail_errno("wait for the stand-in's joiner");
+    pid_t pid = 0;
+    if (::read(pid_r.get(), &pid, sizeof pid) != static_cast<ssize_t>(sizeof pid)) pid = 0;
 
     auto reap = [&](Error e) -> Result<pid_t> {
+        if (pid <= 0) return std::unexpected(std::move(e).with_context("the CT's stand-in"));
         ::kill(pid, SIGKILL);
         int st;
         while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {

@@ -30,12 +30,14 @@ struct StandinRequest {
 };
 
 // Forks the stand-in (a child of the caller, so that it is reparented to the caller's subreaper when the
-// runtime exits). It hands the process and the caller's stdin/stdout/stderr (or, with a terminal, forwards
-// the pty master the init made to console_fd and holds none of the caller's stdio) to the init, and this
-// returns once the init has them, ran the create-time checks and waits for start. Returns the stand-in's
-// pid: the pid file's process. It then waits for the process's wait status and exits with it (or dies of
-// the same signal); signals it gets go on to the process; the CT gone without a status makes it die of
-// SIGKILL. On error the stand-in is gone (killed and reaped) and the init exits (the CT stops).
+// runtime exits) inside the CT: in the CT init's cgroups and namespaces, pid namespace included, so that
+// what clients do with the pid-file pid (podman top, nsenter -t, cgroup metrics) reaches the container. It
+// hands the process and the caller's stdin/stdout/stderr (or, with a terminal, forwards the pty master the
+// init made to console_fd and holds none of the caller's stdio) to the init, and this returns once the init
+// has them, ran the create-time checks and waits for start. Returns the stand-in's pid: the pid file's
+// process. It then waits for the process's wait status and exits with it (or dies of the same signal);
+// signals it gets go on to the process; the CT gone without a status makes it die of SIGKILL. On error the
+// stand-in is gone (killed and reaped) and the init exits (the CT stops).
 Result<pid_t> spawn_standin(const StandinRequest& req);
 
 // `start`: the init runs the process; state_json is what its startContainer hooks get on stdin. Returns the

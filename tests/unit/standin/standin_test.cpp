@@ -8,11 +8,15 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <linux/sockios.h>
+#include <string>
 #include <thread>
 
 namespace {
@@ -103,6 +107,39 @@ TEST(AttachFraming, LargePayloadAcrossShortWrites) {
     sender.join();
     ASSERT_TRUE(m) << m.error().message();
     EXPECT_EQ(big, m->payload);
+}
+
+long rss_kib() {
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+    return -1;
+}
+
+// A header claiming the most (16 MiB) with ten bytes behind it: the receiver holds what arrived, not what
+// was claimed (12 bytes to the init's socket must not make it take 16 MiB).
+TEST(AttachFraming, AClaimedLengthIsNotAllocatedBeforeItArrives) {
+    auto [a, b] = socket_pair();
+    long before = -1, during = -1;
+    std::thread peer([&, fd = a.get(), rfd = b.get()] {
+        before = rss_kib(); // the thread's own start is not counted
+        write_all(fd, attach::encode_header(attach::Type::Start, attach::kMaxPayload) + "abcdefghij");
+        // Once the receiver consumed all of it, it has made room for what it read and waits for the rest.
+        int queued = 1;
+        for (int i = 0; i < 20000 && queued > 0; ++i) {
+            ASSERT_EQ(0, ::ioctl(rfd, SIOCINQ, &queued));
+            if (queued > 0) ::usleep(500);
+        }
+        during = rss_kib();
+        ::shutdown(fd, SHUT_WR);
+    });
+    auto m = attach::receive(b.get(), soon());
+    peer.join();
+    ASSERT_FALSE(m);
+    EXPECT_EQ("truncated message", m.error().message());
+    ASSERT_GT(before, 0);
+    ASSERT_GT(during, 0);
+    EXPECT_LT(during - before, 8 * 1024) << "KiB taken while 10 of 16 MiB had arrived";
 }
 
 TEST(AttachFraming, ClosedTruncatedSilentAndOversized) {
