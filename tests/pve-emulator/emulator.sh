@@ -41,8 +41,8 @@ pve_emu_start() {
             n=$((n + 1))
         done
         [[ -s $ready ]] && break
-        kill "$PVE_EMU_PID" 2>/dev/null
-        wait "$PVE_EMU_PID" 2>/dev/null
+        kill "$PVE_EMU_PID" 2>/dev/null || true
+        wait "$PVE_EMU_PID" 2>/dev/null || true
     done
     if [[ ! -s $ready ]]; then
         echo "pve_emu_start: the emulator did not come up; its log:" >&2
