@@ -3,7 +3,8 @@
 
     python3 tests/pve-emulator/pve_emulator.py --listen 127.0.0.1:PORT --node pve \
         --token 'root@pam!lxcri=SECRET' [--user root@pam:PASSWORD] --data-dir DIR [--lxcpath DIR] \
-        [--storage local:dir:PATH:vztmpl,rootdir,images] ... [--cert F --key F] [--ready-file F]
+        [--storage local:dir:PATH:vztmpl,rootdir,images] [--storage tank:zfspool:POOL/DATASET:rootdir,images] ...
+        [--node pve2 ...] [--node-lxcpath pve2=DIR] [--cert F --key F] [--ready-file F]
 
 Every request is checked against schema.json (a copy of the PVE 9.1.3 API schema, see pve_schema.py) and answered
 with PVE's envelope and error shapes. See README.md beside this file for what is emulated and what is not.
