@@ -732,6 +732,14 @@ test_proxmox_emulator_zfs_snapshot_rollback() {
     [[ $pid2 != "$pid1" ]] || fail "the CT was not restarted by the rollback"
     pid_alive "$pid1" && fail "the old init $pid1 still runs"
     assert_eq "s1" "$(conf_of pve 100 parent)" "parent after the rollback"
+    # a running CT is full-cloned only from a snapshot (zfs send|recv of it)
+    expect 500 POST /nodes/pve/lxc/100/clone -d newid=101
+    assert_eq "Full clone of a running container is only possible from a snapshot" "$(reason)"
+    echo changed >"$(zmnt "$ds")/root/file"
+    assert_eq OK "$(task_of POST /nodes/pve/lxc/100/clone -d newid=101 -d snapname=s1)" "full clone from s1"
+    assert_eq before "$(cat "$(zmnt "$EMU_POOL/pve/subvol-101-disk-0")/root/file")" "clone from the snapshot"
+    assert_eq "" "$(zfs list -H -t snapshot -o name -r "$EMU_POOL/pve/subvol-101-disk-0")" "snapshots on the clone"
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/101)" "destroy the clone"
     # without start=1 the CT stays stopped
     assert_eq OK "$(task_of POST /nodes/pve/lxc/100/snapshot/s1/rollback)" "rollback without start"
     wait_status pve 100 stopped

@@ -1010,7 +1010,6 @@ class Emulator:
                     self.vm_stop(ct, task, kill=True)
         task.log("starting migration of CT %d to node '%s' (127.0.0.1)" % (ct.vmid, target))
         copied = []
-        conf_migrated = False
         try:
             with self.lock_config(ct):
                 ct.conf["lock"] = "migrate"
@@ -1055,7 +1054,6 @@ class Emulator:
                 self.write_conf(ct)
                 os.unlink(old)
                 shutil.rmtree(os.path.join(self.lxcpaths[src_node], str(ct.vmid)), ignore_errors=True)
-            conf_migrated = True
         except Exception as e:
             err = e.message.strip() if isinstance(e, PVEError) else str(e)
             task.log("ERROR: %s" % err)
