@@ -2456,9 +2456,9 @@ class API:
         return task
 
     def task_list(self, req, p):
-        self.check_node(p)
+        node = self.check_node(p)
         with self.emu.tasks_lock:
-            tasks = list(self.emu.tasks.values())
+            tasks = [t for t in self.emu.tasks.values() if t.node == node]
         out = []
         if p.get("vmid"):
             tasks = [t for t in tasks if t.id == str(p["vmid"])]
