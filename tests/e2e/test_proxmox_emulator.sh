@@ -804,6 +804,15 @@ test_proxmox_emulator_zfs_template_linked_clone() {
     assert_eq OK "$(task_of DELETE /nodes/pve/lxc/100)" "destroy the template"
     assert_eq OK "$(task_of DELETE /nodes/pve/lxc/102)" "destroy the full clone"
     assert_eq "" "$(zfs list -H -o name -r "$pool" | grep -v "^$pool\$" || true)" "datasets left"
+    # beside it, a template on the dir storage: linked clones refused (DirPlugin has no clone feature for subvols)
+    create_ct 110 "/bin/sh -c 'exec sleep 300'"
+    expect 200 POST /nodes/pve/lxc/110/template
+    for n in $(seq 100); do [[ $(conf_of pve 110 template) == 1 ]] && break; sleep 0.1; done
+    expect 500 POST /nodes/pve/lxc/110/clone -d newid=111
+    assert_eq "Linked clone feature for 'local:110/basevol-110-disk-0.subvol' is not available" "$(reason)"
+    assert_eq null "$(conf_of pve 110 lock)" "dir template unlocked after the refusal"
+    expect 500 GET /nodes/pve/lxc/111/config
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/110)" "destroy the dir template"
     emu_down
 }
 
