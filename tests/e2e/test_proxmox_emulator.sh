@@ -25,16 +25,39 @@ emu_up() {
     # The root of an unprivileged CT (host uid 100000) must traverse the path to its volume, as /var/lib/vz on a
     # PVE node; the run's scratch dir is mktemp's 0700.
     chmod o+x "$E2E_WORK"
-    pve_emu_start "$EMU_DIR"
-    trap 'pve_emu_stop "$EMU_DIR" >/dev/null 2>&1 || true' EXIT
+    pve_emu_start "$EMU_DIR" "${@:2}"
+    trap 'pve_emu_stop "$EMU_DIR" >/dev/null 2>&1 || true; emu_zfs_down' EXIT
     RESP_HEAD="$EMU_DIR/resp.head"
     RESP_BODY="$EMU_DIR/resp.body"
+}
+
+# emu_zfs_up NAME: a zfs pool of its own (zfs-fuse on a file vdev, tests/storage/fixture.sh: one daemon for
+# the whole machine) for a `zfspool` storage; sets EMU_POOL and EMU_ZFS_STORAGE (tank:zfspool:POOL/pve:...).
+# Call it before emu_up; emu_down (or the test's exit) destroys the pool after the emulator stopped.
+EMU_FIXTURE="$E2E_DIR/../storage/fixture.sh"
+emu_zfs_up() {
+    emu_only_once
+    command -v zfs-fuse >/dev/null || fail "zfs-fuse is not installed (scripts/install-deps.sh)"
+    EMU_POOL="lxcri-e2e-$$-pve$1"
+    EMU_POOL_MNT="$E2E_WORK/pve-zpool-$1"
+    chmod o+x "$E2E_WORK"
+    trap 'emu_zfs_down' EXIT
+    bash "$EMU_FIXTURE" zfs-up "$EMU_POOL" "$EMU_POOL_MNT" 256 $$ 2>"$E2E_WORK/fixture-$1.err" ||
+        fail "zfs fixture: $(cat "$E2E_WORK/fixture-$1.err")"
+    EMU_ZFS_STORAGE="tank:zfspool:$EMU_POOL/pve:rootdir,images"
+}
+
+emu_zfs_down() {
+    [[ -n ${EMU_POOL:-} ]] || return 0
+    bash "$EMU_FIXTURE" zfs-down "$EMU_POOL" $$ || true
+    EMU_POOL=
 }
 
 # emu_down: stop the emulator; nothing may be left (no CT, no mount under its dir).
 emu_down() {
     trap - EXIT
-    pve_emu_stop "$EMU_DIR" || fail "the emulator left something behind"
+    pve_emu_stop "$EMU_DIR" || { emu_zfs_down; fail "the emulator left something behind"; }
+    emu_zfs_down
     pid_alive "$PVE_EMU_PID" && fail "emulator $PVE_EMU_PID still alive after SIGTERM"
     local left
     left=$(find /sys/fs/cgroup -maxdepth 2 -name "pve-emu-$PVE_EMU_PORT*" 2>/dev/null)
@@ -73,7 +96,7 @@ wait_task() {
     local upid=$1 timeout=${2:-30} deadline st
     deadline=$((SECONDS + timeout))
     while ((SECONDS <= deadline)); do
-        expect 200 GET "/nodes/pve/tasks/$(uri "$upid")/status"
+        expect 200 GET "/nodes/$(cut -d: -f2 <<<"$upid")/tasks/$(uri "$upid")/status"
         st=$(jq -r .data.status "$RESP_BODY")
         if [[ $st == stopped ]]; then
             jq -r .data.exitstatus "$RESP_BODY"
@@ -85,7 +108,7 @@ wait_task() {
 }
 
 task_log() {
-    expect 200 GET "/nodes/pve/tasks/$(uri "$1")/log" --get --data limit=500
+    expect 200 GET "/nodes/$(cut -d: -f2 <<<"$1")/tasks/$(uri "$1")/log" --get --data limit=500
     jq -r '.data[].t' "$RESP_BODY"
 }
 
@@ -627,4 +650,363 @@ test_proxmox_emulator_validator_unit() {
     echo "$out" | tail -n 40
     ((rc == 0)) || fail "the validator's unit tests failed (rc=$rc)"
     [[ $out == *"OK"* ]] || fail "no unittest result line"
+}
+
+# ---------------------------------------------------------------------------------------------- issue 16: zfspool,
+# snapshots, templates and linked clones, locks, two nodes, migration, HA, mid-task failures
+
+# fault JSON: sets emulator faults (POST /emulator/fault).
+fault() {
+    curl -sS --cacert "$PVE_EMU_CERT" -d "$1" "$PVE_EMU_URL/emulator/fault" >/dev/null || fail "fault $1"
+}
+
+# task_of METHOD PATH [curl args]: a call that must answer a UPID; waits for it and prints its exitstatus.
+task_of() {
+    expect 200 "$@"
+    local upid
+    upid=$(jq -r .data "$RESP_BODY")
+    [[ $upid == UPID:* ]] || fail "$1 $2 answered $(body)"
+    wait_task "$upid" 60
+}
+
+# wait_status NODE VMID STATUS: polls status/current until it shows STATUS (30 s).
+wait_status() {
+    local n
+    for n in $(seq 300); do
+        if [[ $(api GET "/nodes/$1/lxc/$2/status/current") == 200 && $(jq -r .data.status "$RESP_BODY") == "$3" ]]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    fail "CT $2 on $1 not $3 after 30 s: $(body)"
+}
+
+# conf_of NODE VMID KEY: a key of the CT's config (null when unset).
+conf_of() {
+    expect 200 GET "/nodes/$1/lxc/$2/config"
+    jq -r ".data[\"$3\"]" "$RESP_BODY"
+}
+
+zmnt() { zfs get -H -o value mountpoint "$1"; }
+
+test_proxmox_emulator_zfs_snapshot_rollback() {
+    emu_zfs_up snap
+    emu_up zsnap --storage "$EMU_ZFS_STORAGE"
+    TMPL=$(upload_busybox)
+    # a CT volume on a zfspool storage is a dataset subvol-VMID-disk-0 with the size as refquota
+    create_ct 100 "/bin/sh -c 'exec sleep 300'" --data-urlencode rootfs=tank:1
+    assert_eq "tank:subvol-100-disk-0,size=1G" "$(conf_of pve 100 rootfs)" "rootfs on zfspool"
+    local ds="$EMU_POOL/pve/subvol-100-disk-0" mnt
+    assert_eq 1G "$(zfs get -H -o value refquota "$ds")" "refquota"
+    mnt=$(zmnt "$ds")
+    [[ -x $mnt/bin/busybox ]] || fail "template not unpacked into the dataset at $mnt"
+    assert_eq OK "$(ct_task 100 start)" "start on zfspool"
+    grep -qx "lxc.rootfs.path = $mnt" "$PVE_EMU_LXCPATH/100/config" || fail "lxc.rootfs.path: $(grep rootfs "$PVE_EMU_LXCPATH/100/config")"
+    echo before >"$mnt/root/file"
+    # snapshot: a zfs snapshot of every volume, the config's section, parent
+    expect 500 POST /nodes/pve/lxc/100/snapshot -d snapname=current
+    assert_eq "unable to use snapshot name 'current' (reserved name)" "$(reason)"
+    assert_eq OK "$(task_of POST /nodes/pve/lxc/100/snapshot -d snapname=s1 -d description=first)" "snapshot s1"
+    zfs list -H -o name "$ds@s1" >/dev/null || fail "no zfs snapshot $ds@s1"
+    expect 200 GET /nodes/pve/lxc/100/snapshot
+    assert_eq "s1 first" "$(jq -r '.data[] | select(.name=="s1") | "\(.name) \(.description)"' "$RESP_BODY")" "listed"
+    assert_eq "s1 1" "$(jq -r '.data[] | select(.name=="current") | "\(.parent) \(.running)"' "$RESP_BODY")" "current"
+    assert_eq null "$(conf_of pve 100 lock)" "no lock after the snapshot"
+    assert_eq "snapshot name 's1' already used" "$(task_of POST /nodes/pve/lxc/100/snapshot -d snapname=s1)"
+    echo after >"$mnt/root/file"
+    assert_eq OK "$(task_of POST /nodes/pve/lxc/100/snapshot -d snapname=s2)" "snapshot s2"
+    # only the most recent snapshot can be rolled back to (ZFSPoolPlugin volume_rollback_is_possible)
+    assert_eq "can't rollback, 's1' is not most recent snapshot on 'tank:subvol-100-disk-0'" \
+        "$(task_of POST /nodes/pve/lxc/100/snapshot/s1/rollback)"
+    assert_eq "snapshot 'nope' does not exist" "$(task_of POST /nodes/pve/lxc/100/snapshot/nope/rollback)"
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/100/snapshot/s2)" "delete s2"
+    zfs list -H -o name "$ds@s2" >/dev/null 2>&1 && fail "zfs snapshot s2 left after its delete"
+    # rollback of a running CT: stopped, rolled back, started again with start=1; the file is as it was
+    local pid1 pid2
+    expect 200 GET /nodes/pve/lxc/100/status/current
+    pid1=$(jq -r .data.pid "$RESP_BODY")
+    assert_eq OK "$(task_of POST /nodes/pve/lxc/100/snapshot/s1/rollback -d start=1)" "rollback"
+    assert_eq before "$(cat "$(zmnt "$ds")/root/file")" "file after the rollback"
+    wait_status pve 100 running
+    pid2=$(jq -r .data.pid "$RESP_BODY")
+    [[ $pid2 != "$pid1" ]] || fail "the CT was not restarted by the rollback"
+    pid_alive "$pid1" && fail "the old init $pid1 still runs"
+    assert_eq "s1" "$(conf_of pve 100 parent)" "parent after the rollback"
+    # a running CT is full-cloned only from a snapshot (zfs send|recv of it)
+    expect 500 POST /nodes/pve/lxc/100/clone -d newid=101
+    assert_eq "Full clone of a running container is only possible from a snapshot" "$(reason)"
+    echo changed >"$(zmnt "$ds")/root/file"
+    assert_eq OK "$(task_of POST /nodes/pve/lxc/100/clone -d newid=101 -d snapname=s1)" "full clone from s1"
+    assert_eq before "$(cat "$(zmnt "$EMU_POOL/pve/subvol-101-disk-0")/root/file")" "clone from the snapshot"
+    assert_eq "" "$(zfs list -H -t snapshot -o name -r "$EMU_POOL/pve/subvol-101-disk-0")" "snapshots on the clone"
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/101)" "destroy the clone"
+    # without start=1 the CT stays stopped
+    assert_eq OK "$(task_of POST /nodes/pve/lxc/100/snapshot/s1/rollback)" "rollback without start"
+    wait_status pve 100 stopped
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/100/snapshot/s1)" "delete s1"
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/100)" "destroy"
+    zfs list -H -o name "$ds" >/dev/null 2>&1 && fail "dataset $ds left after destroy"
+    emu_down
+}
+
+test_proxmox_emulator_zfs_template_linked_clone() {
+    emu_zfs_up tmpl
+    emu_up ztmpl --storage "$EMU_ZFS_STORAGE"
+    TMPL=$(upload_busybox)
+    create_ct 100 "/bin/sh -c 'cat /data; exec sleep 300'" --data-urlencode rootfs=tank:1 \
+        --data-urlencode "net0=name=eth0,hwaddr=BC:24:11:00:00:01,ip=dhcp"
+    local pool="$EMU_POOL/pve"
+    echo base >"$(zmnt "$pool/subvol-100-disk-0")/data"
+    # template rules: no snapshots, stopped, not already a template
+    assert_eq OK "$(task_of POST /nodes/pve/lxc/100/snapshot -d snapname=s1)" "snapshot"
+    expect 500 POST /nodes/pve/lxc/100/template
+    assert_eq "unable to create template, because CT contains snapshots" "$(reason)"
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/100/snapshot/s1)" "delete s1"
+    # a linked clone needs a template: a zfs subvol that is not a base cannot be linked-cloned
+    expect 500 POST /nodes/pve/lxc/100/clone -d newid=109 -d full=0
+    assert_eq "Linked clone feature for 'tank:subvol-100-disk-0' is not available" "$(reason)"
+    assert_eq null "$(conf_of pve 100 lock)" "source unlocked after the refused clone"
+    expect 500 GET /nodes/pve/lxc/109/config
+    assert_eq OK "$(ct_task 100 start)" "start"
+    expect 500 POST /nodes/pve/lxc/100/template
+    assert_eq "you can't convert a CT to template if the CT is running" "$(reason)"
+    assert_eq OK "$(ct_task 100 stop)" "stop"
+    # template: rename to basevol-100-disk-0 + snapshot __base__ (ZFSPoolPlugin create_base); answers null
+    expect 200 POST /nodes/pve/lxc/100/template
+    assert_eq '{"data":null}' "$(body)" "template answer"
+    local n
+    for n in $(seq 100); do [[ $(conf_of pve 100 template) == 1 ]] && break; sleep 0.1; done
+    assert_eq "tank:basevol-100-disk-0,size=1G" "$(conf_of pve 100 rootfs)" "template rootfs"
+    zfs list -H -o name "$pool/basevol-100-disk-0@__base__" >/dev/null || fail "no $pool/basevol-100-disk-0@__base__"
+    zfs list -H -o name "$pool/subvol-100-disk-0" >/dev/null 2>&1 && fail "subvol-100-disk-0 still there"
+    expect 500 POST /nodes/pve/lxc/100/template
+    assert_eq "you can't convert a template to a template" "$(reason)"
+    assert_eq "you can't take a snapshot if it's a template" "$(task_of POST /nodes/pve/lxc/100/snapshot -d snapname=s2)"
+    # linked clone (full defaults to 0 for a template): a zfs clone of basevol@__base__; storage is refused
+    expect 500 POST /nodes/pve/lxc/100/clone -d newid=101 -d storage=tank
+    assert_eq "parameter 'storage' not allowed for linked clones" "$(reason)"
+    assert_eq OK "$(task_of POST /nodes/pve/lxc/100/clone -d newid=101 -d hostname=linked1)" "linked clone"
+    assert_eq "tank:basevol-100-disk-0/subvol-101-disk-0,size=1G" "$(conf_of pve 101 rootfs)" "clone rootfs"
+    assert_eq "$pool/basevol-100-disk-0@__base__" "$(zfs get -H -o value origin "$pool/subvol-101-disk-0")" "origin"
+    [[ $(conf_of pve 101 net0) != *BC:24:11:00:00:01* ]] || fail "the linked clone kept the MAC"
+    assert_eq null "$(conf_of pve 100 lock)" "template unlocked after the clone"
+    assert_eq OK "$(ct_task 101 start)" "start the linked clone"
+    assert_eq base "$(cat "$(zmnt "$pool/subvol-101-disk-0")/data")" "the clone's data"
+    # a full clone of the template: its own dataset, no origin
+    assert_eq OK "$(task_of POST /nodes/pve/lxc/100/clone -d newid=102 -d full=1)" "full clone"
+    assert_eq "-" "$(zfs get -H -o value origin "$pool/subvol-102-disk-0")" "full clone origin"
+    assert_eq base "$(cat "$(zmnt "$pool/subvol-102-disk-0")/data")" "full clone data"
+    # a base with linked clones cannot be destroyed (pve-storage vdisk_free); nothing is removed
+    assert_eq "base volume 'basevol-100-disk-0' is still in use by linked clones" "$(task_of DELETE /nodes/pve/lxc/100)"
+    assert_eq 1 "$(conf_of pve 100 template)" "template config kept"
+    zfs list -H -o name "$pool/basevol-100-disk-0" >/dev/null || fail "base dataset destroyed"
+    assert_eq "WARNINGS: 1" "$(task_of DELETE /nodes/pve/lxc/101 -G -d force=1)" "destroy the running linked clone"
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/100)" "destroy the template"
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/102)" "destroy the full clone"
+    assert_eq "" "$(zfs list -H -o name -r "$pool" | grep -v "^$pool\$" || true)" "datasets left"
+    # beside it, a template on the dir storage: linked clones refused (DirPlugin has no clone feature for subvols)
+    create_ct 110 "/bin/sh -c 'exec sleep 300'"
+    expect 200 POST /nodes/pve/lxc/110/template
+    for n in $(seq 100); do [[ $(conf_of pve 110 template) == 1 ]] && break; sleep 0.1; done
+    expect 500 POST /nodes/pve/lxc/110/clone -d newid=111
+    assert_eq "Linked clone feature for 'local:110/basevol-110-disk-0.subvol' is not available" "$(reason)"
+    assert_eq null "$(conf_of pve 110 lock)" "dir template unlocked after the refusal"
+    expect 500 GET /nodes/pve/lxc/111/config
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/110)" "destroy the dir template"
+    emu_down
+}
+
+test_proxmox_emulator_locks() {
+    emu_zfs_up lock
+    emu_up lock --storage "$EMU_ZFS_STORAGE"
+    TMPL=$(upload_busybox)
+    create_ct 100 "/bin/sh -c 'exec sleep 300'" --data-urlencode rootfs=tank:1
+    # clone: `disk` on the source and `create` on the target while the task runs
+    fault '{"mid_task_ms":3000}'
+    expect 200 POST /nodes/pve/lxc/100/clone -d newid=101
+    local upid
+    upid=$(jq -r .data "$RESP_BODY")
+    assert_eq disk "$(conf_of pve 100 lock)" "source lock"
+    assert_eq create "$(conf_of pve 101 lock)" "target lock"
+    expect 500 PUT /nodes/pve/lxc/100/config -d memory=256
+    assert_eq "CT is locked (disk)" "$(reason)" "config"
+    expect 500 POST /nodes/pve/lxc/100/template
+    assert_eq "CT is locked (disk)" "$(reason)" "template"
+    expect 500 DELETE /nodes/pve/lxc/100
+    assert_eq "CT is locked (disk)" "$(reason)" "destroy"
+    expect 500 POST /nodes/pve/lxc/100/clone -d newid=102
+    assert_eq "CT is locked (disk)" "$(reason)" "second clone"
+    assert_eq "CT is locked (disk)" "$(task_of POST /nodes/pve/lxc/100/status/start)" "start"
+    assert_eq "CT is locked (disk)" "$(task_of POST /nodes/pve/lxc/100/snapshot -d snapname=sx)" "snapshot"
+    assert_eq "CT is locked (create)" "$(task_of POST /nodes/pve/lxc/101/status/start)" "start of the target"
+    assert_eq OK "$(wait_task "$upid" 60)" "clone"
+    assert_eq null "$(conf_of pve 100 lock)" "source unlocked"
+    assert_eq null "$(conf_of pve 101 lock)" "target unlocked"
+    # snapshot, rollback and snapshot-delete hold their own locks
+    expect 200 POST /nodes/pve/lxc/100/snapshot -d snapname=s1
+    upid=$(jq -r .data "$RESP_BODY")
+    for _ in $(seq 50); do [[ $(conf_of pve 100 lock) == snapshot ]] && break; sleep 0.05; done
+    assert_eq snapshot "$(conf_of pve 100 lock)" "snapshot lock"
+    assert_eq "CT is locked (snapshot)" "$(task_of POST /nodes/pve/lxc/100/status/start)" "start during snapshot"
+    assert_eq OK "$(wait_task "$upid" 60)" "snapshot"
+    expect 200 POST /nodes/pve/lxc/100/snapshot/s1/rollback
+    upid=$(jq -r .data "$RESP_BODY")
+    for _ in $(seq 50); do [[ $(conf_of pve 100 lock) == rollback ]] && break; sleep 0.05; done
+    assert_eq rollback "$(conf_of pve 100 lock)" "rollback lock"
+    assert_eq "CT is locked (rollback)" "$(task_of DELETE /nodes/pve/lxc/100/snapshot/s1)" "delete during rollback"
+    expect 500 POST /nodes/pve/lxc/100/template
+    assert_eq "CT is locked (rollback)" "$(reason)" "template during rollback"
+    assert_eq OK "$(wait_task "$upid" 60)" "rollback"
+    fault '{"clear":true}'
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/100/snapshot/s1)" "delete s1"
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/101)" "destroy 101"
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/100)" "destroy 100"
+    emu_down
+}
+
+# An init that ends on SIGPWR (lxc-stop's clean shutdown, PVE's shutdown) as a real init does: a bare sleep as
+# PID 1 ignores it, and a clean stop would wait for its whole timeout.
+EMU_INIT="/bin/sh -c 'trap \"exit 0\" PWR TERM; sleep 300 & wait'"
+
+test_proxmox_emulator_migrate() {
+    emu_zfs_up mig
+    emu_up mig --node pve --node pve2 --storage "$EMU_ZFS_STORAGE"
+    local lxc2
+    lxc2=$(jq -r .nodes.pve2.lxcpath "$EMU_DIR/ready.json")
+    [[ -n $lxc2 && $lxc2 != null && $lxc2 != "$PVE_EMU_LXCPATH" ]] || fail "pve2's lxcpath: $lxc2"
+    expect 200 GET /nodes
+    assert_eq "pve pve2" "$(jq -r '[.data[].node] | sort | join(" ")' "$RESP_BODY")" "nodes"
+    TMPL=$(upload_busybox)
+    create_ct 100 "$EMU_INIT"
+    echo moved >"$EMU_DIR/storage/local/images/100/subvol-100-disk-0.subvol/data"
+    assert_eq OK "$(ct_task 100 start)" "start on pve"
+    expect 500 POST /nodes/pve/lxc/100/migrate -d target=pve2
+    assert_eq "can't migrate running container without --online or --restart" "$(reason)"
+    expect 400 POST /nodes/pve/lxc/100/migrate -d target=pve
+    assert_eq "target is local node." "$(jq -r .errors.target "$RESP_BODY")" "local target"
+    expect 500 POST /nodes/pve/lxc/100/migrate -d target=pve9 -d restart=1
+    assert_eq "no such cluster node 'pve9'" "$(reason)"
+    assert_eq "lxc live migration is currently not implemented" \
+        "$(task_of POST /nodes/pve/lxc/100/migrate -d target=pve2 -d online=1)" "online"
+    # restart mode: stopped on pve, config and volume moved (a copy: dir storages are not shared), started on pve2
+    local upid
+    expect 200 POST /nodes/pve/lxc/100/migrate -d target=pve2 -d restart=1
+    upid=$(jq -r .data "$RESP_BODY")
+    [[ $upid == UPID:pve:*:vzmigrate:100:* ]] || fail "migrate UPID $upid"
+    assert_eq OK "$(wait_task "$upid" 60)" "migrate"
+    task_log "$upid" | grep -q "migration finished successfully" || fail "log: $(task_log "$upid")"
+    wait_status pve2 100 running
+    lxc-info -n 100 -P "$lxc2" -s | grep -q RUNNING || fail "CT 100 does not run under pve2's lxcpath $lxc2"
+    lxc-info -n 100 -P "$PVE_EMU_LXCPATH" -s 2>/dev/null | grep -q RUNNING && fail "CT 100 still runs under pve's lxcpath"
+    expect 500 GET /nodes/pve/lxc/100/status/current
+    assert_eq "Configuration file 'nodes/pve/lxc/100.conf' does not exist" "$(reason)" "the CT on the wrong node"
+    [[ -e $EMU_DIR/storage/local/images/100 ]] && fail "the source volume was left on pve"
+    assert_eq moved "$(cat "$EMU_DIR/storage/local-pve2/images/100/subvol-100-disk-0.subvol/data")" "data on pve2"
+    expect 200 GET /cluster/resources
+    assert_eq pve2 "$(jq -r '.data[] | select(.id=="lxc/100") | .node' "$RESP_BODY")" "cluster resources"
+    # zfspool: send/recv with the snapshots; a linked clone cannot leave its base's node
+    create_ct 101 "$EMU_INIT" --data-urlencode rootfs=tank:1
+    assert_eq OK "$(task_of POST /nodes/pve/lxc/101/snapshot -d snapname=s1)" "snapshot"
+    assert_eq OK "$(task_of POST /nodes/pve/lxc/101/migrate -d target=pve2)" "migrate a stopped CT"
+    assert_eq "tank:subvol-101-disk-0,size=1G" "$(conf_of pve2 101 rootfs)" "rootfs on pve2"
+    zfs list -H -o name "$EMU_POOL/pve-pve2/subvol-101-disk-0@s1" >/dev/null || fail "dataset or snapshot not on pve2"
+    zfs list -H -o name "$EMU_POOL/pve/subvol-101-disk-0" >/dev/null 2>&1 && fail "dataset left on pve"
+    assert_eq OK "$(ct_task_on pve2 101 start)" "start on pve2"
+    grep -q "lxc.rootfs.path = $(zmnt "$EMU_POOL/pve-pve2/subvol-101-disk-0")" "$lxc2/101/config" || fail "rootfs on pve2"
+    # and back, stopped
+    assert_eq OK "$(task_of POST /nodes/pve2/lxc/100/migrate -d target=pve -d restart=1)" "migrate back"
+    wait_status pve 100 running
+    assert_eq "WARNINGS: 1" "$(task_of DELETE /nodes/pve/lxc/100 -G -d force=1)" "destroy 100"
+    assert_eq "WARNINGS: 1" "$(task_of DELETE /nodes/pve2/lxc/101 -G -d force=1)" "destroy 101"
+    emu_down
+}
+
+ct_task_on() {
+    expect 200 POST "/nodes/$1/lxc/$2/status/$3"
+    wait_task "$(jq -r .data "$RESP_BODY")"
+}
+
+test_proxmox_emulator_ha() {
+    emu_up ha --node pve --node pve2
+    local lxc2
+    lxc2=$(jq -r .nodes.pve2.lxcpath "$EMU_DIR/ready.json")
+    TMPL=$(upload_busybox)
+    create_ct 100 "$EMU_INIT"
+    expect 500 POST /cluster/ha/resources -d sid=ct:999
+    expect 200 POST /cluster/ha/resources -d sid=ct:100 -d state=started
+    assert_eq null "$(jq -r .data "$RESP_BODY")" "create answers null"
+    # HA starts it
+    wait_status pve 100 running
+    assert_eq "1 started" "$(jq -r '"\(.data.ha.managed) \(.data.ha.state)"' "$RESP_BODY")" "ha in status/current"
+    expect 500 POST /cluster/ha/resources -d sid=100
+    assert_eq "resource ID 'ct:100' already defined" "$(reason)"
+    expect 200 GET /cluster/ha/resources
+    assert_eq "ct:100 started" "$(jq -r '.data[] | "\(.sid) \(.state)"' "$RESP_BODY")" "ha list"
+    # stop/start of an HA-managed CT only ask HA (hastop/hastart)
+    expect 200 POST /nodes/pve/lxc/100/status/stop
+    [[ $(jq -r .data "$RESP_BODY") == *:hastop:100:* ]] || fail "stop of an HA CT: $(body)"
+    wait_status pve 100 stopped
+    expect 200 GET /cluster/ha/resources/ct:100
+    assert_eq stopped "$(jq -r .data.state "$RESP_BODY")" "state after stop"
+    expect 200 PUT /cluster/ha/resources/ct:100 -d state=started
+    wait_status pve 100 running
+    # HA moves the CT to the other node (its node failed): the init is killed, the CT runs on pve2
+    local pid1
+    pid1=$(jq -r .data.pid "$RESP_BODY")
+    fault '{"ha_move":100}'
+    wait_status pve2 100 running
+    pid_alive "$pid1" && fail "the old init $pid1 survived the HA move"
+    lxc-info -n 100 -P "$lxc2" -s | grep -q RUNNING || fail "CT 100 not running under $lxc2"
+    expect 500 DELETE /nodes/pve2/lxc/100 -G -d force=1
+    assert_eq "unable to remove CT 100 - used in HA resources and purge parameter not set." "$(reason)"
+    expect 200 DELETE /cluster/ha/resources/ct:100
+    expect 500 GET /cluster/ha/resources/ct:100
+    assert_eq "no such resource 'ct:100'" "$(reason)"
+    expect 500 DELETE /cluster/ha/resources/ct:100
+    assert_eq "cannot delete service 'ct:100', not HA managed!" "$(reason)"
+    assert_eq "WARNINGS: 1" "$(task_of DELETE /nodes/pve2/lxc/100 -G -d force=1)" "destroy"
+    emu_down
+}
+
+test_proxmox_emulator_mid_task_failures() {
+    emu_zfs_up fail
+    emu_up fail --node pve --node pve2 --storage "$EMU_ZFS_STORAGE"
+    TMPL=$(upload_busybox)
+    local pool="$EMU_POOL/pve"
+    create_ct 100 "$EMU_INIT" --data-urlencode rootfs=tank:1
+    # mid-snapshot: the volume snapshot is made, then the task fails: the snapshot and its section are removed
+    fault '{"task_error":"vzsnapshot"}'
+    assert_eq "emulated fault: task vzsnapshot failed" "$(task_of POST /nodes/pve/lxc/100/snapshot -d snapname=s1)"
+    assert_eq "" "$(zfs list -H -t snapshot -o name -r "$pool")" "zfs snapshots left"
+    expect 200 GET /nodes/pve/lxc/100/snapshot
+    assert_eq current "$(jq -r '[.data[].name] | join(" ")' "$RESP_BODY")" "snapshots listed"
+    assert_eq null "$(conf_of pve 100 lock)" "lock after the failed snapshot"
+    fault '{"clear":true}'
+    # mid-clone: linked clone of a template fails after the zfs clone: no CT 101, no dataset
+    expect 200 POST /nodes/pve/lxc/100/template
+    for _ in $(seq 100); do [[ $(conf_of pve 100 template) == 1 ]] && break; sleep 0.1; done
+    fault '{"task_error":"vzclone"}'
+    local st
+    st=$(task_of POST /nodes/pve/lxc/100/clone -d newid=101)
+    assert_eq "clone failed: emulated fault: task vzclone failed" "$st" "clone"
+    expect 500 GET /nodes/pve/lxc/101/config
+    [[ -e $EMU_DIR/pve/nodes/pve/lxc/101.conf ]] && fail "101.conf left"
+    zfs list -H -o name "$pool/subvol-101-disk-0" >/dev/null 2>&1 && fail "dataset of the failed clone left"
+    assert_eq null "$(conf_of pve 100 lock)" "template lock after the failed clone"
+    fault '{"clear":true}'
+    # mid-migrate: the volume was copied to pve2, then the task fails: the copy is removed, the CT is back
+    # and running on pve, unlocked
+    create_ct 102 "$EMU_INIT" --data-urlencode rootfs=tank:1
+    assert_eq OK "$(ct_task 102 start)" "start 102"
+    fault '{"task_error":"vzmigrate"}'
+    assert_eq "migration aborted" "$(task_of POST /nodes/pve/lxc/102/migrate -d target=pve2 -d restart=1)" "migrate"
+    wait_status pve 102 running
+    assert_eq null "$(conf_of pve 102 lock)" "lock after the failed migration"
+    zfs list -H -o name "$EMU_POOL/pve-pve2/subvol-102-disk-0" >/dev/null 2>&1 && fail "copy left on pve2"
+    zfs list -H -o name "$pool/subvol-102-disk-0" >/dev/null || fail "source dataset gone"
+    [[ -e $EMU_DIR/pve/nodes/pve2/lxc/102.conf ]] && fail "config on pve2"
+    fault '{"clear":true}'
+    assert_eq "WARNINGS: 1" "$(task_of DELETE /nodes/pve/lxc/102 -G -d force=1)" "destroy 102"
+    assert_eq OK "$(task_of DELETE /nodes/pve/lxc/100)" "destroy 100"
+    emu_down
 }

@@ -41,8 +41,8 @@ pve_emu_start() {
             n=$((n + 1))
         done
         [[ -s $ready ]] && break
-        kill "$PVE_EMU_PID" 2>/dev/null
-        wait "$PVE_EMU_PID" 2>/dev/null
+        kill "$PVE_EMU_PID" 2>/dev/null || true
+        wait "$PVE_EMU_PID" 2>/dev/null || true
     done
     if [[ ! -s $ready ]]; then
         echo "pve_emu_start: the emulator did not come up; its log:" >&2
@@ -83,15 +83,16 @@ pve_emu_stop() {
     wait "$pid" 2>/dev/null
     rm -f "$dir/emulator.pid"
     local lxcpath
-    lxcpath=$(jq -r .lxcpath "$dir/ready.json" 2>/dev/null)
-    if [[ -n $lxcpath && -d $lxcpath ]]; then
+    # every node's lxcpath (--node pve2 ...: "nodes" in the ready file)
+    for lxcpath in $(jq -r '[.lxcpath] + [(.nodes // {})[].lxcpath] | unique | .[]' "$dir/ready.json" 2>/dev/null); do
+        [[ -d $lxcpath ]] || continue
         local c
         for c in $(lxc-ls -P "$lxcpath" --running 2>/dev/null); do
             echo "pve_emu_stop: CT $c still running under $lxcpath" >&2
             lxc-stop -k -n "$c" -P "$lxcpath" >/dev/null 2>&1
             rc=1
         done
-    fi
+    done
     if awk -v d="$dir/" 'index($5 "/", d) == 1 {found=1} END {exit !found}' /proc/self/mountinfo; then
         echo "pve_emu_stop: mounts left under $dir:" >&2
         awk -v d="$dir/" 'index($5 "/", d) == 1 {print "  " $5}' /proc/self/mountinfo >&2

@@ -3,7 +3,8 @@
 
     python3 tests/pve-emulator/pve_emulator.py --listen 127.0.0.1:PORT --node pve \
         --token 'root@pam!lxcri=SECRET' [--user root@pam:PASSWORD] --data-dir DIR [--lxcpath DIR] \
-        [--storage local:dir:PATH:vztmpl,rootdir,images] ... [--cert F --key F] [--ready-file F]
+        [--storage local:dir:PATH:vztmpl,rootdir,images] [--storage tank:zfspool:POOL/DATASET:rootdir,images] ...
+        [--node pve2 ...] [--node-lxcpath pve2=DIR] [--cert F --key F] [--ready-file F]
 
 Every request is checked against schema.json (a copy of the PVE 9.1.3 API schema, see pve_schema.py) and answered
 with PVE's envelope and error shapes. See README.md beside this file for what is emulated and what is not.
@@ -35,6 +36,10 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pve_schema  # noqa: E402
+
+# task types whose emulated fault strikes in the middle of the work (after volumes were made), so that the
+# task's own cleanup runs as PVE's does on an error; other types fail before they start
+MID_TASK_FAULTS = ("vzcreate", "vzclone", "vzsnapshot", "vzmigrate")
 
 VERSION = {"release": "9.1", "repoid": "e2b8d3d5", "version": "9.1.3", "console": "xtermjs"}
 TICKET_LIFETIME = 7200  # pve-access-control AccessControl.pm: 2 hours
@@ -119,34 +124,130 @@ def config_digest(conf):
 # ============================================================================================ storage
 
 class Storage:
-    def __init__(self, spec, data_dir):
-        # NAME:dir:PATH:CONTENT,CONTENT
+    """A storage of the cluster, present on every node (not shared: each node has its own copy, as `local` or a
+    node's own zpool). `dir`: PATH (the first node; another node N: PATH-N). `zfspool`: POOL/DATASET (another
+    node N: POOL/DATASET-N), volumes as datasets subvol-VMID-disk-N (pve-storage ZFSPoolPlugin)."""
+
+    def __init__(self, spec, data_dir, nodes):
+        # NAME:dir:PATH:CONTENT,CONTENT  or  NAME:zfspool:POOL/DATASET:CONTENT,...
         parts = spec.split(":", 3)
-        if len(parts) < 3 or parts[1] != "dir":
-            raise SystemExit("--storage %s: expected NAME:dir:PATH[:CONTENT,...] (only 'dir' storages)" % spec)
+        if len(parts) < 3 or parts[1] not in ("dir", "zfspool"):
+            raise SystemExit("--storage %s: expected NAME:dir:PATH[:CONTENT,...] or NAME:zfspool:POOL[/DATASET]"
+                             "[:rootdir,images]" % spec)
         self.name = parts[0]
-        self.type = "dir"
-        self.path = os.path.abspath(parts[2] or os.path.join(data_dir, "storage", self.name))
-        self.content = (parts[3] if len(parts) > 3 else "vztmpl,rootdir,images,iso").split(",")
-        for d in ("template/cache", "template/iso", "images", "dump"):
-            os.makedirs(os.path.join(self.path, d), exist_ok=True)
+        self.type = parts[1]
+        self.nodes = nodes
+        if self.type == "dir":
+            self.path = os.path.abspath(parts[2] or os.path.join(data_dir, "storage", self.name))
+            self.content = (parts[3] if len(parts) > 3 else "vztmpl,rootdir,images,iso").split(",")
+            for node in nodes:
+                for d in ("template/cache", "template/iso", "images", "dump"):
+                    os.makedirs(os.path.join(self.root(node), d), exist_ok=True)
+        else:
+            if not parts[2]:
+                raise SystemExit("--storage %s: a zfspool storage needs POOL[/DATASET]" % spec)
+            self.pool = parts[2].strip("/")
+            self.content = (parts[3] if len(parts) > 3 else "rootdir,images").split(",")
+            bad = set(self.content) - {"rootdir", "images"}
+            if bad:
+                raise SystemExit("--storage %s: a zfspool storage holds only rootdir,images (not %s)" % (
+                    spec, ",".join(sorted(bad))))
+            self.mnt = {}
+            for node in nodes:
+                ds = self.dataset(node)
+                rc, out = run(["zfs", "list", "-H", "-o", "name", ds], timeout=60)
+                if rc != 0:
+                    rc, out = run(["zfs", "create", "-p", ds], timeout=60)
+                    if rc != 0:
+                        raise SystemExit("--storage %s: zfs create %s: %s" % (spec, ds, out.strip()))
+                rc, out = run(["zfs", "get", "-H", "-o", "value", "mountpoint", ds], timeout=60)
+                if rc != 0 or not out.strip().startswith("/"):
+                    raise SystemExit("--storage %s: dataset %s has no mountpoint: %s" % (spec, ds, out.strip()))
+                self.mnt[node] = out.strip()
+            self.path = self.mnt[nodes[0]]
 
-    def template_path(self, fname):
-        return os.path.join(self.path, "template", "cache", fname)
+    @property
+    def shared(self):
+        return 0
 
-    def volume_path(self, volname):
-        # volname: vztmpl/NAME or VMID/subvol-VMID-disk-N.subvol
+    def root(self, node):
+        """The storage's directory on NODE (dir) or its dataset's mountpoint (zfspool)."""
+        if self.type == "zfspool":
+            return self.mnt[node]
+        return self.path if node == self.nodes[0] else "%s-%s" % (self.path, node)
+
+    def dataset(self, node):
+        return self.pool if node == self.nodes[0] else "%s-%s" % (self.pool, node)
+
+    def template_path(self, fname, node=None):
+        if self.type != "dir":
+            raise die("storage '%s' does not support content type 'vztmpl'\n" % self.name)
+        return os.path.join(self.root(node or self.nodes[0]), "template", "cache", fname)
+
+    def volume_path(self, volname, node=None):
+        # dir: vztmpl/NAME or VMID/subvol-VMID-disk-N.subvol; zfspool: [basevol-X-disk-N/]subvol-VMID-disk-N
+        node = node or self.nodes[0]
+        if self.type == "zfspool":
+            return os.path.join(self.root(node), zfs_name(volname))
         if volname.startswith("vztmpl/"):
-            return self.template_path(volname[len("vztmpl/"):])
+            return self.template_path(volname[len("vztmpl/"):], node)
         if volname.startswith("iso/"):
-            return os.path.join(self.path, "template", "iso", volname[4:])
-        return os.path.join(self.path, "images", volname)
+            return os.path.join(self.root(node), "template", "iso", volname[4:])
+        return os.path.join(self.root(node), "images", volname)
 
-    def usage(self):
-        st = os.statvfs(self.path)
+    def zds(self, volname, node):
+        """The zfs dataset of a volume (zfspool)."""
+        return "%s/%s" % (self.dataset(node), zfs_name(volname))
+
+    def usage(self, node=None):
+        st = os.statvfs(self.root(node or self.nodes[0]))
         total = st.f_blocks * st.f_frsize
         avail = st.f_bavail * st.f_frsize
         return total, total - st.f_bfree * st.f_frsize, avail
+
+
+def zfs_name(volname):
+    """pve-storage ZFSPoolPlugin parse_volname: [basevol-X-disk-N/]NAME -> NAME."""
+    m = re.fullmatch(r"(((base|basevol)-(\d+)-\S+)/)?((base|basevol|vm|subvol)-(\d+)-\S+)", volname)
+    if not m:
+        raise die("unable to parse zfs volume name '%s'\n" % volname)
+    return m.group(5)
+
+
+def lazy_unmount(path):
+    """Detaches a zfs-fuse dataset's mount from the host (umount -l) before a rename or destroy. zfs-fuse's own
+    unmount answers `dataset is busy` for up to ~30 s after a CT that ran on the dataset stopped (measured here);
+    kernel ZFS on a PVE node has no such wait."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            mounted = any(line.split()[4] == path for line in f)
+    except OSError:
+        mounted = False
+    if mounted:
+        run(["umount", "-l", path], timeout=60)
+
+
+def volname_owner(volname):
+    """The owner VMID of a volume name (PVE parse_volname's vmid)."""
+    m = re.fullmatch(r"(?:(?:base|basevol)-\d+-\S+/)?(?:base|basevol|vm|subvol)-(\d+)-\S+", volname)
+    if m:
+        return int(m.group(1))
+    m = re.match(r"(\d+)/", volname)
+    return int(m.group(1)) if m else None
+
+
+def zfs(*args, timeout=600):
+    """A zfs CLI call; raises PVE's `zfs error: ...` (ZFSPoolPlugin zfs_request) with zfs's words. A busy
+    dataset (a CT's mount namespace going away after its stop) is retried for up to 10 s, as
+    ZFSPoolPlugin's zfs_delete_zvol retries `dataset is busy`."""
+    for _ in range(20):
+        rc, out = run(["zfs"] + list(args), timeout=timeout)
+        if rc == 0:
+            return out
+        if "busy" not in out:
+            break
+        time.sleep(0.5)
+    raise die("zfs error: %s\n" % out.strip())
 
 
 def parse_volid(volid):
@@ -159,8 +260,9 @@ def parse_volid(volid):
 # ============================================================================================ tasks
 
 class Task:
-    def __init__(self, emu, ttype, tid, user):
+    def __init__(self, emu, ttype, tid, user, node=None):
         self.emu = emu
+        self.node = node or emu.node
         self.type = ttype
         self.id = tid
         self.user = user
@@ -176,6 +278,7 @@ class Task:
         self.starttime = int(time.time())
         self.upid = None
         self.thread = None
+        self.endtime = None
 
     def log(self, text):
         with self.lock:
@@ -191,7 +294,7 @@ class Task:
         user, tokenid = self.user, None
         if "!" in user:
             user, tokenid = user.split("!", 1)
-        d = {"upid": self.upid, "node": self.emu.node, "pid": self.pid, "pstart": self.pstart,
+        d = {"upid": self.upid, "node": self.node, "pid": self.pid, "pstart": self.pstart,
              "starttime": self.starttime, "type": self.type, "id": self.id, "user": user, "status": self.status}
         if tokenid:
             d["tokenid"] = tokenid
@@ -213,8 +316,9 @@ def upid_decode(upid):
 # ============================================================================================ CTs
 
 class CT:
-    def __init__(self, vmid, conf):
+    def __init__(self, vmid, conf, node):
         self.vmid = vmid
+        self.node = node  # the cluster node it is on (its config is nodes/NODE/lxc/VMID.conf)
         self.conf = conf  # PVE config keys (strings/ints), 'lxc': [(k, v)]
         self.flock = threading.Lock()  # pve-config-VMID.lock
         self.proc = None  # the lxc-start -F process
@@ -230,13 +334,29 @@ class CT:
 class Emulator:
     def __init__(self, args):
         self.args = args
-        self.node = args.node
+        self.nodes = []
+        for n in args.node or ["pve"]:
+            if not re.fullmatch(r"[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?", n):
+                raise SystemExit("--node %s: a node name (letters, digits, '-')" % n)
+            if n not in self.nodes:  # a repeated name counts once
+                self.nodes.append(n)
+        self.node = self.nodes[0]  # the node the API is reached through (pveproxy proxies to the others)
         self.data_dir = os.path.abspath(args.data_dir)
         os.makedirs(self.data_dir, exist_ok=True)
-        self.lxcpath = os.path.abspath(args.lxcpath or os.path.join(self.data_dir, "lxc"))
-        os.makedirs(self.lxcpath, exist_ok=True)
-        self.conf_dir = os.path.join(self.data_dir, "pve", "nodes", self.node, "lxc")
-        os.makedirs(self.conf_dir, exist_ok=True)
+        # each node its own lxcpath (a node's /var/lib/lxc): the first --lxcpath or DATA-DIR/lxc, the others
+        # --node-lxcpath NODE=DIR or DATA-DIR/lxc-NODE
+        self.lxcpaths = {self.node: os.path.abspath(args.lxcpath or os.path.join(self.data_dir, "lxc"))}
+        for n in self.nodes[1:]:
+            self.lxcpaths[n] = os.path.join(self.data_dir, "lxc-%s" % n)
+        for spec in args.node_lxcpath or []:
+            n, _, d = spec.partition("=")
+            if n not in self.nodes or not d:
+                raise SystemExit("--node-lxcpath %s: expected NODE=DIR for a --node" % spec)
+            self.lxcpaths[n] = os.path.abspath(d)
+        self.lxcpath = self.lxcpaths[self.node]
+        for n in self.nodes:
+            os.makedirs(self.lxcpaths[n], exist_ok=True)
+            os.makedirs(self.conf_dir(n), exist_ok=True)
         self.cgroup_prefix = args.cgroup_prefix
         self.schema = pve_schema.load_schema(args.schema)
         self.routes = []
@@ -259,7 +379,7 @@ class Emulator:
         self.ticket_epoch = 0  # bumped by the expire_tickets fault
         self.storages = {}
         for spec in args.storage or ["local:dir::vztmpl,rootdir,images,iso"]:
-            s = Storage(spec, self.data_dir)
+            s = Storage(spec, self.data_dir, self.nodes)
             self.storages[s.name] = s
         self.cts = {}
         self.cts_lock = threading.Lock()
@@ -269,6 +389,7 @@ class Emulator:
         self.faults_lock = threading.Lock()
         self.req_log = open(os.path.join(self.data_dir, "requests.log"), "a", buffering=1)
         self.req_log_lock = threading.Lock()
+        self.task_log_f = open(os.path.join(self.data_dir, "tasks.log"), "a", buffering=1)
         self.start_time = time.time()
         self.cgv1 = self._cgroup_v1_controllers()
         rc, out = run(["lxc-start", "--version"], timeout=10)
@@ -276,7 +397,13 @@ class Emulator:
         self.lxc_major = int(m.group(1)) if rc == 0 and m else 0
         self.stopping = False
         self.started_vmids = set()  # whose cgroups to remove at exit
+        self.ha = {}  # sid ct:VMID -> {"state":..., "max_restart":..., ...} (/etc/pve/ha/resources.cfg)
+        self.ha_lock = threading.Lock()
+        self.ha_kick = threading.Event()
+        self.ha_busy = set()  # VMIDs an HA action is under way for
+        self.api = None
         self._load_configs()
+        threading.Thread(target=self._ha_loop, name="ha", daemon=True).start()
 
     # ------------------------------------------------------------------------------------- state files
 
@@ -292,17 +419,29 @@ class Emulator:
             pass
         return v1
 
-    def conf_path(self, vmid):
-        return os.path.join(self.conf_dir, "%d.conf" % vmid)
+    def conf_dir(self, node):
+        return os.path.join(self.data_dir, "pve", "nodes", node, "lxc")
+
+    def conf_path(self, vmid, node=None):
+        return os.path.join(self.conf_dir(node or self.node), "%d.conf" % vmid)
+
+    def lxcp(self, ct):
+        """The lxcpath of the node a CT is on."""
+        return self.lxcpaths[ct.node]
 
     def _load_configs(self):
-        for name in os.listdir(self.conf_dir):
+        for node in self.nodes:
+            for name in sorted(os.listdir(self.conf_dir(node))):
+                self._load_config(node, name)
+
+    def _load_config(self, node, name):
+        if True:
             m = re.fullmatch(r"(\d+)\.conf", name)
             if not m:
-                continue
+                return
             conf = {"lxc": []}
             desc = []
-            with open(os.path.join(self.conf_dir, name)) as f:
+            with open(os.path.join(self.conf_dir(node), name)) as f:
                 for line in f:
                     line = line.rstrip("\n")
                     if line.startswith("["):
@@ -317,12 +456,12 @@ class Emulator:
                             conf[k] = v
             if desc:
                 conf["description"] = "\n".join(desc)
-            ct = CT(int(m.group(1)), conf)
+            ct = CT(int(m.group(1)), conf, node)
             self.cts[ct.vmid] = ct
             self._adopt_running(ct)
 
     def _adopt_running(self, ct):
-        rc, out = run(["lxc-info", "-n", str(ct.vmid), "-P", self.lxcpath, "-p"], timeout=10)
+        rc, out = run(["lxc-info", "-n", str(ct.vmid), "-P", self.lxcp(ct), "-p"], timeout=10)
         mp = re.search(r"^PID:\s+(\d+)", out, re.M)
         if rc == 0 and mp:
             ct.init_pid = int(mp.group(1))
@@ -331,13 +470,13 @@ class Emulator:
             self.started_vmids.add(ct.vmid)
 
     def write_conf(self, ct):
-        tmp = self.conf_path(ct.vmid) + ".tmp"
+        tmp = self.conf_path(ct.vmid, ct.node) + ".tmp"
         with open(tmp, "w") as f:
             f.write(format_pve_config(ct.conf))
             for name, snap in ct.snapshots.items():
                 f.write("\n[%s]\n" % name)
                 f.write(format_pve_config(snap))
-        os.replace(tmp, self.conf_path(ct.vmid))
+        os.replace(tmp, self.conf_path(ct.vmid, ct.node))
 
     # ------------------------------------------------------------------------------------- faults
 
@@ -345,28 +484,36 @@ class Emulator:
         with self.faults_lock:
             return self.faults.get(name)
 
+    def mid_task_pause(self):
+        """The `mid_task_ms` fault: snapshot, rollback, clone and migrate workers sleep this long while their
+        persistent lock is held and their volumes are made (a window to see the locks and to kill a client)."""
+        ms = self.fault("mid_task_ms")
+        if ms:
+            time.sleep(int(ms) / 1000.0)
+
     def task_fault(self, ttype):
         f = self.fault("task_error")
         return f is True or f == ttype or (isinstance(f, list) and ttype in f)
 
     # ------------------------------------------------------------------------------------- tasks
 
-    def fork_worker(self, ttype, tid, user, func):
-        """PVE::RESTEnvironment::fork_worker: runs func(task) in a worker; returns the UPID at once."""
-        task = Task(self, ttype, str(tid) if tid is not None else "", user)
+    def fork_worker(self, ttype, tid, user, func, node=None):
+        """PVE::RESTEnvironment::fork_worker: runs func(task) in a worker on NODE; returns the UPID at once."""
+        task = Task(self, ttype, str(tid) if tid is not None else "", user, node)
 
         def body():
             task.pid = threading.get_native_id()
             task.pstart = proc_starttime_thread(task.pid) or 0
-            task.upid = "UPID:%s:%08X:%08X:%08X:%s:%s:%s:" % (self.node, task.pid, task.pstart, task.starttime,
+            task.upid = "UPID:%s:%08X:%08X:%08X:%s:%s:%s:" % (task.node, task.pid, task.pstart, task.starttime,
                                                               ttype, task.id, user)
             task.started.set()
+            t0 = time.monotonic()
             err = None
             try:
                 slow = self.fault("slow_task_ms")
                 if slow:
                     time.sleep(int(slow) / 1000.0)
-                if ttype not in ("vzcreate", "vzclone") and self.task_fault(ttype):
+                if ttype not in MID_TASK_FAULTS and self.task_fault(ttype):
                     raise die("emulated fault: task %s failed\n" % ttype)
                 func(task)
             except PVEError as e:
@@ -385,8 +532,14 @@ class Emulator:
             else:
                 task.log("TASK OK")
                 task.exitstatus = "OK"
+            task.endtime = int(time.time())
             task.status = "stopped"
             self._save_task_log(task)
+            with self.req_log_lock:
+                # DATA-DIR/tasks.log: the emulator's own time per task (worker start to end)
+                self.task_log_f.write("%s %s %s %.3f %s\n" % (task.type, task.id or "-", task.node,
+                                                              (time.monotonic() - t0) * 1000.0,
+                                                              task.exitstatus.replace(" ", "_")))
             task.done.set()
 
         t = threading.Thread(target=body, name="task-%s-%s" % (ttype, tid), daemon=True)
@@ -405,11 +558,13 @@ class Emulator:
 
     # ------------------------------------------------------------------------------------- CT helpers
 
-    def get_ct(self, vmid):
+    def get_ct(self, vmid, node=None):
+        """PVE::LXC::Config->load_config on NODE (the node of the request): a CT on another node of the cluster
+        has no config file there."""
+        node = node or self.node
         ct = self.cts.get(vmid)
-        if ct is None:
-            # PVE::LXC::Config->load_config
-            raise die("Configuration file 'nodes/%s/lxc/%d.conf' does not exist\n" % (self.node, vmid))
+        if ct is None or ct.node != node:
+            raise die("Configuration file 'nodes/%s/lxc/%d.conf' does not exist\n" % (node, vmid))
         return ct
 
     @contextlib.contextmanager
@@ -455,7 +610,7 @@ class Emulator:
         st = self.storages.get(sid)
         if st is None:
             raise die("storage '%s' does not exist\n" % sid)
-        return st.volume_path(volname)
+        return st.volume_path(volname, ct.node)
 
     # ------------------------------------------------------------------------------------- LXC config
 
@@ -548,7 +703,7 @@ class Emulator:
                 st = self.storages.get(sid)
                 if st is None:
                     raise die("storage '%s' does not exist\n" % sid)
-                src, opts = st.volume_path(volname), "bind"
+                src, opts = st.volume_path(volname, ct.node), "bind"
             if str(mpp.get("ro", 0)) == "1":
                 opts += ",ro"
             rel = re.sub(r"/+", "/", mpath).strip("/")
@@ -605,7 +760,7 @@ class Emulator:
             for e in str(env).split("\0"):
                 if e:
                     raw.append("%s = %s" % (key, e))
-        d = os.path.join(self.lxcpath, str(vmid))
+        d = os.path.join(self.lxcp(ct), str(vmid))
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "config.tmp"), "w") as f:
             f.write("\n".join(raw) + "\n")
@@ -622,7 +777,7 @@ class Emulator:
         except FileNotFoundError:
             pass
         errf = open(stderr_path, "wb")
-        cmd = ["lxc-start", "-F", "-n", str(ct.vmid), "-P", self.lxcpath]
+        cmd = ["lxc-start", "-F", "-n", str(ct.vmid), "-P", self.lxcp(ct)]
         entry = ct.conf.get("entrypoint")
         if entry and ("'" in entry or '"' in entry):
             # PVE 9.1's lxc (lxc-pve 6.0) splits lxc.init.cmd with lxc_string_split_quoted; Debian's liblxc 5.0
@@ -647,7 +802,7 @@ class Emulator:
         while time.time() < deadline:
             if proc.poll() is not None:
                 break
-            rc, out = run(["lxc-info", "-n", str(ct.vmid), "-P", self.lxcpath, "-s", "-p"], timeout=10)
+            rc, out = run(["lxc-info", "-n", str(ct.vmid), "-P", self.lxcp(ct), "-s", "-p"], timeout=10)
             ms = re.search(r"^State:\s+(\S+)", out, re.M)
             mp = re.search(r"^PID:\s+(\d+)", out, re.M)
             if rc == 0 and ms and ms.group(1) == "RUNNING" and mp:
@@ -657,7 +812,7 @@ class Emulator:
         if pid is None:
             if proc.poll() is None:
                 # stop it through liblxc (the monitor then removes the CT's cgroups); SIGKILL only as a last resort
-                run(["lxc-stop", "-k", "-n", str(ct.vmid), "-P", self.lxcpath], timeout=30)
+                run(["lxc-stop", "-k", "-n", str(ct.vmid), "-P", self.lxcp(ct)], timeout=30)
                 try:
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
@@ -688,9 +843,9 @@ class Emulator:
 
     def vm_stop(self, ct, task, kill=True, timeout=None):
         if ct.frozen:
-            run(["lxc-unfreeze", "-n", str(ct.vmid), "-P", self.lxcpath], timeout=30)
+            run(["lxc-unfreeze", "-n", str(ct.vmid), "-P", self.lxcp(ct)], timeout=30)
             ct.frozen = False
-        cmd = ["lxc-stop", "-n", str(ct.vmid), "-P", self.lxcpath]
+        cmd = ["lxc-stop", "-n", str(ct.vmid), "-P", self.lxcp(ct)]
         if kill:
             cmd.append("-k")
         else:
@@ -700,7 +855,7 @@ class Emulator:
             if out.strip():
                 task.log(out)
             raise die("command '%s' failed: exit code %d\n" % (" ".join(
-                c for c in cmd if c not in ("-P", self.lxcpath)), rc if rc > 0 else 1))
+                c for c in cmd if c not in ("-P", self.lxcp(ct))), rc if rc > 0 else 1))
         proc = ct.proc
         if proc is not None:
             try:
@@ -713,7 +868,8 @@ class Emulator:
         ct.proc = None
 
     def destroy_ct(self, ct, task):
-        """PVE::LXC::destroy_lxc_container: free the volumes, the LXC dir, the config."""
+        """PVE::LXC::destroy_lxc_container: free the volumes (a base volume still used by linked clones stops
+        it, as pve-storage vdisk_free dies), the LXC dir, the config."""
         for vol in self.ct_volumes(ct.conf):
             try:
                 sid, volname = parse_volid(vol)
@@ -722,40 +878,305 @@ class Emulator:
             st = self.storages.get(sid)
             if st is None:
                 continue
-            m = re.match(r"(\d+)/", volname)
-            if m and int(m.group(1)) != ct.vmid:
+            owner = volname_owner(volname)
+            if owner is not None and owner != ct.vmid:
                 task.warn("ignore deletion of '%s', CT %d isn't the owner!" % (vol, ct.vmid))
                 continue
-            path = st.volume_path(volname)
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=False)
-            elif os.path.exists(path):
-                os.unlink(path)
-            try:
-                os.rmdir(os.path.dirname(path))
-            except OSError:
-                pass
-        d = os.path.join(self.lxcpath, str(ct.vmid))
+            self.free_volume(st, volname, ct.node)
+        d = os.path.join(self.lxcp(ct), str(ct.vmid))
         shutil.rmtree(d, ignore_errors=True)
         try:
             os.unlink(os.path.join(self.data_dir, "ct-%d.stderr" % ct.vmid))
         except FileNotFoundError:
             pass
         try:
-            os.unlink(self.conf_path(ct.vmid))
+            os.unlink(self.conf_path(ct.vmid, ct.node))
         except FileNotFoundError:
             pass
         with self.cts_lock:
             if self.cts.get(ct.vmid) is ct:
                 del self.cts[ct.vmid]
 
+    def zfs_clones_of(self, st, volname, node):
+        """Datasets whose origin is a snapshot of this volume's dataset (its linked clones)."""
+        ds = st.zds(volname, node)
+        rc, out = run(["zfs", "list", "-H", "-r", "-t", "filesystem", "-o", "name,origin", st.dataset(node)])
+        if rc != 0:
+            return []
+        return [line.split("\t")[0] for line in out.splitlines()
+                if "\t" in line and line.split("\t")[1].startswith(ds + "@")]
+
+    def free_volume(self, st, volname, node):
+        """pve-storage vdisk_free: refuses a base volume with linked clones; zfspool: zfs destroy -r."""
+        if st.type == "zfspool":
+            name = zfs_name(volname)
+            if name.startswith("basevol-") and self.zfs_clones_of(st, volname, node):
+                raise die("base volume '%s' is still in use by linked clones\n" % volname)
+            ds = st.zds(volname, node)
+            lazy_unmount(st.volume_path(volname, node))
+            for _ in range(6):  # ZFSPoolPlugin zfs_delete_zvol: retries while busy
+                rc, out = run(["zfs", "destroy", "-r", ds], timeout=600)
+                if rc == 0 or "does not exist" in out:
+                    return
+                if "busy" not in out:
+                    raise die("zfs error: %s\n" % out.strip())
+                time.sleep(1)
+            raise die("zfs error: %s\n" % out.strip())
+        path = st.volume_path(volname, node)
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=False)
+        elif os.path.exists(path):
+            os.unlink(path)
+        try:
+            os.rmdir(os.path.dirname(path))
+        except OSError:
+            pass
+
+    def alloc_volume(self, st, vmid, node, size_gb, n=None):
+        """pve-storage vdisk_alloc of a subvol (find_free_diskname): returns the volname."""
+        if n is None:
+            n = 0
+            while self.volume_exists(st, self.subvol_name(st, vmid, n), node):
+                n += 1
+        volname = self.subvol_name(st, vmid, n)
+        if st.type == "zfspool":
+            args = ["create"]
+            if size_gb:
+                args += ["-o", "refquota=%dk" % int(size_gb * 1024 * 1024)]
+            zfs(*(args + [st.zds(volname, node)]))
+        else:
+            os.makedirs(st.volume_path(volname, node), exist_ok=False)
+        return volname
+
+    @staticmethod
+    def subvol_name(st, vmid, n):
+        if st.type == "zfspool":
+            return "subvol-%d-disk-%d" % (vmid, n)
+        return "%d/subvol-%d-disk-%d.subvol" % (vmid, vmid, n)
+
+    def volume_exists(self, st, volname, node):
+        if st.type == "zfspool":
+            return run(["zfs", "list", "-H", "-o", "name", st.zds(volname, node)])[0] == 0
+        return os.path.exists(st.volume_path(volname, node))
+
+    # ------------------------------------------------------------------------------------- migrate
+
+    def move_volume(self, task, st, volname, src_node, dst_node):
+        """A volume of a non-shared storage copied to the same name on another node: zfs send -R | zfs recv
+        (snapshots come along, as PVE's storage_migrate does for zfspool) or a copy of the files (dir)."""
+        if st.type == "zfspool":
+            name = zfs_name(volname)
+            if name != volname:
+                raise die("clone of '%s'\n" % volname.split("/")[0])
+            src = st.zds(volname, src_node)
+            dst = st.zds(volname, dst_node)
+            if self.volume_exists(st, volname, dst_node):
+                raise die("volume '%s' already exists\n" % dst)
+            zfs("snapshot", "%s@__migration__" % src)
+            try:
+                zfs_send_recv("%s@__migration__" % src, dst, recursive=True)
+                zfs("destroy", "%s@__migration__" % dst)
+            finally:
+                run(["zfs", "destroy", "%s@__migration__" % src])
+            return
+        srcp = st.volume_path(volname, src_node)
+        dstp = st.volume_path(volname, dst_node)
+        if os.path.exists(dstp):
+            raise die("volume '%s' already exists on the target\n" % volname)
+        os.makedirs(os.path.dirname(dstp), exist_ok=True)
+        copy_tree(srcp, dstp)
+
+    def migrate(self, task, ct, target, online=0, restart=0, timeout=180, kill=False):
+        """PVE::LXC::Migrate (AbstractMigrate): prepare, shutdown in restart mode, phase1 (lock migrate, volumes
+        copied to the target node, config moved), phase3 (source volumes freed), final cleanup (unlock, start on
+        the target). A failure in phase1 removes the copies and starts the CT again on the source."""
+        t0 = time.time()
+        src_node = ct.node
+        with self.lock_config(ct):
+            self.check_lock(ct)
+            running = self.is_running(ct)
+            if running:
+                if online:
+                    raise die("lxc live migration is currently not implemented\n")
+                if not restart:
+                    raise die("running container can only be migrated in restart mode")
+        was_running = running
+        if running:
+            task.log("shutdown CT %d" % ct.vmid)
+            with self.lock_config(ct):
+                try:
+                    self.vm_stop(ct, task, kill=kill, timeout=None if kill else timeout)
+                except PVEError:
+                    self.vm_stop(ct, task, kill=True)
+        task.log("starting migration of CT %d to node '%s' (127.0.0.1)" % (ct.vmid, target))
+        copied = []
+        try:
+            with self.lock_config(ct):
+                ct.conf["lock"] = "migrate"
+                self.write_conf(ct)
+            api = self.api
+            vols = []
+            for key, vol, mp in api.mount_volumes(ct.conf):
+                if vol.startswith("/"):
+                    raise die("cannot migrate local %s mount point '%s'\n" % (
+                        "device" if vol.startswith("/dev/") else "bind", key))
+                vols.append(vol)
+            for s in ct.snapshots.values():
+                for key, vol, mp in api.mount_volumes(s):
+                    if not vol.startswith("/") and vol not in vols:
+                        vols.append(vol)
+            errors = False
+            for vol in vols:
+                sid, volname = parse_volid(vol)
+                st = api.storage(sid)
+                task.log("found local volume '%s' (in current VM config)" % vol)
+                if ct.snapshots and st.type != "zfspool":
+                    task.log("ERROR: can't migrate local volume '%s': non-migratable snapshot exists" % vol)
+                    errors = True
+                elif st.type == "zfspool" and zfs_name(volname) != volname:
+                    task.log("ERROR: can't migrate local volume '%s': clone of '%s'" % (vol, volname.split("/")[0]))
+                    errors = True
+            if errors:
+                raise die("can't migrate CT - check log\n")
+            for vol in vols:
+                sid, volname = parse_volid(vol)
+                st = api.storage(sid)
+                self.move_volume(task, st, volname, src_node, target)
+                copied.append((st, volname))
+                task.log("volume '%s' is '%s' on the target" % (vol, vol))
+            self.mid_task_pause()
+            if self.task_fault("vzmigrate"):
+                raise die("emulated fault: task vzmigrate failed\n")
+            # move_config_to_node
+            with self.lock_config(ct):
+                old = self.conf_path(ct.vmid, src_node)
+                ct.node = target
+                self.write_conf(ct)
+                os.unlink(old)
+                shutil.rmtree(os.path.join(self.lxcpaths[src_node], str(ct.vmid)), ignore_errors=True)
+        except Exception as e:
+            err = e.message.strip() if isinstance(e, PVEError) else str(e)
+            task.log("ERROR: %s" % err)
+            task.log("aborting phase 1 - cleanup resources")
+            for st, volname in copied:
+                try:
+                    self.free_volume(st, volname, target)
+                except PVEError as fe:
+                    task.log("ERROR: removing copy of '%s' on '%s' failed - %s" % (volname, target,
+                                                                                   fe.message.strip()))
+            task.log("start final cleanup")
+            with self.lock_config(ct):
+                if ct.conf.get("lock") == "migrate":
+                    del ct.conf["lock"]
+                    self.write_conf(ct)
+                if was_running:
+                    task.log("start container on source node")
+                    self.vm_start(ct, task)
+            task.log("ERROR: migration aborted (duration %s): %s" % (duration(t0), err))
+            raise die("migration aborted\n")
+        # phase3: the source's volumes
+        for st, volname in copied:
+            try:
+                self.free_volume(st, volname, src_node)
+            except PVEError as e:
+                task.log("ERROR: removing local copy of '%s' failed - %s" % (volname, e.message.strip()))
+        task.log("start final cleanup")
+        with self.lock_config(ct):
+            ct.conf.pop("lock", None)
+            self.write_conf(ct)
+            if was_running:
+                task.log("start container on target node")
+                self.vm_start(ct, task)
+        task.log("migration finished successfully (duration %s)" % duration(t0))
+
+    # ------------------------------------------------------------------------------------- HA
+
+    def write_ha(self):
+        """/etc/pve/ha/resources.cfg."""
+        path = os.path.join(self.data_dir, "pve", "ha", "resources.cfg")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".tmp", "w") as f:
+            for sid, r in sorted(self.ha.items()):
+                f.write("ct: %s\n" % sid.split(":", 1)[1])
+                for k, v in sorted(r.items()):
+                    f.write("\t%s %s\n" % (k, v))
+                f.write("\n")
+        os.replace(path + ".tmp", path)
+
+    def _ha_loop(self):
+        """The HA stack (CRM + LRM), reduced to what a client sees: a resource in state started/enabled is
+        started when it is stopped, one in stopped/disabled is shut down when it runs; `ignored` is left alone.
+        Done as the LRM does, through vzstart/vzshutdown workers of root@pam on the CT's node."""
+        while not self.stopping:
+            self.ha_kick.wait(0.5)
+            self.ha_kick.clear()
+            with self.ha_lock:
+                items = list(self.ha.items())
+            for sid, r in items:
+                vmid = int(sid.split(":", 1)[1])
+                ct = self.cts.get(vmid)
+                if ct is None or ct.conf.get("lock") or ct.vmid in self.ha_busy or self.stopping:
+                    continue
+                if str(ct.conf.get("template", "0")) == "1":
+                    continue
+                running = self.is_running(ct) or ct.proc is not None
+                want = r["state"]
+                if want in ("started", "enabled") and not running:
+                    self._ha_task(ct, "vzstart", lambda task, ct=ct: self.vm_start(ct, task))
+                elif want in ("stopped", "disabled") and running:
+                    self._ha_task(ct, "vzshutdown", lambda task, ct=ct: self._ha_stop(ct, task))
+
+    def _ha_stop(self, ct, task):
+        try:
+            self.vm_stop(ct, task, kill=False, timeout=60)
+        except PVEError:
+            self.vm_stop(ct, task, kill=True)
+
+    def _ha_task(self, ct, ttype, work):
+        self.ha_busy.add(ct.vmid)
+
+        def worker(task):
+            try:
+                if not ct.flock.acquire(timeout=1):
+                    return
+                try:
+                    if ct.conf.get("lock"):
+                        return
+                    work(task)
+                finally:
+                    ct.flock.release()
+            finally:
+                self.ha_busy.discard(ct.vmid)
+
+        self.fork_worker(ttype, ct.vmid, "root@pam", worker, ct.node)
+
+    def ha_relocate(self, ct, target=None, kill=True):
+        """The `ha_move` fault (the CT's node fails and HA recovers the CT on another node: its init is killed,
+        its config and volumes move, and HA starts it there) and HA's own migrations (`kill` False: a restart
+        migration with a clean shutdown)."""
+        if target is None:
+            others = [n for n in self.nodes if n != ct.node]
+            if not others:
+                return
+            target = others[0]
+        self.ha_busy.add(ct.vmid)
+
+        def worker(task):
+            try:
+                self.migrate(task, ct, target, restart=1, kill=kill)
+            finally:
+                self.ha_busy.discard(ct.vmid)
+                self.ha_kick.set()
+
+        self.fork_worker("hamigrate" if not kill else "harelocate", ct.vmid, "root@pam", worker, ct.node)
+
     def shutdown(self):
         """SIGTERM: stop every CT (lxc-stop -k) and remove this emulator's cgroup directories."""
         self.stopping = True
         for ct in list(self.cts.values()):
             if ct.proc is not None or self.is_running(ct):
-                run(["lxc-unfreeze", "-n", str(ct.vmid), "-P", self.lxcpath], timeout=10) if ct.frozen else None
-                run(["lxc-stop", "-n", str(ct.vmid), "-P", self.lxcpath, "-k"], timeout=30)
+                run(["lxc-unfreeze", "-n", str(ct.vmid), "-P", self.lxcp(ct)], timeout=10) if ct.frozen else None
+                run(["lxc-stop", "-n", str(ct.vmid), "-P", self.lxcp(ct), "-k"], timeout=30)
                 if ct.proc is not None:
                     try:
                         ct.proc.wait(timeout=20)
@@ -842,6 +1263,13 @@ class API:
             ("POST", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback"): self.snapshot_rollback,
             ("POST", "/nodes/{node}/lxc/{vmid}/template"): self.lxc_template,
             ("POST", "/nodes/{node}/lxc/{vmid}/clone"): self.lxc_clone,
+            ("GET", "/nodes/{node}/lxc/{vmid}/migrate"): self.lxc_migrate_precondition,
+            ("POST", "/nodes/{node}/lxc/{vmid}/migrate"): self.lxc_migrate,
+            ("GET", "/cluster/ha/resources"): self.ha_index,
+            ("POST", "/cluster/ha/resources"): self.ha_create,
+            ("GET", "/cluster/ha/resources/{sid}"): self.ha_read,
+            ("PUT", "/cluster/ha/resources/{sid}"): self.ha_update,
+            ("DELETE", "/cluster/ha/resources/{sid}"): self.ha_delete,
             ("GET", "/nodes/{node}/tasks"): self.task_list,
             ("GET", "/nodes/{node}/tasks/{upid}"): self.task_index,
             ("DELETE", "/nodes/{node}/tasks/{upid}"): self.task_stop,
@@ -859,7 +1287,10 @@ class API:
     # ------------------------------------------------------------------------------------- common
 
     def check_node(self, p):
-        if p.get("node") != self.emu.node:
+        """The request's node: one of the cluster's (pveproxy proxies to it), else the DNS failure."""
+        if p.get("node") in self.emu.nodes:
+            return p["node"]
+        if True:
             # pveproxy proxies a request for another node to it: PVE::Cluster::remote_node_ip falls back to a DNS
             # lookup of the name, which fails for a node that does not exist.
             n = p.get("node")
@@ -891,26 +1322,31 @@ class API:
     def ct_entry(self, ct, cluster=False):
         e = self.status_of(ct)
         if cluster:
-            e = {"id": "lxc/%d" % ct.vmid, "type": "lxc", "vmid": ct.vmid, "node": self.emu.node,
+            e = {"id": "lxc/%d" % ct.vmid, "type": "lxc", "vmid": ct.vmid, "node": ct.node,
                  "name": e["name"], "status": e["status"], "maxmem": e["maxmem"], "mem": e["mem"],
                  "maxdisk": e["maxdisk"], "disk": e["disk"], "cpu": e["cpu"], "maxcpu": e["cpus"],
                  "uptime": e["uptime"], "template": e.get("template", 0), "tags": ct.conf.get("tags", ""),
                  "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0}
             if ct.conf.get("lock"):
                 e["lock"] = ct.conf["lock"]
+            sid = "ct:%d" % ct.vmid
+            if sid in self.emu.ha:
+                e["hastate"] = self.emu.ha[sid]["state"]
         return e
 
-    def node_entry(self):
+    def node_entry(self, node=None):
+        node = node or self.emu.node
         total, used = mem_info()
-        return {"id": "node/%s" % self.emu.node, "type": "node", "node": self.emu.node, "status": "online",
+        return {"id": "node/%s" % node, "type": "node", "node": node, "status": "online",
                 "cpu": load_cpu(), "maxcpu": os.cpu_count() or 1, "mem": used, "maxmem": total,
                 "uptime": int(time.time() - self.emu.start_time), "level": "", "ssl_fingerprint": self.emu.fpr}
 
-    def storage_entry(self, st, cluster=False):
-        total, used, avail = st.usage()
+    def storage_entry(self, st, cluster=False, node=None):
+        node = node or self.emu.node
+        total, used, avail = st.usage(node)
         if cluster:
-            return {"id": "storage/%s/%s" % (self.emu.node, st.name), "type": "storage", "storage": st.name,
-                    "node": self.emu.node, "status": "available", "plugintype": st.type, "shared": 0,
+            return {"id": "storage/%s/%s" % (node, st.name), "type": "storage", "storage": st.name,
+                    "node": node, "status": "available", "plugintype": st.type, "shared": 0,
                     "content": ",".join(st.content), "maxdisk": total, "disk": used}
         return {"storage": st.name, "type": st.type, "content": ",".join(st.content), "active": 1, "enabled": 1,
                 "shared": 0, "total": total, "used": used, "avail": avail,
@@ -922,16 +1358,19 @@ class API:
         if t in (None, "vm"):
             out += [self.ct_entry(ct, True) for ct in sorted(self.emu.cts.values(), key=lambda c: c.vmid)]
         if t in (None, "node"):
-            out.append(self.node_entry())
+            out += [self.node_entry(n) for n in self.emu.nodes]
         if t in (None, "storage"):
-            out += [self.storage_entry(s, True) for s in self.emu.storages.values()]
+            out += [self.storage_entry(s, True, n) for n in self.emu.nodes for s in self.emu.storages.values()]
         return out
 
     def nodes(self, req, p):
-        e = self.node_entry()
-        return [{"node": e["node"], "status": "online", "cpu": e["cpu"], "maxcpu": e["maxcpu"], "mem": e["mem"],
-                 "maxmem": e["maxmem"], "uptime": e["uptime"], "level": "", "id": e["id"], "type": "node",
-                 "ssl_fingerprint": self.emu.fpr}]
+        out = []
+        for n in self.emu.nodes:
+            e = self.node_entry(n)
+            out.append({"node": e["node"], "status": "online", "cpu": e["cpu"], "maxcpu": e["maxcpu"],
+                        "mem": e["mem"], "maxmem": e["maxmem"], "uptime": e["uptime"], "level": "", "id": e["id"],
+                        "type": "node", "ssl_fingerprint": self.emu.fpr})
+        return out
 
     def node_index(self, req, p):
         self.check_node(p)
@@ -984,27 +1423,31 @@ class API:
         return d
 
     def lxc_list(self, req, p):
-        self.check_node(p)
-        return [self.status_of(ct) for ct in sorted(self.emu.cts.values(), key=lambda c: c.vmid)]
+        node = self.check_node(p)
+        return [self.status_of(ct) for ct in sorted(self.emu.cts.values(), key=lambda c: c.vmid) if ct.node == node]
 
     def lxc_index(self, req, p):
         self.check_node(p)
-        self.emu.get_ct(p["vmid"])
+        self.emu.get_ct(p["vmid"], p["node"])
         return [{"subdir": s} for s in ("config", "status", "vncproxy", "termproxy", "vncwebsocket", "spiceproxy",
                                        "migrate", "clone", "rrd", "rrddata", "firewall", "snapshot", "resize",
                                        "interfaces", "pending")]
 
     def lxc_status_index(self, req, p):
         self.check_node(p)
-        self.emu.get_ct(p["vmid"])
+        self.emu.get_ct(p["vmid"], p["node"])
         return [{"subdir": s} for s in ("current", "start", "stop", "shutdown", "suspend", "resume", "reboot")]
 
     def lxc_status_current(self, req, p):
         """pve-container API2/LXC/Status.pm vm_status: vmstatus plus the HA state."""
         self.check_node(p)
-        ct = self.emu.get_ct(p["vmid"])
+        ct = self.emu.get_ct(p["vmid"], p["node"])
         d = self.status_of(ct)
-        d["ha"] = {"managed": 0}
+        h = self.emu.ha.get("ct:%d" % ct.vmid)
+        # PVE::HA::Config::get_service_status
+        d["ha"] = {"managed": 1, "state": h["state"], "group": h.get("group")} if h else {"managed": 0}
+        if h and not h.get("group"):
+            del d["ha"]["group"]
         return d
 
     # ------------------------------------------------------------------------------------- create
@@ -1044,7 +1487,7 @@ class API:
     def lxc_create(self, req, p):
         """pve-container PVE::API2::LXC create_vm."""
         emu = self.emu
-        self.check_node(p)
+        node = self.check_node(p)
         vmid = int(p["vmid"])
         if "restore" in p and p["restore"]:
             raise die("restore is not emulated\n")
@@ -1068,7 +1511,7 @@ class API:
             tst = self.storage(sid)
             if not volname.startswith("vztmpl/"):
                 raise die("can't use volume '%s' as ostemplate (wrong content type)\n" % ostemplate)
-            archive = tst.volume_path(volname)
+            archive = tst.volume_path(volname, node)
         if not os.path.isfile(archive):
             raise die("volume '%s' does not exist\n" % ostemplate)
         rootfs = p.get("rootfs", "%s:4" % storage)
@@ -1103,10 +1546,11 @@ class API:
         with emu.cts_lock:
             if vmid in emu.cts:
                 # PVE::Cluster::check_vmid_unused
-                raise die("unable to create CT %d - CT %d already exists on node '%s'\n" % (vmid, vmid, emu.node))
+                raise die("unable to create CT %d - CT %d already exists on node '%s'\n" % (
+                    vmid, vmid, emu.cts[vmid].node))
             conf = {"lock": "create", "arch": p.get("arch", "amd64"), "memory": p.get("memory", 512),
                     "swap": p.get("swap", 512)}
-            ct = CT(vmid, conf)
+            ct = CT(vmid, conf, node)
             emu.cts[vmid] = ct
             emu.write_conf(ct)
         start = int(p.get("start", 0))
@@ -1119,11 +1563,10 @@ class API:
                     if m:
                         rsid = m.group(1) or storage
                         rst = self.storage(rsid)
-                        volname = "%d/subvol-%d-disk-0.subvol" % (vmid, vmid)
-                        volid = "%s:%s" % (rsid, volname)
-                        path = rst.volume_path(volname)
-                        os.makedirs(path, exist_ok=False)
                         size = float(m.group(2))
+                        volname = emu.alloc_volume(rst, vmid, node, size, 0)
+                        volid = "%s:%s" % (rsid, volname)
+                        path = rst.volume_path(volname, node)
                         rootfs_str = "%s,size=%s" % (volid, ("%dG" % size) if size == int(size) else
                                                      "%dM" % int(size * 1024))
                         for k in ("acl", "mountoptions", "quota", "replicate", "ro", "shared"):
@@ -1139,13 +1582,12 @@ class API:
                                                                    if a not in ("volume", "size", "mp")])
                         if mm:
                             mst = self.storage(mm.group(1) or storage)
-                            mvolname = "%d/subvol-%d-disk-%d.subvol" % (vmid, vmid, n)
-                            mpath = mst.volume_path(mvolname)
-                            os.makedirs(mpath, exist_ok=False)
+                            msize = float(mm.group(2))
+                            mvolname = emu.alloc_volume(mst, vmid, node, msize, n)
+                            mpath = mst.volume_path(mvolname, node)
                             allocated[key] = "%s:%s" % (mst.name, mvolname)
                             if unprivileged:
                                 os.chown(mpath, 100000, 100000)
-                            msize = float(mm.group(2))
                             mp_strs[key] = "%s:%s,%s,size=%s" % (mst.name, mvolname, rest, (
                                 "%dG" % msize) if msize == int(msize) else "%dM" % int(msize * 1024))
                         else:
@@ -1190,13 +1632,13 @@ class API:
                 with emu.lock_config(ct):
                     emu.vm_start(ct, task)
 
-        return emu.fork_worker("vzcreate", vmid, req.upid_user, worker)
+        return emu.fork_worker("vzcreate", vmid, req.upid_user, worker, node)
 
     # ------------------------------------------------------------------------------------- config
 
     def lxc_config_get(self, req, p):
         self.check_node(p)
-        ct = self.emu.get_ct(p["vmid"])
+        ct = self.emu.get_ct(p["vmid"], p["node"])
         if p.get("snapshot"):
             snap = ct.snapshots.get(p["snapshot"])
             if snap is None:
@@ -1218,7 +1660,7 @@ class API:
         """pve-container PVE::API2::LXC::Config update_vm: synchronous, answers null."""
         emu = self.emu
         self.check_node(p)
-        ct = emu.get_ct(p["vmid"])
+        ct = emu.get_ct(p["vmid"], p["node"])
         delete = [d for d in re.split(r"[,;\s]+", p.get("delete", "")) if d]
         revert = [d for d in re.split(r"[,;\s]+", p.get("revert", "")) if d]
         digest = p.get("digest")
@@ -1254,7 +1696,7 @@ class API:
         self.check_node(p)
         if p.get("skiplock") and req.authuser != "root@pam":
             raise PVEError(400, "Parameter verification failed.", {"skiplock": "Only root may use this option."})
-        ct = emu.get_ct(p["vmid"])
+        ct = emu.get_ct(p["vmid"], p["node"])
         pre(ct)
 
         def worker(task):
@@ -1263,10 +1705,34 @@ class API:
                     emu.check_lock(ct)
                 work(ct, task)
 
-        return emu.fork_worker(ttype, ct.vmid, req.upid_user, worker)
+        return emu.fork_worker(ttype, ct.vmid, req.upid_user, worker, ct.node)
+
+    def _ha_request(self, req, p, state):
+        """pve-container API2/LXC/Status.pm: for an HA-managed CT start/stop/shutdown only ask the HA stack
+        (`ha-manager set ct:VMID --state started` / `crm-command stop`) in an hastart/hastop worker."""
+        emu = self.emu
+        sid = "ct:%d" % int(p["vmid"])
+        if sid not in emu.ha:
+            return None
+        ct = emu.get_ct(p["vmid"], p["node"])
+
+        def hacmd(task):
+            task.log("Requesting HA %s for CT %d" % ("start" if state == "started" else "stop", ct.vmid))
+            with emu.ha_lock:
+                if sid in emu.ha:
+                    emu.ha[sid]["state"] = state
+                    emu.write_ha()
+            emu.ha_kick.set()
+
+        return emu.fork_worker("hastart" if state == "started" else "hastop", ct.vmid, req.upid_user, hacmd,
+                               ct.node)
 
     def lxc_start(self, req, p):
         emu = self.emu
+        self.check_node(p)
+        ha = self._ha_request(req, p, "started")
+        if ha:
+            return ha
 
         def pre(ct):
             if emu.is_running(ct):
@@ -1286,6 +1752,11 @@ class API:
             raise die("CT %d not running\n" % ct.vmid)
 
     def lxc_stop(self, req, p):
+        self.check_node(p)
+        ha = self._ha_request(req, p, "stopped")
+        if ha:
+            return ha
+
         def work(ct, task):
             self._need_running(ct)
             self.emu.vm_stop(ct, task, kill=True)
@@ -1293,6 +1764,10 @@ class API:
         return self._simple_vm_task(req, p, "vzstop", self._need_running, work)
 
     def lxc_shutdown(self, req, p):
+        self.check_node(p)
+        ha = self._ha_request(req, p, "stopped")
+        if ha:
+            return ha
         timeout = int(p.get("timeout", 60))
         force = int(p.get("forceStop", 0))
 
@@ -1319,7 +1794,7 @@ class API:
     def lxc_suspend(self, req, p):
         def work(ct, task):
             self._need_running(ct)
-            rc, out = run(["lxc-freeze", "-n", str(ct.vmid), "-P", self.emu.lxcpath], timeout=60)
+            rc, out = run(["lxc-freeze", "-n", str(ct.vmid), "-P", self.emu.lxcp(ct)], timeout=60)
             if rc != 0:
                 task.log(out)
                 raise die("command 'lxc-freeze -n %d' failed: exit code %d\n" % (ct.vmid, rc))
@@ -1330,7 +1805,7 @@ class API:
     def lxc_resume(self, req, p):
         def work(ct, task):
             self._need_running(ct)
-            rc, out = run(["lxc-unfreeze", "-n", str(ct.vmid), "-P", self.emu.lxcpath], timeout=60)
+            rc, out = run(["lxc-unfreeze", "-n", str(ct.vmid), "-P", self.emu.lxcp(ct)], timeout=60)
             if rc != 0:
                 task.log(out)
                 raise die("command 'lxc-unfreeze -n %d' failed: exit code %d\n" % (ct.vmid, rc))
@@ -1344,11 +1819,14 @@ class API:
         """pve-container PVE::API2::LXC destroy_vm."""
         emu = self.emu
         self.check_node(p)
-        ct = emu.get_ct(p["vmid"])
+        ct = emu.get_ct(p["vmid"], p["node"])
         force = int(p.get("force", 0))
         if str(ct.conf.get("protection", "0")) == "1":
             raise die("can't remove CT %d - protection mode enabled\n" % ct.vmid)
         emu.check_lock(ct)
+        sid = "ct:%d" % ct.vmid
+        if sid in emu.ha and not p.get("purge"):
+            raise die("unable to remove CT %d - used in HA resources and purge parameter not set.\n" % ct.vmid)
         if not force and emu.is_running(ct):
             raise die("unable to destroy CT %d - container is running\n" % ct.vmid)
 
@@ -1364,174 +1842,603 @@ class API:
                 if p.get("destroy-unreferenced-disks"):
                     # every volume of this VMID on every storage, referenced or not
                     for st in emu.storages.values():
-                        d = os.path.join(st.path, "images", str(ct.vmid))
-                        if os.path.isdir(d):
+                        d = os.path.join(st.root(ct.node), "images", str(ct.vmid))
+                        if st.type == "dir" and os.path.isdir(d):
                             for name in sorted(os.listdir(d)):
                                 task.log("destroying unreferenced disk %s:%d/%s" % (st.name, ct.vmid, name))
                             shutil.rmtree(d)
                 if p.get("purge"):
                     task.log("purging CT %d from related configurations.." % ct.vmid)
+                    with emu.ha_lock:
+                        if emu.ha.pop(sid, None) is not None:
+                            emu.write_ha()
 
-        return emu.fork_worker("vzdestroy", ct.vmid, req.upid_user, worker)
+        return emu.fork_worker("vzdestroy", ct.vmid, req.upid_user, worker, ct.node)
+
+    # ------------------------------------------------------------------------------------- volumes of a CT
+
+    def mount_volumes(self, conf):
+        """[(key, volid, parsed)] of rootfs and mpN (PVE::LXC::Config foreach_volume), bind mounts included."""
+        fmt = self.emu.schema["paths"]["/nodes/{node}/lxc"]["POST"]["params"]
+        out = []
+        for k in sorted(conf, key=lambda k: (k != "rootfs", k)):
+            if k == "rootfs" or re.fullmatch(r"mp\d+", k):
+                mp = pve_schema.parse_property_string(fmt["rootfs" if k == "rootfs" else "mp[n]"]["format"],
+                                                      str(conf[k]))
+                out.append((k, mp["volume"], mp))
+        return out
+
+    @staticmethod
+    def replace_volume(value, newvol):
+        parts = str(value).split(",")
+        if parts[0].startswith("volume="):
+            parts[0] = "volume=" + newvol
+        else:
+            parts[0] = newvol
+        return ",".join(parts)
+
+    def has_snapshot_feature(self, conf):
+        """PVE::LXC::Config->has_feature('snapshot'): every volume mount point on a storage that snapshots."""
+        for key, vol, mp in self.mount_volumes(conf):
+            if vol.startswith("/"):
+                continue  # bind mounts are skipped (not backed up)
+            sid, _ = parse_volid(vol)
+            if self.storage(sid).type != "zfspool":
+                return False
+        return True
+
+    def zfs_snapshots(self, st, volname, node):
+        """Snapshot names of a volume's dataset, oldest first (ZFSPoolPlugin zfs_get_sorted_snapshot_list)."""
+        ds = st.zds(volname, node)
+        rc, out = run(["zfs", "list", "-H", "-r", "-t", "snapshot", "-o", "name", "-s", "creation", ds])
+        if rc != 0:
+            return []
+        return [line.split("@", 1)[1] for line in out.splitlines() if line.startswith(ds + "@")]
+
+    def storage_volumes(self, conf):
+        """[(key, sid, volname, st)] of the storage-backed mount points."""
+        out = []
+        for key, vol, mp in self.mount_volumes(conf):
+            if vol.startswith("/"):
+                continue
+            sid, volname = parse_volid(vol)
+            out.append((key, sid, volname, self.storage(sid)))
+        return out
 
     # ------------------------------------------------------------------------------------- snapshots
 
     def snapshot_list(self, req, p):
         self.check_node(p)
-        ct = self.emu.get_ct(p["vmid"])
-        out = [{"name": n, "description": s.get("description", ""), "snaptime": int(s.get("snaptime", 0))}
-               for n, s in ct.snapshots.items()]
-        out.append({"name": "current", "description": "You are here!", "running": int(self.emu.is_running(ct)),
-                    "digest": config_digest(ct.conf)})
+        ct = self.emu.get_ct(p["vmid"], p["node"])
+        out = []
+        for n, s in ct.snapshots.items():
+            item = {"name": n, "description": s.get("description", ""), "snaptime": int(s.get("snaptime", 0))}
+            if s.get("parent"):
+                item["parent"] = s["parent"]
+            if s.get("snapstate"):
+                item["snapstate"] = s["snapstate"]
+            out.append(item)
+        cur = {"name": "current", "description": "You are here!", "running": int(self.emu.is_running(ct)),
+               "digest": config_digest(ct.conf)}
+        if ct.conf.get("parent"):
+            cur["parent"] = ct.conf["parent"]
+        out.append(cur)
         return out
-
-    def _dir_snapshot_unavailable(self, req, p, ttype):
-        """Every volume here is a subvol on a dir storage, which has no snapshot feature (pve-storage DirPlugin
-        volume_has_feature): the worker dies as PVE's does."""
-        emu = self.emu
-        self.check_node(p)
-        ct = emu.get_ct(p["vmid"])
-        snapname = p["snapname"]
-
-        def worker(task):
-            with emu.lock_config(ct):
-                if ttype == "vzsnapshot":
-                    emu.check_lock(ct)
-                    if snapname in ct.snapshots or snapname == "current":
-                        raise die("snapshot name '%s' already used\n" % snapname)
-                    raise die("snapshot feature is not available\n")
-                raise die("snapshot '%s' does not exist\n" % snapname)
-
-        return emu.fork_worker(ttype, ct.vmid, req.upid_user, worker)
-
-    def snapshot_create(self, req, p):
-        return self._dir_snapshot_unavailable(req, p, "vzsnapshot")
 
     def snapshot_index(self, req, p):
         self.check_node(p)
-        ct = self.emu.get_ct(p["vmid"])
+        ct = self.emu.get_ct(p["vmid"], p["node"])
         if p["snapname"] not in ct.snapshots:
             raise die("snapshot '%s' does not exist\n" % p["snapname"])
         return [{"cmd": "rollback"}, {"cmd": "config"}]
 
+    def snapshot_create(self, req, p):
+        """pve-container API2/LXC/Snapshot.pm snapshot + pve-guest-common AbstractConfig snapshot_create."""
+        emu = self.emu
+        self.check_node(p)
+        ct = emu.get_ct(p["vmid"], p["node"])
+        snapname = p["snapname"]
+        if snapname in ("current", "vzdump"):
+            raise die("unable to use snapshot name '%s' (reserved name)\n" % snapname)
+
+        def worker(task):
+            # __snapshot_prepare
+            with emu.lock_config(ct):
+                if str(ct.conf.get("template", "0")) == "1":
+                    raise die("you can't take a snapshot if it's a template\n")
+                emu.check_lock(ct)
+                if snapname in ct.snapshots:
+                    raise die("snapshot name '%s' already used\n" % snapname)
+                if not self.has_snapshot_feature(ct.conf):
+                    raise die("snapshot feature is not available\n")
+                snap = {k: v for k, v in ct.conf.items() if k not in ("lock", "parent", "digest")}
+                if ct.conf.get("parent"):
+                    snap["parent"] = ct.conf["parent"]
+                snap["snapstate"] = "prepare"
+                snap["snaptime"] = str(int(time.time()))
+                if p.get("description"):
+                    snap["description"] = p["description"]
+                ct.conf["lock"] = "snapshot"
+                ct.snapshots[snapname] = snap
+                emu.write_conf(ct)
+            made = []
+            try:
+                for key, sid, volname, st in self.storage_volumes(snap):
+                    zfs("snapshot", "%s@%s" % (st.zds(volname, ct.node), snapname))
+                    made.append((st, volname))
+                emu.mid_task_pause()
+                if emu.task_fault("vzsnapshot"):
+                    raise die("emulated fault: task vzsnapshot failed\n")
+            except Exception:
+                # AbstractConfig snapshot_create: snapshot_delete of what was made, then the error
+                task.warn("snapshot create failed: starting cleanup")
+                for st, volname in made:
+                    run(["zfs", "destroy", "%s@%s" % (st.zds(volname, ct.node), snapname)])
+                with emu.lock_config(ct):
+                    ct.snapshots.pop(snapname, None)
+                    if ct.conf.get("lock") == "snapshot":
+                        del ct.conf["lock"]
+                    emu.write_conf(ct)
+                raise
+            # __snapshot_commit
+            with emu.lock_config(ct):
+                if ct.conf.get("lock") != "snapshot":
+                    raise die("missing snapshot lock\n")
+                snap.pop("snapstate", None)
+                del ct.conf["lock"]
+                ct.conf["parent"] = snapname
+                emu.write_conf(ct)
+
+        return emu.fork_worker("vzsnapshot", ct.vmid, req.upid_user, worker, ct.node)
+
     def snapshot_delete(self, req, p):
-        return self._dir_snapshot_unavailable(req, p, "vzdelsnapshot")
+        """AbstractConfig snapshot_delete: lock snapshot-delete, destroy the volume snapshots, drop the section."""
+        emu = self.emu
+        self.check_node(p)
+        ct = emu.get_ct(p["vmid"], p["node"])
+        snapname = p["snapname"]
+        force = int(p.get("force", 0))
+
+        def worker(task):
+            with emu.lock_config(ct):
+                snap = ct.snapshots.get(snapname)
+                if snap is None:
+                    raise die("snapshot '%s' does not exist\n" % snapname)
+                emu.check_lock(ct)  # set_lock
+                if str(ct.conf.get("template", "0")) == "1":
+                    raise die("you can't delete a snapshot if vm is a template\n")
+                ct.conf["lock"] = "snapshot-delete"
+                snap["snapstate"] = "delete"
+                emu.write_conf(ct)
+            for key, sid, volname, st in self.storage_volumes(snap):
+                if st.type != "zfspool":
+                    continue
+                rc, out = run(["zfs", "destroy", "%s@%s" % (st.zds(volname, ct.node), snapname)])
+                if rc != 0 and "could not find any snapshots" not in out and "does not exist" not in out:
+                    if not force:
+                        raise die("zfs error: %s\n" % out.strip())
+                    task.warn("zfs error: %s" % out.strip())
+            with emu.lock_config(ct):
+                if ct.conf.get("lock") != "snapshot-delete":
+                    raise die("encountered invalid lock, expected 'snapshot-delete'\n")
+                parent = snap.get("parent")
+                for c in [ct.conf] + list(ct.snapshots.values()):
+                    if c.get("parent") == snapname:
+                        if parent:
+                            c["parent"] = parent
+                        else:
+                            del c["parent"]
+                del ct.snapshots[snapname]
+                del ct.conf["lock"]
+                emu.write_conf(ct)
+
+        return emu.fork_worker("vzdelsnapshot", ct.vmid, req.upid_user, worker, ct.node)
 
     def snapshot_rollback(self, req, p):
-        return self._dir_snapshot_unavailable(req, p, "vzrollback")
+        """AbstractConfig snapshot_rollback (+ pve-container: a running CT is stopped first; start=1 starts it
+        after a successful rollback)."""
+        emu = self.emu
+        self.check_node(p)
+        ct = emu.get_ct(p["vmid"], p["node"])
+        snapname = p["snapname"]
+        start = int(p.get("start", 0))
+
+        def worker(task):
+            with emu.lock_config(ct):
+                if str(ct.conf.get("template", "0")) == "1":
+                    raise die("you can't rollback if vm is a template\n")
+                snap = ct.snapshots.get(snapname)
+                if snap is None:
+                    raise die("snapshot '%s' does not exist\n" % snapname)
+                for key, sid, volname, st in self.storage_volumes(snap):
+                    volid = "%s:%s" % (sid, volname)
+                    snaps = self.emu_snapshots(st, volname, ct.node)
+                    if snapname not in snaps:
+                        raise die("can't rollback, snapshot '%s' does not exist on '%s'\n" % (snapname, volid))
+                    if snaps[-1] != snapname:
+                        raise die("can't rollback, '%s' is not most recent snapshot on '%s'\n" % (snapname, volid))
+                if snap.get("snapstate"):
+                    raise die("unable to rollback to incomplete snapshot (snapstate = %s)\n" % snap["snapstate"])
+                emu.check_lock(ct)
+                if emu.is_running(ct):
+                    emu.vm_stop(ct, task, kill=True)  # __snapshot_rollback_vm_stop: PVE::LXC::vm_stop($vmid, 1)
+                ct.conf["lock"] = "rollback"
+                emu.write_conf(ct)
+            emu.mid_task_pause()
+            for key, sid, volname, st in self.storage_volumes(snap):
+                ds = st.zds(volname, ct.node)
+                zfs("rollback", "%s@%s" % (ds, snapname))
+                run(["zfs", "mount", ds])  # zfs-fuse: remount if the rollback unmounted it
+            with emu.lock_config(ct):
+                if ct.conf.get("lock") != "rollback":
+                    raise die("got wrong lock\n")
+                conf = {k: v for k, v in snap.items() if k not in ("snaptime", "snapstate", "description", "parent")}
+                if ct.conf.get("description") is not None:
+                    conf["description"] = ct.conf["description"]
+                conf["parent"] = snapname
+                ct.conf = conf
+                emu.write_conf(ct)
+            if start:
+                with emu.lock_config(ct):
+                    emu.vm_start(ct, task)
+
+        return emu.fork_worker("vzrollback", ct.vmid, req.upid_user, worker, ct.node)
+
+    def emu_snapshots(self, st, volname, node):
+        if st.type != "zfspool":
+            return []
+        return [s for s in self.zfs_snapshots(st, volname, node) if s != "__base__"]
 
     # ------------------------------------------------------------------------------------- template, clone
 
     def lxc_template(self, req, p):
-        """pve-container API2/LXC.pm template: checks, then a vztemplate worker whose UPID is not returned."""
+        """pve-container API2/LXC.pm template: checks under the config lock, then a vztemplate worker whose UPID
+        is not returned (the call answers null)."""
         emu = self.emu
         self.check_node(p)
-        ct = emu.get_ct(p["vmid"])
-        if str(ct.conf.get("template", "0")) == "1":
-            raise die("you can't convert a template to a template\n")
-        if emu.is_running(ct):
-            raise die("you can't convert a CT to template if the CT is running\n")
-        emu.check_lock(ct)
-        if ct.snapshots:
-            raise die("you can't convert a CT with snapshots to a template\n")
+        ct = emu.get_ct(p["vmid"], p["node"])
+        with emu.lock_config(ct):
+            emu.check_lock(ct)
+            if ct.snapshots:
+                raise die("unable to create template, because CT contains snapshots\n")
+            if str(ct.conf.get("template", "0")) == "1":
+                raise die("you can't convert a template to a template\n")
+            if emu.is_running(ct):
+                raise die("you can't convert a CT to template if the CT is running\n")
 
-        def worker(task):
-            with emu.lock_config(ct):
-                emu.check_lock(ct)
-                vol = str(ct.conf["rootfs"]).split(",")
-                sid, volname = parse_volid(vol[0])
-                st = self.storage(sid)
-                newname = re.sub(r"/subvol-", "/basevol-", volname)
-                if newname != volname:
-                    os.rename(st.volume_path(volname), st.volume_path(newname))
-                vol[0] = "%s:%s" % (sid, newname)
-                ct.conf["rootfs"] = ",".join(vol)
-                ct.conf["template"] = "1"
-                emu.write_conf(ct)
-                try:
-                    os.unlink(os.path.join(emu.lxcpath, str(ct.vmid), "config"))
-                except FileNotFoundError:
-                    pass
+            def worker(task):
+                with emu.lock_config(ct):
+                    emu.check_lock(ct)
+                    # PVE::LXC::template_create -> PVE::Storage::vdisk_create_base for each volume
+                    for key, sid, volname, st in self.storage_volumes(ct.conf):
+                        if st.type == "zfspool":
+                            name = zfs_name(volname)
+                            if not name.startswith("subvol-"):
+                                raise die("create_base not possible with base image\n")
+                            newname = "basevol-" + name[len("subvol-"):]
+                            newvolname = volname[:-len(name)] + newname
+                            lazy_unmount(st.volume_path(volname, ct.node))
+                            zfs("rename", st.zds(volname, ct.node), "%s/%s" % (st.dataset(ct.node), newname))
+                            run(["zfs", "mount", "%s/%s" % (st.dataset(ct.node), newname)])
+                            zfs("snapshot", "%s/%s@__base__" % (st.dataset(ct.node), newname))
+                        else:
+                            newvolname = re.sub(r"/subvol-", "/basevol-", volname)
+                            if newvolname != volname:
+                                os.rename(st.volume_path(volname, ct.node), st.volume_path(newvolname, ct.node))
+                        ct.conf[key] = self.replace_volume(ct.conf[key], "%s:%s" % (sid, newvolname))
+                    ct.conf["template"] = "1"
+                    emu.write_conf(ct)
+                    try:
+                        os.unlink(os.path.join(emu.lxcp(ct), str(ct.vmid), "config"))
+                    except FileNotFoundError:
+                        pass
 
-        emu.fork_worker("vztemplate", ct.vmid, req.upid_user, worker)
+            emu.fork_worker("vztemplate", ct.vmid, req.upid_user, worker, ct.node)
         return None
 
     def lxc_clone(self, req, p):
-        """pve-container API2/LXC.pm clone_vm, for dir storages (full copies only)."""
+        """pve-container API2/LXC.pm clone_vm."""
         emu = self.emu
-        self.check_node(p)
-        src = emu.get_ct(p["vmid"])
+        node = self.check_node(p)
+        src = emu.get_ct(p["vmid"], node)
         newid = int(p["newid"])
-        if p.get("target") and p["target"] != emu.node:
-            raise die("target node '%s' is not emulated\n" % p["target"])
-        is_template = str(src.conf.get("template", "0")) == "1"
-        full = int(p["full"]) if "full" in p else (0 if is_template else 1)
-        if not full and p.get("storage"):
-            raise die("parameter 'storage' not allowed for linked clones\n")
-        emu.check_lock(src)
-        running = emu.is_running(src)
         snapname = p.get("snapname")
-        if snapname and snapname not in src.snapshots:
-            raise die("snapshot '%s' does not exist\n" % snapname)
-        vol = str(src.conf.get("rootfs", "")).split(",")
-        if full and running and not snapname:
-            raise die("Full clone of a running container is only possible from a snapshot\n")
-        if not full:
-            raise die("Linked clone feature for '%s' is not available\n" % vol[0])
-        sid, volname = parse_volid(vol[0])
-        target_sid = p.get("storage") or sid
-        tst = self.storage(target_sid)
-        with emu.cts_lock:
-            if newid in emu.cts:
-                raise die("unable to create CT %d - CT %d already exists on node '%s'\n" % (newid, newid, emu.node))
-            new = CT(newid, {"lock": "create", "arch": src.conf.get("arch", "amd64"),
-                             "memory": src.conf.get("memory", 512), "swap": src.conf.get("swap", 512)})
-            emu.cts[newid] = new
-            emu.write_conf(new)
-        if not is_template:
+        storage = p.get("storage")
+        target = p.get("target")
+        if target in (node, "localhost"):
+            target = None
+        if target and target not in emu.nodes:
+            raise die("no such cluster node '%s'\n" % target)  # PVE::Cluster::check_node_exists
+        if storage:
+            self.storage(storage)
+            if target:
+                raise die("can't clone to non-shared storage '%s'\n" % storage)
+        # set_lock($vmid, 'disk'): also on a template, so clones of one template run one at a time
+        with emu.lock_config(src):
+            emu.check_lock(src)
             src.conf["lock"] = "disk"
             emu.write_conf(src)
 
-        def worker(task):
-            newvolname = "%d/subvol-%d-disk-0.subvol" % (newid, newid)
-            try:
-                with emu.lock_config(new):
-                    srcpath = self.storage(sid).volume_path(volname)
-                    dst = tst.volume_path(newvolname)
-                    os.makedirs(os.path.dirname(dst), exist_ok=True)
-                    task.log("create full clone of mountpoint rootfs (%s)" % vol[0])
-                    rc, out = run(["cp", "-a", "--reflink=auto", srcpath, dst], timeout=3600)
-                    if rc != 0:
-                        task.log(out)
-                        raise die("copy of '%s' failed\n" % vol[0])
-                    conf = {k: v for k, v in src.conf.items() if k not in ("lock", "template", "lxc")}
-                    conf["rootfs"] = ",".join(["%s:%s" % (target_sid, newvolname)] + vol[1:])
-                    if p.get("hostname"):
-                        conf["hostname"] = p["hostname"]
-                    for k in list(conf):
-                        if re.fullmatch(r"net\d+", k):
-                            # the clone gets a new MAC
-                            conf[k] = re.sub(r"hwaddr=[0-9A-Fa-f:]+", "hwaddr=BC:24:11:%02X:%02X:%02X" % tuple(
-                                secrets.token_bytes(3)), str(conf[k]))
-                    conf["lock"] = "create"
-                    new.conf = conf
-                    emu.write_conf(new)
-                    if emu.task_fault("vzclone"):
-                        raise die("emulated fault: task vzclone failed\n")
-                    del new.conf["lock"]
-                    emu.write_conf(new)
-            except Exception:
-                new.conf.pop("lock", None)
-                new.conf["rootfs"] = "%s:%s" % (target_sid, newvolname)
-                emu.destroy_ct(new, task)
-                raise
-            finally:
-                if not is_template:
-                    with emu.lock_config(src):
-                        src.conf.pop("lock", None)
-                        emu.write_conf(src)
+        def unlock_src():
+            with emu.lock_config(src):
+                if src.conf.get("lock") == "disk":
+                    del src.conf["lock"]
+                    emu.write_conf(src)
 
-        return emu.fork_worker("vzclone", src.vmid, req.upid_user, worker)
+        # create_and_lock_config($newid)
+        with emu.cts_lock:
+            if newid in emu.cts:
+                other = emu.cts[newid].node
+                unlock_src()
+                raise die("unable to create CT %d - CT %d already exists on node '%s'\n" % (newid, newid, other))
+            new = CT(newid, {"lock": "create"}, node)
+            emu.cts[newid] = new
+            emu.write_conf(new)
+        mounts = []
+        try:
+            running = emu.is_running(src)
+            is_template = str(src.conf.get("template", "0")) == "1"
+            full = int(p["full"]) if "full" in p else (0 if is_template else 1)
+            if storage and not full:
+                raise die("parameter 'storage' not allowed for linked clones\n")
+            if snapname and snapname not in src.snapshots:
+                raise die("snapshot '%s' does not exist\n" % snapname)
+            sconf = src.snapshots[snapname] if snapname else src.conf
+            newconf = {}
+            for opt in sorted(sconf):
+                if re.fullmatch(r"unused\d+", opt):
+                    continue
+                value = sconf[opt]
+                if opt == "rootfs" or re.fullmatch(r"mp\d+", opt):
+                    vol = [m for m in self.mount_volumes({opt: value})][0][1]
+                    if vol.startswith("/"):
+                        raise die("unable to clone mountpoint '%s' (type %s)\n" % (
+                            opt, "device" if vol.startswith("/dev/") else "bind"))
+                    sid, volname = parse_volid(vol)
+                    st = self.storage(sid)
+                    if full:
+                        if running and not snapname:
+                            raise die("Full clone of a running container is only possible from a snapshot\n")
+                    else:
+                        # volume_has_feature('clone'): ZFSPoolPlugin { base => 1 }; DirPlugin: none for subvols
+                        base = st.type == "zfspool" and zfs_name(volname).startswith("basevol-") and not snapname
+                        if not base:
+                            raise die("Linked clone feature for '%s' is not available\n" % vol)
+                    mounts.append((opt, value, sid, volname, st))
+                    newconf[opt] = value
+                elif re.fullmatch(r"net\d+", opt):
+                    newconf[opt] = re.sub(r"hwaddr=[0-9A-Fa-f:]+", "hwaddr=%s" % random_mac(), str(value))
+                    if "hwaddr=" not in newconf[opt]:
+                        newconf[opt] += ",hwaddr=%s" % random_mac()
+                elif opt in ("snapshots", "parent", "snaptime", "snapstate", "template", "lock", "digest",
+                             "description"):
+                    continue
+                else:
+                    newconf[opt] = value
+            if target:
+                raise die("can't clone CT to node '%s' (CT uses local storage)\n" % target)
+            newconf["lock"] = "create"
+            if p.get("hostname"):
+                newconf["hostname"] = p["hostname"]
+            if p.get("description"):
+                newconf["description"] = p["description"]
+            elif src.conf.get("description") and not snapname:
+                newconf["description"] = src.conf["description"]
+            new.conf = newconf
+            emu.write_conf(new)
+        except Exception:
+            unlock_src()
+            new.conf = {}
+            emu.destroy_ct(new, None)
+            raise
+
+        def worker(task):
+            task.log("creating a clone of container %d with ID %d" % (src.vmid, newid))
+            made = []
+            try:
+                if int(emu.is_running(src)) != int(running):
+                    raise die("unexpected state change\n")
+                for opt, value, sid, volname, st in mounts:
+                    vol = "%s:%s" % (sid, volname)
+                    tst = self.storage(storage) if storage else st
+                    n = int(re.search(r"disk-(\d+)", zfs_name(volname) if st.type == "zfspool"
+                                      else volname).group(1))
+                    if full:
+                        task.log("create full clone of mountpoint %s (%s)" % (opt, vol))
+                        newvol = self.copy_volume(task, st, volname, tst, newid, node, n, snapname, value)
+                    else:
+                        task.log("create linked clone of mount point %s (%s)" % (opt, vol))
+                        name = emu.subvol_name(tst, newid, n)
+                        while emu.volume_exists(tst, name, node):
+                            n += 1
+                            name = emu.subvol_name(tst, newid, n)
+                        zfs("clone", "%s@__base__" % st.zds(volname, node), "%s/%s" % (tst.dataset(node), name))
+                        newvol = "%s/%s" % (zfs_name(volname), name)
+                    made.append((tst, newvol))
+                    with emu.lock_config(new):
+                        new.conf[opt] = self.replace_volume(value, "%s:%s" % (tst.name, newvol))
+                        emu.write_conf(new)
+                emu.mid_task_pause()
+                if emu.task_fault("vzclone"):
+                    raise die("emulated fault: task vzclone failed\n")
+            except Exception as e:
+                unlock_src()
+                for tst, newvol in made:
+                    try:
+                        emu.free_volume(tst, newvol, node)
+                    except PVEError as fe:
+                        task.warn(fe.message.strip())
+                with emu.lock_config(new):
+                    for opt in [k for k in new.conf if k == "rootfs" or re.fullmatch(r"mp\d+", k)]:
+                        del new.conf[opt]  # freed above
+                    new.conf.pop("lock", None)
+                    emu.destroy_ct(new, task)
+                msg = e.message if isinstance(e, PVEError) else str(e)
+                raise die("clone failed: %s" % msg)
+            unlock_src()
+            with emu.lock_config(new):
+                new.conf.pop("lock", None)
+                emu.write_conf(new)
+
+        return emu.fork_worker("vzclone", src.vmid, req.upid_user, worker, node)
+
+    def copy_volume(self, task, st, volname, tst, newid, node, n, snapname, value):
+        """PVE::LXC::copy_volume: a new volume on the target storage with the source's content (zfs to zfs:
+        send/recv of the snapshot; otherwise a copy of the files)."""
+        emu = self.emu
+        size = 0
+        m = re.search(r"size=(\d+(?:\.\d+)?)([KMGT]?)", str(value))
+        if m:
+            size = float(m.group(1)) * {"": 1.0 / (1 << 30), "K": 1.0 / (1 << 20), "M": 1.0 / 1024, "G": 1,
+                                        "T": 1024}[m.group(2)]
+        while emu.volume_exists(tst, emu.subvol_name(tst, newid, n), node):
+            n += 1
+        newname = emu.subvol_name(tst, newid, n)
+        if st.type == "zfspool" and tst.type == "zfspool" and snapname:
+            dst = tst.zds(newname, node)
+            zfs_send_recv("%s@%s" % (st.zds(volname, node), snapname), dst)
+            zfs("destroy", "%s@%s" % (dst, snapname))
+            if size:
+                zfs("set", "refquota=%dk" % int(size * 1024 * 1024), dst)
+            return newname
+        newvol = emu.alloc_volume(tst, newid, node, size, n)
+        srcpath = st.volume_path(volname, node)
+        tmpclone = None
+        try:
+            if snapname:
+                # a snapshot's files: a temporary clone of it
+                tmpclone = "%s/__clone_tmp_%d" % (st.dataset(node), newid)
+                zfs("clone", "%s@%s" % (st.zds(volname, node), snapname), tmpclone)
+                srcpath = zfs("get", "-H", "-o", "value", "mountpoint", tmpclone).strip()
+            copy_tree(srcpath, tst.volume_path(newvol, node))
+        except Exception:
+            emu.free_volume(tst, newvol, node)
+            raise
+        finally:
+            if tmpclone:
+                run(["zfs", "destroy", "-r", tmpclone])
+        return newvol
+
+    # ------------------------------------------------------------------------------------- migrate, HA
+
+    def lxc_migrate_precondition(self, req, p):
+        node = self.check_node(p)
+        ct = self.emu.get_ct(p["vmid"], node)
+        return {"running": int(self.emu.is_running(ct)), "allowed-nodes": [n for n in self.emu.nodes if n != node],
+                "not-allowed-nodes": {}, "local-disks": [], "local-resources": []}
+
+    def lxc_migrate(self, req, p):
+        """pve-container API2/LXC.pm migrate_vm (+ PVE/LXC/Migrate.pm in the worker)."""
+        emu = self.emu
+        node = self.check_node(p)
+        target = p["target"]
+        if target == node:
+            raise param_exc({"target": "target is local node."})
+        if target not in emu.nodes:
+            raise die("no such cluster node '%s'\n" % target)
+        ct = emu.get_ct(p["vmid"], node)
+        online = int(p.get("online", 0))
+        restart = int(p.get("restart", 0))
+        if emu.is_running(ct) and not online and not restart:
+            raise die("can't migrate running container without --online or --restart\n")
+        if "ct:%d" % ct.vmid in emu.ha:
+            def hacmd(task):
+                task.log("Requesting HA migration for CT %d to node %s" % (ct.vmid, target))
+                threading.Thread(target=emu.ha_relocate, args=(ct, target, False), daemon=True).start()
+
+            return emu.fork_worker("hamigrate", ct.vmid, req.upid_user, hacmd, node)
+
+        def worker(task):
+            emu.migrate(task, ct, target, online=online, restart=restart, timeout=int(p.get("timeout", 180)))
+
+        return emu.fork_worker("vzmigrate", ct.vmid, req.upid_user, worker, node)
+
+    @staticmethod
+    def parse_sid(emu, sid):
+        """PVE::HA::Config parse_sid: VMID or ct:VMID."""
+        m = re.fullmatch(r"(\d+)", sid)
+        if m:
+            vmid = int(m.group(1))
+            if vmid not in emu.cts:
+                raise die("unable to detect SID from VMID - VM/CT %d does not exist\n" % vmid)
+            return "ct:%d" % vmid, vmid
+        m = re.fullmatch(r"(ct|vm):(\d+)", sid)
+        if not m:
+            raise die("unable to parse service id '%s'\n" % sid)
+        if m.group(1) == "vm":
+            raise die("VM %s is not emulated (only CTs)\n" % m.group(2))
+        return "ct:%s" % m.group(2), int(m.group(2))
+
+    def ha_index(self, req, p):
+        out = []
+        with self.emu.ha_lock:
+            for sid, r in sorted(self.emu.ha.items()):
+                if p.get("type") and p["type"] != "ct":
+                    continue
+                out.append(dict(r, sid=sid, type="ct"))
+        return out
+
+    def ha_read(self, req, p):
+        sid, _ = self.parse_sid(self.emu, p["sid"])
+        with self.emu.ha_lock:
+            r = self.emu.ha.get(sid)
+            if r is None:
+                raise die("no such resource '%s'\n" % sid)
+            d = dict(r, sid=sid, type="ct")
+        d["digest"] = hashlib.sha1(json.dumps(self.emu.ha, sort_keys=True).encode()).hexdigest()
+        return d
+
+    def ha_create(self, req, p):
+        """pve-ha-manager API2/HA/Resources.pm create."""
+        emu = self.emu
+        sid, vmid = self.parse_sid(emu, p["sid"])
+        if p.get("type") and p["type"] != "ct":
+            raise die("types does not match\n")
+        if p.get("group"):
+            raise die("invalid parameter 'group': ha groups have been migrated to rules\n")
+        if vmid not in emu.cts:
+            raise die("no such CT %d\n" % vmid)
+        with emu.ha_lock:
+            if sid in emu.ha:
+                raise die("resource ID '%s' already defined\n" % sid)
+            r = {"state": p.get("state", "started"), "max_restart": int(p.get("max_restart", 1)),
+                 "max_relocate": int(p.get("max_relocate", 1)), "failback": int(p.get("failback", 1))}
+            if p.get("comment"):
+                r["comment"] = p["comment"]
+            emu.ha[sid] = r
+            emu.write_ha()
+        emu.ha_kick.set()
+        return None
+
+    def ha_update(self, req, p):
+        emu = self.emu
+        sid, _ = self.parse_sid(emu, p["sid"])
+        if p.get("group"):
+            raise die("invalid parameter 'group': ha groups have been migrated to rules\n")
+        with emu.ha_lock:
+            r = emu.ha.get(sid)
+            if r is None:
+                raise die("no such resource '%s'\n" % sid)
+            for k in [d for d in re.split(r"[,;\s]+", p.get("delete", "")) if d]:
+                if k == "state":
+                    raise die("unable to delete required option '%s'\n" % k)
+                r.pop(k, None)
+            for k in ("state", "comment", "max_restart", "max_relocate", "failback"):
+                if k in p:
+                    r[k] = p[k] if k in ("state", "comment") else int(p[k])
+            emu.write_ha()
+        emu.ha_kick.set()
+        return None
+
+    def ha_delete(self, req, p):
+        emu = self.emu
+        sid, _ = self.parse_sid(emu, p["sid"])
+        with emu.ha_lock:
+            if sid not in emu.ha:
+                raise die("cannot delete service '%s', not HA managed!\n" % sid)
+            del emu.ha[sid]
+            emu.write_ha()
+        return None
 
     # ------------------------------------------------------------------------------------- tasks
 
@@ -1540,7 +2447,7 @@ class API:
         info = upid_decode(upid)
         if info is None:
             raise param_exc({"upid": "unable to parse worker upid '%s'" % upid})
-        if info["node"] != self.emu.node:
+        if info["node"] != p["node"]:
             raise die("no such task\n")
         with self.emu.tasks_lock:
             task = self.emu.tasks.get(upid)
@@ -1549,9 +2456,9 @@ class API:
         return task
 
     def task_list(self, req, p):
-        self.check_node(p)
+        node = self.check_node(p)
         with self.emu.tasks_lock:
-            tasks = list(self.emu.tasks.values())
+            tasks = [t for t in self.emu.tasks.values() if t.node == node]
         out = []
         if p.get("vmid"):
             tasks = [t for t in tasks if t.id == str(p["vmid"])]
@@ -1566,6 +2473,7 @@ class API:
             d = t.status_dict()
             if t.status == "stopped":
                 d["status"] = t.exitstatus
+                d["endtime"] = t.endtime
             out.append(d)
         return out
 
@@ -1598,7 +2506,7 @@ class API:
     # ------------------------------------------------------------------------------------- storage
 
     def storage_list(self, req, p):
-        self.check_node(p)
+        node = self.check_node(p)
         out = []
         want = p.get("content")
         for st in self.emu.storages.values():
@@ -1606,7 +2514,7 @@ class API:
                 continue
             if want and not set(re.split(r"[,;\s]+", want)) & set(st.content):
                 continue
-            out.append(self.storage_entry(st))
+            out.append(self.storage_entry(st, node=node))
         return out
 
     def storage_index(self, req, p):
@@ -1616,13 +2524,30 @@ class API:
                                         "oci-registry-pull", "prunebackups", "rrd", "rrddata", "status", "upload")]
 
     def storage_status(self, req, p):
-        self.check_node(p)
-        e = self.storage_entry(self.storage(p["storage"]))
+        node = self.check_node(p)
+        e = self.storage_entry(self.storage(p["storage"]), node=node)
         return {k: e[k] for k in ("type", "content", "active", "enabled", "shared", "total", "used", "avail")}
 
-    def _volumes(self, st):
+    def _volumes(self, st, node):
         out = []
-        tdir = os.path.join(st.path, "template", "cache")
+        if st.type == "zfspool":
+            # ZFSPoolPlugin list_images: a clone of a base's __base__ is BASE/NAME
+            rc, txt = run(["zfs", "list", "-H", "-p", "-r", "-t", "filesystem", "-o", "name,origin,refquota,used",
+                           st.dataset(node)])
+            for line in txt.splitlines() if rc == 0 else []:
+                name, origin, quota, used = (line.split("\t") + ["", "", "", ""])[:4]
+                short = name[len(st.dataset(node)) + 1:]
+                if "/" in short or not re.fullmatch(r"(subvol|basevol)-(\d+)-disk-\d+", short):
+                    continue
+                volname = short
+                mo = re.fullmatch(re.escape(st.dataset(node)) + r"/(\S+)@__base__", origin)
+                if mo:
+                    volname = "%s/%s" % (mo.group(1), short)
+                out.append({"volid": "%s:%s" % (st.name, volname), "content": "rootdir", "format": "subvol",
+                            "size": int(quota) if quota.isdigit() else 0, "used": int(used) if used.isdigit() else 0,
+                            "vmid": volname_owner(volname), "ctime": int(time.time())})
+            return out
+        tdir = os.path.join(st.root(node), "template", "cache")
         for name in sorted(os.listdir(tdir)):
             if name.startswith(".") or not re.search(r"\.tar(\.(gz|xz|zst|bz2))?$", name):
                 continue
@@ -1631,12 +2556,12 @@ class API:
             fmt = {"tar": "tar", "tar.gz": "tgz", "tar.xz": "txz", "tar.zst": "tzst", "tar.bz2": "tbz2"}[ext]
             out.append({"volid": "%s:vztmpl/%s" % (st.name, name), "content": "vztmpl", "format": fmt,
                         "size": sb.st_size, "ctime": int(sb.st_mtime)})
-        idir = os.path.join(st.path, "images")
+        idir = os.path.join(st.root(node), "images")
         for vmid in sorted(os.listdir(idir)):
             if not vmid.isdigit():
                 continue
             for name in sorted(os.listdir(os.path.join(idir, vmid))):
-                mm = re.fullmatch(r"(subvol|vm|base)-\d+-disk-\d+(?:\.(raw|subvol))?", name)
+                mm = re.fullmatch(r"(subvol|vm|base|basevol)-\d+-disk-\d+(?:\.(raw|subvol))?", name)
                 if not mm:
                     continue
                 out.append({"volid": "%s:%s/%s" % (st.name, vmid, name), "content": "rootdir", "format": "subvol",
@@ -1645,9 +2570,9 @@ class API:
         return out
 
     def storage_content(self, req, p):
-        self.check_node(p)
+        node = self.check_node(p)
         st = self.storage(p["storage"])
-        out = self._volumes(st)
+        out = self._volumes(st, node)
         if p.get("content"):
             out = [v for v in out if v["content"] == p["content"]]
         if p.get("vmid"):
@@ -1665,7 +2590,7 @@ class API:
             volname = vol
         if ".." in volname.split("/"):
             raise die("unable to parse volume name '%s'\n" % volname)
-        path = st.volume_path(volname)
+        path = st.volume_path(volname, p["node"])
         if not os.path.exists(path):
             raise die("volume '%s:%s' does not exist\n" % (st.name, volname))
         return st, volname, path
@@ -1681,26 +2606,27 @@ class API:
         emu = self.emu
         self.check_node(p)
         st, volname, path = self._volume(p)
-        m = re.match(r"(\d+)/", volname)
-        if m and int(m.group(1)) in emu.cts:
-            ct = emu.cts[int(m.group(1))]
+        owner = volname_owner(volname)
+        if owner is not None and owner in emu.cts:
+            ct = emu.cts[owner]
             if "%s:%s" % (st.name, volname) in emu.ct_volumes(ct.conf):
-                raise die("unable to delete volume '%s:%s' - volume is still in use (CT %s)\n" % (
-                    st.name, volname, m.group(1)))
+                raise die("unable to delete volume '%s:%s' - volume is still in use (CT %d)\n" % (
+                    st.name, volname, owner))
+        node = p["node"]
 
         def worker(task):
-            if os.path.isdir(path):
-                shutil.rmtree(path)
-            else:
+            if volname.startswith(("vztmpl/", "iso/")):
                 os.unlink(path)
+            else:
+                emu.free_volume(st, volname, node)
             task.log("Removed volume '%s:%s'" % (st.name, volname))
 
-        return emu.fork_worker("imgdel", "", req.upid_user, worker)
+        return emu.fork_worker("imgdel", "", req.upid_user, worker, node)
 
     def upload(self, req, p):
         """pve-storage PVE::API2::Storage::Status upload: the file was streamed to a temp file by the HTTP layer."""
         emu = self.emu
-        self.check_node(p)
+        node = self.check_node(p)
         st = self.storage(p["storage"])
         content = p["content"]
         tmp = req.upload_tmp
@@ -1715,7 +2641,7 @@ class API:
             raise param_exc({"filename": "wrong file extension"})
         if content == "iso" and not re.search(r"\.(iso|img)$", fname, re.I):
             raise param_exc({"filename": "wrong file extension"})
-        target = st.volume_path(("vztmpl/" if content == "vztmpl" else "iso/") + fname)
+        target = st.volume_path(("vztmpl/" if content == "vztmpl" else "iso/") + fname, node)
         checksum = p.get("checksum")
         algo = p.get("checksum-algorithm")
         if bool(checksum) != bool(algo):
@@ -1739,7 +2665,7 @@ class API:
                     if h.hexdigest().lower() != checksum.lower():
                         raise die("checksum mismatch: got '%s' != expect '%s'\n" % (h.hexdigest(), checksum.lower()))
                     task.log("checksum verified")
-                task.log("target node: %s" % emu.node)
+                task.log("target node: %s" % node)
                 task.log("target file: %s" % target)
                 task.log("file size is: %d" % os.path.getsize(tmp))
                 os.replace(tmp, target)
@@ -1748,10 +2674,43 @@ class API:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
 
-        return emu.fork_worker("imgcopy", "", req.upid_user, worker)
+        return emu.fork_worker("imgcopy", "", req.upid_user, worker, node)
 
 
 # ============================================================================================ helpers 2
+
+def duration(t0):
+    s = int(time.time() - t0)
+    return "%02d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60)
+
+
+def random_mac():
+    """PVE::Tools::random_ether_addr with PVE's default prefix BC:24:11."""
+    return "BC:24:11:%02X:%02X:%02X" % tuple(secrets.token_bytes(3))
+
+
+def copy_tree(src, dst):
+    """A copy of a volume's files (PVE::LXC::copy_volume rsyncs them): owners, modes, links, times."""
+    os.makedirs(dst, exist_ok=True)
+    rc, out = run(["cp", "-a", "--reflink=auto", "-T", src, dst], timeout=3600)
+    if rc != 0:
+        raise die("copy of '%s' failed: %s\n" % (src, out.strip()))
+
+
+def zfs_send_recv(snap, dst, recursive=False):
+    """zfs send [-R] SNAP | zfs recv DST."""
+    send = subprocess.Popen(["zfs", "send"] + (["-R"] if recursive else []) + [snap], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    recv = subprocess.run(["zfs", "recv", dst], stdin=send.stdout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          timeout=3600)
+    send.stdout.close()
+    serr = send.stderr.read().decode(errors="replace")
+    send.stderr.close()
+    src_rc = send.wait()
+    if src_rc != 0 or recv.returncode != 0:
+        run(["zfs", "destroy", "-r", dst])
+        raise die("zfs error: %s\n" % (serr.strip() or recv.stdout.decode(errors="replace").strip()))
+
 
 def mem_info():
     total = free = 0
@@ -2313,14 +3272,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             obj = json.loads(self.rfile.read(length).decode() or "{}")
         except ValueError as e:
             raise PVEError(400, "fault: bad JSON - %s" % e)
-        known = {"clear", "http500", "task_error", "slow_task_ms", "expire_tickets"}
+        known = {"clear", "http500", "task_error", "slow_task_ms", "expire_tickets", "ha_move", "mid_task_ms"}
         if not isinstance(obj, dict) or set(obj) - known:
             raise PVEError(400, "fault: unknown keys %s (known: %s)" % (
                 sorted(set(obj) - known) if isinstance(obj, dict) else obj, ", ".join(sorted(known))))
         with emu.faults_lock:
             if obj.get("clear"):
                 emu.faults.clear()
-            for k in ("http500", "task_error", "slow_task_ms"):
+            for k in ("http500", "task_error", "slow_task_ms", "mid_task_ms"):
                 if k in obj:
                     if obj[k] in (None, "", 0, False):
                         emu.faults.pop(k, None)
@@ -2328,6 +3287,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         emu.faults[k] = obj[k]
             if obj.get("expire_tickets"):
                 emu.ticket_epoch += 1  # every ticket issued so far fails verification
+            if obj.get("ha_move"):
+                ct = emu.cts.get(int(obj["ha_move"]))
+                if ct is None:
+                    raise PVEError(400, "fault: ha_move: no CT %s" % obj["ha_move"])
+                if len(emu.nodes) < 2:
+                    raise PVEError(400, "fault: ha_move needs a second --node")
+                emu.ha_relocate(ct)
             self.send_json(200, {"data": dict(emu.faults)})
         return 200
 
@@ -2390,13 +3356,18 @@ def fingerprint(cert):
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Proxmox VE 9.1 API emulator (LXC subset) with real LXC CTs")
     ap.add_argument("--listen", default="127.0.0.1:8006", help="HOST:PORT (port 0: any free port)")
-    ap.add_argument("--node", default="pve")
+    ap.add_argument("--node", action="append",
+                    help="a node of the cluster (repeatable: --node pve --node pve2; default pve); the first is the "
+                         "one the API is reached through, each has its own lxcpath")
+    ap.add_argument("--node-lxcpath", action="append", help="NODE=DIR: the lxcpath of another node "
+                                                             "(default DATA-DIR/lxc-NODE)")
     ap.add_argument("--token", action="append", default=[], help="USER@REALM!TOKENID=SECRET (repeatable)")
     ap.add_argument("--user", action="append", default=[], help="USER@REALM:PASSWORD for /access/ticket")
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--lxcpath", help="LXC path of the CTs (default DATA-DIR/lxc; /var/lib/lxc on a real node)")
     ap.add_argument("--storage", action="append",
-                    help="NAME:dir:PATH:CONTENT,... (default local:dir:DATA-DIR/storage/local:vztmpl,rootdir,images,iso)")
+                    help="NAME:dir:PATH:CONTENT,... (default local:dir:DATA-DIR/storage/local:vztmpl,rootdir,images,iso) "
+                         "or NAME:zfspool:POOL[/DATASET]:rootdir,images")
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--ready-file")
@@ -2412,6 +3383,7 @@ def main(argv=None):
     host, _, port = args.listen.rpartition(":")
     Handler.emu = emu
     Handler.api = API(emu)
+    emu.api = Handler.api
     httpd = Server((host or "127.0.0.1", int(port)), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
@@ -2429,7 +3401,8 @@ def main(argv=None):
             json.dump({"url": "https://%s:%d" % (host or "127.0.0.1", real_port), "fingerprint": emu.fpr,
                        "pinnedpubkey": pubkey_pin(cert),
                        "lxcpath": emu.lxcpath, "pid": os.getpid(), "port": real_port, "node": emu.node,
-                       "data_dir": emu.data_dir}, f)
+                       "data_dir": emu.data_dir, "nodes": {n: {"lxcpath": emu.lxcpaths[n]} for n in emu.nodes}},
+                      f)
             f.write("\n")
         os.replace(tmp, args.ready_file)
     sys.stderr.write("pve-emulator: listening on https://%s:%d (node %s, fingerprint %s)\n" % (
