@@ -3,6 +3,7 @@
 # Compiles src/base src/sys src/spec src/plan src/image and fuzz/*_fuzz.cpp once each (in parallel) with clang
 # and -fsanitize=fuzzer-no-link,address,undefined, then links one binary per target:
 #   spec_fuzz                 config.json -> spec::parse -> plan::make_plan    (base sys spec plan)
+#   proxmox_response_fuzz     PVE API answers -> the proxmox client's parsers  (base sys spec proxmox/parse)
 #   image_<what>_fuzz         the image side's untrusted parsers                (base sys spec image +
 #                             libarchive, libcurl, libcrypto from pkg-config)
 # Needs clang-16 + libclang-rt-16-dev (scripts/install-deps.sh).
@@ -33,13 +34,14 @@ obj() { local rel=${1#"$repo"/}; echo "$out/obj/${rel//\//_}.o"; }
 core=("$repo"/src/base/*.cpp "$repo"/src/sys/*.cpp "$repo"/src/spec/*.cpp)
 plan=("$repo"/src/plan/*.cpp)
 image=("$repo"/src/image/*.cpp)
+proxmox=("$repo"/src/proxmox/parse.cpp)
 targets=("$repo"/fuzz/*_fuzz.cpp)
 
 # Compile what is out of date, at most $jobs at a time.
 newest_hdr=$(find "$repo/src" "$repo/fuzz" -name '*.hpp' -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d' ' -f2)
 pids=()
 rc=0
-for s in "${core[@]}" "${plan[@]}" "${image[@]}" "${targets[@]}"; do
+for s in "${core[@]}" "${plan[@]}" "${image[@]}" "${proxmox[@]}" "${targets[@]}"; do
     [[ -f $s ]] || continue
     o=$(obj "$s")
     if [[ ! -f $o || $s -nt $o || $0 -nt $o || $newest_hdr -nt $o ]]; then
@@ -58,12 +60,16 @@ objs_of() { for s in "$@"; do [[ -f $s ]] && obj "$s"; done; }
 mapfile -t core_objs < <(objs_of "${core[@]}")
 mapfile -t plan_objs < <(objs_of "${plan[@]}")
 mapfile -t image_objs < <(objs_of "${image[@]}")
+mapfile -t proxmox_objs < <(objs_of "${proxmox[@]}")
 pids=()
 for t in "${targets[@]}"; do
     name=$(basename "$t" .cpp)
     if [[ $name == image_* ]]; then
         "$CXX" -fsanitize=fuzzer,address,undefined "$(obj "$t")" "${image_objs[@]}" "${core_objs[@]}" \
             "${image_libs[@]}" -o "$out/$name" &
+    elif [[ $name == proxmox_* ]]; then
+        "$CXX" -fsanitize=fuzzer,address,undefined "$(obj "$t")" "${proxmox_objs[@]}" "${core_objs[@]}" \
+            -o "$out/$name" &
     else
         "$CXX" -fsanitize=fuzzer,address,undefined "$(obj "$t")" "${plan_objs[@]}" "${core_objs[@]}" \
             -o "$out/$name" &
