@@ -6,7 +6,10 @@
 // before start, exit 1), detaches the helper directory, runs the startContainer hooks and execs the user
 // process through exec_process(). Failures print "proxmox-lxcri-init: <error chain>" and exit 127 (126 when
 // exec was refused); a failed create-time check goes to the runtime over ready_fd instead.
+// `proxmox-lxcri-init --attach SOCKET` is the Proxmox backend's mode (init/attach.cpp, docs/proxmox-stdio.md).
+#include "init/attach.hpp"
 #include "init/process.hpp"
+#include "init/setup.hpp"
 #include "plan/hook.hpp"
 #include "plan/plan.hpp"
 #include "sys/fd.hpp"
@@ -34,6 +37,10 @@ namespace {
 
 using namespace lxcri;
 using sys::Fd;
+using init::make_dev_symlinks;
+using init::make_devices;
+using init::run_start_hooks;
+using init::set_root_propagation;
 
 constexpr int exit_failure = 127;
 constexpr int exit_not_executable = 126;
@@ -42,60 +49,6 @@ constexpr int exit_never_started = 1;
 Result<plan::InitConfig> load_config(const std::string& path) {
     std::string text = TRY_CTX(sys::read_file(path), "read init config");
     return TRY_CTX(plan::init_config_from_json(text), "parse " + path);
-}
-
-// ---- /dev ----
-
-// runc's default /dev symlinks; existing entries (liblxc's autodev makes some) are kept.
-void make_dev_symlinks() {
-    static const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "/dev/fd"},
-                                                                {"/proc/self/fd/0", "/dev/stdin"},
-                                                                {"/proc/self/fd/1", "/dev/stdout"},
-                                                                {"/proc/self/fd/2", "/dev/stderr"},
-                                                                {"pts/ptmx", "/dev/ptmx"}};
-    for (const auto& [target, path] : links)
-        (void)::symlink(target, path);
-}
-
-// linux.devices outside a user namespace: mknod like runc (the host need not have the node).
-Status make_devices(const std::vector<spec::DeviceNode>& devices) {
-    for (const auto& d : devices) {
-        mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
-        dev_t rdev =
-            d.type == "p" ? 0 : makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
-        struct stat st {};
-        if (::lstat(d.path.c_str(), &st) == 0) {
-            if ((st.st_mode & S_IFMT) == type && st.st_rdev == rdev) continue;
-            if (::unlink(d.path.c_str()) < 0) return fail_errno("replace " + d.path);
-        }
-        auto slash = d.path.rfind('/');
-        if (slash > 0) TRY(sys::mkdir_p(d.path.substr(0, slash)));
-        mode_t perm = d.file_mode ? static_cast<mode_t>(*d.file_mode) : 0666;
-        if (::mknod(d.path.c_str(), type | perm, rdev) < 0) return fail_errno("mknod " + d.path);
-        if (::chown(d.path.c_str(), d.uid.value_or(0), d.gid.value_or(0)) < 0)
-            return fail_errno("chown " + d.path);
-        if (::chmod(d.path.c_str(), perm) < 0) return fail_errno("chmod " + d.path);
-    }
-    return ok();
-}
-
-// linux.rootfsPropagation, on / after pivot_root as runc does (liblxc's lxc.rootfs.options acts before it).
-Status set_root_propagation(const std::string& p) {
-    if (p.empty()) return ok();
-    static const std::pair<const char*, unsigned long> flags[] = {{"shared", MS_SHARED},
-                                                                  {"slave", MS_SLAVE},
-                                                                  {"private", MS_PRIVATE},
-                                                                  {"unbindable", MS_UNBINDABLE},
-                                                                  {"rshared", MS_SHARED | MS_REC},
-                                                                  {"rslave", MS_SLAVE | MS_REC},
-                                                                  {"rprivate", MS_PRIVATE | MS_REC},
-                                                                  {"runbindable", MS_UNBINDABLE | MS_REC}};
-    for (const auto& [name, flag] : flags)
-        if (p == name) {
-            if (::mount(nullptr, "/", nullptr, flag, nullptr) < 0) return fail_errno("set / " + p);
-            return ok();
-        }
-    return fail("unknown rootfsPropagation \"" + p + "\"");
 }
 
 // ---- start signal ----
@@ -139,28 +92,6 @@ Result<std::string> wait_for_start(const std::string& fifo) {
     }
 }
 
-// ---- startContainer hooks ----
-
-// The shared runner (sys::run): state on stdin, stdout and stderr captured for the error, and at the timeout
-// the hook is killed with its process group (runc's wording for both).
-Status run_hook(const spec::Hook& hook, const std::string& state) {
-    auto r = sys::run(plan::hook_run_options(hook, state));
-    if (!r && r.error().kind() == ErrorKind::NotExecuted)
-        return fail("fork/exec " + hook.path, r.error().code());
-    if (!r) return std::unexpected(std::move(r).error());
-    if (r->timed_out)
-        return fail("hook ran past specified timeout of " + std::to_string(*hook.timeout) + ".0s");
-    if (WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0) return ok();
-    return fail("error running hook: " + sys::describe_wait_status(r->status) + ", stdout: " + r->out +
-                ", stderr: " + r->err);
-}
-
-Status run_start_hooks(const std::vector<spec::Hook>& hooks, const std::string& state) {
-    for (size_t i = 0; i < hooks.size(); ++i)
-        TRY_CTX(run_hook(hooks[i], state), "error running startContainer hook #" + std::to_string(i));
-    return ok();
-}
-
 // ---- seccomp notify ----
 
 Result<Fd> connect_runtime(const std::string& path) {
@@ -201,7 +132,9 @@ void check(Status s, const char* context = nullptr) {
 } // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) die(Error("usage: proxmox-lxcri-init INIT_JSON"));
+    // Proxmox VE: PID 1 of a CT started by PVE, the process handed over on a socket (init/attach.hpp).
+    if (argc == 3 && std::strcmp(argv[1], "--attach") == 0) return init::attach::run_attach_mode(argv[2]);
+    if (argc != 2) die(Error("usage: proxmox-lxcri-init INIT_JSON | proxmox-lxcri-init --attach SOCKET"));
     auto cfg = load_config(argv[1]);
     if (!cfg) die(cfg.error());
     make_dev_symlinks();

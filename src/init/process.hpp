@@ -5,6 +5,7 @@
 #pragma once
 #include "base/result.hpp"
 #include "plan/plan.hpp"
+#include "sys/fd.hpp"
 
 #include <linux/filter.h>
 
@@ -26,6 +27,14 @@ Status exec_process(const plan::InitConfig& cfg, bool apply_mounts,
 // terminal=true: a pty from /dev/ptmx (the container's devpts); its master goes over console_fd with
 // SCM_RIGHTS (payload: the pty name, as runc sends it), the slave becomes the controlling terminal and stdio.
 Status setup_console(int console_fd, const std::optional<spec::ConsoleSize>& console_size);
+// Its parts: a pty from the container's devpts (console_size applied), and making the slave the calling
+// process's controlling terminal (a new session) and stdio.
+struct Pty {
+    sys::Fd master, slave;
+    std::string name; // "/dev/pts/N", as runc sends it with the master
+};
+Result<Pty> open_pty(const std::optional<spec::ConsoleSize>& console_size);
+Status become_controlling_terminal(int slave);
 
 // Builds (and, when load is true, loads) the seccomp filter, behind runc's -ENOSYS stub. Returns the notify
 // fd when the profile has SCMP_ACT_NOTIFY rules and the filter was loaded, -1 otherwise.

@@ -34,7 +34,23 @@ Result<Fd> open_slave(int master, const std::string& name) {
     return slave;
 }
 
-Status become_controlling(int slave) {
+} // namespace
+
+Result<Pty> open_pty(const std::optional<spec::ConsoleSize>& console_size) {
+    Pty pty;
+    pty.master = TRY(open_ptmx());
+    int n = 0;
+    if (::ioctl(pty.master.get(), TIOCGPTN, &n) < 0) return fail_errno("TIOCGPTN");
+    pty.name = "/dev/pts/" + std::to_string(n);
+    pty.slave = TRY(open_slave(pty.master.get(), pty.name));
+    if (const auto& size = console_size) {
+        winsize ws{static_cast<unsigned short>(size->height), static_cast<unsigned short>(size->width), 0, 0};
+        if (::ioctl(pty.slave.get(), TIOCSWINSZ, &ws) < 0) return fail_errno("set console size");
+    }
+    return pty;
+}
+
+Status become_controlling_terminal(int slave) {
     if (::setsid() < 0 && ::getsid(0) != ::getpid()) return fail_errno("setsid");
     if (::ioctl(slave, TIOCSCTTY, 0) < 0) return fail_errno("TIOCSCTTY");
     for (int fd = 0; fd <= 2; ++fd)
@@ -42,20 +58,10 @@ Status become_controlling(int slave) {
     return ok();
 }
 
-} // namespace
-
 Status setup_console(int console_fd, const std::optional<spec::ConsoleSize>& console_size) {
-    Fd master = TRY(open_ptmx());
-    int n = 0;
-    if (::ioctl(master.get(), TIOCGPTN, &n) < 0) return fail_errno("TIOCGPTN");
-    std::string name = "/dev/pts/" + std::to_string(n);
-    Fd slave = TRY(open_slave(master.get(), name));
-    if (const auto& size = console_size) {
-        winsize ws{static_cast<unsigned short>(size->height), static_cast<unsigned short>(size->width), 0, 0};
-        if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) return fail_errno("set console size");
-    }
-    TRY_CTX(sys::send_fd(console_fd, master.get(), name), "send pty master over console socket");
-    TRY(become_controlling(slave.get()));
+    Pty pty = TRY(open_pty(console_size));
+    TRY_CTX(sys::send_fd(console_fd, pty.master.get(), pty.name), "send pty master over console socket");
+    TRY(become_controlling_terminal(pty.slave.get()));
     ::close(console_fd);
     return ok();
 }

@@ -1,0 +1,319 @@
+// The init helper's attach mode: PID 1 of a Proxmox VE CT (PVE's `entrypoint`), started by PVE's own start
+// path (pve-container@VMID: `lxc-start -F`, stdio /dev/null and a log file, console none). It listens on a
+// unix socket in its rootfs, takes the OCI process and the client's stdio (or makes a pty) from the runtime's
+// stand-in, runs the create-time checks, forks and execs the process on `start`, stays PID 1 (reaps every
+// child, forwards signals) and sends the process's wait status back before it exits with the same code.
+// Protocol: init/attach.hpp. Design and failure cases: docs/proxmox-stdio.md.
+#include "init/attach.hpp"
+#include "init/process.hpp"
+#include "init/setup.hpp"
+#include "plan/plan.hpp"
+#include "sys/fs.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace lxcri::init::attach {
+namespace {
+
+using sys::Fd;
+
+constexpr int kExitFailure = 127;
+constexpr int kExitNotExecutable = 126;
+constexpr int kExitNeverStarted = 1;
+constexpr int kMaxPreserveFds = static_cast<int>(kMaxFds) - 3;
+// How long one connection may take to deliver its message (the loop serves one connection at a time).
+constexpr auto kPeerTimeout = std::chrono::seconds(10);
+
+// Forwarded to the process once it runs; SIGPWR (lxc-stop's and `pct shutdown`'s default halt signal) goes
+// as SIGTERM, what an OCI process expects to stop on.
+constexpr int kForwarded[] = {SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+                              SIGALRM, SIGWINCH, SIGCONT, SIGPWR,  SIGTSTP, SIGTTIN, SIGTTOU};
+// Before start there is no process to stop: these end the init as if it had died of them.
+constexpr int kTerminating[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPWR};
+
+struct State {
+    std::string socket_path;
+    Fd listen, sigfd, session;
+    bool attached = false;
+    plan::InitConfig cfg;
+    std::vector<Fd> fds; // stdin, stdout, stderr (no terminal), then the preserved descriptors
+    Fd slave;            // the pty's slave (terminal)
+    pid_t child = 0;     // the OCI process once started
+};
+
+void log_line(const std::string& msg) {
+    std::fprintf(stderr, "proxmox-lxcri-init: %s\n", msg.c_str());
+    std::fflush(stderr);
+}
+
+// Ends the init: the session (when there is one) gets the status first, so that the stand-in exits the same.
+[[noreturn]] void finish(State& st, int status) {
+    if (st.session.valid()) (void)send(st.session.get(), Type::Exit, std::to_string(status));
+    (void)::unlink(st.socket_path.c_str());
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::fflush(nullptr);
+    ::_exit(code);
+}
+
+[[noreturn]] void fatal(State& st, const std::string& msg, int code = kExitFailure) {
+    log_line(msg);
+    finish(st, W_EXITCODE(code, 0));
+}
+
+Result<Fd> listen_on(const std::string& path) {
+    auto slash = path.rfind('/');
+    if (slash != std::string::npos && slash > 0) TRY(sys::mkdir_p(path.substr(0, slash), 0700));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return fail(ErrorKind::Invalid, "socket path too long: " + path);
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock.valid()) return fail_errno("socket");
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT) return fail_errno("remove the stale " + path);
+    if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) return fail_errno("bind " + path);
+    if (::chmod(path.c_str(), 0600) < 0) return fail_errno("chmod " + path);
+    if (::listen(sock.get(), 8) < 0) return fail_errno("listen on " + path);
+    return sock;
+}
+
+Result<Fd> block_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    for (int s : kForwarded)
+        sigaddset(&set, s);
+    if (::sigprocmask(SIG_BLOCK, &set, nullptr) < 0) return fail_errno("block signals");
+    Fd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!fd.valid()) return fail_errno("signalfd");
+    return fd;
+}
+
+// As PID 1 of the CT's pid namespace, only peers outside it (the node's root: its pid reads 0 here) are
+// served; a process of the CT could otherwise start, query or hijack what the stand-in set up.
+bool peer_outside(int conn) {
+    if (::getpid() != 1) return true;
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return false;
+    return cred.pid == 0;
+}
+
+void refuse(int conn, const std::string& why) {
+    (void)send(conn, Type::Error, why);
+}
+
+// ---- Process: the create-time half ----
+
+Status take_process(State& st, Message& m, int conn) {
+    st.cfg = TRY_CTX(plan::init_config_from_json(m.payload), "parse the process");
+    plan::InitConfig& cfg = st.cfg;
+    if (cfg.preserve_fds < 0 || cfg.preserve_fds > kMaxPreserveFds)
+        return fail(ErrorKind::Invalid, "preserve_fds " + std::to_string(cfg.preserve_fds) + " (at most " +
+                                            std::to_string(kMaxPreserveFds) + ")");
+    size_t want = (cfg.process.terminal ? 0 : 3) + static_cast<size_t>(cfg.preserve_fds);
+    if (m.fds.size() != want)
+        return fail(ErrorKind::Invalid, "expected " + std::to_string(want) + " descriptors with the process, got " +
+                                            std::to_string(m.fds.size()));
+    if (cfg.seccomp && plan::seccomp_notifies(*cfg.seccomp))
+        return fail(ErrorKind::Unsupported, "linux.seccomp.listenerPath is not supported in attach mode");
+    // The lxc backend's channels do not exist here: the socket is the only one.
+    cfg.console_fd = cfg.ready_fd = cfg.seccomp_fd = -1;
+    cfg.fifo.clear();
+    cfg.cleanup_dir.clear();
+    cfg.seccomp_socket.clear();
+    make_dev_symlinks();
+    TRY_CTX(make_devices(cfg.devices), "create devices");
+    TRY_CTX(set_root_propagation(cfg.rootfs_propagation), "rootfsPropagation");
+    if (cfg.process.terminal) {
+        Pty pty = TRY_CTX(open_pty(cfg.process.console_size), "set up console");
+        int master = pty.master.get();
+        TRY_CTX(send(conn, Type::Pty, pty.name, std::span<const int>(&master, 1)), "send the pty master");
+        st.slave = std::move(pty.slave); // the init keeps no master: the process's end closes the terminal
+    }
+    st.fds = std::move(m.fds);
+    // What runc checks at create: the rlimits (set here, inherited by the process), the seccomp profile
+    // (built, not loaded), the executable's lookup.
+    return init::check_process(cfg);
+}
+
+// ---- Start: fork and exec ----
+
+// Moves the descriptors into place in the child: stdio (or the pty's slave as the controlling terminal) and
+// the preserved ones at 3..3+n-1; all sources are first moved above the targets so none is overwritten.
+Status place_fds(State& st) {
+    int n = st.cfg.preserve_fds;
+    int floor = 3 + n;
+    std::vector<int> high;
+    for (auto& fd : st.fds) {
+        int h = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, floor);
+        if (h < 0) return fail_errno("dup a received descriptor");
+        high.push_back(h);
+    }
+    int slave = -1;
+    if (st.slave.valid() && (slave = ::fcntl(st.slave.get(), F_DUPFD_CLOEXEC, floor)) < 0)
+        return fail_errno("dup the pty slave");
+    size_t stdio = st.cfg.process.terminal ? 0 : 3;
+    for (int i = 0; i < n; ++i)
+        if (::dup2(high[stdio + static_cast<size_t>(i)], 3 + i) < 0) return fail_errno("dup2 preserved fd");
+    if (st.cfg.process.terminal) return become_controlling_terminal(slave);
+    if (::setsid() < 0) return fail_errno("setsid");
+    for (int i = 0; i < 3; ++i)
+        if (::dup2(high[static_cast<size_t>(i)], i) < 0) return fail_errno("dup2 stdio");
+    return ok();
+}
+
+[[noreturn]] void run_child(State& st, const std::string& state_json) {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    st.listen.reset();
+    st.sigfd.reset();
+    st.session.reset();
+    Status s = place_fds(st);
+    if (s) s = exec_process(st.cfg, true, [&] { return run_start_hooks(st.cfg.start_container_hooks, state_json); });
+    const Error& e = s.error();
+    log_line(e.message());
+    bool refused = (e.code() == EACCES || e.code() == ENOEXEC) && e.kind() == ErrorKind::NotExecuted;
+    ::_exit(refused ? kExitNotExecutable : kExitFailure);
+}
+
+Result<pid_t> start_process(State& st, const std::string& state_json) {
+    pid_t pid = ::fork();
+    if (pid < 0) return fail_errno("fork the process");
+    if (pid == 0) run_child(st, state_json);
+    // The process holds the client's stdio and the pty now; the init keeps none of them.
+    st.fds.clear();
+    st.slave.reset();
+    return pid;
+}
+
+// ---- the loop ----
+
+void on_session_readable(State& st) {
+    auto m = receive(st.session.get(), Clock::now() + kPeerTimeout);
+    if (m) {
+        if (!st.child) fatal(st, "unexpected " + std::string(type_name(m->type)) + " message from the stand-in");
+        log_line("unexpected " + std::string(type_name(m->type)) + " message from the stand-in: ignored");
+        return;
+    }
+    if (m.error().kind() != ErrorKind::Gone && !st.child)
+        fatal(st, "the stand-in's connection: " + m.error().message());
+    st.session.reset();
+    // The pid-file process is the container for the client: without it nobody can learn how the process
+    // ended, and a CT left running would be an orphan.
+    if (!st.child) {
+        log_line("the stand-in went away before start");
+        finish(st, W_EXITCODE(kExitNeverStarted, 0));
+    }
+    log_line("the stand-in went away: killing the process");
+    ::kill(st.child, SIGKILL);
+}
+
+void on_signals(State& st) {
+    signalfd_siginfo si;
+    while (::read(st.sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGCHLD) {
+            int status = 0;
+            pid_t pid;
+            while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0)
+                if (pid == st.child) finish(st, status);
+            continue;
+        }
+        if (st.child) {
+            ::kill(st.child, sig == SIGPWR ? SIGTERM : sig);
+            continue;
+        }
+        for (int t : kTerminating)
+            if (sig == t) {
+                log_line(std::string("stopped by signal ") + ::strsignal(sig) + " before start");
+                finish(st, sig); // a wait status of death by sig
+            }
+    }
+}
+
+void serve(State& st) {
+    Fd conn(::accept4(st.listen.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn.valid()) return;
+    if (!peer_outside(conn.get())) return refuse(conn.get(), "connections from inside the container are refused");
+    auto m = receive(conn.get(), Clock::now() + kPeerTimeout);
+    if (!m) {
+        // A connection closed without a word (a probe) is no harm; garbage before start fails the create.
+        if (m.error().kind() == ErrorKind::Invalid && !st.child)
+            fatal(st, "bad message on " + st.socket_path + ": " + m.error().message());
+        return;
+    }
+    switch (m->type) {
+    case Type::Process: {
+        if (st.attached) return refuse(conn.get(), "a stand-in is attached to this container already");
+        if (auto r = take_process(st, *m, conn.get()); !r) {
+            refuse(conn.get(), r.error().message());
+            fatal(st, r.error().message());
+        }
+        st.attached = true;
+        st.session = std::move(conn);
+        if (auto r = send(st.session.get(), Type::Ready, ""); !r) fatal(st, r.error().message());
+        return;
+    }
+    case Type::Start: {
+        if (!st.attached) return refuse(conn.get(), "no process was handed over yet");
+        if (st.child) return refuse(conn.get(), "the process was started already");
+        auto pid = start_process(st, m->payload);
+        if (!pid) {
+            refuse(conn.get(), pid.error().message());
+            fatal(st, pid.error().message());
+        }
+        st.child = *pid;
+        ucred cr{st.child, ::getuid(), ::getgid()};
+        if (!send(conn.get(), Type::Started, std::to_string(st.child), {}, &cr))
+            (void)send(conn.get(), Type::Started, std::to_string(st.child));
+        return;
+    }
+    case Type::QueryPid:
+        (void)send(conn.get(), Type::Pid, std::to_string(st.child));
+        return;
+    default:
+        refuse(conn.get(), "unexpected " + std::string(type_name(m->type)) + " message");
+        if (!st.child) fatal(st, "unexpected " + std::string(type_name(m->type)) + " message on " + st.socket_path);
+        return;
+    }
+}
+
+} // namespace
+
+int run_attach_mode(const std::string& socket_path) {
+    State st;
+    st.socket_path = socket_path;
+    auto sigfd = block_signals();
+    if (!sigfd) fatal(st, sigfd.error().message());
+    st.sigfd = std::move(*sigfd);
+    auto listen = listen_on(socket_path);
+    if (!listen) fatal(st, "attach socket: " + listen.error().message());
+    st.listen = std::move(*listen);
+    for (;;) {
+        pollfd p[3] = {{st.listen.get(), POLLIN, 0}, {st.sigfd.get(), POLLIN, 0}, {st.session.get(), POLLIN, 0}};
+        int r = ::poll(p, 3, -1);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            fatal(st, std::string("poll: ") + std::strerror(errno));
+        }
+        if (p[1].revents) on_signals(st);
+        if (p[2].revents && st.session.valid()) on_session_readable(st);
+        if (p[0].revents) serve(st);
+    }
+}
+
+} // namespace lxcri::init::attach
