@@ -19,6 +19,8 @@ packages=(
     # e2e: bundle rootfs, `runc spec`, jq edits, C helpers (cc), peers and real clients
     busybox-static runc crun podman conmon catatonit containerd jq iproute2 uidmap procps file
     diffutils findutils mawk
+    # e2e test_proxmox_emulator: curl as the HTTPS client of the PVE API emulator (tests/pve-emulator)
+    curl
     # storage drivers (tests/unit/storage, tests/e2e/test_storage.sh, bench/storage.sh): zfs-fuse gives real
     # zpool/zfs (a pool on a file vdev, the daemon started and stopped by tests/storage/fixture.sh; its package
     # scripts' start is refused by the policy-rc.d below), btrfs-progs makes and manages a loop btrfs
