@@ -202,6 +202,7 @@ Result<std::vector<Resource>> parse_resources(const Json& d) {
         r.status = s(e, "status");
         r.name = s(e, "name");
         r.tags = s(e, "tags");
+        r.lock = s(e, "lock");
         if (r.type == "lxc") {
             auto v = e.find("vmid");
             if (v == e.end()) continue;

@@ -62,7 +62,7 @@ Result<CtStatus> parse_ct_status(const Json& data);
 
 // /cluster/resources entries of type node, lxc (qemu and storage are skipped).
 struct Resource {
-    std::string type, node, status, name, tags;
+    std::string type, node, status, name, tags, lock;
     uint32_t vmid = 0;
 };
 Result<std::vector<Resource>> parse_resources(const Json& data);

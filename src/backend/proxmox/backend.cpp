@@ -251,6 +251,7 @@ class ProxmoxBackend final : public backend::Backend {
 
         auto cp = ct_params(plan, cfg, rec.tag);
         // A VMID: nextid is a hint; a create that loses the race ("already exists") takes the next one.
+        bool reuploaded = false;
         for (int attempt = 0;; ++attempt) {
             rec.vmid = TRY(api.next_id(d));
             rec.ct_requested = true;
@@ -259,6 +260,18 @@ class ProxmoxBackend final : public backend::Backend {
             q.insert(q.end(), cp.params.begin(), cp.params.end());
             auto r = api.run_task("POST", api.node_path() + "/lxc", q, d);
             if (r) break;
+            if (r.error().message().find("volume '" + tpl + "' does not exist") != std::string::npos &&
+                !reuploaded) {
+                // The cached template is gone from PVE (removed by hand): upload it again.
+                forget_template(tpl, req.root);
+                reuploaded = true;
+                tpl = TRY(ensure_template(api, plan.rootfs, init, req.root, d,
+                                          [&](const std::string& volid) -> Status {
+                                              rec.uploaded = volid;
+                                              return save();
+                                          }));
+                continue;
+            }
             if (r.error().kind() == ErrorKind::Exists && attempt < 5) {
                 log::debug("VMID " + std::to_string(rec.vmid) + " taken meanwhile; next");
                 continue;
@@ -421,23 +434,49 @@ class ProxmoxBackend final : public backend::Backend {
         } else if (r.ct_requested) {
             // A create that did not finish: only CTs that carry this container's tag are ours (the recorded
             // VMID may have gone to someone else's create).
-            auto cts = TRY_CTX(api.resources("vm", d), "find the CTs of " + h.id);
-            for (auto& c : cts)
-                if (c.type == "lxc" && (";" + c.tags + ";").find(";" + r.tag + ";") != std::string::npos)
-                    vmids.push_back(c.vmid);
+            // PVE writes a CT's tags when its create task ends; until then the recorded VMID holds only
+            // the lock "create": wait for that task to end (or the deadline) before deciding.
+            for (;;) {
+                auto cts = TRY_CTX(api.resources("vm", d), "find the CTs of " + h.id);
+                bool creating = false;
+                vmids.clear();
+                for (auto& c : cts) {
+                    if (c.type != "lxc") continue;
+                    if ((";" + c.tags + ";").find(";" + r.tag + ";") != std::string::npos)
+                        vmids.push_back(c.vmid);
+                    else if (c.vmid == r.vmid && c.lock == "create")
+                        creating = true;
+                }
+                if (!creating) break;
+                if (backend::left(d) < std::chrono::milliseconds(200))
+                    return fail(ErrorKind::Busy,
+                                "CT " + std::to_string(r.vmid) +
+                                    " is still being created (lock: create); delete again later");
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
         }
         for (uint32_t vmid : vmids) {
             std::string ct = "/nodes/" + r.node + "/lxc/" + std::to_string(vmid);
-            auto del = api.run_task("DELETE", ct,
-                                    {{"force", "1"}, {"purge", "1"}, {"destroy-unreferenced-disks", "1"}}, d);
-            if (!del && del.error().kind() != ErrorKind::NotFound)
+            for (;;) {
+                auto del = api.run_task(
+                    "DELETE", ct, {{"force", "1"}, {"purge", "1"}, {"destroy-unreferenced-disks", "1"}}, d);
+                if (del || del.error().kind() == ErrorKind::NotFound) break;
+                // A create task of a killed runtime still holds the CT's lock: wait for it.
+                if (del.error().message().find("locked") != std::string::npos &&
+                    backend::left(d) > std::chrono::milliseconds(200)) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                    continue;
+                }
                 return std::unexpected(std::move(del).error().context("destroy CT " + std::to_string(vmid)));
+            }
         }
         if (!r.created && !r.uploaded.empty()) {
             forget_template(r.uploaded, h.state_dir.substr(0, h.state_dir.rfind('/')));
             auto slash = r.uploaded.find(':');
             std::string storage = r.uploaded.substr(0, slash);
-            auto del = api.del("/nodes/" + r.node + "/storage/" + storage + "/content/" + r.uploaded, {}, d);
+            auto del = api.del("/nodes/" + r.node + "/storage/" + storage + "/content/" +
+                                   pve::form_encode({{"", r.uploaded}}).substr(1),
+                               {}, d);
             if (del && del->is_string()) {
                 if (auto t = pve::task_of(*del)) (void)api.wait(*t, d);
             } else if (!del && del.error().kind() != ErrorKind::NotFound) {

@@ -31,8 +31,8 @@ namespace {
 constexpr int kMaxPreserveFds = static_cast<int>(attach::kMaxFds) - 3;
 // Forwarded by the stand-in to the CT's init, which passes them on to the process (or, before start, ends on
 // the terminating ones): the stand-in stands for the process.
-constexpr int kForwarded[] = {SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
-                              SIGALRM, SIGWINCH, SIGCONT, SIGPWR,  SIGTSTP, SIGTTIN, SIGTTOU};
+constexpr int kForwarded[] = {SIGHUP,   SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
+                              SIGWINCH, SIGCONT, SIGPWR,  SIGTSTP, SIGTTIN, SIGTTOU};
 
 bool pid_exists(pid_t pid) {
     return ::kill(pid, 0) == 0 || errno == EPERM;
@@ -63,9 +63,9 @@ Result<Fd> connect_init(pid_t init_pid, int pidfd, Deadline deadline) {
             return ::poll(&p, 1, 0) > 0;
         }()
                                : !pid_exists(init_pid);
-        if (gone) return fail(ErrorKind::Gone, "the CT's init (pid " + std::to_string(init_pid) + ") is gone");
-        if (err != ENOENT && err != ECONNREFUSED)
-            return std::unexpected(Error("connect to " + path, err));
+        if (gone)
+            return fail(ErrorKind::Gone, "the CT's init (pid " + std::to_string(init_pid) + ") is gone");
+        if (err != ENOENT && err != ECONNREFUSED) return std::unexpected(Error("connect to " + path, err));
         if (Clock::now() >= deadline)
             return std::unexpected(Error("timed out connecting to " + path, err, ErrorKind::Busy));
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -97,7 +97,8 @@ Result<pid_t> host_pid_of_child(pid_t init_pid, pid_t ns_pid) {
         auto at = status->find("\nNSpid:");
         if (at == std::string::npos) continue;
         auto eol = status->find('\n', at + 1);
-        std::string line = status->substr(at + 7, eol == std::string::npos ? std::string::npos : eol - at - 7);
+        std::string line =
+            status->substr(at + 7, eol == std::string::npos ? std::string::npos : eol - at - 7);
         auto last = line.find_last_of(" \t");
         auto inner = parse_number<pid_t>(last == std::string::npos ? line : line.substr(last + 1));
         if (inner && *inner == ns_pid) return TRY(parse_number<pid_t>(word));
@@ -267,7 +268,8 @@ Result<pid_t> spawn_standin(const StandinRequest& req) {
     Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, req.init_host_pid, 0)));
     if (!pidfd.valid()) {
         if (errno == ESRCH)
-            return fail(ErrorKind::Gone, "the CT's init (pid " + std::to_string(req.init_host_pid) + ") is gone");
+            return fail(ErrorKind::Gone,
+                        "the CT's init (pid " + std::to_string(req.init_host_pid) + ") is gone");
         return fail_errno("pidfd_open " + std::to_string(req.init_host_pid));
     }
     int p[2];
@@ -309,13 +311,15 @@ Result<pid_t> spawn_standin(const StandinRequest& req) {
 Result<pid_t> release(pid_t init_host_pid, const std::string& state_json, Deadline deadline) {
     Fd sock = TRY_CTX(connect_init(init_host_pid, -1, deadline), "start");
     int one = 1;
-    if (::setsockopt(sock.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) return fail_errno("SO_PASSCRED");
+    if (::setsockopt(sock.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
+        return fail_errno("SO_PASSCRED");
     TRY_CTX(attach::send(sock.get(), attach::Type::Start, state_json), "start");
     auto started = TRY_CTX(expect(sock.get(), attach::Type::Started, deadline), "start");
     pid_t ns_pid = TRY(ns_pid_of(started));
     // The kernel's translation of the process's pid (valid even when it has ended already); else the init's
     // children, which a process that ended already is no longer among: then 0.
-    if (started.creds && started.creds->pid > 0 && started.creds->pid != init_host_pid) return started.creds->pid;
+    if (started.creds && started.creds->pid > 0 && started.creds->pid != init_host_pid)
+        return started.creds->pid;
     auto pid = host_pid_of_child(init_host_pid, ns_pid);
     if (!pid && pid.error().kind() == ErrorKind::Gone) return 0;
     return pid;

@@ -46,6 +46,14 @@ int visit(const char* path, const struct stat* st, int, struct FTW*) {
     return 0;
 }
 
+std::string hex_of(std::string_view s) {
+    Hasher x;
+    x.add(s);
+    char out[20];
+    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(x.h));
+    return out;
+}
+
 std::string cache_file(const std::string& root, const std::string& key) {
     return root + "/proxmox-templates/" + key;
 }
@@ -78,7 +86,9 @@ Result<std::string> ensure_template(lxcri::proxmox::Client& api, const std::stri
     const auto& cfg = api.config();
     std::string key = TRY_CTX(content_key(rootfs, init), "template of " + rootfs);
     // The cache is per PVE cluster and storage: the key covers them too.
-    std::string ckey = key + "-" + cfg.template_storage;
+    std::string ckey =
+        key + "-" +
+        hex_of(cfg.hosts[0] + ":" + std::to_string(cfg.port) + "/" + cfg.node + "/" + cfg.template_storage);
     std::string name = "lxcri-" + key + ".tar";
     std::string volid = cfg.template_storage + ":vztmpl/" + name;
     std::string cache = cache_file(root, ckey);
