@@ -70,7 +70,7 @@ for ((i = 0; i < N; i++)); do
 done
 
 stats() { # mean and median of the numbers on stdin
-    sort -n | awk '{a[NR] = $1; s += $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f %.1f", s / NR, m}'
+    sort -n | awk '{a[NR] = $1; s += $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f %.1f\n", s / NR, m}'
 }
 read -r pm pmed < <(printf '%s\n' "${t_pve[@]}" | awk '{print $1 / 1e6}' | stats)
 read -r lm lmed < <(printf '%s\n' "${t_lxc[@]}" | awk '{print $1 / 1e6}' | stats)
