@@ -15,7 +15,7 @@ Deadline soon() {
     return std::chrono::steady_clock::now() + std::chrono::seconds(20);
 }
 
-class ClientTest : public ::testing::Test {
+class ProxmoxClient : public ::testing::Test {
   protected:
     pvetest::Emulator emu;
     void SetUp() override {
@@ -35,7 +35,7 @@ class ClientTest : public ::testing::Test {
 
 } // namespace
 
-TEST_F(ClientTest, TokenGetAndNextId) {
+TEST_F(ProxmoxClient, TokenGetAndNextId) {
     Client cl(config());
     auto v = cl.get("/version", {}, soon());
     ASSERT_TRUE(v) << v.error().message();
@@ -46,7 +46,7 @@ TEST_F(ClientTest, TokenGetAndNextId) {
     EXPECT_EQ(cl.requests(), 2u);
 }
 
-TEST_F(ClientTest, BadTokenRefusedWithoutTheSecret) {
+TEST_F(ProxmoxClient, BadTokenRefusedWithoutTheSecret) {
     auto c = config();
     c.token = "root@pam!lxcri=wrong-s3cr3t";
     Client cl(c);
@@ -59,7 +59,7 @@ TEST_F(ClientTest, BadTokenRefusedWithoutTheSecret) {
     EXPECT_EQ(v.error().kind(), ErrorKind::Invalid);
 }
 
-TEST_F(ClientTest, WrongFingerprintRefusedBeforeAnyRequest) {
+TEST_F(ProxmoxClient, WrongFingerprintRefusedBeforeAnyRequest) {
     auto c = config();
     c.fingerprint =
         "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99";
@@ -74,7 +74,7 @@ TEST_F(ClientTest, WrongFingerprintRefusedBeforeAnyRequest) {
     EXPECT_EQ(log.find("/version"), std::string::npos) << log;
 }
 
-TEST_F(ClientTest, UnpinnedSelfSignedRefused) {
+TEST_F(ProxmoxClient, UnpinnedSelfSignedRefused) {
     auto c = config();
     c.fingerprint.clear();
     Client cl(c);
@@ -84,7 +84,7 @@ TEST_F(ClientTest, UnpinnedSelfSignedRefused) {
         << v.error().message();
 }
 
-TEST_F(ClientTest, ParameterErrorsNamed) {
+TEST_F(ProxmoxClient, ParameterErrorsNamed) {
     Client cl(config());
     auto r = cl.post("/nodes/pve/lxc",
                      {{"vmid", "100"}, {"ostemplate", "local:vztmpl/x.tar"}, {"net0", "bogus"}}, soon());
@@ -94,7 +94,7 @@ TEST_F(ClientTest, ParameterErrorsNamed) {
         << m;
 }
 
-TEST_F(ClientTest, FailoverToTheNextHost) {
+TEST_F(ProxmoxClient, FailoverToTheNextHost) {
     auto c = config();
     c.hosts = {"127.0.0.2", "127.0.0.1"}; // nothing listens on 127.0.0.2: connection refused
     Client cl(c);
@@ -112,7 +112,7 @@ TEST_F(ClientTest, FailoverToTheNextHost) {
         << d.error().message();
 }
 
-TEST_F(ClientTest, TicketAuthAndExpiry) {
+TEST_F(ProxmoxClient, TicketAuthAndExpiry) {
     auto c = config();
     c.token.clear();
     c.user = "root@pam";
@@ -130,7 +130,7 @@ TEST_F(ClientTest, TicketAuthAndExpiry) {
     EXPECT_EQ(b.error().message().find("wrong"), std::string::npos) << b.error().message();
 }
 
-TEST_F(ClientTest, TaskErrorQuotesTheLog) {
+TEST_F(ProxmoxClient, TaskErrorQuotesTheLog) {
     std::string tar = emu.dir + "/t.tar";
     ASSERT_EQ(std::system(("tar -cf " + tar + " -C " + emu.dir + " ready.json").c_str()), 0);
     Client cl(config());
@@ -148,7 +148,7 @@ TEST_F(ClientTest, TaskErrorQuotesTheLog) {
     EXPECT_NE(w.error().message().find("emulated fault"), std::string::npos) << w.error().message();
 }
 
-TEST_F(ClientTest, NodeCache) {
+TEST_F(ProxmoxClient, NodeCache) {
     std::string cache = emu.dir + "/cache";
     ASSERT_TRUE(sys::mkdir_p(cache));
     auto c = config();
