@@ -39,8 +39,8 @@ constexpr auto kPeerTimeout = std::chrono::seconds(10);
 
 // Forwarded to the process once it runs; SIGPWR (lxc-stop's and `pct shutdown`'s default halt signal) goes
 // as SIGTERM, what an OCI process expects to stop on.
-constexpr int kForwarded[] = {SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
-                              SIGALRM, SIGWINCH, SIGCONT, SIGPWR,  SIGTSTP, SIGTTIN, SIGTTOU};
+constexpr int kForwarded[] = {SIGHUP,   SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
+                              SIGWINCH, SIGCONT, SIGPWR,  SIGTSTP, SIGTTIN, SIGTTOU};
 // Before start there is no process to stop: these end the init as if it had died of them.
 constexpr int kTerminating[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPWR};
 
@@ -83,7 +83,8 @@ Result<Fd> listen_on(const std::string& path) {
     Fd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock.valid()) return fail_errno("socket");
     if (::unlink(path.c_str()) < 0 && errno != ENOENT) return fail_errno("remove the stale " + path);
-    if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) return fail_errno("bind " + path);
+    if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        return fail_errno("bind " + path);
     if (::chmod(path.c_str(), 0600) < 0) return fail_errno("chmod " + path);
     if (::listen(sock.get(), 8) < 0) return fail_errno("listen on " + path);
     return sock;
@@ -117,6 +118,40 @@ void refuse(int conn, const std::string& why) {
 
 // ---- Process: the create-time half ----
 
+// What runc checks at create (the rlimits, the seccomp profile built but not loaded, the executable's
+// lookup), in a child: the init itself keeps its own limits (a process's RLIMIT_NOFILE of 3 must not stop
+// the init from serving), the child sets them again before it execs.
+Status check_in_child(const plan::InitConfig& cfg) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return fail_errno("pipe");
+    Fd r(p[0]), w(p[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) return fail_errno("fork");
+    if (pid == 0) {
+        r.reset();
+        auto checked = init::check_process(cfg);
+        if (checked) ::_exit(0);
+        std::string msg = checked.error().message();
+        (void)!::write(w.get(), msg.data(), msg.size());
+        ::_exit(1);
+    }
+    w.reset();
+    std::string msg;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(r.get(), buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        if (msg.size() < 65536) msg.append(buf, static_cast<size_t>(n));
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok();
+    if (msg.empty()) msg = "the create-time check failed: " + std::to_string(status);
+    return fail(ErrorKind::Invalid, msg);
+}
+
 Status take_process(State& st, Message& m, int conn) {
     st.cfg = TRY_CTX(plan::init_config_from_json(m.payload), "parse the process");
     plan::InitConfig& cfg = st.cfg;
@@ -125,7 +160,8 @@ Status take_process(State& st, Message& m, int conn) {
                                             std::to_string(kMaxPreserveFds) + ")");
     size_t want = (cfg.process.terminal ? 0 : 3) + static_cast<size_t>(cfg.preserve_fds);
     if (m.fds.size() != want)
-        return fail(ErrorKind::Invalid, "expected " + std::to_string(want) + " descriptors with the process, got " +
+        return fail(ErrorKind::Invalid, "expected " + std::to_string(want) +
+                                            " descriptors with the process, got " +
                                             std::to_string(m.fds.size()));
     if (cfg.seccomp && plan::seccomp_notifies(*cfg.seccomp))
         return fail(ErrorKind::Unsupported, "linux.seccomp.listenerPath is not supported in attach mode");
@@ -144,9 +180,7 @@ Status take_process(State& st, Message& m, int conn) {
         st.slave = std::move(pty.slave); // the init keeps no master: the process's end closes the terminal
     }
     st.fds = std::move(m.fds);
-    // What runc checks at create: the rlimits (set here, inherited by the process), the seccomp profile
-    // (built, not loaded), the executable's lookup.
-    return init::check_process(cfg);
+    return check_in_child(cfg);
 }
 
 // ---- Start: fork and exec ----
@@ -183,7 +217,9 @@ Status place_fds(State& st) {
     st.sigfd.reset();
     st.session.reset();
     Status s = place_fds(st);
-    if (s) s = exec_process(st.cfg, true, [&] { return run_start_hooks(st.cfg.start_container_hooks, state_json); });
+    if (s)
+        s = exec_process(st.cfg, true,
+                         [&] { return run_start_hooks(st.cfg.start_container_hooks, state_json); });
     const Error& e = s.error();
     log_line(e.message());
     bool refused = (e.code() == EACCES || e.code() == ENOEXEC) && e.kind() == ErrorKind::NotExecuted;
@@ -205,7 +241,8 @@ Result<pid_t> start_process(State& st, const std::string& state_json) {
 void on_session_readable(State& st) {
     auto m = receive(st.session.get(), Clock::now() + kPeerTimeout);
     if (m) {
-        if (!st.child) fatal(st, "unexpected " + std::string(type_name(m->type)) + " message from the stand-in");
+        if (!st.child)
+            fatal(st, "unexpected " + std::string(type_name(m->type)) + " message from the stand-in");
         log_line("unexpected " + std::string(type_name(m->type)) + " message from the stand-in: ignored");
         return;
     }
@@ -248,7 +285,8 @@ void on_signals(State& st) {
 void serve(State& st) {
     Fd conn(::accept4(st.listen.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn.valid()) return;
-    if (!peer_outside(conn.get())) return refuse(conn.get(), "connections from inside the container are refused");
+    if (!peer_outside(conn.get()))
+        return refuse(conn.get(), "connections from inside the container are refused");
     auto m = receive(conn.get(), Clock::now() + kPeerTimeout);
     if (!m) {
         // A connection closed without a word (a probe) is no harm; garbage before start fails the create.
@@ -287,7 +325,8 @@ void serve(State& st) {
         return;
     default:
         refuse(conn.get(), "unexpected " + std::string(type_name(m->type)) + " message");
-        if (!st.child) fatal(st, "unexpected " + std::string(type_name(m->type)) + " message on " + st.socket_path);
+        if (!st.child)
+            fatal(st, "unexpected " + std::string(type_name(m->type)) + " message on " + st.socket_path);
         return;
     }
 }
@@ -304,7 +343,8 @@ int run_attach_mode(const std::string& socket_path) {
     if (!listen) fatal(st, "attach socket: " + listen.error().message());
     st.listen = std::move(*listen);
     for (;;) {
-        pollfd p[3] = {{st.listen.get(), POLLIN, 0}, {st.sigfd.get(), POLLIN, 0}, {st.session.get(), POLLIN, 0}};
+        pollfd p[3] = {
+            {st.listen.get(), POLLIN, 0}, {st.sigfd.get(), POLLIN, 0}, {st.session.get(), POLLIN, 0}};
         int r = ::poll(p, 3, -1);
         if (r < 0) {
             if (errno == EINTR) continue;

@@ -32,7 +32,8 @@
 //     -> QueryPid
 //     <- Pid      payload: the process's pid in the CT's pid namespace, "0" before start
 // The session's end before Start makes the init exit 1 (never started, as the lxc backend's init does when
-// the fifo closes without a byte); after Start it SIGKILLs the process: the pid-file process is the container.
+// the fifo closes without a byte); after Start it SIGKILLs the process: the pid-file process is the
+// container.
 #pragma once
 #include "base/result.hpp"
 #include "sys/fd.hpp"
@@ -49,10 +50,10 @@
 
 namespace lxcri::init::attach {
 
-inline constexpr const char* kDir = "/.lxcri";                  // in the CT's rootfs: the init and the socket
-inline constexpr const char* kInitPath = "/.lxcri/init";        // the init helper inside the template
+inline constexpr const char* kDir = "/.lxcri";           // in the CT's rootfs: the init and the socket
+inline constexpr const char* kInitPath = "/.lxcri/init"; // the init helper inside the template
 inline constexpr const char* kSocketPath = "/.lxcri/attach.sock"; // where the init listens
-inline constexpr uint32_t kMagic = 0x5441584c;                  // "LXAT"
+inline constexpr uint32_t kMagic = 0x5441584c;                    // "LXAT"
 inline constexpr uint16_t kVersion = 1;
 inline constexpr uint32_t kMaxPayload = 16u << 20; // as any other JSON input of the runtime
 inline constexpr size_t kMaxFds = 3 + 64;          // stdio plus up to 64 preserved descriptors

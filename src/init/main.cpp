@@ -6,7 +6,8 @@
 // before start, exit 1), detaches the helper directory, runs the startContainer hooks and execs the user
 // process through exec_process(). Failures print "proxmox-lxcri-init: <error chain>" and exit 127 (126 when
 // exec was refused); a failed create-time check goes to the runtime over ready_fd instead.
-// `proxmox-lxcri-init --attach SOCKET` is the Proxmox backend's mode (init/attach.cpp, docs/proxmox-stdio.md).
+// `proxmox-lxcri-init --attach SOCKET` is the Proxmox backend's mode (init/attach.cpp,
+// docs/proxmox-stdio.md).
 #include "init/attach.hpp"
 #include "init/process.hpp"
 #include "init/setup.hpp"
@@ -36,11 +37,11 @@
 namespace {
 
 using namespace lxcri;
-using sys::Fd;
 using init::make_dev_symlinks;
 using init::make_devices;
 using init::run_start_hooks;
 using init::set_root_propagation;
+using sys::Fd;
 
 constexpr int exit_failure = 127;
 constexpr int exit_not_executable = 126;

@@ -59,7 +59,7 @@ Status read_exact(int sock, std::span<char> buf, Clock::time_point deadline, std
                     fds->emplace_back(fd);
                 }
             }
-            if (msg.msg_flags & MSG_CTRUNC)
+            if ((msg.msg_flags & MSG_CTRUNC) || fds->size() > kMaxFds)
                 return fail(ErrorKind::Invalid, "more than " + std::to_string(kMaxFds) + " descriptors");
         }
         if (n == 0) {
@@ -75,15 +75,24 @@ Status read_exact(int sock, std::span<char> buf, Clock::time_point deadline, std
 
 std::string_view type_name(Type t) {
     switch (t) {
-    case Type::Process: return "Process";
-    case Type::Pty: return "Pty";
-    case Type::Ready: return "Ready";
-    case Type::Error: return "Error";
-    case Type::Start: return "Start";
-    case Type::Started: return "Started";
-    case Type::Exit: return "Exit";
-    case Type::QueryPid: return "QueryPid";
-    case Type::Pid: return "Pid";
+    case Type::Process:
+        return "Process";
+    case Type::Pty:
+        return "Pty";
+    case Type::Ready:
+        return "Ready";
+    case Type::Error:
+        return "Error";
+    case Type::Start:
+        return "Start";
+    case Type::Started:
+        return "Started";
+    case Type::Exit:
+        return "Exit";
+    case Type::QueryPid:
+        return "QueryPid";
+    case Type::Pid:
+        return "Pid";
     }
     return "unknown";
 }

@@ -85,5 +85,4 @@ Status run_start_hooks(const std::vector<spec::Hook>& hooks, const std::string& 
     return ok();
 }
 
-
 } // namespace lxcri::init

@@ -1,6 +1,7 @@
 // recvtty SOCKET: listen on a unix socket like a --console-socket client, accept one connection, receive the
 // pty master over SCM_RIGHTS, copy everything read from it to stdout until the container closes the slave,
-// then check that nothing else was sent on the socket.
+// then check that nothing else was sent on the socket. RECVTTY_INPUT, when set, is written to the master
+// first (the container's terminal input).
 // Exit codes: 0 ok, 2 usage/setup, 3 no fd received, 4 extra data on the socket, 6 timeout.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -74,6 +75,11 @@ int main(int argc, char** argv) {
         return 3;
     }
     fprintf(stderr, "recvtty: got fd with %zu payload bytes\n", payload);
+    const char* input = getenv("RECVTTY_INPUT");
+    if (input && write(master, input, strlen(input)) != (ssize_t)strlen(input)) {
+        perror("recvtty: write input");
+        return 2;
+    }
     char buf[4096];
     ssize_t n;
     while ((n = read(master, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))

@@ -1,8 +1,10 @@
 // Test driver of the Proxmox stand-in (backend/proxmox/standin.hpp) for tests/e2e/test_proxmox_standin.sh:
 // it plays the runtime's part against a CT whose PID 1 is the init in attach mode. Not part of the product.
 //
-//   standin-driver create INIT_PID [--tty --console-socket PATH] [--pid-file F] -- ARGS...
-//       spawn_standin (the caller's stdio goes to the process), writes the stand-in's pid, exits 0
+//   standin-driver create INIT_PID [--tty --console-socket PATH] [--pid-file F] [--bundle DIR] -- ARGS...
+//       spawn_standin (the caller's stdio goes to the process), writes the stand-in's pid, exits 0; with
+//       --bundle the process is the bundle's (config.json through plan::make_init_config, as create makes
+//       it), else ARGS with a PATH, cwd / and root
 //   standin-driver start INIT_PID            release; prints the process's host pid
 //   standin-driver pid INIT_PID              process_pid; prints it
 //   standin-driver run INIT_PID [--tty --console-socket PATH] [--pid-file F] -- ARGS...
@@ -11,6 +13,8 @@
 // Errors: "standin-driver: <error>" on stderr, exit 125.
 #include "backend/proxmox/standin.hpp"
 #include "base/parse.hpp"
+#include "plan/plan.hpp"
+#include "spec/spec.hpp"
 #include "sys/fs.hpp"
 
 #include <sys/socket.h>
@@ -46,15 +50,18 @@ int connect_console(const std::string& path) {
     addr.sun_family = AF_UNIX;
     if (s < 0 || path.size() >= sizeof addr.sun_path) die("console socket " + path);
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-        die("connect " + path + ": " + std::strerror(errno));
+    // The listener may have bound its path and not yet called listen(): retry briefly.
+    for (int tries = 0; ::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0; ++tries) {
+        if (errno != ECONNREFUSED || tries == 200) die("connect " + path + ": " + std::strerror(errno));
+        ::usleep(10000);
+    }
     return s;
 }
 
 struct Create {
     pid_t init = 0;
     bool tty = false;
-    std::string console, pid_file;
+    std::string console, pid_file, bundle;
     std::vector<std::string> args;
 };
 
@@ -70,6 +77,8 @@ Create parse(int argc, char** argv) {
             c.console = argv[++i];
         else if (a == "--pid-file" && i + 1 < argc)
             c.pid_file = argv[++i];
+        else if (a == "--bundle" && i + 1 < argc)
+            c.bundle = argv[++i];
         else
             die("unknown option " + a);
     }
@@ -81,16 +90,22 @@ Create parse(int argc, char** argv) {
 pid_t create(const Create& c) {
     pve::StandinRequest req;
     req.init_host_pid = c.init;
-    req.process.process.args = c.args;
-    req.process.process.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"};
-    req.process.process.cwd = "/";
-    req.process.process.terminal = c.tty;
+    if (!c.bundle.empty()) {
+        auto spec = check(spec::load(c.bundle), "load the bundle");
+        auto plan = check(plan::make_plan(spec, {"standin-driver", c.bundle, false}), "plan");
+        req.process = plan::make_init_config(plan);
+    } else {
+        req.process.process.args = c.args;
+        req.process.process.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"};
+        req.process.process.cwd = "/";
+        req.process.process.terminal = c.tty;
+    }
     req.deadline = backend::after(kTimeout);
     int console = c.console.empty() ? -1 : connect_console(c.console);
     req.console_fd = console;
     pid_t pid = check(pve::spawn_standin(req), "spawn_standin");
     if (console >= 0) ::close(console);
-    if (!c.pid_file.empty()) check(sys::write_file(c.pid_file, std::to_string(pid)), "pid file");
+    if (!c.pid_file.empty()) check(sys::write_file_atomic(c.pid_file, std::to_string(pid)), "pid file");
     return pid;
 }
 
@@ -100,16 +115,16 @@ int main(int argc, char** argv) {
     if (argc < 3) die("usage: standin-driver create|start|pid|run INIT_PID ...");
     std::string verb = argv[1];
     if (verb == "start") {
-        pid_t pid = check(pve::release(check(parse_number<pid_t>(argv[2]), "INIT_PID"), "{}",
-                                       backend::after(kTimeout)),
-                          "release");
+        pid_t pid = check(
+            pve::release(check(parse_number<pid_t>(argv[2]), "INIT_PID"), "{}", backend::after(kTimeout)),
+            "release");
         std::printf("%d\n", pid);
         return 0;
     }
     if (verb == "pid") {
-        pid_t pid = check(
-            pve::process_pid(check(parse_number<pid_t>(argv[2]), "INIT_PID"), backend::after(kTimeout)),
-            "process_pid");
+        pid_t pid =
+            check(pve::process_pid(check(parse_number<pid_t>(argv[2]), "INIT_PID"), backend::after(kTimeout)),
+                  "process_pid");
         std::printf("%d\n", pid);
         return 0;
     }

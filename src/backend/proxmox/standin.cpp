@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -33,6 +34,12 @@ constexpr int kMaxPreserveFds = static_cast<int>(attach::kMaxFds) - 3;
 // the terminating ones): the stand-in stands for the process.
 constexpr int kForwarded[] = {SIGHUP,   SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
                               SIGWINCH, SIGCONT, SIGPWR,  SIGTSTP, SIGTTIN, SIGTTOU};
+
+// poll(2)'s timeout for a deadline: -1 for none, else the time left (at most INT_MAX ms).
+int poll_ms(Deadline d) {
+    if (d == kNoDeadline) return -1;
+    return static_cast<int>(std::min<long long>(left(d).count(), std::numeric_limits<int>::max()));
+}
 
 bool pid_exists(pid_t pid) {
     return ::kill(pid, 0) == 0 || errno == EPERM;
@@ -172,6 +179,8 @@ struct Child {
     pid_t parent;
 };
 
+// Runs in the forked child and never returns. It allocates (strings, the protocol's buffers): glibc's malloc
+// is safe after fork even when the runtime has threads (the API client's resolver); the JSON was made before.
 [[noreturn]] void standin_main(const Child& c) {
     const StandinRequest& req = *c.req;
     const bool terminal = req.process.process.terminal;
@@ -294,8 +303,11 @@ Result<pid_t> spawn_standin(const StandinRequest& req) {
     std::string got;
     char buf[4096];
     for (;;) {
-        if (!sys::wait_readable(ready_r.get(), left(req.deadline)))
-            return reap(Error("timed out waiting for the CT's init", 0, ErrorKind::Busy));
+        pollfd pfd{ready_r.get(), POLLIN, 0};
+        int pr = ::poll(&pfd, 1, poll_ms(req.deadline));
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr < 0) return reap(Error("poll", errno));
+        if (pr == 0) return reap(Error("timed out waiting for the CT's init", 0, ErrorKind::Busy));
         ssize_t r = ::read(ready_r.get(), buf, sizeof buf);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) return reap(Error("read the stand-in's report", errno));
