@@ -8,7 +8,14 @@
 source "$E2E_DIR/../pve-emulator/emulator.sh"
 
 # emu_up NAME: a fresh emulator for this test in the run's work dir; stopped (and checked) by emu_down.
+# The emulator's tests do not use $RUNTIME: run them once, in the run against proxmox-lxcri.
+emu_only_once() {
+    [[ $(basename "$RUNTIME") == proxmox-lxcri* ]] ||
+        skip "reference runtime: the PVE emulator's own tests do not use the runtime (they run with proxmox-lxcri)"
+}
+
 emu_up() {
+    emu_only_once
     require_root
     command -v lxc-start >/dev/null || skip "lxc-start not installed (Debian package lxc)"
     command -v openssl >/dev/null || skip "openssl not installed"
@@ -101,7 +108,8 @@ create_ct() {
     shift 2
     expect 200 POST /nodes/pve/lxc --data-urlencode "vmid=$vmid" --data-urlencode "ostemplate=$TMPL" \
         --data-urlencode "entrypoint=$entry" --data-urlencode console=0 --data-urlencode cmode=console \
-        --data-urlencode memory=128 --data-urlencode rootfs=local:1 --data-urlencode "hostname=ct$vmid" "$@"
+        --data-urlencode memory=128 --data-urlencode rootfs=local:1 --data-urlencode "hostname=ct$vmid" \
+        --data-urlencode ostype=unmanaged "$@"
     upid=$(jq -r .data "$RESP_BODY")
     local st
     st=$(wait_task "$upid")
@@ -211,6 +219,9 @@ test_proxmox_emulator_root_only() {
     expect 403 POST /nodes/pve/lxc "${common[@]}" -d unprivileged=1 --data-urlencode "features=keyctl=1"
     assert_eq "Permission check failed (changing feature flags (except nesting) is only allowed for root@pam)" "$(reason)"
     expect 400 POST /nodes/pve/lxc/100/status/start -d skiplock=1
+    # raw lxc.* keys are not API parameters at all (only root's config file edits set them)
+    expect 400 POST /nodes/pve/lxc "${common[@]}" --data-urlencode "lxc.apparmor.profile=unconfined"
+    assert_contains "$(jq -r '.errors["lxc.apparmor.profile"]' "$RESP_BODY")" "property is not defined in schema"
     # nothing was created by the refused calls
     expect 200 GET /nodes/pve/lxc
     assert_eq 0 "$(jq '.data | length' "$RESP_BODY")" "CTs after refused creates"
@@ -231,7 +242,7 @@ test_proxmox_emulator_root_only() {
     AUTH=none expect 200 POST /access/ticket -d username=root@pam --data-urlencode "password=$PVE_EMU_PASSWORD"
     local t=(-b "PVEAuthCookie=$(jq -r .data.ticket "$RESP_BODY")" -H "CSRFPreventionToken:$(jq -r .data.CSRFPreventionToken "$RESP_BODY")")
     AUTH="${t[*]}" expect 200 POST /nodes/pve/lxc "${common[@]}" --data-urlencode "features=nesting=1" \
-        --data-urlencode "rootfs=local:1"
+        --data-urlencode "rootfs=local:1" -d ostype=unmanaged
     assert_eq OK "$(wait_task "$(jq -r .data "$RESP_BODY")")" "root@pam create"
     local v
     for v in 100 101; do
@@ -247,7 +258,7 @@ test_proxmox_emulator_lifecycle() {
     expect 200 GET /nodes/pve/storage/local/content --get -d content=vztmpl
     assert_eq "$TMPL" "$(jq -r '.data[0].volid' "$RESP_BODY")" "template listed"
     # create: the UPID comes back at once with lock=create set, the task unpacks the template
-    curl -sS --cacert "$PVE_EMU_CERT" -d '{"slow_task_ms":700}' "$PVE_EMU_URL/emulator/fault" >/dev/null
+    curl -sS --cacert "$PVE_EMU_CERT" -d '{"slow_task_ms":3000}' "$PVE_EMU_URL/emulator/fault" >/dev/null
     expect 200 POST /nodes/pve/lxc -d vmid=100 --data-urlencode "ostemplate=$TMPL" \
         --data-urlencode "entrypoint=/bin/sh -c 'echo started-on-stderr >&2; echo \$MARK > /tmp/marker; exec sleep 300'" \
         --data-urlencode "env=MARK=hello-from-ct" -d console=0 -d cmode=console -d memory=128 -d swap=0 \
@@ -263,12 +274,17 @@ test_proxmox_emulator_lifecycle() {
     assert_eq "unable to create CT 100 - CT 100 already exists on node 'pve'" "$(reason)"
     expect 400 GET /cluster/nextid --get -d vmid=100
     assert_eq "VM 100 already exists" "$(jq -r .errors.vmid "$RESP_BODY")"
-    assert_eq OK "$(wait_task "$upid")" "create task"
+    # no ostype and no /etc/os-release: PVE warns and falls back to 'unmanaged'; a warning ends the task in
+    # "TASK WARNINGS: 1", exitstatus "WARNINGS: 1" (clients must take it as success)
+    assert_eq "WARNINGS: 1" "$(wait_task "$upid")" "create task"
     curl -sS --cacert "$PVE_EMU_CERT" -d '{"clear":true}' "$PVE_EMU_URL/emulator/fault" >/dev/null
-    task_log "$upid" | tail -1 | grep -qx "TASK OK" || fail "task log: $(task_log "$upid")"
+    task_log "$upid" | tail -1 | grep -qx "TASK WARNINGS: 1" || fail "task log: $(task_log "$upid")"
+    task_log "$upid" | grep -qx "WARN: /etc/os-release file not found and autodetection failed, falling back to 'unmanaged'" ||
+        fail "task log: $(task_log "$upid")"
     expect 200 GET /nodes/pve/lxc/100/config
     assert_eq null "$(jq -r .data.lock "$RESP_BODY")" "lock after create"
     assert_eq "local:100/subvol-100-disk-0.subvol,size=1G" "$(jq -r .data.rootfs "$RESP_BODY")" "rootfs"
+    assert_eq unmanaged "$(jq -r .data.ostype "$RESP_BODY")" "ostype"
     assert_eq 128 "$(jq -r .data.memory "$RESP_BODY")" "memory"
     local digest
     digest=$(jq -r .data.digest "$RESP_BODY")
@@ -333,6 +349,68 @@ test_proxmox_emulator_lifecycle() {
     expect 200 GET /nodes/pve/storage/local/content
     assert_eq 0 "$(jq '.data | length' "$RESP_BODY")" "storage content after delete"
     emu_down
+}
+
+# with_resp PREFIX CMD...: CMD with its own response files (for calls run in parallel).
+with_resp() {
+    local RESP_BODY="$1.body" RESP_HEAD="$1.head"
+    shift
+    "$@"
+}
+
+test_proxmox_emulator_races() {
+    emu_up races
+    TMPL=$(upload_busybox)
+    # four creates of one VMID at once (two clients that both asked /cluster/nextid): one wins, the others get
+    # PVE's "already exists" at once, without a UPID. (`wait` names its jobs: the emulator is a child too.)
+    local i pids=() codes=()
+    for i in 1 2 3 4; do
+        with_resp "$EMU_DIR/race$i" api POST /nodes/pve/lxc -d vmid=100 --data-urlencode "ostemplate=$TMPL" \
+            -d rootfs=local:1 -d ostype=unmanaged --data-urlencode "entrypoint=/bin/sleep 60" >"$EMU_DIR/race$i.code" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    for i in 1 2 3 4; do codes+=("$(cat "$EMU_DIR/race$i.code")"); done
+    assert_eq "1 3" "$(printf '%s\n' "${codes[@]}" | grep -c '^200$') $(printf '%s\n' "${codes[@]}" | grep -c '^500$')" "codes ${codes[*]}"
+    [[ $(grep -h -o "unable to create CT 100 - CT 100 already exists on node 'pve'" "$EMU_DIR"/race*.body | wc -l) == 3 ]] ||
+        fail "losers' messages: $(cat "$EMU_DIR"/race*.body)"
+    local winner
+    winner=$(grep -l '"data":"UPID:' "$EMU_DIR"/race*.body)
+    assert_eq OK "$(wait_task "$(jq -r .data "$winner")")" "the winner's create"
+    # parallel creates, starts and destroys of distinct CTs
+    pids=()
+    for i in 101 102 103; do
+        (with_resp "$EMU_DIR/p$i" create_ct "$i" "/bin/sh -c 'exec sleep 60'" && echo ok >"$EMU_DIR/p$i.ok") &
+        pids+=($!)
+    done
+    wait "${pids[@]}" || true
+    for i in 101 102 103; do [[ -e $EMU_DIR/p$i.ok ]] || fail "parallel create of $i failed"; done
+    pids=()
+    for i in 100 101 102 103; do
+        (with_resp "$EMU_DIR/s$i" ct_task "$i" start >"$EMU_DIR/s$i.out") &
+        pids+=($!)
+    done
+    wait "${pids[@]}" || true
+    for i in 100 101 102 103; do assert_eq OK "$(cat "$EMU_DIR/s$i.out")" "parallel start of $i"; done
+    expect 200 GET /nodes/pve/lxc
+    assert_eq 4 "$(jq '[.data[] | select(.status == "running")] | length' "$RESP_BODY")" "running CTs"
+    pids=()
+    for i in 100 101 102 103; do
+        (with_resp "$EMU_DIR/d$i" destroy_ct "$i" >"$EMU_DIR/d$i.out") &
+        pids+=($!)
+    done
+    wait "${pids[@]}" || true
+    # a forced destroy of a running CT warns ("forced to stop CT N before destroying!")
+    for i in 100 101 102 103; do assert_eq "WARNINGS: 1" "$(cat "$EMU_DIR/d$i.out")" "parallel destroy of $i"; done
+    [[ -z $(lxc-ls -P "$PVE_EMU_LXCPATH" -1) ]] || fail "CTs left: $(lxc-ls -P "$PVE_EMU_LXCPATH")"
+    [[ -z $(ls "$EMU_DIR/storage/local/images") ]] || fail "volumes left"
+    emu_down
+}
+
+# destroy_ct VMID: DELETE with force and purge, wait; prints the exitstatus.
+destroy_ct() {
+    expect 200 DELETE "/nodes/pve/lxc/$1" -G -d force=1 -d purge=1
+    wait_task "$(jq -r .data "$RESP_BODY")"
 }
 
 test_proxmox_emulator_init_exit() {
@@ -420,7 +498,7 @@ PY
     expect 500 GET /nodes/pve/lxc/100/status/current
     expect 200 GET /version
     # a slow task stays "running" for a while
-    curl -sS --cacert "$PVE_EMU_CERT" -d '{"clear":true,"slow_task_ms":1500}' "$fault" >/dev/null
+    curl -sS --cacert "$PVE_EMU_CERT" -d '{"clear":true,"slow_task_ms":3000}' "$fault" >/dev/null
     expect 200 POST /nodes/pve/lxc/100/status/start
     upid=$(jq -r .data "$RESP_BODY")
     expect 200 GET "/nodes/pve/tasks/$(uri "$upid")/status"
@@ -432,7 +510,9 @@ PY
         fail "unknown fault accepted"
     curl -sS --cacert "$PVE_EMU_CERT" -d '{"clear":true}' "$fault" >/dev/null
     expect 200 DELETE /nodes/pve/lxc/100 -G -d force=1
-    assert_eq OK "$(wait_task "$(jq -r .data "$RESP_BODY")")" "destroy --force of a running CT"
+    upid=$(jq -r .data "$RESP_BODY")
+    assert_eq "WARNINGS: 1" "$(wait_task "$upid")" "destroy --force of a running CT"
+    task_log "$upid" | grep -qx "WARN: forced to stop CT 100 before destroying!" || fail "log: $(task_log "$upid")"
     [[ -z $(lxc-ls -P "$PVE_EMU_LXCPATH" -1) ]] || fail "CT left after force destroy"
     emu_down
     # a host that refuses connections is a port with no emulator: curl exits 7 (connection refused)
@@ -451,7 +531,7 @@ test_proxmox_emulator_mount_points() {
         --data-urlencode "mp1=$EMU_DIR/hostdir,mp=/host,ro=1"
     AUTH=none expect 200 POST /access/ticket -d username=root@pam --data-urlencode "password=$PVE_EMU_PASSWORD"
     local t=(-b "PVEAuthCookie=$(jq -r .data.ticket "$RESP_BODY")" -H "CSRFPreventionToken:$(jq -r .data.CSRFPreventionToken "$RESP_BODY")")
-    AUTH="${t[*]}" expect 200 POST /nodes/pve/lxc -d vmid=100 --data-urlencode "ostemplate=$TMPL" -d rootfs=local:1 \
+    AUTH="${t[*]}" expect 200 POST /nodes/pve/lxc -d vmid=100 --data-urlencode "ostemplate=$TMPL" -d rootfs=local:1 -d ostype=unmanaged \
         --data-urlencode "mp0=local:1,mp=/data,backup=1" --data-urlencode "mp1=$EMU_DIR/hostdir,mp=/host,ro=1" \
         --data-urlencode "entrypoint=/bin/sh -c 'echo in-volume > /data/f; cat /host/in > /data/copy; touch /host/rw 2>/dev/null || echo ro > /data/ro; exec sleep 60'" \
         -d console=0
@@ -467,7 +547,7 @@ test_proxmox_emulator_mount_points() {
     [[ ! -e $EMU_DIR/hostdir/rw ]] || fail "ro=1 bind mount point was writable"
     ! grep -q "$EMU_DIR" /proc/self/mountinfo || fail "the emulator mounted something on the host"
     expect 200 DELETE /nodes/pve/lxc/100 -G -d force=1
-    assert_eq OK "$(wait_task "$(jq -r .data "$RESP_BODY")")" "destroy"
+    assert_eq "WARNINGS: 1" "$(wait_task "$(jq -r .data "$RESP_BODY")")" "destroy (forced stop)"
     [[ ! -e $EMU_DIR/storage/local/images/100 ]] || fail "mount point volume left"
     assert_eq from-host "$(cat "$EMU_DIR/hostdir/in")" "a bind mount point's host dir is not the CT's to remove"
     emu_down
@@ -528,16 +608,19 @@ test_proxmox_emulator_template_clone() {
     expect 500 GET /nodes/pve/lxc/103/config
     [[ ! -e $EMU_DIR/storage/local/images/103 ]] || fail "volume of a failed clone left"
     curl -sS --cacert "$PVE_EMU_CERT" -d '{"clear":true}' "$PVE_EMU_URL/emulator/fault" >/dev/null
-    local v
+    local v want
     for v in 100 101 102; do
         expect 200 DELETE "/nodes/pve/lxc/$v" -G -d force=1
-        assert_eq OK "$(wait_task "$(jq -r .data "$RESP_BODY")")" "destroy $v"
+        want=OK
+        [[ $v == 101 ]] && want="WARNINGS: 1"  # 101 runs: a forced stop warns
+        assert_eq "$want" "$(wait_task "$(jq -r .data "$RESP_BODY")")" "destroy $v"
     done
     [[ -z $(ls "$EMU_DIR/storage/local/images") ]] || fail "volumes left: $(ls "$EMU_DIR/storage/local/images")"
     emu_down
 }
 
 test_proxmox_emulator_validator_unit() {
+    emu_only_once
     command -v python3 >/dev/null || skip "python3 not installed"
     local out rc=0
     out=$(python3 -m unittest discover -s "$E2E_DIR/../pve-emulator" -p 'test_*.py' -v 2>&1) || rc=$?

@@ -5,6 +5,8 @@
 #       PVE_EMU_PUBKEY_PIN (curl's --pinnedpubkey sha256//BASE64), PVE_EMU_CERT (the self-signed cert, a CA for curl),
 #       PVE_EMU_LXCPATH, PVE_EMU_TOKEN (root@pam!lxcri=SECRET), PVE_EMU_PID, PVE_EMU_NODE (pve),
 #       PVE_EMU_USER/PVE_EMU_PASSWORD (root@pam, for /access/ticket), PVE_EMU_STORAGE (local, at DIR/storage/local)
+#       The emulator is a background job of the calling shell (so that pve_emu_stop can reap it: PID 1 here does
+#       not reap orphans): a bare `wait` in the caller waits for it too; name the jobs to wait for.
 #   pve_emu_stop DIR    SIGTERM, waits, and checks that nothing is left: no CT running under its lxcpath,
 #       nothing mounted under DIR, no process of it. Returns non-zero (with a message) if something is.
 #   pve_emu_curl METHOD PATH [curl args...]   curl against the API with the token, pinned to the emulator's cert

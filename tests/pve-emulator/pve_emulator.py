@@ -13,7 +13,6 @@ Python 3 stdlib only.
 import argparse
 import base64
 import contextlib
-import datetime
 import hashlib
 import hmac
 import http.server
@@ -26,7 +25,6 @@ import shutil
 import signal
 import socket
 import ssl
-import stat
 import subprocess
 import sys
 import tarfile
@@ -70,11 +68,6 @@ def param_exc(errors):
 
 # ============================================================================================ helpers
 
-def log_line(path, text):
-    with open(path, "a") as f:
-        f.write(text)
-
-
 def run(cmd, timeout=60):
     """Runs a command; returns (rc, combined output)."""
     try:
@@ -103,7 +96,7 @@ def pid_alive(pid, start=None):
     return st is not None and (start is None or st == start)
 
 
-def format_pve_config(conf, snapshots=None):
+def format_pve_config(conf):
     """PVE's /etc/pve/lxc/VMID.conf: description as '#' lines, then sorted keys, then lxc.* raw keys."""
     out = []
     desc = conf.get("description")
@@ -172,6 +165,7 @@ class Task:
         self.id = tid
         self.user = user
         self.lines = []
+        self.warnings = 0
         self.status = "running"
         self.exitstatus = None
         self.lock = threading.Lock()
@@ -187,6 +181,11 @@ class Task:
         with self.lock:
             for line in str(text).rstrip("\n").split("\n"):
                 self.lines.append(line)
+
+    def warn(self, text):
+        """A Perl `warn` in a PVE worker: a "WARN: " line, and the task ends in "TASK WARNINGS: N"."""
+        self.warnings += 1
+        self.log("WARN: %s" % text)
 
     def status_dict(self):
         user, tokenid = self.user, None
@@ -379,6 +378,10 @@ class Emulator:
                 err = err.rstrip("\n").split("\n")[0] if err.strip() else "unknown error"
                 task.log("TASK ERROR: %s" % err)
                 task.exitstatus = err
+            elif task.warnings:
+                # pve-common RESTEnvironment fork_worker; UPID.pm status: "WARNINGS: N"
+                task.log("TASK WARNINGS: %d" % task.warnings)
+                task.exitstatus = "WARNINGS: %d" % task.warnings
             else:
                 task.log("TASK OK")
                 task.exitstatus = "OK"
@@ -721,7 +724,7 @@ class Emulator:
                 continue
             m = re.match(r"(\d+)/", volname)
             if m and int(m.group(1)) != ct.vmid:
-                task.log("ignore deletion of '%s', CT %d isn't the owner!" % (vol, ct.vmid))
+                task.warn("ignore deletion of '%s', CT %d isn't the owner!" % (vol, ct.vmid))
                 continue
             path = st.volume_path(volname)
             if os.path.isdir(path):
@@ -1222,8 +1225,7 @@ class API:
         newconf = {k: v for k, v in p.items() if k not in ("node", "vmid", "delete", "revert", "digest")}
         for opt in delete:
             if opt in newconf:
-                raise param_exc({opt: "conflicting values for option '%s'" % opt} if False else
-                                {"delete": "cannot set and delete property '%s' at the same time" % opt})
+                raise param_exc({"delete": "cannot set and delete property '%s' at the same time" % opt})
         with emu.lock_config(ct):
             if digest and digest != config_digest(ct.conf):
                 raise die("detected modified configuration - file changed by other user? Try again.\n")
@@ -1344,9 +1346,9 @@ class API:
         self.check_node(p)
         ct = emu.get_ct(p["vmid"])
         force = int(p.get("force", 0))
-        emu.check_lock(ct)
         if str(ct.conf.get("protection", "0")) == "1":
             raise die("can't remove CT %d - protection mode enabled\n" % ct.vmid)
+        emu.check_lock(ct)
         if not force and emu.is_running(ct):
             raise die("unable to destroy CT %d - container is running\n" % ct.vmid)
 
@@ -1356,7 +1358,7 @@ class API:
                 if emu.is_running(ct) or ct.proc is not None:
                     if not force:
                         raise die("unable to destroy CT %d - container is running\n" % ct.vmid)
-                    task.log("stopping CT %d (force)" % ct.vmid)
+                    task.warn("forced to stop CT %d before destroying!" % ct.vmid)
                     emu.vm_stop(ct, task, kill=True)
                 emu.destroy_ct(ct, task)
                 if p.get("destroy-unreferenced-disks"):
@@ -1779,10 +1781,6 @@ def cgroup_mem(pid):
     return 0
 
 
-INT_KEYS = {"memory", "swap", "cores", "cpuunits", "tty", "unprivileged", "console", "onboot", "protection",
-            "template", "debug"}
-
-
 def fmt_conf_value(v):
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
@@ -1851,7 +1849,7 @@ def detect_ostype(rootdir, task):
             return t
     if osr is not None:
         raise die("unable to detect OS distribution\n")
-    task.log("/etc/os-release file not found and autodetection failed, falling back to 'unmanaged'")
+    task.warn("/etc/os-release file not found and autodetection failed, falling back to 'unmanaged'")
     return "unmanaged"
 
 
@@ -2079,7 +2077,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def send_error_obj(self, err):
         msg = err.message
-        reason = msg.rstrip("\n").split("\n")[0]
+        reason = msg.rstrip("\n").split("\n")[0].replace("\r", " ")
+        reason = reason.encode("latin-1", "replace").decode("latin-1")  # the status line is latin-1
         obj = {"data": None, "message": msg if msg.endswith("\n") else msg + "\n"}
         if err.errors:
             obj["errors"] = err.errors
