@@ -209,3 +209,32 @@ test_proxmox_bad_token_and_fingerprint() {
     assert_pve_empty
     pve_down
 }
+
+test_proxmox_exec_pause_ps() {
+    pve_up exec
+    local b id out
+    b=$(bundle pve-exec sleep 1000)
+    id=$(new_id pveexec)
+    prt create --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+    prt start "$id"
+    wait_status "$id" running
+    # exec joins the CT's namespaces and cgroups on the node, with its own stdio and exit code.
+    out=$(prt exec "$id" sh -c 'echo in-ct; cat /proc/1/cmdline | tr "\0" " "; exit 7' </dev/null) && fail "exec's exit code was 0"
+    assert_contains "$out" "in-ct"
+    assert_contains "$out" "/.lxcri/init"
+    set +e
+    prt exec "$id" sh -c 'exit 7' </dev/null
+    local rc=$?
+    set -e
+    assert_eq 7 "$rc" "exec's exit code"
+    assert_contains "$(prt ps "$id")" "sleep"
+    prt pause "$id"
+    wait_status "$id" paused
+    prt resume "$id"
+    wait_status "$id" running
+    prt kill "$id" KILL
+    wait_status "$id" stopped
+    prt delete "$id"
+    assert_pve_empty
+    pve_down
+}
