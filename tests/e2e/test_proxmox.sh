@@ -81,6 +81,10 @@ test_proxmox_lifecycle() {
     assert_contains "$(pve_emu_curl GET "/nodes/pve/lxc/$vmid/config" | head -n -1 | jq -r .data.tags)" "proxmox-lxcri"
     prt delete "$id"
     assert_pve_empty
+    # libcurl is loaded on the first API call only: the binary itself does not link it (`run` speed).
+    if file -L "$RUNTIME" | grep -q ELF; then
+        ! ldd "$RUNTIME" | grep -q libcurl || fail "$RUNTIME links libcurl at start-up"
+    fi
     # The template stays cached: a second run of the same rootfs uploads nothing.
     local n_up
     n_up=$(grep -c 'POST /api2/json/nodes/pve/storage/local/upload' "$PVE_DIR/requests.log" || true)
