@@ -389,7 +389,7 @@ Result<std::vector<Resource>> Client::resources(const std::string& type, Deadlin
 }
 
 Status Client::check_node(Deadline d) {
-    std::string cache = cache_dir_.empty() ? "" : cache_dir_ + "/proxmox-nodes.json";
+    std::string cache = cache_dir_.empty() ? "" : cache_dir_ + "/@proxmox-nodes.json";
     time_t now = ::time(nullptr);
     std::vector<Resource> nodes;
     bool cached = false;

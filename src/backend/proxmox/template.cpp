@@ -55,7 +55,7 @@ std::string hex_of(std::string_view s) {
 }
 
 std::string cache_file(const std::string& root, const std::string& key) {
-    return root + "/proxmox-templates/" + key;
+    return root + "/@proxmox-templates/" + key;
 }
 
 } // namespace
@@ -98,7 +98,7 @@ Result<std::string> ensure_template(lxcri::proxmox::Client& api, const std::stri
     }
     TRY(before_upload(volid));
     // The archive: the rootfs, and the init at /.lxcri/init.
-    std::string work = root + "/proxmox-templates/.work-" + std::to_string(::getpid());
+    std::string work = root + "/@proxmox-templates/.work-" + std::to_string(::getpid());
     TRY(sys::mkdir_p(work + "/stage/.lxcri", 0755));
     auto cleanup = [&] { (void)sys::remove_all(work); };
     auto copy = sys::run({"cp", init, work + "/stage/.lxcri/init"}, {}, "", std::chrono::seconds(30));
@@ -129,7 +129,7 @@ Result<std::string> ensure_template(lxcri::proxmox::Client& api, const std::stri
 }
 
 void forget_template(const std::string& volid, const std::string& root) {
-    std::string dir = root + "/proxmox-templates";
+    std::string dir = root + "/@proxmox-templates";
     for (auto& f : sys::list_dir(dir))
         if (auto v = sys::read_file(dir + "/" + f); v && *v == volid) ::unlink((dir + "/" + f).c_str());
 }

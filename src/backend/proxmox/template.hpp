@@ -1,7 +1,7 @@
 // The CT's rootfs as a PVE template: a tar of the bundle's rootfs plus the init at /.lxcri/init, uploaded to
 // template_storage once per content key (a hash of the rootfs's names, modes, owners, sizes, mtimes and link
 // targets, and of the init binary), so a second create of the same rootfs uploads nothing. The key's volid
-// is remembered in <root>/proxmox-templates/<key>.
+// is remembered in <root>/@proxmox-templates/<key> (a name no container id can have).
 #pragma once
 #include "base/result.hpp"
 #include "proxmox/client.hpp"
