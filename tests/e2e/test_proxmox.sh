@@ -9,6 +9,8 @@ source "$E2E_DIR/../pve-emulator/emulator.sh"
 # pve_up NAME [CONFIG-JQ]: an emulator for this test and a runtime config for it ($PVE_CFG, exported as
 # PROXMOX_LXCRI_CONFIG); CONFIG-JQ edits the config's "proxmox" object.
 pve_up() {
+    [[ $(basename "$RUNTIME") == proxmox-lxcri* ]] ||
+        skip "reference runtime: the proxmox backend (--backend proxmox) is proxmox-lxcri's own"
     require_root
     command -v lxc-start >/dev/null || skip "lxc-start not installed (Debian package lxc)"
     PVE_DIR="$E2E_WORK/pve-$1"
