@@ -3,6 +3,7 @@
 # Compiles src/base src/sys src/spec src/plan src/image and fuzz/*_fuzz.cpp once each (in parallel) with clang
 # and -fsanitize=fuzzer-no-link,address,undefined, then links one binary per target:
 #   spec_fuzz                 config.json -> spec::parse -> plan::make_plan    (base sys spec plan)
+#   proxmox_response_fuzz     PVE API answers -> the proxmox client's parsers  (base sys spec proxmox/parse)
 #   image_<what>_fuzz         the image side's untrusted parsers                (base sys spec image +
 #                             libarchive, libcurl, libgcrypt from pkg-config)
 #   attach_framing_fuzz       the Proxmox attach protocol's framing over a socketpair (base sys +
@@ -36,13 +37,14 @@ core=("$repo"/src/base/*.cpp "$repo"/src/sys/*.cpp "$repo"/src/spec/*.cpp)
 plan=("$repo"/src/plan/*.cpp)
 image=("$repo"/src/image/*.cpp)
 attach=("$repo"/src/init/process_attach.cpp)
+proxmox=("$repo"/src/proxmox/parse.cpp)
 targets=("$repo"/fuzz/*_fuzz.cpp)
 
 # Compile what is out of date, at most $jobs at a time.
 newest_hdr=$(find "$repo/src" "$repo/fuzz" -name '*.hpp' -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d' ' -f2)
 pids=()
 rc=0
-for s in "${core[@]}" "${plan[@]}" "${image[@]}" "${attach[@]}" "${targets[@]}"; do
+for s in "${core[@]}" "${plan[@]}" "${image[@]}" "${attach[@]}" "${proxmox[@]}" "${targets[@]}"; do
     [[ -f $s ]] || continue
     o=$(obj "$s")
     if [[ ! -f $o || $s -nt $o || $0 -nt $o || $newest_hdr -nt $o ]]; then
@@ -62,6 +64,7 @@ mapfile -t core_objs < <(objs_of "${core[@]}")
 mapfile -t plan_objs < <(objs_of "${plan[@]}")
 mapfile -t image_objs < <(objs_of "${image[@]}")
 mapfile -t attach_objs < <(objs_of "${attach[@]}")
+mapfile -t proxmox_objs < <(objs_of "${proxmox[@]}")
 pids=()
 for t in "${targets[@]}"; do
     name=$(basename "$t" .cpp)
@@ -70,6 +73,9 @@ for t in "${targets[@]}"; do
             "${image_libs[@]}" -o "$out/$name" &
     elif [[ $name == attach_* ]]; then
         "$CXX" -fsanitize=fuzzer,address,undefined "$(obj "$t")" "${attach_objs[@]}" "${core_objs[@]}" \
+            -o "$out/$name" &
+    elif [[ $name == proxmox_* ]]; then
+        "$CXX" -fsanitize=fuzzer,address,undefined "$(obj "$t")" "${proxmox_objs[@]}" "${core_objs[@]}" \
             -o "$out/$name" &
     else
         "$CXX" -fsanitize=fuzzer,address,undefined "$(obj "$t")" "${plan_objs[@]}" "${core_objs[@]}" \

@@ -179,5 +179,9 @@ class Backend {
 Result<std::unique_ptr<Backend>> open(std::string_view name);
 std::vector<std::string> names();
 inline constexpr std::string_view kDefault = "lxc";
+// The backend a new container gets: `flag` (the --backend flag), else the annotation
+// proxmox-lxcri.io/backend, else the config file's "backend" (proxmox/config.hpp's lookup), else kDefault.
+inline constexpr const char* kBackendAnnotation = "proxmox-lxcri.io/backend";
+Result<std::string> choose(const std::string& flag, const std::map<std::string, std::string>& annotations);
 
 } // namespace lxcri::backend

@@ -1093,6 +1093,10 @@ const std::vector<cli::FlagSpec> kGlobalFlags = {
      "\"system.slice:runc:434234\""},
     {{"rootless"}, true, "ignore cgroup permission errors ('true', 'false', or 'auto') (default: \"auto\")"},
     {{"strict"}, false, "unsupported config.json fields are errors, not warnings"},
+    {{"backend"},
+     true,
+     "the backend of new containers: 'lxc' or 'proxmox' (default: the annotation proxmox-lxcri.io/backend, "
+     "the config file's \"backend\", else lxc)"},
     {{"image-root"},
      true,
      "the image store (default: $LXCRI_IMAGE_ROOT, else \"/var/lib/proxmox-lxcri/images\")"},
@@ -1307,6 +1311,7 @@ int run_main(int argc, char** argv) {
     ctx.systemd_cgroup = g->flag("systemd-cgroup");
     ctx.strict = g->flag("strict");
     ctx.criu = g->get("criu");
+    ctx.backend = g->get("backend");
     ctx.image.store = absolute(g->get("image-root"));
     ctx.image.json_log = lc.json;
     ctx.image.unpack_layer = g_image->unpack_layer;

@@ -34,11 +34,12 @@ Result<Loaded> load_plan(const Global& g, const CreateOpts& o, const std::string
 Status create(const Global& g, const CreateOpts& o) {
     TRY(validate_id(o.id));
     std::string bundle = absolute_path(o.bundle);
-    std::string backend_name = o.backend.empty() ? std::string(backend::kDefault) : o.backend;
     // Everything that can be checked without side effects comes first: bad input leaves nothing behind.
-    auto be = TRY(backend::open(backend_name));
     auto loaded = TRY(load_plan(g, o, bundle));
     const plan::Plan& plan = loaded.plan;
+    std::string backend_name =
+        TRY(backend::choose(o.backend.empty() ? g.backend : o.backend, plan.annotations));
+    auto be = TRY(backend::open(backend_name));
     log::debug("create: " + o.id + " from bundle " + bundle + " (backend " + backend_name + ")");
     backend::CreateRequest req{.plan = &plan,
                                .root = Store(g.root).root(),

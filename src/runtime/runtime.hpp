@@ -15,6 +15,7 @@ struct Global {
     std::string root = "/run/proxmox-lxcri";
     bool systemd_cgroup = false;
     bool strict = false; // unsupported spec fields are errors
+    std::string backend; // --backend: lxc or proxmox; empty: the annotation, the config file, lxc
     std::string criu;    // --criu: the CRIU binary; empty: $LXCRI_CRIU, /usr/local/sbin/criu, criu on $PATH
 };
 
