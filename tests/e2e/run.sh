@@ -6,6 +6,9 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 source "$here/lib.sh"
+# Every file is sourced into one shell: a helper defined twice silently replaces the other file's.
+dups=$(grep -ho '^[A-Za-z_][A-Za-z_0-9]*() *{' "$here"/lib.sh "$here"/services.sh "$here"/test_*.sh | sort | uniq -d)
+[[ -z $dups ]] || { echo "e2e: shell functions defined in more than one file: $dups" >&2; exit 2; }
 for f in "$here"/test_*.sh; do
     # shellcheck disable=SC1090
     source "$f"

@@ -11,14 +11,14 @@ write_cycle_script() {
 # cycle ID BUNDLE: create, start, wait until stopped, delete; prints "ok ID" or the failing step.
 set -u
 id=$1 b=$2
-rt() { "$RUNTIME" --root "$E2E_ROOT" "$@"; }
-rt create --bundle "$b" "$id" </dev/null >/dev/null 2>"$b.err" || { echo "create $id: $(cat "$b.err")"; exit 1; }
-rt start "$id" 2>"$b.err" || { echo "start $id: $(cat "$b.err")"; exit 1; }
+crt() { "$RUNTIME" --root "$E2E_ROOT" "$@"; }
+crt create --bundle "$b" "$id" </dev/null >/dev/null 2>"$b.err" || { echo "create $id: $(cat "$b.err")"; exit 1; }
+crt start "$id" 2>"$b.err" || { echo "start $id: $(cat "$b.err")"; exit 1; }
 for _ in $(seq 200); do
-    [[ $(rt state "$id" 2>/dev/null | jq -r .status) == stopped ]] && break
+    [[ $(crt state "$id" 2>/dev/null | jq -r .status) == stopped ]] && break
     sleep 0.05
 done
-rt delete "$id" 2>"$b.err" || { echo "delete $id: $(cat "$b.err")"; exit 1; }
+crt delete "$id" 2>"$b.err" || { echo "delete $id: $(cat "$b.err")"; exit 1; }
 echo "ok $id"
 EOF
     chmod +x "$1"

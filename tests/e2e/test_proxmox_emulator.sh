@@ -669,8 +669,8 @@ task_of() {
     wait_task "$upid" 60
 }
 
-# wait_status NODE VMID STATUS: polls status/current until it shows STATUS (30 s).
-wait_status() {
+# emu_wait_status NODE VMID STATUS: polls status/current until it shows STATUS (30 s).
+emu_wait_status() {
     local n
     for n in $(seq 300); do
         if [[ $(api GET "/nodes/$1/lxc/$2/status/current") == 200 && $(jq -r .data.status "$RESP_BODY") == "$3" ]]; then
@@ -727,7 +727,7 @@ test_proxmox_emulator_zfs_snapshot_rollback() {
     pid1=$(jq -r .data.pid "$RESP_BODY")
     assert_eq OK "$(task_of POST /nodes/pve/lxc/100/snapshot/s1/rollback -d start=1)" "rollback"
     assert_eq before "$(cat "$(zmnt "$ds")/root/file")" "file after the rollback"
-    wait_status pve 100 running
+    emu_wait_status pve 100 running
     pid2=$(jq -r .data.pid "$RESP_BODY")
     [[ $pid2 != "$pid1" ]] || fail "the CT was not restarted by the rollback"
     pid_alive "$pid1" && fail "the old init $pid1 still runs"
@@ -742,7 +742,7 @@ test_proxmox_emulator_zfs_snapshot_rollback() {
     assert_eq OK "$(task_of DELETE /nodes/pve/lxc/101)" "destroy the clone"
     # without start=1 the CT stays stopped
     assert_eq OK "$(task_of POST /nodes/pve/lxc/100/snapshot/s1/rollback)" "rollback without start"
-    wait_status pve 100 stopped
+    emu_wait_status pve 100 stopped
     assert_eq OK "$(task_of DELETE /nodes/pve/lxc/100/snapshot/s1)" "delete s1"
     assert_eq OK "$(task_of DELETE /nodes/pve/lxc/100)" "destroy"
     zfs list -H -o name "$ds" >/dev/null 2>&1 && fail "dataset $ds left after destroy"
@@ -895,7 +895,7 @@ test_proxmox_emulator_migrate() {
     [[ $upid == UPID:pve:*:vzmigrate:100:* ]] || fail "migrate UPID $upid"
     assert_eq OK "$(wait_task "$upid" 60)" "migrate"
     task_log "$upid" | grep -q "migration finished successfully" || fail "log: $(task_log "$upid")"
-    wait_status pve2 100 running
+    emu_wait_status pve2 100 running
     lxc-info -n 100 -P "$lxc2" -s | grep -q RUNNING || fail "CT 100 does not run under pve2's lxcpath $lxc2"
     lxc-info -n 100 -P "$PVE_EMU_LXCPATH" -s 2>/dev/null | grep -q RUNNING && fail "CT 100 still runs under pve's lxcpath"
     expect 500 GET /nodes/pve/lxc/100/status/current
@@ -915,7 +915,7 @@ test_proxmox_emulator_migrate() {
     grep -q "lxc.rootfs.path = $(zmnt "$EMU_POOL/pve-pve2/subvol-101-disk-0")" "$lxc2/101/config" || fail "rootfs on pve2"
     # and back, stopped
     assert_eq OK "$(task_of POST /nodes/pve2/lxc/100/migrate -d target=pve -d restart=1)" "migrate back"
-    wait_status pve 100 running
+    emu_wait_status pve 100 running
     assert_eq "WARNINGS: 1" "$(task_of DELETE /nodes/pve/lxc/100 -G -d force=1)" "destroy 100"
     assert_eq "WARNINGS: 1" "$(task_of DELETE /nodes/pve2/lxc/101 -G -d force=1)" "destroy 101"
     emu_down
@@ -936,7 +936,7 @@ test_proxmox_emulator_ha() {
     expect 200 POST /cluster/ha/resources -d sid=ct:100 -d state=started
     assert_eq null "$(jq -r .data "$RESP_BODY")" "create answers null"
     # HA starts it
-    wait_status pve 100 running
+    emu_wait_status pve 100 running
     assert_eq "1 started" "$(jq -r '"\(.data.ha.managed) \(.data.ha.state)"' "$RESP_BODY")" "ha in status/current"
     expect 500 POST /cluster/ha/resources -d sid=100
     assert_eq "resource ID 'ct:100' already defined" "$(reason)"
@@ -945,16 +945,16 @@ test_proxmox_emulator_ha() {
     # stop/start of an HA-managed CT only ask HA (hastop/hastart)
     expect 200 POST /nodes/pve/lxc/100/status/stop
     [[ $(jq -r .data "$RESP_BODY") == *:hastop:100:* ]] || fail "stop of an HA CT: $(body)"
-    wait_status pve 100 stopped
+    emu_wait_status pve 100 stopped
     expect 200 GET /cluster/ha/resources/ct:100
     assert_eq stopped "$(jq -r .data.state "$RESP_BODY")" "state after stop"
     expect 200 PUT /cluster/ha/resources/ct:100 -d state=started
-    wait_status pve 100 running
+    emu_wait_status pve 100 running
     # HA moves the CT to the other node (its node failed): the init is killed, the CT runs on pve2
     local pid1
     pid1=$(jq -r .data.pid "$RESP_BODY")
     fault '{"ha_move":100}'
-    wait_status pve2 100 running
+    emu_wait_status pve2 100 running
     pid_alive "$pid1" && fail "the old init $pid1 survived the HA move"
     lxc-info -n 100 -P "$lxc2" -s | grep -q RUNNING || fail "CT 100 not running under $lxc2"
     expect 500 DELETE /nodes/pve2/lxc/100 -G -d force=1
@@ -1000,7 +1000,7 @@ test_proxmox_emulator_mid_task_failures() {
     assert_eq OK "$(ct_task 102 start)" "start 102"
     fault '{"task_error":"vzmigrate"}'
     assert_eq "migration aborted" "$(task_of POST /nodes/pve/lxc/102/migrate -d target=pve2 -d restart=1)" "migrate"
-    wait_status pve 102 running
+    emu_wait_status pve 102 running
     assert_eq null "$(conf_of pve 102 lock)" "lock after the failed migration"
     zfs list -H -o name "$EMU_POOL/pve-pve2/subvol-102-disk-0" >/dev/null 2>&1 && fail "copy left on pve2"
     zfs list -H -o name "$pool/subvol-102-disk-0" >/dev/null || fail "source dataset gone"
