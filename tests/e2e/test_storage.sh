@@ -213,6 +213,46 @@ test_storage_clone_full_copy_overlay() {
     assert_fails_with "does not exist" irt base rm --storage-root "$ST_ROOT" tpl
 }
 
+# clone's bundle options (issue 14 item 3: `clone --base NAME [--bundle-opts…] ID`): --name, --memory,
+# --cores, --env and a command after "--" change the clone's config as create --image sets them; bad values are
+# refused before anything is made.
+test_storage_clone_bundle_options() {
+    img_setup stbo
+    img_pull >/dev/null
+    local c1 c2 out pid
+    c1=$(new_id stbo1)
+    c2=$(new_id stbo2)
+    ST_ROOT="$IMG_TMP/ovl"
+    irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay tpl >/dev/null
+    out=$(clone_out --base tpl --storage-root "$ST_ROOT" --name clonehost --memory 48 --cores 1 \
+        --env GREETING=hello -e GREETING=hi "$c1" -- sh -c 'echo "env=$GREETING host=$(hostname)"; sleep 100')
+    assert_contains "$out" "full copy of base tpl" "clone --base with bundle options"
+    rt start "$c1"
+    pid=$(state_field "$c1" pid)
+    local deadline=$((SECONDS + 10))
+    until grep -q "env=" "$IMG_TMP/clone.out"; do
+        ((SECONDS < deadline)) || fail "the clone's command printed nothing: $(cat "$IMG_TMP/clone.out")"
+        sleep 0.05
+    done
+    assert_contains "$(cat "$IMG_TMP/clone.out")" "env=hi host=clonehost" "the clone's command, env and hostname"
+    assert_eq $((48 * 1024 * 1024)) "$(memory_limit_of "$pid")" "memory limit of the clone"
+    rt delete --force "$c1"
+    # A clone of that clone's source container keeps the source's config where no option is given.
+    irt create --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay "$c1" -- true </dev/null >/dev/null
+    clone_out "$c1" "$c2" --memory 32 >/dev/null
+    assert_eq $((32 * 1024 * 1024)) "$(jq -r '.linux.resources.memory.limit' "$E2E_ROOT/$c2/config.json")" \
+        "memory limit in the config of clone SRC --memory"
+    assert_eq '["true"]' "$(jq -c '.process.args' "$E2E_ROOT/$c2/config.json")" "args kept from the source"
+    rt delete --force "$c2"
+    # Bad values: a clear error, nothing made.
+    assert_fails_with "want a positive integer" irt clone --base tpl --storage-root "$ST_ROOT" --memory 0 "$c2"
+    assert_fails_with "want KEY=VALUE" irt clone --base tpl --storage-root "$ST_ROOT" --env NOVALUE "$c2"
+    [[ ! -e $E2E_ROOT/$c2 && ! -e $ST_ROOT/containers/$c2 ]] || fail "a refused clone left $c2 behind"
+    rt delete --force "$c1"
+    irt base rm --storage-root "$ST_ROOT" tpl
+    st_assert_empty
+}
+
 # SIGKILL at several moments of `base register` and `clone` on zfs: the next register of the name and the next
 # clone of the id work (a base whose record was written before the kill is whole and is kept), and at the end
 # nothing is left.
