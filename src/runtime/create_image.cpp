@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -195,9 +196,25 @@ std::string storage_root() {
     return env && *env ? env : "/var/lib/proxmox-lxcri/storage";
 }
 
+// A template base NAME is the storage driver's rootfs "base.NAME" (base_sid), in the same namespace as the
+// containers' rootfs (named by their ids): a container id of that form would take a base's rootfs (or a
+// later base register would find its name taken), so it is refused wherever a driver's rootfs is made for a
+// container.
+constexpr std::string_view kBasePrefix = "base.";
+static Status check_storage_id(const std::string& id) {
+    if (id.starts_with(kBasePrefix))
+        return fail(ErrorKind::Invalid, "container id \"" + id + "\" is reserved: a storage rootfs named " +
+                                            std::string(kBasePrefix) +
+                                            "NAME is the template base NAME (base register); choose an id "
+                                            "that does not begin with \"" +
+                                            std::string(kBasePrefix) + "\"");
+    return ok();
+}
+
 Status create_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
                          const CreateOpts& o) {
     TRY(validate_id(o.id));
+    TRY(check_storage_id(o.id));
     auto driver = TRY(driver_for(io));
     std::string root = driver->root();
     auto lock = TRY(storage_lock(*driver, o.id));
@@ -216,6 +233,7 @@ Status create_from_image(const Global& g, const ImageContext& c, const ImageCrea
 Result<int> run_from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io,
                            const RunOpts& o) {
     TRY(validate_id(o.create.id));
+    TRY(check_storage_id(o.create.id));
     auto driver = TRY(driver_for(io));
     std::string root = driver->root();
     auto lock = TRY(storage_lock(*driver, o.create.id));
@@ -264,7 +282,7 @@ namespace lxcri::runtime {
 namespace {
 
 std::string base_sid(const std::string& name) {
-    return "base." + name;
+    return std::string(kBasePrefix) + name;
 }
 std::string base_record_path(const std::string& root, const std::string& name) {
     return root + "/bases/" + name + ".json";
@@ -494,6 +512,7 @@ Status base_rm(const StorageVerbOpts& o) {
 Result<int> clone_verb(const Global& g, const StorageVerbOpts& o) {
     const std::string& id = o.create.id;
     TRY(validate_id(id));
+    TRY(check_storage_id(id));
     std::unique_ptr<storage::Driver> driver;
     std::string from, snap, config, what;
     if (!o.name.empty()) {

@@ -253,6 +253,46 @@ test_storage_clone_bundle_options() {
     st_assert_empty
 }
 
+# A base NAME is the driver's rootfs base.NAME, beside the containers' rootfs (named by their ids): a container
+# id base.NAME is refused for every verb that makes a driver's rootfs (create/run --image, clone), so that it can
+# never take or remove a base's rootfs, and the base keeps working.
+# st_refused_id ID CMD...: CMD must fail with "is reserved" (its stdio away from the test's pipes: a runtime
+# that accepts leaves a created container holding them); what an accepting runtime made goes again.
+st_refused_id() {
+    local id=$1 out="$IMG_TMP/refused.out"
+    shift
+    if "$@" </dev/null >"$out" 2>&1; then
+        rt delete --force "$id" >/dev/null 2>&1 || true
+        fail "'$*' succeeded, expected a refusal (is reserved): $(cat "$out")"
+    fi
+    assert_contains "$(cat "$out")" "is reserved" "refusal of the container id $id"
+}
+
+test_storage_base_names_and_container_ids() {
+    img_setup stbn
+    img_pull >/dev/null
+    local c1 out
+    c1=$(new_id stbn)
+    ST_ROOT="$IMG_TMP/ovl"
+    irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay tpl >/dev/null
+    st_refused_id base.tpl irt create --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay \
+        base.tpl -- true
+    st_refused_id base.tpl irt run --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay \
+        base.tpl -- true
+    st_refused_id base.tpl irt clone --base tpl --storage-root "$ST_ROOT" base.tpl
+    st_refused_id base.other irt create --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay \
+        base.other -- true
+    [[ ! -e $E2E_ROOT/base.tpl && ! -e $E2E_ROOT/base.other ]] || fail "a refused id left its state directory"
+    # The base is whole: it lists without clones and clones.
+    out=$(irt base list --format json --storage-root "$ST_ROOT")
+    assert_eq '[]' "$(jq -c '.[] | select(.name == "tpl") | .clones' <<<"$out")" "clones of tpl after the refusals"
+    out=$(clone_out --base tpl --storage-root "$ST_ROOT" "$c1")
+    assert_contains "$out" "full copy of base tpl" "clone of the base after the refusals"
+    rt delete --force "$c1"
+    irt base rm --storage-root "$ST_ROOT" tpl
+    st_assert_empty
+}
+
 # SIGKILL at several moments of `base register` and `clone` on zfs: the next register of the name and the next
 # clone of the id work (a base whose record was written before the kill is whole and is kept), and at the end
 # nothing is left.
