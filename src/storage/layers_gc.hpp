@@ -1,6 +1,7 @@
-// Garbage collection of the overlay driver's shared layers (<root>/layers/<chain-id>/): a layer no stored
-// image and no container uses is removed. Containers record what they use in
-// <root>/containers/<id>/layers (one chain id a line), written right after prepare().
+// Garbage collection of the storage drivers' shared layers (<root>/layers/<chain-id>: overlay directories,
+// btrfs read-only snapshots, zfs datasets): a layer no stored image and no container uses is removed.
+// Containers record what they use in <root>/containers/<id>/layers (one chain id a line), written right after
+// prepare().
 #pragma once
 #include "base/result.hpp"
 #include "storage/driver.hpp"

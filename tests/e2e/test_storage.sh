@@ -327,3 +327,56 @@ test_storage_kill_during_base_and_clone_zfs() {
         st_assert_empty
     done
 }
+
+# `image gc` on zfs: the layer datasets go once no stored image, container or base needs them (zfs refuses a layer
+# whose snapshot a clone needs: kept); a chain of unused layers goes in one gc.
+test_storage_image_gc_layers_zfs() {
+    img_setup stgcz
+    st_zfs_up gcz
+    img_pull >/dev/null
+    local c1 out n
+    c1=$(new_id stgcz)
+    st_layers() { zfs list -H -o name -r -t filesystem "$ST_POOL/layers" | grep -v "^$ST_POOL/layers\$" || true; }
+    irt create --image "$IMG_REF" --storage-root "$ST_ROOT" "$c1" -- sleep 100 </dev/null >/dev/null
+    irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" tpl >/dev/null
+    n=$(st_layers | wc -l)
+    ((n > 0)) || fail "no layer datasets after create --image"
+    irt image rm "$IMG_REF" >/dev/null
+    LXCRI_STORAGE_ROOT=$ST_ROOT irt image gc >/dev/null
+    assert_eq "$n" "$(st_layers | wc -l)" "layer datasets after gc while a container and a base use them"
+    rt delete --force "$c1"
+    LXCRI_STORAGE_ROOT=$ST_ROOT irt image gc >/dev/null
+    assert_eq "$n" "$(st_layers | wc -l)" "layer datasets after gc while a base uses them"
+    irt base rm --storage-root "$ST_ROOT" tpl
+    out=$(LXCRI_STORAGE_ROOT=$ST_ROOT irt image gc)
+    assert_contains "$out" "removed $n unpacked layers" "gc once nothing uses the layers"
+    [[ -z $(st_layers) ]] || fail "layer datasets left after gc: $(st_layers)"
+    # Pulled again, the image makes its layers afresh.
+    img_pull >/dev/null
+    assert_eq two "$(irt run --image "$IMG_REF" --storage-root "$ST_ROOT" "$c1" -- cat /etc/layer2)" "run after layer gc"
+    [[ -z $(st_datasets) ]] || fail "datasets left: $(st_datasets)"
+}
+
+# `image gc` on btrfs: layers are read-only snapshots a container's rootfs (a snapshot of its own) does not need:
+# they go once no stored image names them, and the container keeps working.
+test_storage_image_gc_layers_btrfs() {
+    img_setup stgcb
+    st_btrfs_up
+    img_pull >/dev/null
+    local c1 out n
+    c1=$(new_id stgcb)
+    st_layers() { find "$ST_ROOT/layers" -mindepth 1 -maxdepth 1 -type d ! -name '*.tmp' 2>/dev/null || true; }
+    irt create --image "$IMG_REF" --storage-root "$ST_ROOT" "$c1" -- sleep 100 </dev/null >/dev/null
+    n=$(st_layers | wc -l)
+    ((n > 0)) || fail "no layer snapshots after create --image"
+    LXCRI_STORAGE_ROOT=$ST_ROOT irt image gc >/dev/null
+    assert_eq "$n" "$(st_layers | wc -l)" "layers after gc while the image is stored"
+    irt image rm "$IMG_REF" >/dev/null
+    out=$(LXCRI_STORAGE_ROOT=$ST_ROOT irt image gc)
+    assert_contains "$out" "removed $n unpacked layers" "gc once no image names the layers"
+    [[ -z $(st_layers) ]] || fail "layers left after gc: $(st_layers)"
+    rt start "$c1"
+    assert_eq two "$(rt exec "$c1" cat /etc/layer2)" "the container's rootfs after layer gc"
+    rt delete --force "$c1"
+    st_assert_empty
+}
