@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -325,9 +326,11 @@ class LxcBackend final : public backend::Backend {
             // every hierarchy at once, so that a tree CRIU restored frozen (the checkpoint was taken frozen)
             // is thawed after the kill and dies.
             if (r.restore_pending && !r.cgroups_confirmed) {
-                auto dirs = candidates(rel, mode_of(r));
-                if (std::none_of(dirs.begin(), dirs.end(), [&](auto& dir) { return preexisted(r, dir); }))
-                    (void)cgroup::Cgroup::for_path(rel, mode_of(r)).kill_all(SIGKILL);
+                std::map<std::string, std::string> own;
+                const auto all = cgroup::Cgroup::for_path(rel, mode_of(r));
+                for (auto& [ctrl, dir] : all.paths())
+                    if (!preexisted(r, dir)) own.emplace(ctrl, dir);
+                if (!own.empty()) (void)cgroup::Cgroup(own, mode_of(r)).kill_all(SIGKILL);
             }
             for (auto& dir : candidates(rel, mode_of(r))) {
                 if (preexisted(r, dir)) continue;
