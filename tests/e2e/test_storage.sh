@@ -224,6 +224,7 @@ test_storage_clone_bundle_options() {
     c2=$(new_id stbo2)
     ST_ROOT="$IMG_TMP/ovl"
     irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay tpl >/dev/null
+    # shellcheck disable=SC2016 # expanded by the clone's shell
     out=$(clone_out --base tpl --storage-root "$ST_ROOT" --name clonehost --memory 48 --cores 1 \
         --env GREETING=hello -e GREETING=hi "$c1" -- sh -c 'echo "env=$GREETING host=$(hostname)"; sleep 100')
     assert_contains "$out" "full copy of base tpl" "clone --base with bundle options"
