@@ -4,6 +4,7 @@
 #
 #   sudo bash bench/checkpoint.sh [N]         cycles per runtime (default 10)
 #   RUNTIME=/abs/path/to/proxmox-lxcri        ours (default: build/proxmox-lxcri)
+#   BEFORE=/abs/path/to/proxmox-lxcri         also an earlier binary of ours, in the same turns
 #
 # One cycle: `run -d` of a shell counter loop (a small process with memory state), then timed:
 #   checkpoint   `checkpoint --image-path P --work-path W ID` (runc's form: the container is gone afterwards)
@@ -25,15 +26,20 @@ E2E_WORK=$(mktemp -d /tmp/lxcri-bench-ckpt.XXXXXX)
 export E2E_WORK
 STATE=$(mktemp -d /run/lxcri-bench-ckpt.XXXXXX)
 declare -A bin=([runc]=$(command -v runc) [ours]=$OURS)
+runtimes=(runc ours)
+if [[ -n ${BEFORE:-} ]]; then
+    bin[before]=$BEFORE
+    runtimes+=(before)
+fi
 cleanup() {
     local r
-    for r in runc ours; do "${bin[$r]}" --root "$STATE/$r" delete --force bench-ckpt >/dev/null 2>&1 || true; done
+    for r in "${runtimes[@]}"; do "${bin[$r]}" --root "$STATE/$r" delete --force bench-ckpt >/dev/null 2>&1 || true; done
     rm -rf --one-file-system "$E2E_WORK" "$STATE"
 }
 trap cleanup EXIT
 
 now_ms() { date +%s%N | awk '{printf "%.3f", $1 / 1e6}'; }
-for r in runc ours; do
+for r in "${runtimes[@]}"; do
     make_busybox_bundle "$E2E_WORK/bundle-$r" sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.05; done' \
         >/dev/null
     spec_edit "$E2E_WORK/bundle-$r" '.root.readonly = false'
@@ -60,7 +66,7 @@ cycle() { # cycle RUNTIME: one timed checkpoint and restore; appends ms to RUNTI
 }
 
 for ((i = 0; i < N; i++)); do
-    for r in runc ours; do cycle "$r"; done
+    for r in "${runtimes[@]}"; do cycle "$r"; done
 done
 
 stats() { sort -n "$1" | awk '{v[NR] = $1; s += $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f %.1f\n", s / NR, m}'; }
@@ -75,6 +81,13 @@ echo "| runtime | checkpoint mean / median ms | restore --detach mean / median m
 echo "|---|---:|---:|"
 echo "| runc $(runc --version | awk 'NR == 1 {print $3}') | $rc_mean / $rc_med | $rr_mean / $rr_med |"
 echo "| **proxmox-lxcri** | **$oc_mean / $oc_med** | **$or_mean / $or_med** |"
+if [[ -n ${BEFORE:-} ]]; then
+    read -r bc_mean bc_med < <(stats "$E2E_WORK/before.ckpt")
+    read -r br_mean br_med < <(stats "$E2E_WORK/before.rest")
+    echo "| before ($BEFORE) | $bc_mean / $bc_med | $br_mean / $br_med |"
+fi
 echo
 awk -v a="$oc_mean" -v b="$rc_mean" -v c="$or_mean" -v d="$rr_mean" \
     'BEGIN {printf "Ratios (means): checkpoint %.2fx runc, restore %.2fx runc\n", a / b, c / d}'
+awk -v a="$oc_med" -v b="$rc_med" -v c="$or_med" -v d="$rr_med" \
+    'BEGIN {printf "Ratios (medians): checkpoint %.2fx runc, restore %.2fx runc\n", a / b, c / d}'

@@ -971,27 +971,46 @@ instance of a container.)",
          .sub = base_commands()},
         {.name = "clone",
          .usage = "create a container whose rootfs is a clone of a base or of another container's",
-         .args_usage = "[--base NAME | <source-id>] <container-id>",
+         .args_usage = "[--base NAME | <source-id>] <container-id> [-- <command> [args...]]",
          .description =
              "The clone is linked (copy-on-write: zfs, btrfs) where the storage driver can, a full\n"
-             "copy otherwise (overlay: the upper dir, dir: the rootfs); the output says which.",
+             "copy otherwise (overlay: the upper dir, dir: the rootfs); the output says which.\n"
+             "The clone's config is its source's; --name, --memory, --cores, --env and a command after\n"
+             "\"--\" change it (as create --image takes them; the command replaces process.args).",
          .flags = {{{"base"}, true, "clone this base (base register)"},
                    {{"storage-root"}, true, "where the base is kept (default: the storage root)"},
                    {{"pid-file"}, true, "specify the file to write the process id to"},
-                   {{"console-socket"}, true, "path to an AF_UNIX socket which will receive the pty master"}},
+                   {{"console-socket"}, true, "path to an AF_UNIX socket which will receive the pty master"},
+                   {{"name"}, true, "the clone's hostname (default: its source's)"},
+                   {{"memory"}, true, "the clone's memory limit in MiB"},
+                   {{"cores"}, true, "the clone's number of CPUs (a CFS quota)"},
+                   {{"env", "e"},
+                    true,
+                    "set an environment variable of the clone's process (KEY=VALUE, repeatable)"}},
          .min_args = 1,
-         .max_args = 2,
+         .max_args = SIZE_MAX,
          .run = [](auto& g, auto& p) -> Result<int> {
              runtime::StorageVerbOpts o;
              o.verb = runtime::StorageVerbOpts::Verb::Clone;
              o.name = p.get("base");
-             if (o.name.empty() != (p.positional.size() == 2))
-                 return fail("clone needs --base NAME ID or SOURCE_ID ID");
+             const size_t id_at = o.name.empty() ? 1 : 0;
+             if (p.positional.size() <= id_at) return fail("clone needs --base NAME ID or SOURCE_ID ID");
              o.source = o.name.empty() ? p.positional[0] : "";
-             o.create.id = p.positional.back();
+             o.create.id = p.positional[id_at];
              o.create.pid_file = absolute(p.get("pid-file"));
              o.create.console_socket = absolute(p.get("console-socket"));
              o.storage.storage_root = absolute(p.get("storage-root"));
+             // The bundle options, parsed as create --image parses them.
+             o.storage.name = p.get("name");
+             if (p.has("name") && o.storage.name.empty()) return fail("--name needs a hostname");
+             o.storage.memory_mib = TRY(opt_positive<uint64_t>(p, "memory"));
+             o.storage.cores = TRY(opt_positive<uint32_t>(p, "cores"));
+             o.storage.args.assign(p.positional.begin() + static_cast<std::ptrdiff_t>(id_at) + 1,
+                                   p.positional.end());
+             o.env = p.all("env");
+             for (auto& e : o.env)
+                 if (e.find('=') == std::string::npos || e.front() == '=')
+                     return fail("invalid value \"" + e + "\" for flag -env: want KEY=VALUE");
              return g_image->storage(g, g.image, o);
          }},
         {.name = "__release-storage",

@@ -14,9 +14,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -198,6 +200,21 @@ std::string storage_root() {
     return env && *env ? env : "/var/lib/proxmox-lxcri/storage";
 }
 
+// A template base NAME is the storage driver's rootfs "base.NAME" (base_sid), in the same namespace as the
+// containers' rootfs (named by their ids): a container id of that form would take a base's rootfs (or a
+// later base register would find its name taken), so it is refused wherever a driver's rootfs is made for a
+// container.
+constexpr std::string_view kBasePrefix = "base.";
+static Status check_storage_id(const std::string& id) {
+    if (id.starts_with(kBasePrefix))
+        return fail(ErrorKind::Invalid, "container id \"" + id + "\" is reserved: a storage rootfs named " +
+                                            std::string(kBasePrefix) +
+                                            "NAME is the template base NAME (base register); choose an id "
+                                            "that does not begin with \"" +
+                                            std::string(kBasePrefix) + "\"");
+    return ok();
+}
+
 namespace {
 
 // create/run --image up to the container's creation; *needs_unpack (when given): set, with nothing left, when
@@ -206,6 +223,7 @@ template <class Then>
 auto from_image(const Global& g, const ImageContext& c, const ImageCreateOpts& io, const CreateOpts& o,
                 bool* needs_unpack, Then then) -> decltype(then(Prepared{})) {
     TRY(validate_id(o.id));
+    TRY(check_storage_id(o.id));
     auto driver = TRY(driver_for(io));
     // Without shared layers (dir) every container unpacks its own copy.
     if (!c.unpack_layer && !driver->caps().shared_layers && needs_unpack) {
@@ -304,7 +322,7 @@ namespace lxcri::runtime {
 namespace {
 
 std::string base_sid(const std::string& name) {
-    return "base." + name;
+    return std::string(kBasePrefix) + name;
 }
 std::string base_record_path(const std::string& root, const std::string& name) {
     return root + "/bases/" + name + ".json";
@@ -348,12 +366,63 @@ std::vector<std::string> clones_of(const std::string& root, const std::string& n
     return out;
 }
 
-// <bundle>/config.json: the config at `config` with root.path set to `rootfs`.
-Status write_clone_bundle(const std::string& config, const std::string& bundle, const std::string& rootfs) {
+// clone's bundle options on the source's config: the hostname, the memory limit and CPU quota as create
+// --image sets them (image::BundleOptions), the command (process.args) and environment variables.
+Status apply_clone_options(nlohmann::json& j, const StorageVerbOpts& o) {
+    const ImageCreateOpts& io = o.storage;
+    if (!io.name.empty()) j["hostname"] = io.name;
+    if (io.memory_mib || io.cores) {
+        if (!j.contains("linux") || !j["linux"].is_object()) j["linux"] = nlohmann::json::object();
+        auto& linux_ = j["linux"];
+        if (!linux_.contains("resources") || !linux_["resources"].is_object())
+            linux_["resources"] = nlohmann::json::object();
+        auto& res = linux_["resources"];
+        if (io.memory_mib) {
+            if (*io.memory_mib > UINT64_MAX / (1024 * 1024))
+                return fail(ErrorKind::Invalid, "--memory is too large");
+            if (!res.contains("memory") || !res["memory"].is_object())
+                res["memory"] = nlohmann::json::object();
+            res["memory"]["limit"] = *io.memory_mib * 1024 * 1024;
+        }
+        if (io.cores) {
+            constexpr uint64_t kCpuPeriod = 100000; // as image::bundle_config
+            if (!res.contains("cpu") || !res["cpu"].is_object()) res["cpu"] = nlohmann::json::object();
+            res["cpu"]["quota"] = static_cast<int64_t>(*io.cores * kCpuPeriod);
+            res["cpu"]["period"] = kCpuPeriod;
+        }
+    }
+    if (!io.args.empty() || !o.env.empty()) {
+        if (!j.contains("process") || !j["process"].is_object())
+            return fail(ErrorKind::Invalid, "the clone's source config has no process to change");
+        auto& proc = j["process"];
+        if (!io.args.empty()) proc["args"] = io.args;
+        if (!o.env.empty()) {
+            nlohmann::json env =
+                proc.contains("env") && proc["env"].is_array() ? proc["env"] : nlohmann::json::array();
+            for (const auto& kv : o.env) {
+                const std::string key = kv.substr(0, kv.find('=') + 1);
+                auto same = std::find_if(env.begin(), env.end(), [&](const nlohmann::json& e) {
+                    return e.is_string() && e.get<std::string>().starts_with(key);
+                });
+                if (same != env.end())
+                    *same = kv;
+                else
+                    env.push_back(kv);
+            }
+            proc["env"] = env;
+        }
+    }
+    return ok();
+}
+
+// <bundle>/config.json: the config at `config` with root.path set to `rootfs` and clone's bundle options.
+Status write_clone_bundle(const std::string& config, const std::string& bundle, const std::string& rootfs,
+                          const StorageVerbOpts& o) {
     auto text = TRY_CTX(sys::read_file(config), "config of the clone's source");
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (!j.is_object()) return fail("config of the clone's source: " + config + " is not a JSON object");
     j["root"]["path"] = rootfs;
+    TRY(apply_clone_options(j, o));
     TRY(sys::mkdir_p(bundle, 0700));
     return sys::write_file_atomic(bundle + "/config.json", j.dump(2));
 }
@@ -399,7 +468,8 @@ Status base_register(const Global& g, const ImageContext& c, const StorageVerbOp
         auto r = driver->clone(src->id, "", sid);
         if (!r) return undo(std::move(r).error().context("base register " + o.name));
         rootfs = *r;
-        if (auto s = write_clone_bundle(source_config, bundle, rootfs); !s) return undo(std::move(s).error());
+        if (auto s = write_clone_bundle(source_config, bundle, rootfs, StorageVerbOpts{}); !s)
+            return undo(std::move(s).error());
         b.source = "container " + o.from;
     } else {
         auto store = TRY(image::Store::open(c.store));
@@ -482,6 +552,7 @@ Status base_rm(const StorageVerbOpts& o) {
 Result<int> clone_verb(const Global& g, const StorageVerbOpts& o) {
     const std::string& id = o.create.id;
     TRY(validate_id(id));
+    TRY(check_storage_id(id));
     std::unique_ptr<storage::Driver> driver;
     std::string from, snap, config, what;
     if (!o.name.empty()) {
@@ -511,7 +582,7 @@ Result<int> clone_verb(const Global& g, const StorageVerbOpts& o) {
     }
     StorageRef ref{std::string(driver->name()), root, id};
     std::string bundle = driver->container_dir(id) + "/bundle";
-    Status s = write_clone_bundle(config, bundle, *rootfs);
+    Status s = write_clone_bundle(config, bundle, *rootfs, o);
     if (s && !o.name.empty()) s = sys::write_file_atomic(driver->container_dir(id) + "/base", o.name);
     if (!s) return release_after(std::move(s).error(), ref);
     CreateOpts co = o.create;

@@ -92,14 +92,17 @@ Status image_export(const ImageContext& c, const std::string& ref, const std::st
 // of another container's rootfs): linked where the driver clones copy-on-write, a full copy otherwise.
 struct StorageVerbOpts {
     enum class Verb { BaseRegister, BaseList, BaseRm, Clone } verb = Verb::BaseList;
-    std::string name;        // base register/rm: the base; clone: --base (empty: clone `source`)
-    std::string from;        // base register --from ID
-    std::string image;       // base register --image REF
-    std::string source;      // clone SRC_ID ID
-    std::string format;      // base list --format table|json
-    bool force = false;      // base rm --force
-    ImageCreateOpts storage; // --storage-root, --storage-driver
-    CreateOpts create;       // clone: the new container (id, pid file, console socket)
+    std::string name;   // base register/rm: the base; clone: --base (empty: clone `source`)
+    std::string from;   // base register --from ID
+    std::string image;  // base register --image REF
+    std::string source; // clone SRC_ID ID
+    std::string format; // base list --format table|json
+    bool force = false; // base rm --force
+    // --storage-root, --storage-driver; clone: the bundle options (--name, --memory, --cores, the command
+    // after "--") that change the clone's config
+    ImageCreateOpts storage;
+    std::vector<std::string> env; // clone --env KEY=VALUE: set in the clone's process.env
+    CreateOpts create;            // clone: the new container (id, pid file, console socket)
 };
 Result<int> storage_verb(const Global& g, const ImageContext& c, const StorageVerbOpts& o);
 

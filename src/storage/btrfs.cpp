@@ -174,6 +174,12 @@ class BtrfsDriver final : public Driver {
         return rootfs;
     }
 
+    // Layers are read-only snapshots; a container's rootfs is a snapshot of its own that does not need them.
+    Status remove_layer(const std::string& name) override {
+        TRY(check_name("layer", name));
+        return subvol_delete(root() + "/layers/" + name);
+    }
+
     Status set_quota(const std::string& id, const Quota& q) override {
         TRY(check_name("container id", id));
         std::string rootfs = TRY(need(id));

@@ -236,3 +236,18 @@ std::string default_driver() {
 }
 
 } // namespace lxcri::storage
+
+namespace lxcri::storage {
+
+Result<std::vector<std::string>> Driver::layer_names() {
+    auto names = sys::list_dir(root() + "/layers");
+    std::erase_if(names, [](const std::string& n) { return n.ends_with(".lock"); });
+    return names;
+}
+
+Status Driver::remove_layer(const std::string& name) {
+    TRY(check_name("layer", name));
+    return sys::remove_all(root() + "/layers/" + name);
+}
+
+} // namespace lxcri::storage

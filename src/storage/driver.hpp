@@ -87,6 +87,13 @@ class Driver {
     }
     virtual Status set_quota(const std::string& /*id*/, const Quota&) { return cannot("set a quota"); }
 
+    // The shared image layers under <root>/layers, by name: a chain id, or "<chain-id>.tmp" for what a killed
+    // unpack left (layers_gc.cpp). Directories by default; zfs lists its layer datasets.
+    virtual Result<std::vector<std::string>> layer_names();
+    // Removes layer `name` (as layer_names() gives it). ErrorKind::Busy when the storage still needs it (zfs:
+    // a container, a base or another layer is a clone of its snapshot): `image gc` keeps it.
+    virtual Status remove_layer(const std::string& name);
+
   protected:
     explicit Driver(std::string root) : root_(std::move(root)) {}
     std::unexpected<Error> cannot(std::string_view what) const {

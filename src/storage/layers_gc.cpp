@@ -73,7 +73,13 @@ Result<LayerGcReport> gc_layers(const std::string& root, const std::set<std::str
         for (std::string line; std::getline(in, line);)
             if (!line.empty()) used.insert(line);
     }
-    for (auto& name : sys::list_dir(layers)) {
+    // The driver of the root removes what it made: directories (overlay), read-only snapshots (btrfs),
+    // datasets (zfs, which refuses a layer a clone still needs: kept, and tried again after the layers
+    // above it went, so a chain of unused layers goes in one gc).
+    auto driver = TRY(open_driver(detect_driver(root), root));
+    auto names = TRY(driver->layer_names());
+    std::vector<std::string> pending;
+    for (auto& name : names) {
         if (name.ends_with(".lock")) continue; // kept: a waiter may hold it open
         bool tmp = name.ends_with(".tmp");
         std::string chain = tmp ? name.substr(0, name.size() - 4) : name;
@@ -81,12 +87,28 @@ Result<LayerGcReport> gc_layers(const std::string& root, const std::set<std::str
             rep.kept++;
             continue;
         }
-        // Under the layer's lock: an unpack in progress finishes first, so a .tmp seen then is stale.
-        auto lock = TRY_CTX(sys::lock_file(layers + "/" + chain + ".lock"), "layer gc");
-        if (!sys::exists(layers + "/" + name)) continue;
-        TRY_CTX(sys::remove_all(layers + "/" + name), "layer gc");
-        rep.removed++;
+        pending.push_back(name);
     }
+    for (bool progress = true; progress && !pending.empty();) {
+        progress = false;
+        std::vector<std::string> busy;
+        for (auto& name : pending) {
+            std::string chain = name.ends_with(".tmp") ? name.substr(0, name.size() - 4) : name;
+            // Under the layer's lock: an unpack in progress finishes first, so a .tmp seen then is stale.
+            auto lock = TRY_CTX(sys::lock_file(layers + "/" + chain + ".lock"), "layer gc");
+            auto r = driver->remove_layer(name);
+            if (r) {
+                rep.removed++;
+                progress = true;
+            } else if (r.error().kind() == ErrorKind::Busy) {
+                busy.push_back(name);
+            } else {
+                return std::unexpected(std::move(r).error().context("layer gc"));
+            }
+        }
+        pending = std::move(busy);
+    }
+    rep.kept += pending.size();
     return rep;
 }
 

@@ -1,7 +1,9 @@
-// Garbage collection of the overlay driver's shared layers (<root>/layers/<chain-id>/): a layer no stored
-// image and no container uses is removed. What a container uses is in the options its rootfs is mounted with
-// (<root>/containers/<id>/mount-options, written by prepare() and clone()), or, for a base and a container
-// made by an older version, in <root>/containers/<id>/layers (one chain id a line, written durably).
+// Garbage collection of the storage drivers' shared layers (<root>/layers/<chain-id>: overlay directories,
+// btrfs read-only snapshots, zfs datasets): a layer no stored image and no container uses is removed. What an
+// overlay container uses is in the options its rootfs is mounted with (<root>/containers/<id>/mount-options,
+// written by prepare() and clone()), or, for a base and a container made by an older version, in
+// <root>/containers/<id>/layers (one chain id a line, written durably); zfs refuses to destroy a layer a
+// clone depends on, and btrfs snapshots do not depend on the layer they were taken from.
 #pragma once
 #include "base/result.hpp"
 #include "storage/driver.hpp"

@@ -223,6 +223,33 @@ class ZfsDriver final : public Driver {
         return rootfs;
     }
 
+    Result<std::vector<std::string>> layer_names() override {
+        auto out =
+            TRY(command({"zfs", "list", "-H", "-o", "name", "-t", "filesystem", "-r", ds_ + "/layers"}));
+        std::vector<std::string> names;
+        const std::string prefix = ds_ + "/layers/";
+        for (size_t pos = 0; pos < out.size();) {
+            size_t nl = out.find('\n', pos);
+            std::string line = out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+            pos = nl == std::string::npos ? out.size() : nl + 1;
+            if (line.starts_with(prefix) && line.find('/', prefix.size()) == std::string::npos)
+                names.push_back(line.substr(prefix.size()));
+        }
+        return names;
+    }
+
+    // A layer whose snapshot still has clones (a container's rootfs, a base, the layer above) is refused by
+    // zfs itself ("dependent clones"): Busy, kept. Nothing is promoted or destroyed recursively (-R).
+    Status remove_layer(const std::string& name) override {
+        TRY(check_name("layer", name));
+        forget();
+        auto r = command({"zfs", "destroy", "-r", layer_name(name)});
+        if (r) return ok();
+        if (r.error().message().find("dependent clones") != std::string::npos)
+            return std::unexpected(std::move(r).error().set_kind(ErrorKind::Busy));
+        return std::unexpected(std::move(r).error());
+    }
+
     Status set_quota(const std::string& id, const Quota& q) override {
         TRY(check_name("container id", id));
         TRY(need(id));

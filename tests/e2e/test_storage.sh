@@ -213,6 +213,87 @@ test_storage_clone_full_copy_overlay() {
     assert_fails_with "does not exist" irt base rm --storage-root "$ST_ROOT" tpl
 }
 
+# clone's bundle options (issue 14 item 3: `clone --base NAME [--bundle-opts…] ID`): --name, --memory,
+# --cores, --env and a command after "--" change the clone's config as create --image sets them; bad values are
+# refused before anything is made.
+test_storage_clone_bundle_options() {
+    img_setup stbo
+    img_pull >/dev/null
+    local c1 c2 out pid
+    c1=$(new_id stbo1)
+    c2=$(new_id stbo2)
+    ST_ROOT="$IMG_TMP/ovl"
+    irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay tpl >/dev/null
+    # shellcheck disable=SC2016 # expanded by the clone's shell
+    out=$(clone_out --base tpl --storage-root "$ST_ROOT" --name clonehost --memory 48 --cores 1 \
+        --env GREETING=hello -e GREETING=hi "$c1" -- sh -c 'echo "env=$GREETING host=$(hostname)"; sleep 100')
+    assert_contains "$out" "full copy of base tpl" "clone --base with bundle options"
+    rt start "$c1"
+    pid=$(state_field "$c1" pid)
+    local deadline=$((SECONDS + 10))
+    until grep -q "env=" "$IMG_TMP/clone.out"; do
+        ((SECONDS < deadline)) || fail "the clone's command printed nothing: $(cat "$IMG_TMP/clone.out")"
+        sleep 0.05
+    done
+    assert_contains "$(cat "$IMG_TMP/clone.out")" "env=hi host=clonehost" "the clone's command, env and hostname"
+    assert_eq $((48 * 1024 * 1024)) "$(memory_limit_of "$pid")" "memory limit of the clone"
+    rt delete --force "$c1"
+    # A clone of that clone's source container keeps the source's config where no option is given.
+    irt create --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay "$c1" -- true </dev/null >/dev/null
+    clone_out "$c1" "$c2" --memory 32 >/dev/null
+    assert_eq $((32 * 1024 * 1024)) "$(jq -r '.linux.resources.memory.limit' "$E2E_ROOT/$c2/config.json")" \
+        "memory limit in the config of clone SRC --memory"
+    assert_eq '["true"]' "$(jq -c '.process.args' "$E2E_ROOT/$c2/config.json")" "args kept from the source"
+    rt delete --force "$c2"
+    # Bad values: a clear error, nothing made.
+    assert_fails_with "want a positive integer" irt clone --base tpl --storage-root "$ST_ROOT" --memory 0 "$c2"
+    assert_fails_with "want KEY=VALUE" irt clone --base tpl --storage-root "$ST_ROOT" --env NOVALUE "$c2"
+    [[ ! -e $E2E_ROOT/$c2 && ! -e $ST_ROOT/containers/$c2 ]] || fail "a refused clone left $c2 behind"
+    rt delete --force "$c1"
+    irt base rm --storage-root "$ST_ROOT" tpl
+    st_assert_empty
+}
+
+# A base NAME is the driver's rootfs base.NAME, beside the containers' rootfs (named by their ids): a container
+# id base.NAME is refused for every verb that makes a driver's rootfs (create/run --image, clone), so that it can
+# never take or remove a base's rootfs, and the base keeps working.
+# st_refused_id ID CMD...: CMD must fail with "is reserved" (its stdio away from the test's pipes: a runtime
+# that accepts leaves a created container holding them); what an accepting runtime made goes again.
+st_refused_id() {
+    local id=$1 out="$IMG_TMP/refused.out"
+    shift
+    if "$@" </dev/null >"$out" 2>&1; then
+        rt delete --force "$id" >/dev/null 2>&1 || true
+        fail "'$*' succeeded, expected a refusal (is reserved): $(cat "$out")"
+    fi
+    assert_contains "$(cat "$out")" "is reserved" "refusal of the container id $id"
+}
+
+test_storage_base_names_and_container_ids() {
+    img_setup stbn
+    img_pull >/dev/null
+    local c1 out
+    c1=$(new_id stbn)
+    ST_ROOT="$IMG_TMP/ovl"
+    irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay tpl >/dev/null
+    st_refused_id base.tpl irt create --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay \
+        base.tpl -- true
+    st_refused_id base.tpl irt run --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay \
+        base.tpl -- true
+    st_refused_id base.tpl irt clone --base tpl --storage-root "$ST_ROOT" base.tpl
+    st_refused_id base.other irt create --image "$IMG_REF" --storage-root "$ST_ROOT" --storage-driver overlay \
+        base.other -- true
+    [[ ! -e $E2E_ROOT/base.tpl && ! -e $E2E_ROOT/base.other ]] || fail "a refused id left its state directory"
+    # The base is whole: it lists without clones and clones.
+    out=$(irt base list --format json --storage-root "$ST_ROOT")
+    assert_eq '[]' "$(jq -c '.[] | select(.name == "tpl") | .clones' <<<"$out")" "clones of tpl after the refusals"
+    out=$(clone_out --base tpl --storage-root "$ST_ROOT" "$c1")
+    assert_contains "$out" "full copy of base tpl" "clone of the base after the refusals"
+    rt delete --force "$c1"
+    irt base rm --storage-root "$ST_ROOT" tpl
+    st_assert_empty
+}
+
 # SIGKILL at several moments of `base register` and `clone` on zfs: the next register of the name and the next
 # clone of the id work (a base whose record was written before the kill is whole and is kept), and at the end
 # nothing is left.
@@ -246,4 +327,57 @@ test_storage_kill_during_base_and_clone_zfs() {
         [[ -z $(st_datasets) ]] || fail "datasets left after a kill at ${delay}s: $(st_datasets)"
         st_assert_empty
     done
+}
+
+# `image gc` on zfs: the layer datasets go once no stored image, container or base needs them (zfs refuses a layer
+# whose snapshot a clone needs: kept); a chain of unused layers goes in one gc.
+test_storage_image_gc_layers_zfs() {
+    img_setup stgcz
+    st_zfs_up gcz
+    img_pull >/dev/null
+    local c1 out n
+    c1=$(new_id stgcz)
+    st_layers() { zfs list -H -o name -r -t filesystem "$ST_POOL/layers" | grep -v "^$ST_POOL/layers\$" || true; }
+    irt create --image "$IMG_REF" --storage-root "$ST_ROOT" "$c1" -- sleep 100 </dev/null >/dev/null
+    irt base register --image "$IMG_REF" --storage-root "$ST_ROOT" tpl >/dev/null
+    n=$(st_layers | wc -l)
+    ((n > 0)) || fail "no layer datasets after create --image"
+    irt image rm "$IMG_REF" >/dev/null
+    LXCRI_STORAGE_ROOT=$ST_ROOT irt image gc >/dev/null
+    assert_eq "$n" "$(st_layers | wc -l)" "layer datasets after gc while a container and a base use them"
+    rt delete --force "$c1"
+    LXCRI_STORAGE_ROOT=$ST_ROOT irt image gc >/dev/null
+    assert_eq "$n" "$(st_layers | wc -l)" "layer datasets after gc while a base uses them"
+    irt base rm --storage-root "$ST_ROOT" tpl
+    out=$(LXCRI_STORAGE_ROOT=$ST_ROOT irt image gc)
+    assert_contains "$out" "removed $n unpacked layers" "gc once nothing uses the layers"
+    [[ -z $(st_layers) ]] || fail "layer datasets left after gc: $(st_layers)"
+    # Pulled again, the image makes its layers afresh.
+    img_pull >/dev/null
+    assert_eq two "$(irt run --image "$IMG_REF" --storage-root "$ST_ROOT" "$c1" -- cat /etc/layer2)" "run after layer gc"
+    [[ -z $(st_datasets) ]] || fail "datasets left: $(st_datasets)"
+}
+
+# `image gc` on btrfs: layers are read-only snapshots a container's rootfs (a snapshot of its own) does not need:
+# they go once no stored image names them, and the container keeps working.
+test_storage_image_gc_layers_btrfs() {
+    img_setup stgcb
+    st_btrfs_up
+    img_pull >/dev/null
+    local c1 out n
+    c1=$(new_id stgcb)
+    st_layers() { find "$ST_ROOT/layers" -mindepth 1 -maxdepth 1 -type d ! -name '*.tmp' 2>/dev/null || true; }
+    irt create --image "$IMG_REF" --storage-root "$ST_ROOT" "$c1" -- sleep 100 </dev/null >/dev/null
+    n=$(st_layers | wc -l)
+    ((n > 0)) || fail "no layer snapshots after create --image"
+    LXCRI_STORAGE_ROOT=$ST_ROOT irt image gc >/dev/null
+    assert_eq "$n" "$(st_layers | wc -l)" "layers after gc while the image is stored"
+    irt image rm "$IMG_REF" >/dev/null
+    out=$(LXCRI_STORAGE_ROOT=$ST_ROOT irt image gc)
+    assert_contains "$out" "removed $n unpacked layers" "gc once no image names the layers"
+    [[ -z $(st_layers) ]] || fail "layers left after gc: $(st_layers)"
+    rt start "$c1"
+    assert_eq two "$(rt exec "$c1" cat /etc/layer2)" "the container's rootfs after layer gc"
+    rt delete --force "$c1"
+    st_assert_empty
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -321,6 +322,16 @@ class LxcBackend final : public backend::Backend {
         // what liblxc made below them; the others only if they are empty (they empty as the processes that
         // were cloned into them die).
         for (auto& rel : r.cgroup_dirs) {
+            // What a restore killed before it confirmed its init left running (CRIU went on): killed through
+            // every hierarchy at once, so that a tree CRIU restored frozen (the checkpoint was taken frozen)
+            // is thawed after the kill and dies.
+            if (r.restore_pending && !r.cgroups_confirmed) {
+                std::map<std::string, std::string> own;
+                const auto all = cgroup::Cgroup::for_path(rel, mode_of(r));
+                for (auto& [ctrl, dir] : all.paths())
+                    if (!preexisted(r, dir)) own.emplace(ctrl, dir);
+                if (!own.empty()) (void)cgroup::Cgroup(own, mode_of(r)).kill_all(SIGKILL);
+            }
             for (auto& dir : candidates(rel, mode_of(r))) {
                 if (preexisted(r, dir)) continue;
                 bool confirmed =
@@ -330,7 +341,6 @@ class LxcBackend final : public backend::Backend {
                     auto g = cgroup::Cgroup({{"", dir}}, mode_of(r));
                     if (auto e = g.destroy(); !e && result) result = std::unexpected(std::move(e).error());
                 } else {
-                    // What a restore killed before it confirmed its init left running (CRIU went on).
                     if (r.restore_pending) (void)cgroup::Cgroup({{"", dir}}, mode_of(r)).kill_all(SIGKILL);
                     if (!remove_when_empty(dir, d))
                         log::warn("cgroup " + dir + " is still in use; left in place");
@@ -352,7 +362,22 @@ class LxcBackend final : public backend::Backend {
             else if (mode_of(r) == cgroup::Mode::Unified && r.cgroup_paths.count(""))
                 freezer = r.cgroup_paths.at("");
         }
-        return criu_dump(r.init_pid, freezer, req);
+        if (freezer.empty()) return criu_dump(r.init_pid, freezer, req);
+        // The tree is frozen here before CRIU starts: CRIU's own freeze writes FROZEN and, when the kernel
+        // still says FREEZING at its first look (a task that has to run to reach the refrigerator), sleeps
+        // 100 ms before it looks again; freeze() polls without sleeping (runc's FreezerGroup.Set loop). CRIU
+        // then finds the cgroup frozen, seizes the tasks, thaws it, and at the end freezes it again when it
+        // leaves the tasks running (it restores the state it found): thawed here unless it was paused.
+        auto cg = container_cgroup(r);
+        const bool was_frozen = cg.frozen().value_or(false);
+        if (!was_frozen) TRY_CTX(cg.freeze(), "checkpoint: freeze the container");
+        auto dumped = criu_dump(r.init_pid, freezer, req);
+        if (!was_frozen) {
+            auto thawed = cg.thaw();
+            if (dumped && !thawed && req.leave_running)
+                return std::unexpected(std::move(thawed).error().context("checkpoint: thaw the container"));
+        }
+        return dumped;
     }
 
     Result<backend::Restored> restore(const backend::RestoreRequest& req, backend::Handle& h,
