@@ -310,7 +310,10 @@ class ProxmoxBackend final : public backend::Backend {
         rec.created = true;
         rec.uploaded.clear(); // the template stays cached for the next create of this rootfs
         TRY(save());
-        return backend::Created{.init_pid = init_pid, .pid_file_pid = standin, .gaps = cp.gaps};
+        // The pid clients see (state, the pid file) is the stand-in: it lives in the CT's namespaces and cgroups
+        // (podman top, nsenter -t, containerd's metrics) and is the caller's descendant that ends with the
+        // container's exit status; signals to it reach the process through the init.
+        return backend::Created{.init_pid = standin, .pid_file_pid = standin, .gaps = cp.gaps};
     }
 
     Status start(const backend::Handle& h, const std::string& state_json, backend::Deadline d,
