@@ -37,6 +37,7 @@ Status create(const Global& g, const CreateOpts& o) {
     std::string backend_name = o.backend.empty() ? std::string(backend::kDefault) : o.backend;
     // Everything that can be checked without side effects comes first: bad input leaves nothing behind.
     auto be = TRY(backend::open(backend_name));
+    be->begin_create();
     auto loaded = TRY(load_plan(g, o, bundle));
     const plan::Plan& plan = loaded.plan;
     log::debug("create: " + o.id + " from bundle " + bundle + " (backend " + backend_name + ")");
