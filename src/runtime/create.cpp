@@ -110,6 +110,7 @@ Status create(const Global& g, const CreateOpts& o) {
 
     if (auto r = write_pid_file(o.pid_file, created->pid_file_pid); !r) return undo(std::move(r).error());
     st.creating = false;
+    st.started = o.start_follows;
     if (auto r = store.save(st); !r) return undo(std::move(r).error());
     return ok();
 }
