@@ -3,6 +3,8 @@
 #
 #   sudo bash bench/lifecycle.sh [N]          N iterations per measurement (default 50)
 #   RUNTIME=/abs/path/to/runtime              ours (default: build/proxmox-lxcri)
+#   BEFORE=/abs/path/to/proxmox-lxcri         a second build of ours (e.g. the base commit's), measured in the
+#                                             same rounds as "before"
 #   BENCH_CONTAINERS=10                       containers kept alive for the memory measurement
 #   BENCH_RUNTIMES="runc crun ours"           which runtimes to measure
 #   BENCH_ROUNDS=5                            the runtimes take turns: this many rounds of N/ROUNDS runs
@@ -19,6 +21,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-50}
 CONTAINERS=${BENCH_CONTAINERS:-10}
 RUNTIMES=${BENCH_RUNTIMES:-runc crun ours}
+[[ -n ${BEFORE:-} ]] && RUNTIMES="$RUNTIMES before"
 OURS=${RUNTIME:-$repo/build/proxmox-lxcri}
 
 [[ $(id -u) == 0 ]] || { echo "bench: needs root" >&2; exit 1; }
@@ -40,6 +43,7 @@ runtime_bin() {
     runc) command -v runc ;;
     crun) command -v crun >/dev/null && echo "$repo/bench/crun-wrapper.sh" ;;
     ours) [[ -x $OURS ]] && echo "$OURS" ;;
+    before) [[ -x $BEFORE ]] && echo "$BEFORE" ;;
     esac
 }
 
@@ -170,7 +174,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
     done
     if [[ -n ${RES[ours]:-} ]]; then
         read -r oa ob oc od _ <<<"${RES[ours]}"
-        for peer in runc crun; do
+        for peer in runc crun before; do
             [[ -n ${RES[$peer]:-} ]] || continue
             read -r pa pb pc pd _ <<<"${RES[$peer]}"
             echo

@@ -127,6 +127,9 @@ class Backend {
     // Checks what can be checked without side effects (drivers present, options valid), before anything
     // exists: bad input leaves nothing behind.
     virtual Status check(const CreateRequest& req) = 0;
+    // A create is about to begin (before the config is read): work that can run meanwhile starts here.
+    // Nothing that a failed create would have to undo.
+    virtual void begin_create() {}
     // Makes the container and leaves its init waiting for start(). Everything it makes is in h.record (and
     // persisted) before it is made; on error the caller runs destroy(h) on that record.
     virtual Result<Created> create(const CreateRequest& req, Handle& h, const Persist& persist) = 0;

@@ -6,6 +6,7 @@
 #include "sys/fs.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -114,6 +115,29 @@ Result<Cgroup> Cgroup::of_pid(pid_t pid, const std::string& root) {
     auto paths = parse_proc_cgroup(*text, mode, root);
     if (!paths) return std::unexpected(std::move(paths).error().context("parse " + file));
     return Cgroup(std::move(*paths), mode);
+}
+
+std::jthread prime_migration(const std::string& root) {
+    return std::jthread([root] {
+        auto cg = Cgroup::of_pid(getpid(), root);
+        if (!cg || cg->paths().empty()) return;
+        // The smallest hierarchy to check is the cgroup2 one where there is one; any will do.
+        auto it = cg->paths().find("");
+        const std::string& dir = it != cg->paths().end() ? it->second : cg->paths().begin()->second;
+        std::string procs = dir + "/cgroup.procs";
+        auto listed = sys::read_file(procs);
+        if (!listed) return;
+        std::string self = std::to_string(getpid());
+        bool there = false;
+        for (std::string_view rest = *listed; !rest.empty() && !there;) {
+            auto nl = rest.find('\n');
+            there = rest.substr(0, nl) == self;
+            rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+        }
+        if (!there) return;
+        sys::Fd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+        if (fd.valid()) (void)!::write(fd.get(), self.data(), self.size());
+    });
 }
 
 // cgroupsPath is taken from the root of each hierarchy (relative paths too).

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace lxcri::cgroup {
@@ -51,6 +52,14 @@ std::vector<std::string> hierarchy_dirs(const std::string& root = "/sys/fs/cgrou
 Status prepare_cpuset_parents(const std::string& rel_path, const std::string& root = "/sys/fs/cgroup");
 // Hybrid hosts: controllers enabled in <root>/unified that have no v1 hierarchy (empty otherwise).
 std::set<std::string> hybrid_v2_controllers(const std::string& root = "/sys/fs/cgroup");
+
+// The first cgroup migration (a write to cgroup.procs, in any hierarchy) after a quiet moment waits for an
+// RCU grace period (the kernel's cgroup_threadgroup_rwsem enters its writer mode: ~10 ms here); migrations
+// that follow within about one more grace period do not wait. Started early, in a thread, this wait overlaps
+// the work before liblxc moves its monitor and the container into their cgroups, instead of delaying them.
+// The thread moves this process into the cgroup it is already in (one hierarchy, only once /proc/self/cgroup
+// and that cgroup.procs agree that it is there): nothing changes; any failure is ignored.
+std::jthread prime_migration(const std::string& root = "/sys/fs/cgroup");
 
 // Kernels without CFQ (no blkio.weight) have blkio.bfq.weight{,_device} instead: the v1 file a blkio weight
 // setting goes to (runc's detectWeightFilenames). Every other file is returned as it is.

@@ -40,6 +40,7 @@ Status create(const Global& g, const CreateOpts& o) {
     std::string backend_name =
         TRY(backend::choose(o.backend.empty() ? g.backend : o.backend, plan.annotations));
     auto be = TRY(backend::open(backend_name));
+    be->begin_create();
     log::debug("create: " + o.id + " from bundle " + bundle + " (backend " + backend_name + ")");
     backend::CreateRequest req{.plan = &plan,
                                .root = Store(g.root).root(),
@@ -110,6 +111,7 @@ Status create(const Global& g, const CreateOpts& o) {
 
     if (auto r = write_pid_file(o.pid_file, created->pid_file_pid); !r) return undo(std::move(r).error());
     st.creating = false;
+    st.started = o.start_follows;
     if (auto r = store.save(st); !r) return undo(std::move(r).error());
     return ok();
 }

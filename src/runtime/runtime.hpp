@@ -36,9 +36,13 @@ struct CreateOpts {
     int preserve_fds = 0;
     std::string backend;               // empty: backend::kDefault
     std::optional<StorageRef> storage; // the rootfs came from a storage driver: delete releases it
+    // run: start(g, id, true) follows at once. The state write that ends the create already says "started"
+    // (start's own write before it releases the init, one state write less); a start that fails resets it.
+    bool start_follows = false;
 };
 Status create(const Global& g, const CreateOpts& o);
-Status start(const Global& g, const std::string& id);
+// finishes_create: the create of `id` ran with start_follows.
+Status start(const Global& g, const std::string& id, bool finishes_create = false);
 
 struct RunOpts {
     CreateOpts create;

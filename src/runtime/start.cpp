@@ -3,9 +3,12 @@
 
 namespace lxcri::runtime {
 
-Status start(const Global& g, const std::string& id) {
+Status start(const Global& g, const std::string& id, bool finishes_create) {
     Store store(g.root);
     auto c = TRY(open_container(store, id));
+    // After a create with start_follows the state says "started" already (written with the end of the
+    // create): the init is still waiting for us.
+    if (finishes_create) c.state.started = false;
     TRY(c.allows(Verb::Start));
     State& st = c.state;
     // The config as it was at create, not the bundle's current file.
@@ -13,7 +16,7 @@ Status start(const Global& g, const std::string& id) {
     // All or nothing: the state says "started" before the process is released, so a state that cannot be
     // written (a full filesystem) leaves the process waiting and the container "created".
     st.started = true;
-    TRY_CTX(store.save(st), "start " + id);
+    if (!finishes_create) TRY_CTX(store.save(st), "start " + id);
     log::debug("start: releasing the init of " + id + " (pid " + std::to_string(st.pid) + ")");
     // Seccomp notify: the agent gets the init's notify fd with the state runc sends ("creating", the init's
     // pid).

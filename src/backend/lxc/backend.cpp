@@ -43,6 +43,7 @@ Record Record::from_json(const json& j) {
     r.cgroups_confirmed = j.value("cgroupsConfirmed", false);
     r.systemd_scope = j.value("systemdScope", "");
     r.restore_pending = j.value("restorePending", false);
+    r.monitor_cgroups_removed = j.value("monitorCgroupsRemoved", false);
     return r;
 }
 
@@ -58,7 +59,8 @@ json Record::to_json() const {
             {"preexisting", preexisting},
             {"cgroupsConfirmed", cgroups_confirmed},
             {"systemdScope", systemd_scope},
-            {"restorePending", restore_pending}};
+            {"restorePending", restore_pending},
+            {"monitorCgroupsRemoved", monitor_cgroups_removed}};
 }
 
 namespace {
@@ -119,8 +121,10 @@ Result<std::vector<pid_t>> container_pids(const Record& r) {
 }
 
 // The monitor's cgroup directories this create made (the planned dirs that are not the container's): liblxc
-// removes them when its monitor exits; ours is ended once the init is ready, so they go here.
-void remove_monitor_cgroups(const Record& r) {
+// removes them when its monitor exits; ours is ended once the init is ready, so they go here. True when none
+// is left.
+bool remove_monitor_cgroups(const Record& r) {
+    bool all = true;
     auto is_container_dir = [&](const std::string& dir) {
         return std::any_of(r.cgroup_paths.begin(), r.cgroup_paths.end(),
                            [&](auto& kv) { return kv.second == dir; });
@@ -129,9 +133,12 @@ void remove_monitor_cgroups(const Record& r) {
         auto dirs = candidates(rel, mode_of(r));
         if (std::any_of(dirs.begin(), dirs.end(), is_container_dir)) continue;
         for (auto& dir : dirs)
-            if (!preexisted(r, dir) && ::rmdir(dir.c_str()) < 0 && errno != ENOENT)
+            if (!preexisted(r, dir) && ::rmdir(dir.c_str()) < 0 && errno != ENOENT) {
                 log::warn("remove cgroup " + dir + ": " + std::strerror(errno));
+                all = false;
+            }
     }
+    return all;
 }
 
 class LxcBackend final : public backend::Backend {
@@ -149,6 +156,12 @@ class LxcBackend final : public backend::Backend {
         }
         TRY(find_init_binary());
         return ok();
+    }
+
+    // The grace period of the first cgroup migration runs while the config is read, the state written and
+    // liblxc starts, instead of inside liblxc's monitor (cgroup::prime_migration).
+    void begin_create() override {
+        if (!primed_.joinable()) primed_ = cgroup::prime_migration();
     }
 
     Result<backend::Created> create(const backend::CreateRequest& req, backend::Handle& h,
@@ -211,7 +224,9 @@ class LxcBackend final : public backend::Backend {
             return save();
         };
         auto made = TRY(lxc::create(plan, lr));
-        remove_monitor_cgroups(rec);
+        // Recorded with the caller's next save (the state after create), not written on its own.
+        rec.monitor_cgroups_removed = remove_monitor_cgroups(rec);
+        h.record = rec.to_json();
         return backend::Created{.init_pid = made.init_pid, .pid_file_pid = made.init_pid, .gaps = made.gaps};
     }
 
@@ -340,7 +355,8 @@ class LxcBackend final : public backend::Backend {
                 if (confirmed) {
                     auto g = cgroup::Cgroup({{"", dir}}, mode_of(r));
                     if (auto e = g.destroy(); !e && result) result = std::unexpected(std::move(e).error());
-                } else {
+                } else if (!r.monitor_cgroups_removed) {
+                    // What a restore killed before it confirmed its init left running (CRIU went on).
                     if (r.restore_pending) (void)cgroup::Cgroup({{"", dir}}, mode_of(r)).kill_all(SIGKILL);
                     if (!remove_when_empty(dir, d))
                         log::warn("cgroup " + dir + " is still in use; left in place");
@@ -434,6 +450,8 @@ class LxcBackend final : public backend::Backend {
     }
 
   private:
+    std::jthread primed_;
+
     // rmdir, retried while the directory is busy, until the deadline (at most 2 s); gone counts as removed.
     static bool remove_when_empty(const std::string& dir, backend::Deadline d) {
         auto until = std::min(d, backend::after(std::chrono::seconds(2)));

@@ -27,6 +27,9 @@ struct Record {
     // (non-preexisting) dirs is what that CRIU restored (it goes on when the runtime is killed), and destroy
     // kills it.
     bool restore_pending = false;
+    // create removed the monitor's cgroup directories (the planned ones that are not the container's) after
+    // it ended the monitor: destroy does not look for them again.
+    bool monitor_cgroups_removed = false;
 
     static Record from_json(const nlohmann::json& j);
     nlohmann::json to_json() const;
