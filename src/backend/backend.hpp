@@ -14,6 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include <sys/types.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <thread>
 
 #include <chrono>
 #include <functional>
@@ -35,6 +39,21 @@ inline constexpr Deadline kNoDeadline = Deadline::max();
 inline std::chrono::milliseconds left(Deadline d) {
     auto l = std::chrono::duration_cast<std::chrono::milliseconds>(d - Clock::now());
     return l.count() > 0 ? l : std::chrono::milliseconds(0);
+}
+
+// Waits for a child of the caller until the deadline (Deadline::max(): as long as it runs); its exit code,
+// 128+sig after a signal. `what` names the child in errors.
+inline Result<int> wait_child(pid_t pid, Deadline d, std::string_view what) {
+    int status = 0;
+    for (;;) {
+        pid_t got = ::waitpid(pid, &status, d == kNoDeadline ? 0 : WNOHANG);
+        if (got == pid) break;
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return fail_errno("wait for " + std::string(what));
+        if (Clock::now() >= d) return fail(ErrorKind::Busy, "the container is still running");
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 // The per-backend record: opaque to runtime/, persisted as is.

@@ -307,17 +307,7 @@ class LxcBackend final : public backend::Backend {
 
     // The init is the caller's child once the monitor has gone when the caller is a subreaper (`run` is).
     Result<int> wait(const backend::Handle& h, backend::Deadline d) override {
-        auto r = Record::from_json(h.record);
-        int status = 0;
-        for (;;) {
-            pid_t got = waitpid(r.init_pid, &status, d == backend::kNoDeadline ? 0 : WNOHANG);
-            if (got == r.init_pid) break;
-            if (got < 0 && errno == EINTR) continue;
-            if (got < 0) return fail_errno("wait for the container's init");
-            if (backend::Clock::now() >= d) return fail(ErrorKind::Busy, "the container is still running");
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return backend::wait_child(Record::from_json(h.record).init_pid, d, "the container's init");
     }
 
     Status destroy(const backend::Handle& h, backend::Deadline d) override {

@@ -310,9 +310,9 @@ class ProxmoxBackend final : public backend::Backend {
         rec.created = true;
         rec.uploaded.clear(); // the template stays cached for the next create of this rootfs
         TRY(save());
-        // The pid clients see (state, the pid file) is the stand-in: it lives in the CT's namespaces and cgroups
-        // (podman top, nsenter -t, containerd's metrics) and is the caller's descendant that ends with the
-        // container's exit status; signals to it reach the process through the init.
+        // The pid clients see (state, the pid file) is the stand-in: it lives in the CT's namespaces and
+        // cgroups (podman top, nsenter -t, containerd's metrics) and is the caller's descendant that ends
+        // with the container's exit status; signals to it reach the process through the init.
         return backend::Created{.init_pid = standin, .pid_file_pid = standin, .gaps = cp.gaps};
     }
 
@@ -411,17 +411,7 @@ class ProxmoxBackend final : public backend::Backend {
     }
 
     Result<int> wait(const backend::Handle& h, backend::Deadline d) override {
-        auto r = Record::from_json(h.record);
-        int status = 0;
-        for (;;) {
-            pid_t got = waitpid(r.standin_pid, &status, d == backend::kNoDeadline ? 0 : WNOHANG);
-            if (got == r.standin_pid) break;
-            if (got < 0 && errno == EINTR) continue;
-            if (got < 0) return fail_errno("wait for the stand-in");
-            if (backend::Clock::now() >= d) return fail(ErrorKind::Busy, "the container is still running");
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return backend::wait_child(Record::from_json(h.record).standin_pid, d, "the stand-in");
     }
 
     Status destroy(const backend::Handle& h, backend::Deadline d) override {
