@@ -186,6 +186,17 @@ class Backend {
     virtual Result<Restored> restore(const RestoreRequest&, Handle&, const Persist&) {
         return unsupported("restore");
     }
+    // Named checkpoints the container manager keeps itself (PVE's CT snapshots: the volumes, no process
+    // state), oldest first. rollback() leaves the container stopped. ErrorKind::Unsupported (the default):
+    // the runtime keeps them (CRIU images and a storage driver's snapshot in the state directory).
+    virtual Result<std::vector<std::string>> list_snapshots(const Handle&, Deadline) {
+        return unsupported("snapshots of its own");
+    }
+    virtual Status snapshot(const Handle&, const std::string&, Deadline) { return unsupported("snapshot"); }
+    virtual Status rollback(const Handle&, const std::string&, Deadline) { return unsupported("rollback"); }
+    virtual Status remove_snapshot(const Handle&, const std::string&, Deadline) {
+        return unsupported("removing a snapshot");
+    }
     virtual Status clone(const Handle&, const std::string& /*new_id*/, Deadline) {
         return unsupported("clone");
     }

@@ -582,6 +582,8 @@ Result<int> checkpoint_cmd(const Ctx& g, const cli::Parsed& p) {
     o.criu = TRY(criu_flags(p, "checkpoint"));
     o.leave_running = p.flag("leave-running");
     o.list = p.flag("list");
+    o.rm = p.get("rm");
+    if (o.list && !o.rm.empty()) return fail("checkpoint: --list and --rm exclude each other");
     return done(runtime::checkpoint(g, o));
 }
 
@@ -613,14 +615,16 @@ checkpointed.)",
              R"(The checkpoint command saves the state of the container instance. With --image-path the CRIU
 images go there and the container is gone afterwards unless --leave-running, as with runc. Without it the
 checkpoint "checkpoint-<unix-time>" is kept with the container (restore ID restores the latest one,
-restore --snapshot NAME ID a given one); --list prints them.)",
+restore --snapshot NAME ID a given one); --list prints them, --rm NAME removes one. On the proxmox backend
+a checkpoint is a PVE snapshot of the CT's volumes: no process state (PVE has no CRIU for CTs), no CRIU flag.)",
          .flags =
              with_criu_flags({{{"leave-running"}, false, "leave the process running after checkpointing"},
                               {{"pre-dump"}, false, "dump container's memory information only"},
                               {{"parent-path"}, true, "path for previous criu image files in pre-dump"},
                               {{"page-server"}, true, "ADDRESS:PORT of the page server"},
                               {{"status-fd"}, true, "criu writes \\0 to this FD once lazy-pages is ready"},
-                              {{"list"}, false, "list the container's checkpoints (oldest first)"}}),
+                              {{"list"}, false, "list the container's checkpoints (oldest first)"},
+                              {{"rm"}, true, "remove the container's checkpoint NAME"}}),
          .min_args = 1,
          .max_args = 1,
          .run = checkpoint_cmd},

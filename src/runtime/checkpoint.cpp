@@ -135,15 +135,74 @@ Status checkpoint_named(const Store& store, Container& c, backend::CheckpointReq
     return ok();
 }
 
+// The backend's own checkpoints (Backend::list_snapshots: PVE's CT snapshots): the volumes only.
+Status checkpoint_own(Container& c, const std::vector<std::string>& names, const CheckpointOpts& o) {
+    const std::string& id = c.state.id;
+    TRY(refuse_criu_flags(*c.backend, o.criu, "checkpoint " + id));
+    std::string name = "checkpoint-" + std::to_string(std::time(nullptr));
+    if (std::find(names.begin(), names.end(), name) != names.end())
+        return fail(ErrorKind::Exists, "checkpoint " + name + " of " + id + " exists already");
+    TRY_CTX(c.backend->snapshot(c.handle(), name, backend::after(kCheckpointTimeout)), "checkpoint " + id);
+    if (!o.leave_running) {
+        (void)c.backend->signal_all(c.handle(), SIGKILL, backend::after(kOpTimeout));
+        wait_stopped(c);
+    }
+    log::warn("checkpoint " + id + ": " + name + " holds the filesystem only: process state (CRIU) is not " +
+              "available through the " + std::string(c.backend->name()) + " backend");
+    std::cout << name << "\n";
+    return ok();
+}
+
+// The runtime's own checkpoints: only one without a filesystem snapshot can go (the storage drivers cannot
+// delete a snapshot yet).
+Status remove_named(const Store& store, const std::string& id, const std::string& name) {
+    auto names = list_checkpoints(store, id);
+    if (name.find('/') != std::string::npos || std::find(names.begin(), names.end(), name) == names.end())
+        return fail(ErrorKind::NotFound, "container " + id + " has no checkpoint \"" + name + "\"");
+    std::string dir = checkpoints_dir(store, id) + "/" + name;
+    auto meta = nlohmann::json::parse(TRY(sys::read_file(dir + "/" + kCheckpointMeta)), nullptr, false);
+    if (!meta.is_object() || meta.value("filesystem", false))
+        return fail(ErrorKind::Unsupported,
+                    "checkpoint " + name + " of " + id +
+                        " has a filesystem snapshot, and the storage drivers cannot " +
+                        "remove one yet (it goes with the container)");
+    return sys::remove_all(dir);
+}
+
 } // namespace
+
+Status refuse_criu_flags(const backend::Backend& be, const CriuFlags& f, const std::string& what) {
+    std::string flag = !f.image_path.empty()            ? "--image-path"
+                       : !f.work_path.empty()           ? "--work-path"
+                       : f.tcp_established              ? "--tcp-established"
+                       : f.ext_unix_sk                  ? "--ext-unix-sk"
+                       : f.shell_job                    ? "--shell-job"
+                       : f.file_locks                   ? "--file-locks"
+                       : !f.manage_cgroups_mode.empty() ? "--manage-cgroups-mode"
+                                                        : "";
+    if (flag.empty()) return ok();
+    return fail(ErrorKind::Unsupported,
+                what + ": " + flag + " is a CRIU flag, and the " + std::string(be.name()) +
+                    " backend has no process checkpoint (CRIU): its checkpoints hold " +
+                    "the filesystem only");
+}
 
 Status checkpoint(const Global& g, const CheckpointOpts& o) {
     Store store(g.root);
     if (o.list) {
         auto c = TRY(open_container(store, o.id, false));
-        for (auto& n : list_checkpoints(store, o.id))
+        auto own = c.backend->list_snapshots(c.handle(), backend::after(kOpTimeout));
+        if (!own && own.error().kind() != ErrorKind::Unsupported)
+            return std::unexpected(std::move(own).error());
+        for (auto& n : own ? *own : list_checkpoints(store, o.id))
             std::cout << n << "\n";
         return ok();
+    }
+    if (!o.rm.empty()) {
+        auto c = TRY(open_container(store, o.id));
+        auto r = c.backend->remove_snapshot(c.handle(), o.rm, backend::after(kCheckpointTimeout));
+        if (r || r.error().kind() != ErrorKind::Unsupported) return r;
+        return remove_named(store, o.id, o.rm);
     }
     TRY(check_manage_cgroups_mode(o.criu.manage_cgroups_mode));
     auto c = TRY(open_container(store, o.id));
@@ -152,11 +211,20 @@ Status checkpoint(const Global& g, const CheckpointOpts& o) {
                                    .rootfs = c.state.rootfs,
                                    .leave_running = o.leave_running,
                                    .deadline = backend::after(kCheckpointTimeout)};
-    if (o.criu.image_path.empty()) return checkpoint_named(store, c, req, o.leave_running);
-    // runc: the image directory is made if missing (0700).
+    if (o.criu.image_path.empty()) {
+        auto own = c.backend->list_snapshots(c.handle(), backend::after(kOpTimeout));
+        if (own) return checkpoint_own(c, *own, o);
+        if (own.error().kind() != ErrorKind::Unsupported) return std::unexpected(std::move(own).error());
+        return checkpoint_named(store, c, req, o.leave_running);
+    }
+    // runc: the image directory is made if missing (0700); a refusal leaves none it made.
+    const bool made = !sys::exists(req.criu.image_path);
     TRY(sys::mkdir_p(req.criu.image_path, 0700));
     log::debug("checkpoint: " + o.id + " into " + req.criu.image_path);
-    TRY(c.backend->checkpoint(c.handle(), req));
+    if (auto r = c.backend->checkpoint(c.handle(), req); !r) {
+        if (made) (void)sys::remove_all(req.criu.image_path);
+        return r;
+    }
     // runc destroys the container after a checkpoint that did not leave it running.
     if (!o.leave_running) return destroy_container(store, c);
     return ok();

@@ -20,5 +20,8 @@ Status check_manage_cgroups_mode(const std::string& m);
 std::string checkpoints_dir(const Store& store, const std::string& id);
 // The container's seed checkpoints, oldest first (their names sort by time).
 std::vector<std::string> list_checkpoints(const Store& store, const std::string& id);
+// A backend whose checkpoints hold no process state (Backend::list_snapshots) takes no CRIU flag: the first
+// one set is an Unsupported error naming it.
+Status refuse_criu_flags(const backend::Backend& be, const CriuFlags& f, const std::string& what);
 
 } // namespace lxcri::runtime

@@ -43,6 +43,23 @@ Result<int> finish(const Global& g, const RestoreOpts& o, Container& c, pid_t pi
     return code;
 }
 
+// The backend's own checkpoint (Backend::list_snapshots: a PVE CT snapshot): its filesystem comes back, no
+// process; the container is stopped afterwards (the backend stops a running one for the rollback).
+Result<int> restore_own(const RestoreOpts& o, Container& c, const std::vector<std::string>& names) {
+    TRY(refuse_criu_flags(*c.backend, o.criu, "restore " + o.id));
+    if (names.empty()) return fail(ErrorKind::NotFound, "container " + o.id + " has no checkpoint");
+    std::string name = o.snapshot.empty() ? names.back() : o.snapshot;
+    if (std::find(names.begin(), names.end(), name) == names.end())
+        return fail(ErrorKind::NotFound, "container " + o.id + " has no checkpoint \"" + name + "\"");
+    const bool was_stopped = c.status().value() == RunState::Stopped;
+    TRY_CTX(c.backend->rollback(c.handle(), name, backend::after(kCheckpointTimeout)), "restore " + o.id);
+    log::warn("restore " + o.id + ": the filesystem is back at " + name +
+              "; process state (CRIU) is not available through the " + std::string(c.backend->name()) +
+              " backend: the container is stopped" + (was_stopped ? "" : " (it was running)") +
+              "; delete it and create it again to run it");
+    return 0;
+}
+
 } // namespace
 
 Result<int> restore(const Global& g, const RestoreOpts& o) {
@@ -65,6 +82,9 @@ Result<int> restore(const Global& g, const RestoreOpts& o) {
     if (seed) {
         // The container's own checkpoint: it must exist and not run.
         auto c = TRY(open_container(store, o.id));
+        auto own = c.backend->list_snapshots(c.handle(), backend::after(kOpTimeout));
+        if (own) return restore_own(o, c, *own);
+        if (own.error().kind() != ErrorKind::Unsupported) return std::unexpected(std::move(own).error());
         auto names = list_checkpoints(store, o.id);
         if (names.empty()) return fail(ErrorKind::NotFound, "container " + o.id + " has no checkpoint");
         std::string name = o.snapshot.empty() ? names.back() : o.snapshot;
@@ -121,14 +141,15 @@ Result<int> restore(const Global& g, const RestoreOpts& o) {
     if (!sys::exists(req.criu.image_path))
         return fail(ErrorKind::Invalid, "image path " + req.criu.image_path + " does not exist");
     std::string bundle = absolute_path(o.bundle);
-    auto be = TRY(backend::open(std::string(backend::kDefault)));
     auto [sp, text] = TRY(spec::load_text(bundle));
     auto plan = TRY(plan::make_plan(sp, {.id = o.id, .bundle = bundle, .strict = g.strict}));
+    const std::string be_name = TRY(backend::choose(g.backend, plan.annotations));
+    auto be = TRY(backend::open(be_name));
     if (!sys::exists(plan.rootfs))
         return fail(ErrorKind::Invalid, "rootfs (\"" + plan.rootfs + "\") does not exist");
     req.plan = &plan;
 
-    auto c = TRY(new_container(store, o.id, bundle, plan, std::move(be), std::string(backend::kDefault)));
+    auto c = TRY(new_container(store, o.id, bundle, plan, std::move(be), be_name));
     State& st = c.state;
     auto undo = [&](Error e) -> Result<int> {
         if (auto r = destroy_container(store, c); !r)

@@ -109,11 +109,14 @@ struct CriuFlags {
 // checkpoint without --image-path: the seed's; a checkpoint "checkpoint-<unix-time>" kept in the container's
 // state (the CRIU images, and a filesystem snapshot when the rootfs came from a storage driver that has
 // them); the container stays (stopped unless --leave-running). --list prints the container's checkpoints.
+// A backend that keeps snapshots itself (Backend::list_snapshots: PVE's CT snapshots) takes them instead: the
+// volumes only, no process state, and no CRIU flag.
 struct CheckpointOpts {
     std::string id;
     CriuFlags criu;
     bool leave_running = false;
     bool list = false;
+    std::string rm; // --rm NAME: remove that checkpoint
 };
 Status checkpoint(const Global& g, const CheckpointOpts& o);
 

@@ -16,11 +16,36 @@ pve_up() {
     PVE_DIR="$E2E_WORK/pve-$1"
     rm -rf "$PVE_DIR"
     chmod o+x "$E2E_WORK" # an unprivileged CT's root traverses the path to its volume
-    pve_emu_start "$PVE_DIR"
-    trap 'pve_clean; pve_emu_stop "$PVE_DIR" >/dev/null 2>&1 || true' EXIT
+    pve_emu_start "$PVE_DIR" "${PVE_EMU_ARGS[@]}"
+    trap 'pve_clean; pve_emu_stop "$PVE_DIR" >/dev/null 2>&1 || true; pve_zfs_down' EXIT
     PVE_CFG="$PVE_DIR/lxcri.json"
     pve_config "${2:-.}"
     export PROXMOX_LXCRI_CONFIG=$PVE_CFG
+}
+
+PVE_EMU_ARGS=()
+PVE_POOL=
+
+# pve_zfs_up NAME: pve_up NAME with a zfspool storage "tank" (zfs-fuse, a pool of its own made by
+# tests/storage/fixture.sh) for the CTs' volumes: PVE snapshots and rollback need it.
+pve_zfs_up() {
+    [[ $(basename "$RUNTIME") == proxmox-lxcri* ]] ||
+        skip "reference runtime: the proxmox backend (--backend proxmox) is proxmox-lxcri's own"
+    require_root
+    command -v zfs-fuse >/dev/null || fail "zfs-fuse is not installed (scripts/install-deps.sh)"
+    PVE_POOL="lxcri-e2e-$$-ck$1"
+    chmod o+x "$E2E_WORK"
+    bash "$E2E_DIR/../storage/fixture.sh" zfs-up "$PVE_POOL" "$E2E_WORK/pve-zpool-$1" 256 $$ \
+        2>"$E2E_WORK/fixture-$1.err" || { PVE_POOL= && fail "zfs fixture: $(cat "$E2E_WORK/fixture-$1.err")"; }
+    trap 'pve_zfs_down' EXIT
+    PVE_EMU_ARGS=(--storage "tank:zfspool:$PVE_POOL/pve:rootdir,images")
+    pve_up "$1" '.storage = "tank"'
+}
+
+pve_zfs_down() {
+    [[ -n $PVE_POOL ]] || return 0
+    bash "$E2E_DIR/../storage/fixture.sh" zfs-down "$PVE_POOL" $$ || true
+    PVE_POOL=
 }
 
 # pve_config [JQ]: (re)writes $PVE_CFG for the running emulator, mode 0600.
@@ -43,7 +68,8 @@ pve_clean() {
 # pve_down: stop the emulator; nothing may be left behind (no CT running, nothing mounted).
 pve_down() {
     trap - EXIT
-    pve_emu_stop "$PVE_DIR" || fail "the emulator left something behind"
+    pve_emu_stop "$PVE_DIR" || { pve_zfs_down; fail "the emulator left something behind"; }
+    pve_zfs_down
 }
 
 prt() { rt --backend proxmox "$@"; }
@@ -238,6 +264,97 @@ test_proxmox_exec_pause_ps() {
     wait_status "$id" paused
     prt resume "$id"
     wait_status "$id" running
+    prt kill "$id" KILL
+    wait_status "$id" stopped
+    prt delete "$id"
+    assert_pve_empty
+    pve_down
+}
+
+# ------------------------------------------------------------------ issue 16 item 1: checkpoints as PVE snapshots
+
+# pve_running NAME: a running busybox CT (sleep) on the zfspool storage; sets CK_ID, CK_VMID, CK_ROOT (its
+# volume's mount point on the node).
+pve_running() {
+    local b
+    b=$(bundle "pve-$1" sleep 1000)
+    CK_ID=$(new_id "pve$1")
+    prt create --bundle "$b" "$CK_ID" </dev/null >/dev/null 2>&1
+    prt start "$CK_ID"
+    wait_status "$CK_ID" running
+    CK_VMID=$(jq -r .backendState.vmid "$E2E_ROOT/$CK_ID/state.json")
+    CK_ROOT=$(zfs get -H -o value mountpoint "$PVE_POOL/pve/subvol-$CK_VMID-disk-0")
+    [[ -d $CK_ROOT/bin ]] || fail "CT $CK_VMID's volume is not at $CK_ROOT"
+}
+
+test_proxmox_checkpoint_restore() {
+    pve_zfs_up ckrestore
+    pve_running ckr
+    # (the bundle's root is read-only inside: the files go into the CT's volume from the node)
+    echo kept >"$CK_ROOT/kept"
+    local ck err="$PVE_DIR/err"
+    ck=$(prt checkpoint --leave-running "$CK_ID" 2>"$err")
+    [[ $ck =~ ^checkpoint-[0-9]+$ ]] || fail "checkpoint printed '$ck'"
+    assert_contains "$(cat "$err")" "process state (CRIU) is not available"
+    assert_eq "$ck" "$(pve_emu_curl GET "/nodes/pve/lxc/$CK_VMID/snapshot" | head -n -1 |
+        jq -r '.data[] | select(.name != "current") | .name')" "the PVE snapshot"
+    wait_status "$CK_ID" running
+    echo gone >"$CK_ROOT/gone"
+    # restore rolls back to the latest; PVE stops the running CT for it, and the container stays stopped.
+    prt restore "$CK_ID" 2>"$err"
+    assert_contains "$(cat "$err")" "the container is stopped (it was running)"
+    wait_status "$CK_ID" stopped
+    [[ ! -e $CK_ROOT/gone ]] || fail "the file written after the checkpoint is still there after restore"
+    assert_eq kept "$(cat "$CK_ROOT/kept")" "the file written before the checkpoint"
+    prt delete "$CK_ID"
+    assert_pve_empty
+    pve_down
+}
+
+test_proxmox_checkpoint_list_snapshot_rm() {
+    pve_zfs_up cklist
+    pve_running ckl
+    local c1 c2
+    c1=$(prt checkpoint --leave-running "$CK_ID" 2>/dev/null)
+    echo 2 >"$CK_ROOT/second"
+    sleep 1.1 # the names are checkpoint-<unix-time>
+    c2=$(prt checkpoint --leave-running "$CK_ID" 2>/dev/null)
+    assert_eq "$c1"$'\n'"$c2" "$(prt checkpoint --list "$CK_ID")" "the list, oldest first"
+    # PVE's zfspool rolls back only to the most recent snapshot: its error comes through.
+    assert_fails_with "is not most recent snapshot" prt restore --snapshot "$c1" "$CK_ID"
+    assert_fails_with "has no checkpoint" prt restore --snapshot checkpoint-1 "$CK_ID"
+    assert_fails_with "does not exist" prt checkpoint --rm checkpoint-1 "$CK_ID"
+    assert_fails_with "invalid snapshot name" prt checkpoint --rm '../x' "$CK_ID"
+    prt checkpoint --rm "$c2" "$CK_ID"
+    assert_eq "$c1" "$(prt checkpoint --list "$CK_ID")" "the list after --rm"
+    echo 3 >"$CK_ROOT/third"
+    prt restore --snapshot "$c1" "$CK_ID" 2>/dev/null
+    wait_status "$CK_ID" stopped
+    [[ ! -e $CK_ROOT/second && ! -e $CK_ROOT/third ]] || fail "files after $c1 are still there after restore"
+    prt delete "$CK_ID"
+    assert_pve_empty
+    pve_down
+}
+
+test_proxmox_checkpoint_criu_refused() {
+    pve_up ckcriu
+    local b id
+    b=$(bundle pve-ckcriu sleep 1000)
+    id=$(new_id pveckcriu)
+    prt create --bundle "$b" "$id" </dev/null >/dev/null 2>&1
+    prt start "$id"
+    wait_status "$id" running
+    # runc's CRIU form and CRIU flags: PVE has no process checkpoint; nothing is made, the container runs on.
+    assert_fails_with "PVE has no CRIU" prt checkpoint --image-path "$PVE_DIR/img" "$id"
+    [[ ! -e $PVE_DIR/img ]] || fail "the refused checkpoint left its image directory"
+    assert_fails_with "--tcp-established is a CRIU flag" prt checkpoint --tcp-established "$id"
+    assert_fails_with "--work-path is a CRIU flag" prt restore --work-path "$PVE_DIR" "$id"
+    wait_status "$id" running
+    mkdir -p "$PVE_DIR/img2"
+    local rid
+    rid=$(new_id pveckr)
+    assert_fails_with "PVE has no CRIU" prt restore --image-path "$PVE_DIR/img2" --bundle "$b" -d "$rid"
+    [[ $(rt list -q) != *"$rid"* ]] || fail "the refused restore left container $rid"
     prt kill "$id" KILL
     wait_status "$id" stopped
     prt delete "$id"

@@ -1,6 +1,7 @@
 #include "backend/proxmox/backend.hpp"
 
 #include "backend/lxc/container.hpp" // find_init_binary: the same static init goes into the template
+#include "backend/proxmox/snapshot.hpp"
 #include "backend/proxmox/standin.hpp"
 #include "backend/proxmox/template.hpp"
 #include "cgroup/cgroup.hpp"
@@ -489,7 +490,33 @@ class ProxmoxBackend final : public backend::Backend {
                 {"lxcpath", cfg->lxcpath}};
     }
 
+    // Checkpoints are PVE CT snapshots (snapshot.cpp); PVE has no process state (CRIU) for CTs.
+    Status checkpoint(const backend::Handle&, const backend::CheckpointRequest&) override {
+        return no_criu();
+    }
+    Result<backend::Restored> restore(const backend::RestoreRequest&, backend::Handle&,
+                                      const backend::Persist&) override {
+        return no_criu();
+    }
+    Result<std::vector<std::string>> list_snapshots(const backend::Handle& h, backend::Deadline d) override {
+        return proxmox::list_snapshots(h, d);
+    }
+    Status snapshot(const backend::Handle& h, const std::string& name, backend::Deadline d) override {
+        return make_snapshot(h, name, d);
+    }
+    Status rollback(const backend::Handle& h, const std::string& name, backend::Deadline d) override {
+        return rollback_snapshot(h, name, d);
+    }
+    Status remove_snapshot(const backend::Handle& h, const std::string& name, backend::Deadline d) override {
+        return proxmox::remove_snapshot(h, name, d);
+    }
+
   private:
+    std::unexpected<Error> no_criu() const {
+        return fail(ErrorKind::Unsupported,
+                    "the proxmox backend cannot checkpoint or restore processes: PVE has no CRIU for CTs "
+                    "(checkpoint ID without the CRIU flags makes a PVE snapshot of the CT's volumes)");
+    }
     Status ct_task(const backend::Handle& h, const std::string& what, backend::Deadline d) {
         auto r = Record::from_json(h.record);
         auto cfg = TRY(load(r.config));
