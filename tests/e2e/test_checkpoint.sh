@@ -283,6 +283,11 @@ test_checkpoint_seed_named_checkpoints() {
     wait_status "$id" stopped
     rtc restore -d --snapshot "$name" "$id" </dev/null >/dev/null 2>&1
     assert_eq running "$(state_field "$id" status)" "status after restore --snapshot"
+    # --rm NAME removes one (this one holds no filesystem snapshot: the lxc backend's drivers cannot delete one).
+    assert_fails_with "has no checkpoint" rtc checkpoint --rm checkpoint-1 "$id"
+    rtc checkpoint --rm "$name" "$id"
+    assert_eq "" "$(rtc checkpoint --list "$id")" "checkpoint --list after --rm"
+    [[ ! -e $E2E_ROOT/$id/checkpoints/$name ]] || fail "checkpoint --rm left $name's images"
     rt delete --force "$id"
     assert_host_clean "$before" "$id"
 }
