@@ -251,6 +251,7 @@ test_proxmox_offnode_lifecycle() {
     pve_up offlife '.on_node = false'
     local b id vmid conf
     # PID 1 of the CT ends on shutdown's signal (lxc's halt signal, or TERM).
+    # shellcheck disable=SC2016 # expanded by the CT's shell
     b=$(bundle pve-offlife sh -c 'trap "exit 0" TERM PWR; echo "$OFFNODE_VAR" >/offnode-ran; while :; do sleep 0.1; done')
     spec_edit "$b" '.process.env += ["OFFNODE_VAR=a b"]'
     id=$(new_id pveoff)
@@ -312,6 +313,13 @@ test_proxmox_offnode_attached_refused() {
     assert_fails_with "events and stats needs the CT's processes on this host" prt events --stats "$id"
     assert_fails_with "only SIGTERM (shutdown) and SIGKILL (stop)" prt kill "$id" HUP
     assert_eq "running" "$(state_field "$id" status)" "state after the refused verbs"
+    prt kill "$id" KILL
+    wait_status "$id" stopped
+    prt delete "$id"
+    # run -d is detached too: made, started, then stopped and deleted by API.
+    id=$(new_id pveoffa5)
+    prt run -d --bundle "$b" "$id" </dev/null >/dev/null
+    wait_status "$id" running
     prt kill "$id" KILL
     wait_status "$id" stopped
     prt delete "$id"
