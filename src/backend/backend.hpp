@@ -83,6 +83,8 @@ struct CreateRequest {
     int preserve_fds = 0;
     bool strict = false;         // a field the backend cannot honour is an error
     bool systemd_cgroup = false; // --systemd-cgroup
+    bool pid_file = false;       // --pid-file was given: the caller wants a local process to wait on
+    bool foreground = false;     // run without -d: the caller waits for the container with its stdio
     Deadline deadline;
 };
 

@@ -109,7 +109,8 @@ Status read_proxmox(const Json& p, Config& c) {
                                                  "bridge",
                                                  "fingerprint",
                                                  "ca",
-                                                 "lxcpath"};
+                                                 "lxcpath",
+                                                 "on_node"};
     for (auto it = p.begin(); it != p.end(); ++it) {
         bool k = false;
         for (auto n : known)
@@ -195,6 +196,10 @@ Status read_proxmox(const Json& p, Config& c) {
     if (auto* v = get("lxcpath")) {
         c.lxcpath = TRY(nonempty(*v, "proxmox.lxcpath"));
         if (c.lxcpath[0] != '/') return fail(ErrorKind::Invalid, "proxmox.lxcpath: must be an absolute path");
+    }
+    if (auto* v = get("on_node")) {
+        if (!v->is_boolean()) return fail(ErrorKind::Invalid, "proxmox.on_node: expected true or false");
+        c.on_node = v->get<bool>();
     }
     c.has_proxmox = true;
     return ok();

@@ -37,6 +37,9 @@ struct Config {
     std::string fingerprint; // SHA-256 of the server certificate, upper-case colon-hex ("" = verify by CA)
     std::string ca;          // CA file ("" = the system's)
     std::string lxcpath = "/var/lib/lxc";
+    // The runtime runs on the PVE node `node` (the CT's init is a process of this host, under lxcpath).
+    // false: the node is remote; only the detached verbs work (docs/proxmox-backend.md, "Off the node").
+    bool on_node = true;
 
     // USER@REALM!TOKENID: the token without its secret (printable).
     std::string token_id() const;

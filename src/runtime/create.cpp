@@ -47,6 +47,8 @@ Status create(const Global& g, const CreateOpts& o) {
                                .preserve_fds = o.preserve_fds,
                                .strict = g.strict,
                                .systemd_cgroup = g.systemd_cgroup,
+                               .pid_file = !o.pid_file.empty(),
+                               .foreground = o.foreground,
                                .deadline = backend::after(kCreateTimeout)};
     TRY(be->check(req));
     sys::Fd console;

@@ -17,6 +17,7 @@ bool wants_terminal(const CreateOpts& o) {
 Result<int> run(const Global& g, const RunOpts& o) {
     CreateOpts co = o.create;
     co.start_follows = true;
+    co.foreground = !o.detach;
     // Foreground: the container's init is reparented to us once create ends liblxc's monitor, so that we can
     // wait for it and report its status (runc sets itself a subreaper the same way).
     if (!o.detach && ::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) return fail_errno("become a subreaper");

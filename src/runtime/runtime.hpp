@@ -39,6 +39,7 @@ struct CreateOpts {
     // run: start(g, id, true) follows at once. The state write that ends the create already says "started"
     // (start's own write before it releases the init, one state write less); a start that fails resets it.
     bool start_follows = false;
+    bool foreground = false; // run without -d
 };
 Status create(const Global& g, const CreateOpts& o);
 // finishes_create: the create of `id` ran with start_follows.

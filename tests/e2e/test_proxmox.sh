@@ -355,6 +355,81 @@ test_proxmox_checkpoint_criu_refused() {
     rid=$(new_id pveckr)
     assert_fails_with "PVE has no CRIU" prt restore --image-path "$PVE_DIR/img2" --bundle "$b" -d "$rid"
     [[ $(rt list -q) != *"$rid"* ]] || fail "the refused restore left container $rid"
+# Off the node ("on_node": false): the runtime is not on the PVE node, so the CT's init is no process of this
+# host. The CT runs the OCI process itself (PVE 9.1's entrypoint/env); only the detached verbs work.
+test_proxmox_offnode_lifecycle() {
+    pve_up offlife '.on_node = false'
+    local b id vmid conf
+    # PID 1 of the CT ends on shutdown's signal (lxc's halt signal, or TERM).
+    # shellcheck disable=SC2016 # expanded by the CT's shell
+    b=$(bundle pve-offlife sh -c 'trap "exit 0" TERM PWR; echo "$OFFNODE_VAR" >/offnode-ran; while :; do sleep 0.1; done')
+    spec_edit "$b" '.process.env += ["OFFNODE_VAR=a b"]'
+    id=$(new_id pveoff)
+    prt create --bundle "$b" "$id" </dev/null >/dev/null
+    assert_eq "created" "$(state_field "$id" status)" "state after create"
+    assert_eq "0" "$(state_field "$id" pid)" "state's pid off the node (no process of this host)"
+    vmid=$(jq -r .backendState.vmid "$E2E_ROOT/$id/state.json")
+    assert_eq "$vmid" "$(pve_cts)" "the CT on PVE"
+    conf=$(pve_emu_curl GET "/nodes/pve/lxc/$vmid/config" | head -n -1)
+    # The OCI args as PVE's entrypoint, quoted as lxc_string_split_quoted splits them; env NUL-separated.
+    assert_eq "sh -c 'trap \"exit 0\" TERM PWR; echo \"\$OFFNODE_VAR\" >/offnode-ran; while :; do sleep 0.1; done'" \
+        "$(jq -r .data.entrypoint <<<"$conf")" "the CT's entrypoint"
+    assert_contains "$(jq -r .data.env <<<"$conf" | tr '\0' '\n')" "OFFNODE_VAR=a b"
+    assert_eq "stopped" "$(pve_emu_curl GET "/nodes/pve/lxc/$vmid/status/current" | head -n -1 | jq -r .data.status)" \
+        "the CT before start"
+    prt start "$id"
+    wait_status "$id" running
+    assert_eq "running" "$(pve_emu_curl GET "/nodes/pve/lxc/$vmid/status/current" | head -n -1 | jq -r .data.status)" \
+        "the CT after start"
+    assert_eq "0" "$(state_field "$id" pid)" "state's pid while running"
+    local n=0
+    until [[ $(cat "$PVE_DIR"/storage/local/images/*/*/offnode-ran 2>/dev/null) == "a b" ]]; do
+        ((++n < 200)) || fail "the CT's process did not run with its env"
+        sleep 0.05
+    done
+    prt kill "$id" TERM
+    wait_status "$id" stopped 20
+    grep -q "POST /api2/json/nodes/pve/lxc/$vmid/status/shutdown" "$PVE_DIR/requests.log" ||
+        fail "kill TERM did not shut the CT down through PVE"
+    prt delete "$id"
+    assert_pve_empty
+    pve_down
+}
+
+test_proxmox_offnode_attached_refused() {
+    pve_up offatt '.on_node = false'
+    local b id posts
+    b=$(bundle pve-offatt sleep 1000)
+    posts=$(grep -c 'POST /api2/json/nodes/pve/lxc ' "$PVE_DIR/requests.log" || true)
+    assert_fails_with "--pid-file cannot name a process on this host: the runtime is not on PVE node pve" \
+        prt create --bundle "$b" --pid-file "$PVE_DIR/pid" "$(new_id pveoffa1)"
+    [[ ! -e $PVE_DIR/pid ]] || fail "a pid file was written off the node"
+    spec_edit "$b" '.process.terminal = true'
+    assert_fails_with "a terminal (--console-socket) cannot be handed to this host" \
+        prt create --bundle "$b" --console-socket "$PVE_DIR/console.sock" "$(new_id pveoffa2)"
+    spec_edit "$b" '.process.terminal = false'
+    assert_fails_with "run without -d cannot wait for the container here" \
+        prt run --bundle "$b" "$(new_id pveoffa3)"
+    assert_eq "$posts" "$(grep -c 'POST /api2/json/nodes/pve/lxc ' "$PVE_DIR/requests.log" || true)" \
+        "CTs requested by refused creates"
+    assert_pve_empty
+    # Detached: made and started; exec, ps, events and signals PVE cannot send are refused, saying why.
+    id=$(new_id pveoffa4)
+    prt create --bundle "$b" "$id" </dev/null >/dev/null
+    prt start "$id"
+    wait_status "$id" running
+    assert_fails_with "exec needs the CT's processes on this host" prt exec "$id" true
+    assert_fails_with "ps needs the CT's processes on this host" prt ps "$id"
+    assert_fails_with "events and stats needs the CT's processes on this host" prt events --stats "$id"
+    assert_fails_with "only SIGTERM (shutdown) and SIGKILL (stop)" prt kill "$id" HUP
+    assert_eq "running" "$(state_field "$id" status)" "state after the refused verbs"
+    prt kill "$id" KILL
+    wait_status "$id" stopped
+    prt delete "$id"
+    # run -d is detached too: made, started, then stopped and deleted by API.
+    id=$(new_id pveoffa5)
+    prt run -d --bundle "$b" "$id" </dev/null >/dev/null
+    wait_status "$id" running
     prt kill "$id" KILL
     wait_status "$id" stopped
     prt delete "$id"

@@ -40,6 +40,7 @@ Record Record::from_json(const json& j) {
     r.init_start_time = j.value("initStartTime", uint64_t{0});
     r.standin_pid = j.value("standinPid", 0);
     r.standin_start_time = j.value("standinStartTime", uint64_t{0});
+    r.off_node = j.value("offNode", false);
     return r;
 }
 
@@ -54,7 +55,8 @@ json Record::to_json() const {
             {"initPid", init_pid},
             {"initStartTime", init_start_time},
             {"standinPid", standin_pid},
-            {"standinStartTime", standin_start_time}};
+            {"standinStartTime", standin_start_time},
+            {"offNode", off_node}};
 }
 
 namespace {
@@ -113,6 +115,69 @@ std::optional<std::string> net0(const plan::Plan& p, const pve::Config& cfg) {
     return n;
 }
 
+// Off the node: why attached use cannot work there (the first words of every refusal).
+std::string off_node_why(const pve::Config& cfg) {
+    return "the runtime is not on PVE node " + cfg.node + " (proxmox.on_node is false in " + cfg.path +
+           "), so the container's process is not a process of this host";
+}
+
+// One argument as PVE 9.1's lxc splits lxc.init.cmd (lxc_string_split_quoted): a word is either bare (no
+// whitespace, no quote) or wholly inside '...' or "..." (no escapes). Anything else cannot be passed.
+// PVE's entrypoint/env pattern: no \x00-\x08, \x10-\x1F, \x7F.
+bool pve_control(char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c <= 0x08 || (c >= 0x10 && c <= 0x1f) || c == 0x7f;
+}
+
+Result<std::string> quote_arg(const std::string& a) {
+    bool bare = !a.empty();
+    for (char c : a) {
+        if (pve_control(c))
+            return fail(ErrorKind::Invalid,
+                        "process.args: a control character cannot be passed in PVE's entrypoint");
+        if (std::isspace(static_cast<unsigned char>(c)) || c == '\'' || c == '"' || c == '\\') bare = false;
+    }
+    if (bare) return a;
+    if (a.find('\'') == std::string::npos) return "'" + a + "'";
+    if (a.find('"') == std::string::npos) return "\"" + a + "\"";
+    return fail(ErrorKind::Invalid,
+                "process.args: \"" + a + "\" has both quote characters: PVE's entrypoint cannot quote it");
+}
+
+// Off the node the CT runs the OCI process itself: PVE 9.1's entrypoint (the args, quoted) and env
+// (NUL-separated NAME=value). cwd and user are not CT settings: gaps.
+Result<pve::Params> app_process(const plan::Plan& p, std::vector<spec::Gap>& gaps) {
+    if (p.process.args.empty()) return fail(ErrorKind::Invalid, "process.args: empty");
+    std::string entry;
+    for (auto& a : p.process.args) {
+        if (!entry.empty()) entry += ' ';
+        entry += TRY(quote_arg(a));
+    }
+    std::string env;
+    for (auto& e : p.process.env) {
+        auto eq = e.find('=');
+        bool name_ok = eq != std::string::npos && eq > 0;
+        for (size_t i = 0; name_ok && i < eq; ++i)
+            name_ok = std::isalnum(static_cast<unsigned char>(e[i])) || e[i] == '_';
+        if (!name_ok)
+            return fail(ErrorKind::Invalid,
+                        "process.env: \"" + e + "\" is not NAME=value as PVE's env takes it");
+        for (char c : e)
+            if (pve_control(c))
+                return fail(ErrorKind::Invalid,
+                            "process.env: a control character cannot be passed in PVE's env");
+        if (!env.empty()) env += '\0';
+        env += e;
+    }
+    if (p.process.cwd != "/" && !p.process.cwd.empty())
+        gaps.push_back({"process.cwd", "off the node the CT's entrypoint starts in /"});
+    if (p.process.user.uid != 0 || p.process.user.gid != 0 || !p.process.user.additional_gids.empty())
+        gaps.push_back({"process.user", "off the node the CT's entrypoint runs as root"});
+    pve::Params q{{"entrypoint", entry}};
+    if (!env.empty()) q.emplace_back("env", env);
+    return q;
+}
+
 struct CreateParams {
     pve::Params params;
     std::vector<spec::Gap> gaps;
@@ -123,7 +188,7 @@ CreateParams ct_params(const plan::Plan& p, const pve::Config& cfg, const std::s
     CreateParams out;
     auto& q = out.params;
     auto gap = [&](const std::string& f, const std::string& why) { out.gaps.push_back({f, why}); };
-    q.emplace_back("entrypoint", entrypoint());
+    if (cfg.on_node) q.emplace_back("entrypoint", entrypoint());
     q.emplace_back("console", "0");
     q.emplace_back("cmode", "console");
     q.emplace_back("storage", cfg.storage);
@@ -216,6 +281,22 @@ class ProxmoxBackend final : public backend::Backend {
         TRY_CTX(lxc::find_init_binary(), "proxmox backend");
         if (req.preserve_fds > 64)
             return fail(ErrorKind::Invalid, "proxmox backend: --preserve-fds above 64");
+        if (!cfg.on_node) {
+            // Attached use needs a local process: refused before anything is made.
+            auto no = [&](const std::string& what) {
+                return fail(ErrorKind::Unsupported,
+                            "proxmox backend: " + what + ": " + off_node_why(cfg) +
+                                "; off the node only detached use works (create and "
+                                "run -d without --pid-file, terminal or console socket)");
+            };
+            if (req.pid_file) return no("--pid-file cannot name a process on this host");
+            if (req.plan->process.terminal)
+                return no("a terminal (--console-socket) cannot be handed to this host");
+            if (req.foreground) return no("run without -d cannot wait for the container here");
+            if (req.preserve_fds > 0) return no("--preserve-fds cannot pass fds of this host");
+            std::vector<spec::Gap> gaps;
+            TRY_CTX(app_process(*req.plan, gaps), "proxmox backend");
+        }
         if (req.strict) {
             auto cp = ct_params(*req.plan, cfg, "");
             if (!cp.gaps.empty())
@@ -251,6 +332,11 @@ class ProxmoxBackend final : public backend::Backend {
             }));
 
         auto cp = ct_params(plan, cfg, rec.tag);
+        rec.off_node = !cfg.on_node;
+        if (rec.off_node) {
+            auto app = TRY_CTX(app_process(plan, cp.gaps), "proxmox backend");
+            cp.params.insert(cp.params.end(), app.begin(), app.end());
+        }
         // A VMID: nextid is a hint; a create that loses the race ("already exists") takes the next one.
         bool reuploaded = false;
         for (int attempt = 0;; ++attempt) {
@@ -280,6 +366,13 @@ class ProxmoxBackend final : public backend::Backend {
             return std::unexpected(std::move(r).error().context("create CT " + std::to_string(rec.vmid)));
         }
         std::string ct = api.node_path() + "/lxc/" + std::to_string(rec.vmid);
+        if (rec.off_node) {
+            // Detached: the CT exists and is started by `start` (status/start); no process of this host.
+            rec.created = true;
+            rec.uploaded.clear();
+            TRY(save());
+            return backend::Created{.init_pid = 0, .pid_file_pid = 0, .gaps = cp.gaps};
+        }
         TRY_CTX(api.run_task("POST", ct + "/status/start", {}, d), "start CT " + std::to_string(rec.vmid));
 
         // The init's host pid: liblxc on the node, else status/current.
@@ -320,14 +413,38 @@ class ProxmoxBackend final : public backend::Backend {
     Status start(const backend::Handle& h, const std::string& state_json, backend::Deadline d,
                  const backend::SeccompAgent&) override {
         auto r = Record::from_json(h.record);
+        if (r.off_node) {
+            // Marked before the start (observe: a CT that is stopped after it is no longer "created").
+            TRY(sys::write_file_atomic(started_marker(h), "", 0600));
+            auto st = ct_task(h, "/status/start", d);
+            if (!st) (void)::unlink(started_marker(h).c_str());
+            return st;
+        }
         if (!alive(r.init_pid, r.init_start_time)) return fail(ErrorKind::Gone, "the CT's init is gone");
         TRY(release(r.init_pid, state_json, d));
         return ok();
     }
 
-    backend::Observed observe(const backend::Handle& h, backend::Deadline) const override {
+    backend::Observed observe(const backend::Handle& h, backend::Deadline d) const override {
         auto r = Record::from_json(h.record);
         backend::Observed o;
+        if (r.off_node) {
+            if (!r.created) return o;
+            auto st = ct_status(r, d);
+            if (!st) {
+                if (st.error().kind() != ErrorKind::NotFound)
+                    log::warn("CT " + std::to_string(r.vmid) + ": " + st.error().message());
+                return o;
+            }
+            // Never started: the CT is "created" while it exists; afterwards it runs or it stopped.
+            if (!sys::exists(started_marker(h))) {
+                o.init_alive = true;
+            } else {
+                o.init_alive = st->status == "running";
+                o.frozen = o.init_alive && st->suspended;
+            }
+            return o;
+        }
         o.init_alive = alive(r.init_pid, r.init_start_time);
         if (o.init_alive) {
             if (auto cg = cgroup::Cgroup::of_pid(r.init_pid)) {
@@ -339,6 +456,7 @@ class ProxmoxBackend final : public backend::Backend {
 
     Status signal(const backend::Handle& h, int sig, backend::Deadline d) override {
         auto r = Record::from_json(h.record);
+        if (r.off_node) return off_node_signal(h, r, sig, d);
         if (!alive(r.init_pid, r.init_start_time)) return fail(ErrorKind::Gone, "process already finished");
         auto p = process_pid(r.init_pid, d);
         if (p && *p > 0) {
@@ -352,6 +470,7 @@ class ProxmoxBackend final : public backend::Backend {
     }
 
     Status signal_all(const backend::Handle& h, int sig, backend::Deadline d) override {
+        if (auto r = Record::from_json(h.record); r.off_node) return off_node_signal(h, r, sig, d);
         auto pids = TRY(this->pids(h, d));
         auto r = Record::from_json(h.record);
         for (pid_t p : pids)
@@ -369,6 +488,7 @@ class ProxmoxBackend final : public backend::Backend {
 
     Result<pid_t> exec(const backend::Handle& h, const backend::ExecRequest& req) override {
         auto r = Record::from_json(h.record);
+        TRY(on_node_only(r, "exec"));
         if (!alive(r.init_pid, r.init_start_time)) return fail(ErrorKind::Gone, "container is not running");
         auto cg = TRY(cgroup::Cgroup::of_pid(r.init_pid));
         lxc::ExecRequest er{.init_pid = r.init_pid,
@@ -401,18 +521,22 @@ class ProxmoxBackend final : public backend::Backend {
 
     Result<cgroup::Stats> stats(const backend::Handle& h, backend::Deadline) const override {
         auto r = Record::from_json(h.record);
+        TRY(on_node_only(r, "events and stats"));
         if (!alive(r.init_pid, r.init_start_time)) return fail(ErrorKind::Gone, "container is not running");
         return TRY(cgroup::Cgroup::of_pid(r.init_pid)).stats();
     }
 
     Result<std::vector<pid_t>> pids(const backend::Handle& h, backend::Deadline) const override {
         auto r = Record::from_json(h.record);
+        TRY(on_node_only(r, "ps"));
         if (!alive(r.init_pid, r.init_start_time)) return std::vector<pid_t>{};
         return TRY(cgroup::Cgroup::of_pid(r.init_pid)).pids();
     }
 
     Result<int> wait(const backend::Handle& h, backend::Deadline d) override {
-        return backend::wait_child(Record::from_json(h.record).standin_pid, d, "the stand-in");
+        auto r = Record::from_json(h.record);
+        TRY(on_node_only(r, "waiting for the container's exit"));
+        return backend::wait_child(r.standin_pid, d, "the stand-in");
     }
 
     Status destroy(const backend::Handle& h, backend::Deadline d) override {
@@ -517,6 +641,47 @@ class ProxmoxBackend final : public backend::Backend {
                     "the proxmox backend cannot checkpoint or restore processes: PVE has no CRIU for CTs "
                     "(checkpoint ID without the CRIU flags makes a PVE snapshot of the CT's volumes)");
     }
+
+    static std::string started_marker(const backend::Handle& h) { return h.state_dir + "/pve-started"; }
+
+    // exec, ps, events, wait: they need the CT's processes on this host.
+    static Status on_node_only(const Record& r, const std::string& what) {
+        if (!r.off_node) return ok();
+        return fail(ErrorKind::Unsupported, "proxmox backend: " + what +
+                                                " needs the CT's processes on this host, but CT " +
+                                                std::to_string(r.vmid) + " runs on remote PVE node " +
+                                                r.node + " (proxmox.on_node is false)");
+    }
+
+    static Result<pve::CtStatus> ct_status(const Record& r, backend::Deadline d) {
+        auto cfg = TRY(load(r.config));
+        pve::Client api(cfg, "");
+        return pve::parse_ct_status(
+            TRY(api.get("/nodes/" + r.node + "/lxc/" + std::to_string(r.vmid) + "/status/current", {}, d)));
+    }
+
+    // Off the node a signal is what PVE can do to a CT: SIGTERM a shutdown (the CT's init gets lxc's halt
+    // signal; the task is not waited for, as a signal is not), SIGKILL a stop (waited for).
+    Status off_node_signal(const backend::Handle& h, const Record& r, int sig, backend::Deadline d) {
+        if (sig != SIGTERM && sig != SIGKILL)
+            return fail(ErrorKind::Unsupported,
+                        "proxmox backend: signal " + std::to_string(sig) + " cannot reach CT " +
+                            std::to_string(r.vmid) + " on remote PVE node " + r.node +
+                            " (proxmox.on_node is false): only SIGTERM (shutdown) and SIGKILL (stop)");
+        if (!sys::exists(started_marker(h))) {
+            // Never started: the CT stays stopped; it is no longer "created".
+            return sys::write_file_atomic(started_marker(h), "", 0600);
+        }
+        auto cfg = TRY(load(r.config));
+        pve::Client api(cfg, "");
+        std::string ct = "/nodes/" + r.node + "/lxc/" + std::to_string(r.vmid);
+        if (sig == SIGKILL) return api.run_task("POST", ct + "/status/stop", {}, d);
+        auto up = api.post(ct + "/status/shutdown", {}, d);
+        if (!up)
+            return std::unexpected(std::move(up).error().context("shutdown CT " + std::to_string(r.vmid)));
+        return ok();
+    }
+
     Status ct_task(const backend::Handle& h, const std::string& what, backend::Deadline d) {
         auto r = Record::from_json(h.record);
         auto cfg = TRY(load(r.config));

@@ -33,6 +33,7 @@ struct Record {
     uint64_t init_start_time = 0;
     pid_t standin_pid = 0;
     uint64_t standin_start_time = 0;
+    bool off_node = false; // made with proxmox.on_node false: entrypoint = the OCI process, no stand-in
 
     static Record from_json(const nlohmann::json& j);
     nlohmann::json to_json() const;

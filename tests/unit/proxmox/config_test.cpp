@@ -49,6 +49,10 @@ TEST(ProxmoxConfig, DefaultsAndFields) {
     EXPECT_EQ(d->port, 8006);
     EXPECT_EQ(d->lxcpath, "/var/lib/lxc");
     EXPECT_EQ(d->node_cache_duration, 60u);
+    EXPECT_TRUE(d->on_node);
+    auto off = parse_config(good(R"(,"on_node":false)"));
+    ASSERT_TRUE(off) << off.error().message();
+    EXPECT_FALSE(off->on_node);
     auto t = parse_config(R"({"proxmox":{"hosts":"h","user":"root@pam","password":"pw","node":"n1"}})");
     ASSERT_TRUE(t) << t.error().message();
     EXPECT_EQ(t->principal(), "root@pam");
@@ -80,6 +84,7 @@ TEST(ProxmoxConfig, EveryBadFieldIsNamed) {
         {good(R"(,"ca":"relative.pem")"), "proxmox.ca"},
         {good(R"(,"ca":"/nonexistent/ca.pem")"), "proxmox.ca"},
         {good(R"(,"lxcpath":"var/lib/lxc")"), "proxmox.lxcpath"},
+        {good(R"(,"on_node":"no")"), "proxmox.on_node: expected true or false"},
         {good(R"(,"tokn":"x")"), "proxmox.tokn: unknown field"},
         {good(R"(,"user":"root@pam","password":"x")"), "proxmox.token"},
         {R"({"proxmox":{"hosts":["h"],"user":"root@pam","node":"pve"}})", "proxmox.password"},
