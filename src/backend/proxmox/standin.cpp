@@ -3,6 +3,8 @@
 #include "base/parse.hpp"
 #include "cgroup/cgroup.hpp"
 #include "init/attach.hpp"
+#include "init/process.hpp"
+#include "init/setup.hpp"
 #include "sys/fd.hpp"
 #include "sys/fs.hpp"
 #include "sys/pidfd.hpp"
@@ -35,11 +37,6 @@ using sys::Fd;
 namespace {
 
 constexpr int kMaxPreserveFds = static_cast<int>(attach::kMaxFds) - 3;
-// Forwarded by the stand-in to the CT's init, which passes them on to the process (or, before start, ends on
-// the terminating ones): the stand-in stands for the process.
-constexpr int kForwarded[] = {SIGHUP,   SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
-                              SIGWINCH, SIGCONT, SIGPWR,  SIGTSTP, SIGTTIN, SIGTTOU};
-
 // poll(2)'s timeout for a deadline: -1 for none, else the time left (at most INT_MAX ms).
 int poll_ms(Deadline d) {
     if (d == kNoDeadline) return -1;
@@ -97,39 +94,11 @@ Result<attach::Message> expect(int sock, attach::Type want, Deadline deadline) {
     return m;
 }
 
-// A pid of the init's pid namespace as the host sees it: the init's child whose innermost NSpid matches.
-Result<pid_t> host_pid_of_child(pid_t init_pid, pid_t ns_pid) {
-    std::string base = "/proc/" + std::to_string(init_pid) + "/task/" + std::to_string(init_pid);
-    auto children = sys::read_file(base + "/children");
-    if (!children) return fail(ErrorKind::Gone, "the CT's init is gone");
-    std::istringstream in(*children);
-    for (std::string word; in >> word;) {
-        auto status = sys::read_file("/proc/" + word + "/status");
-        if (!status) continue;
-        auto at = status->find("\nNSpid:");
-        if (at == std::string::npos) continue;
-        auto eol = status->find('\n', at + 1);
-        std::string line =
-            status->substr(at + 7, eol == std::string::npos ? std::string::npos : eol - at - 7);
-        auto last = line.find_last_of(" \t");
-        auto inner = parse_number<pid_t>(last == std::string::npos ? line : line.substr(last + 1));
-        if (inner && *inner == ns_pid) return TRY(parse_number<pid_t>(word));
-    }
-    return fail(ErrorKind::Gone, "process already finished");
-}
-
 Result<pid_t> ns_pid_of(const attach::Message& m) {
     return TRY_CTX(parse_number<pid_t>(m.payload), "the CT's init sent a bad pid");
 }
 
 // ---- the stand-in (child side) ----
-
-int g_pidfd = -1;
-void forward_signal(int sig) {
-    int saved = errno;
-    ::syscall(SYS_pidfd_send_signal, g_pidfd, sig, nullptr, 0);
-    errno = saved;
-}
 
 [[noreturn]] void die_like(int status) {
     if (WIFSIGNALED(status)) {
@@ -214,13 +183,14 @@ struct Child {
         if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
     ::signal(SIGPIPE, SIG_IGN);
     ::prctl(PR_SET_NAME, "lxcri-standin");
-    auto fds = keep_only(n, {c.ready_w, c.pidfd, terminal ? req.console_fd : -1, c.sock, c.devnull});
-    int ready_w = fds[0], console = fds[2];
-    g_pidfd = fds[1];
-    Fd sock(fds[3]);
-    g_devnull = fds[4];
+    auto fds = keep_only(n, {c.ready_w, terminal ? req.console_fd : -1, c.sock, c.devnull});
+    int ready_w = fds[0], console = fds[1];
+    Fd sock(fds[2]);
+    g_devnull = fds[3];
     // With a terminal nothing of the caller's stdio stays open here (go-runc reads create's output to EOF).
     if (terminal) null_stdio();
+    // The init watches this pidfd: the stand-in becomes the process, whose exit ends the CT.
+    Fd self(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
     auto report = [&](const std::string& msg) {
         std::string text = msg.empty() ? std::string("the stand-in failed") : msg;
         (void)!::write(ready_w, text.data(), text.size());
@@ -228,33 +198,24 @@ struct Child {
     };
 
     if (!sock.valid()) report("no connection to the CT's init");
-    std::vector<int> send_fds;
-    if (!terminal)
-        for (int fd = 0; fd <= 2; ++fd)
-            send_fds.push_back(fd);
-    for (int fd = 3; fd < 3 + n; ++fd)
-        send_fds.push_back(fd);
-    if (auto r = attach::send(sock.get(), attach::Type::Process, c.json, send_fds); !r)
+    if (!self.valid()) report(std::string("pidfd_open of the stand-in: ") + std::strerror(errno));
+    int self_fd = self.get();
+    if (auto r = attach::send(sock.get(), attach::Type::Process, c.json, std::span<const int>(&self_fd, 1));
+        !r)
         report("hand the process to the CT's init: " + r.error().message());
+    self.reset();
+    Fd slave;
     if (terminal) {
         auto pty = expect(sock.get(), attach::Type::Pty, req.deadline);
         if (!pty) report("receive the terminal from the CT's init: " + pty.error().message());
-        if (pty->fds.size() != 1) report("the CT's init sent no terminal");
+        if (pty->fds.size() != 2) report("the CT's init sent no terminal");
         if (auto r = sys::send_fd(console, pty->fds[0].get(), pty->payload); !r)
             report("send pty master over console socket: " + r.error().message());
         ::close(console);
+        slave = std::move(pty->fds[1]);
     }
     if (auto ready = expect(sock.get(), attach::Type::Ready, req.deadline); !ready)
         report(ready.error().message());
-    // The process has its own copies now: the stand-in holds none of the caller's descriptors.
-    for (int fd = 3; fd < 3 + n; ++fd)
-        ::close(fd);
-    if (!terminal) null_stdio();
-    struct sigaction sa {};
-    sa.sa_handler = forward_signal;
-    sa.sa_flags = SA_RESTART;
-    for (int s : kForwarded)
-        ::sigaction(s, &sa, nullptr);
     // From here the stand-in outlives the runtime; a runtime that died before it read this byte makes the
     // write fail, and the stand-in goes (the init then ends before start).
     ::prctl(PR_SET_PDEATHSIG, 0);
@@ -262,12 +223,32 @@ struct Child {
     if (::write(ready_w, &byte, 1) != 1) ::_exit(1);
     ::close(ready_w);
 
+    // Waits for `start` (as the lxc backend's init waits on its fifo), then becomes the OCI process.
     auto m = attach::receive(sock.get(), attach::Clock::time_point::max());
     if (m && m->type == attach::Type::Exit) {
         if (auto status = parse_number<int>(m->payload)) die_like(*status);
     }
-    // The CT ended without a status (stopped by PVE: lxc-stop -k kills its init): as if SIGKILLed.
-    die_like(SIGKILL);
+    // The CT ended before start (stopped by PVE: lxc-stop -k kills its init): as if SIGKILLed.
+    if (!m || m->type != attach::Type::Start) die_like(SIGKILL);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::close(g_devnull);
+    plan::InitConfig cfg = req.process;
+    cfg.console_fd = cfg.ready_fd = cfg.seccomp_fd = -1;
+    cfg.fifo.clear();
+    cfg.cleanup_dir.clear();
+    cfg.seccomp_socket.clear();
+    Status s = terminal ? init::become_controlling_terminal(slave.get()) : ok();
+    if (s && !terminal && ::setsid() < 0) s = fail_errno("setsid");
+    const std::string& state_json = m->payload;
+    // The socket is close-on-exec: the init sees it close when the process runs (or this fails).
+    if (s)
+        s = init::exec_process(cfg, true,
+                               [&] { return init::run_start_hooks(cfg.start_container_hooks, state_json); });
+    const Error& e = s.error();
+    std::string line = "proxmox-lxcri-init: " + e.message() + "\n";
+    (void)!::write(2, line.data(), line.size());
+    bool refused = (e.code() == EACCES || e.code() == ENOEXEC) && e.kind() == ErrorKind::NotExecuted;
+    ::_exit(refused ? 126 : 127);
 }
 
 } // namespace
@@ -333,9 +314,6 @@ Result<pid_t> spawn_standin(const StandinRequest& req) {
     if (joiner == 0) {
         ready_r.reset();
         pid_r.reset();
-        // The CT's OOM killer must take the process, not the small stand-in that reports its status (best
-        // effort: lowering needs CAP_SYS_RESOURCE). The init's children (the process) do not inherit it.
-        (void)sys::write_file("/proc/self/oom_score_adj", "-1000");
         if (auto j = sys::join_container(cgroups, pidfd.get(), ns_flags); !j) {
             std::string m = j.error().message();
             (void)!::write(ready_w.get(), m.data(), m.size());
@@ -401,22 +379,25 @@ Result<pid_t> release(pid_t init_host_pid, const std::string& state_json, Deadli
     TRY_CTX(attach::send(sock.get(), attach::Type::Start, state_json), "start");
     auto started = TRY_CTX(expect(sock.get(), attach::Type::Started, deadline), "start");
     pid_t ns_pid = TRY(ns_pid_of(started));
-    // The kernel's translation of the process's pid (valid even when it has ended already); else the init's
-    // children, which a process that ended already is no longer among: then 0.
+    // The kernel's translation of the process's pid (the stand-in's, which became the process); 0 when the
+    // init could not send it.
+    (void)ns_pid;
     if (started.creds && started.creds->pid > 0 && started.creds->pid != init_host_pid)
         return started.creds->pid;
-    auto pid = host_pid_of_child(init_host_pid, ns_pid);
-    if (!pid && pid.error().kind() == ErrorKind::Gone) return 0;
-    return pid;
+    return 0;
 }
 
 Result<pid_t> process_pid(pid_t init_host_pid, Deadline deadline) {
     Fd sock = TRY(connect_init(init_host_pid, -1, deadline));
+    int one = 1;
+    if (::setsockopt(sock.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
+        return fail_errno("SO_PASSCRED");
     TRY(attach::send(sock.get(), attach::Type::QueryPid, ""));
     auto answer = TRY(expect(sock.get(), attach::Type::Pid, deadline));
     pid_t ns_pid = TRY(ns_pid_of(answer));
     if (ns_pid == 0) return fail(ErrorKind::WrongState, "the container's process has not started");
-    return host_pid_of_child(init_host_pid, ns_pid);
+    if (answer.creds && answer.creds->pid > 0 && answer.creds->pid != init_host_pid) return answer.creds->pid;
+    return fail(ErrorKind::Gone, "the CT's init could not name the process's host pid");
 }
 
 } // namespace lxcri::backend::proxmox
