@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -145,6 +146,27 @@ std::vector<int> keep_only(int preserve_fds, std::vector<int> extra) {
     return moved;
 }
 
+// Rewrites this process's command line (the runtime's, inherited by fork: `create ... ID`) in place, as
+// runc's waiting init reads `runc init`: nothing that names the container is left of the runtime's call.
+void set_cmdline(const char* name) {
+    auto stat = sys::read_file("/proc/self/stat");
+    if (!stat) return;
+    auto paren = stat->rfind(')');
+    if (paren == std::string::npos) return;
+    std::istringstream in(stat->substr(paren + 1));
+    std::string field;
+    unsigned long start = 0, end = 0;
+    for (int i = 3; i <= 49 && (in >> field); ++i) {
+        if (i == 48) start = std::strtoul(field.c_str(), nullptr, 10);
+        if (i == 49) end = std::strtoul(field.c_str(), nullptr, 10);
+    }
+    if (start == 0 || end <= start) return;
+    auto* area = reinterpret_cast<char*>(start);
+    size_t size = end - start;
+    std::memset(area, 0, size);
+    std::strncpy(area, name, size - 1);
+}
+
 struct Child {
     const StandinRequest* req;
     std::string json;
@@ -183,6 +205,7 @@ struct Child {
         if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
     ::signal(SIGPIPE, SIG_IGN);
     ::prctl(PR_SET_NAME, "lxcri-standin");
+    set_cmdline("lxcri-standin");
     auto fds = keep_only(n, {c.ready_w, terminal ? req.console_fd : -1, c.sock, c.devnull});
     int ready_w = fds[0], console = fds[1];
     Fd sock(fds[2]);
@@ -251,6 +274,38 @@ struct Child {
     ::_exit(refused ? 126 : 127);
 }
 
+// In the CT's namespaces (a child of the runtime): makes a pid namespace for its child, the stand-in, which
+// is its PID 1 (as runc's init is the container's), in a mount namespace of its own with a /proc of that pid
+// namespace: `podman top`, `nsenter -t PID -p -m ps` list the container's process, not the CT's init. Sends
+// the stand-in's pid as credentials (the runtime gets its host pid) and exits.
+[[noreturn]] void mid_main(const Child& c, int report_fd, int cred_fd) {
+    auto report = [&](const std::string& what) {
+        std::string m = what + ": " + std::strerror(errno);
+        (void)!::write(report_fd, m.data(), m.size());
+        ::_exit(1);
+    };
+    if (c.joined_user) {
+        (void)::setresgid(0, 0, 0);
+        (void)::setgroups(0, nullptr);
+        (void)::setresuid(0, 0, 0);
+    }
+    if (::unshare(CLONE_NEWPID) < 0) report("unshare the container's pid namespace");
+    pid_t standin =
+        static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0));
+    if (standin < 0) report("clone the stand-in");
+    if (standin == 0) {
+        ::close(cred_fd);
+        // Nothing of this mount namespace goes back to the CT's; its /proc shows this pid namespace (best
+        // effort: an unprivileged CT's locked /proc overmounts may refuse a new proc).
+        (void)::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr);
+        (void)::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+        standin_main(c);
+    }
+    ucred cr{standin, 0, 0};
+    (void)attach::send(cred_fd, attach::Type::Pid, std::to_string(standin), {}, &cr);
+    ::_exit(0);
+}
+
 } // namespace
 
 std::string entrypoint() {
@@ -301,6 +356,12 @@ Result<pid_t> spawn_standin(const StandinRequest& req) {
     Fd ready_r(p[0]), ready_w(p[1]);
     if (::pipe2(p, O_CLOEXEC) < 0) return fail_errno("pipe");
     Fd pid_r(p[0]), pid_w(p[1]);
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
+    Fd cred_r(sp[0]), cred_w(sp[1]);
+    int one = 1;
+    if (::setsockopt(cred_r.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
+        return fail_errno("SO_PASSCRED");
     c.pidfd = pidfd.get();
     c.ready_w = ready_w.get();
     c.sock = sock.get();
@@ -319,19 +380,20 @@ Result<pid_t> spawn_standin(const StandinRequest& req) {
             (void)!::write(ready_w.get(), m.data(), m.size());
             ::_exit(1);
         }
-        pid_t standin = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0));
-        if (standin == 0) {
+        pid_t mid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0));
+        if (mid == 0) {
             ::close(pid_w.get());
-            standin_main(c);
+            mid_main(c, ready_w.get(), cred_w.get());
         }
-        if (standin < 0) {
+        if (mid < 0) {
             std::string m = std::string("clone the stand-in: ") + std::strerror(errno);
             (void)!::write(ready_w.get(), m.data(), m.size());
             ::_exit(1);
         }
-        (void)!::write(pid_w.get(), &standin, sizeof standin);
+        (void)!::write(pid_w.get(), &mid, sizeof mid);
         ::_exit(0);
     }
+    cred_w.reset();
     ready_w.reset();
     pid_w.reset();
     pidfd.reset();
@@ -340,8 +402,17 @@ Result<pid_t> spawn_standin(const StandinRequest& req) {
     int jst = 0;
     while (::waitpid(joiner, &jst, 0) < 0)
         if (errno != EINTR) return fail_errno("wait for the stand-in's joiner");
+    pid_t mid = 0;
+    if (::read(pid_r.get(), &mid, sizeof mid) != static_cast<ssize_t>(sizeof mid)) mid = 0;
     pid_t pid = 0;
-    if (::read(pid_r.get(), &pid, sizeof pid) != static_cast<ssize_t>(sizeof pid)) pid = 0;
+    if (mid > 0) {
+        // The stand-in's host pid: the kernel translates the pid the middle child names in its credentials.
+        auto m = attach::receive(cred_r.get(), req.deadline);
+        if (m && m->creds && m->creds->pid > 0 && m->creds->pid != mid) pid = m->creds->pid;
+        int mst;
+        while (::waitpid(mid, &mst, 0) < 0 && errno == EINTR) {
+        }
+    }
 
     auto reap = [&](Error e) -> Result<pid_t> {
         if (pid <= 0) return std::unexpected(std::move(e).with_context("the CT's stand-in"));
