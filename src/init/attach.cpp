@@ -1,8 +1,8 @@
 // The init helper's attach mode: PID 1 of a Proxmox VE CT (PVE's `entrypoint`), started by PVE's own start
 // path (pve-container@VMID: `lxc-start -F`, stdio /dev/null and a log file, console none). It listens on a
-// unix socket in its rootfs, takes the OCI process and the client's stdio (or makes a pty) from the runtime's
-// stand-in, runs the create-time checks, forks and execs the process on `start`, stays PID 1 (reaps every
-// child, forwards signals) and sends the process's wait status back before it exits with the same code.
+// unix socket in its rootfs, takes the OCI process from the runtime's stand-in (and makes a pty), runs the
+// create-time checks, tells the stand-in to become the process on `start`, stays PID 1 (reaps, forwards
+// PVE's signals to the process) and exits once the process ended (its pidfd), so that the CT stops.
 // Protocol: init/attach.hpp. Design and failure cases: docs/proxmox-stdio.md.
 #include "init/attach.hpp"
 #include "init/process.hpp"
