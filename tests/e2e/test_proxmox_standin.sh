@@ -493,6 +493,7 @@ test_proxmox_standin_ct_subreaper_status() {
     for k in 2 3; do
         # (the process is PID 1 of its pid namespace, as runc's: it cannot SIGKILL itself; the host does)
         after=true
+        # shellcheck disable=SC2016 # $p is expanded by the subreaper's shell
         if [[ $k == 2 ]]; then code='exit 7' want="exited 7"; else code='sleep 1000' want="signaled 9" after='kill -KILL $p'; fi
         pve_ct_start "$k"
         local initns
