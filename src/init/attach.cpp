@@ -1,8 +1,8 @@
 // The init helper's attach mode: PID 1 of a Proxmox VE CT (PVE's `entrypoint`), started by PVE's own start
 // path (pve-container@VMID: `lxc-start -F`, stdio /dev/null and a log file, console none). It listens on a
-// unix socket in its rootfs, takes the OCI process and the client's stdio (or makes a pty) from the runtime's
-// stand-in, runs the create-time checks, forks and execs the process on `start`, stays PID 1 (reaps every
-// child, forwards signals) and sends the process's wait status back before it exits with the same code.
+// unix socket in its rootfs, takes the OCI process from the runtime's stand-in (and makes a pty), runs the
+// create-time checks, tells the stand-in to become the process on `start`, stays PID 1 (reaps, forwards
+// PVE's signals to the process) and exits once the process ended (its pidfd), so that the CT stops.
 // Protocol: init/attach.hpp. Design and failure cases: docs/proxmox-stdio.md.
 #include "init/attach.hpp"
 #include "init/process.hpp"
@@ -16,12 +16,15 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,7 +34,6 @@ namespace {
 using sys::Fd;
 
 constexpr int kExitFailure = 127;
-constexpr int kExitNotExecutable = 126;
 constexpr int kExitNeverStarted = 1;
 constexpr int kMaxPreserveFds = static_cast<int>(kMaxFds) - 3;
 // How long one connection may take to deliver its message (the loop serves one connection at a time).
@@ -49,9 +51,9 @@ struct State {
     Fd listen, sigfd, session;
     bool attached = false;
     plan::InitConfig cfg;
-    std::vector<Fd> fds; // stdin, stdout, stderr (no terminal), then the preserved descriptors
-    Fd slave;            // the pty's slave (terminal)
-    pid_t child = 0;     // the OCI process once started
+    Fd process;            // pidfd of the stand-in, which becomes the OCI process at start
+    pid_t process_pid = 0; // its pid in this pid namespace
+    bool started = false;
 };
 
 void log_line(const std::string& msg) {
@@ -80,6 +82,20 @@ void wait_for_close(int conn) {
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) return; // EOF: the stand-in is gone
     }
+}
+
+// The exit code of a process of this namespace that is not our child, from its zombie's /proc/N/stat
+// (field 52, exit_code; best effort: 0 once the caller reaped it).
+int exit_status_of(pid_t pid) {
+    auto stat = sys::read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat) return 0;
+    auto paren = stat->rfind(')');
+    if (paren == std::string::npos) return 0;
+    std::istringstream in(stat->substr(paren + 1));
+    std::string field;
+    for (int i = 3; i <= 52 && (in >> field); ++i)
+        if (i == 52) return std::atoi(field.c_str());
+    return 0;
 }
 
 // Ends the init: the session (when there is one) gets the status first, so that the stand-in exits the same.
@@ -136,6 +152,18 @@ bool peer_outside(int conn) {
     return cred.pid == 0;
 }
 
+// The pid in this namespace of the process a pidfd names (its fdinfo's "Pid:", translated by /proc's
+// namespace).
+Result<pid_t> pidfd_pid(int pidfd) {
+    auto info = TRY(sys::read_file("/proc/self/fdinfo/" + std::to_string(pidfd)));
+    auto at = info.find("\nPid:");
+    if (at == std::string::npos) return fail(ErrorKind::Invalid, "not a pidfd");
+    long pid = std::strtol(info.c_str() + at + 5, nullptr, 10);
+    if (pid == -1) return fail(ErrorKind::Gone, "the stand-in went away before start");
+    if (pid <= 0) return fail(ErrorKind::Invalid, "the stand-in is not in this pid namespace");
+    return static_cast<pid_t>(pid);
+}
+
 void refuse(int conn, const std::string& why) {
     (void)send(conn, Type::Error, why);
 }
@@ -182,11 +210,10 @@ Status take_process(State& st, Message& m, int conn) {
     if (cfg.preserve_fds < 0 || cfg.preserve_fds > kMaxPreserveFds)
         return fail(ErrorKind::Invalid, "preserve_fds " + std::to_string(cfg.preserve_fds) + " (at most " +
                                             std::to_string(kMaxPreserveFds) + ")");
-    size_t want = (cfg.process.terminal ? 0 : 3) + static_cast<size_t>(cfg.preserve_fds);
-    if (m.fds.size() != want)
-        return fail(ErrorKind::Invalid, "expected " + std::to_string(want) +
-                                            " descriptors with the process, got " +
-                                            std::to_string(m.fds.size()));
+    if (m.fds.size() != 1)
+        return fail(ErrorKind::Invalid, "expected the stand-in's pidfd with the process, got " +
+                                            std::to_string(m.fds.size()) + " descriptors");
+    st.process_pid = TRY_CTX(pidfd_pid(m.fds[0].get()), "the stand-in's pidfd");
     if (cfg.seccomp && plan::seccomp_notifies(*cfg.seccomp))
         return fail(ErrorKind::Unsupported, "linux.seccomp.listenerPath is not supported in attach mode");
     // The lxc backend's channels do not exist here: the socket is the only one.
@@ -199,88 +226,44 @@ Status take_process(State& st, Message& m, int conn) {
     TRY_CTX(set_root_propagation(cfg.rootfs_propagation), "rootfsPropagation");
     if (cfg.process.terminal) {
         Pty pty = TRY_CTX(open_pty(cfg.process.console_size), "set up console");
-        int master = pty.master.get();
-        TRY_CTX(send(conn, Type::Pty, pty.name, std::span<const int>(&master, 1)), "send the pty master");
-        st.slave = std::move(pty.slave); // the init keeps no master: the process's end closes the terminal
+        int ends[2] = {pty.master.get(), pty.slave.get()};
+        // The init keeps neither end: the process's end closes the terminal.
+        TRY_CTX(send(conn, Type::Pty, pty.name, std::span<const int>(ends, 2)), "send the pty");
     }
-    st.fds = std::move(m.fds);
+    st.process = std::move(m.fds[0]);
     return check_in_child(cfg);
-}
-
-// ---- Start: fork and exec ----
-
-// Moves the descriptors into place in the child: stdio (or the pty's slave as the controlling terminal) and
-// the preserved ones at 3..3+n-1; all sources are first moved above the targets so none is overwritten.
-Status place_fds(State& st) {
-    int n = st.cfg.preserve_fds;
-    int floor = 3 + n;
-    std::vector<int> high;
-    for (auto& fd : st.fds) {
-        int h = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, floor);
-        if (h < 0) return fail_errno("dup a received descriptor");
-        high.push_back(h);
-    }
-    int slave = -1;
-    if (st.slave.valid() && (slave = ::fcntl(st.slave.get(), F_DUPFD_CLOEXEC, floor)) < 0)
-        return fail_errno("dup the pty slave");
-    size_t stdio = st.cfg.process.terminal ? 0 : 3;
-    for (int i = 0; i < n; ++i)
-        if (::dup2(high[stdio + static_cast<size_t>(i)], 3 + i) < 0) return fail_errno("dup2 preserved fd");
-    if (st.cfg.process.terminal) return become_controlling_terminal(slave);
-    if (::setsid() < 0) return fail_errno("setsid");
-    for (int i = 0; i < 3; ++i)
-        if (::dup2(high[static_cast<size_t>(i)], i) < 0) return fail_errno("dup2 stdio");
-    return ok();
-}
-
-[[noreturn]] void run_child(State& st, const std::string& state_json) {
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    st.listen.reset();
-    st.sigfd.reset();
-    st.session.reset();
-    Status s = place_fds(st);
-    if (s)
-        s = exec_process(st.cfg, true,
-                         [&] { return run_start_hooks(st.cfg.start_container_hooks, state_json); });
-    const Error& e = s.error();
-    log_line(e.message());
-    bool refused = (e.code() == EACCES || e.code() == ENOEXEC) && e.kind() == ErrorKind::NotExecuted;
-    ::_exit(refused ? kExitNotExecutable : kExitFailure);
-}
-
-Result<pid_t> start_process(State& st, const std::string& state_json) {
-    pid_t pid = ::fork();
-    if (pid < 0) return fail_errno("fork the process");
-    if (pid == 0) run_child(st, state_json);
-    // The process holds the client's stdio and the pty now; the init keeps none of them.
-    st.fds.clear();
-    st.slave.reset();
-    return pid;
 }
 
 // ---- the loop ----
 
 void on_session_readable(State& st) {
     auto m = receive(st.session.get(), Clock::now() + kPeerTimeout);
+    if (st.started) { // the stand-in exec'd the process (its end was close-on-exec) or died: its pidfd tells
+        st.session.reset();
+        return;
+    }
     if (m) {
-        if (!st.child)
+        if (!st.started)
             fatal(st, "unexpected " + std::string(type_name(m->type)) + " message from the stand-in");
         log_line("unexpected " + std::string(type_name(m->type)) + " message from the stand-in: ignored");
         return;
     }
-    if (m.error().kind() != ErrorKind::Gone && !st.child)
-        fatal(st, "the stand-in's connection: " + m.error().message());
+    if (m.error().kind() != ErrorKind::Gone) fatal(st, "the stand-in's connection: " + m.error().message());
     st.session.reset();
-    // The pid-file process is the container for the client: without it nobody can learn how the process
-    // ended, and a CT left running would be an orphan.
-    if (!st.child) {
+    log_line("the stand-in went away before start");
+    finish(st, W_EXITCODE(kExitNeverStarted, 0));
+}
+
+// The process (the stand-in after start) ended: the CT's PID 1 only kept the CT alive for it.
+[[noreturn]] void on_process_exit(State& st) {
+    if (!st.started) {
+        st.session.reset();
         log_line("the stand-in went away before start");
         finish(st, W_EXITCODE(kExitNeverStarted, 0));
     }
-    log_line("the stand-in went away: killing the process");
-    ::kill(st.child, SIGKILL);
+    int code = exit_status_of(st.process_pid);
+    st.session.reset();
+    finish(st, code);
 }
 
 void on_signals(State& st) {
@@ -289,13 +272,12 @@ void on_signals(State& st) {
         int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGCHLD) {
             int status = 0;
-            pid_t pid;
-            while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0)
-                if (pid == st.child) finish(st, status);
+            while (::waitpid(-1, &status, WNOHANG) > 0) {
+            }
             continue;
         }
-        if (st.child) {
-            ::kill(st.child, sig == SIGPWR ? SIGTERM : sig);
+        if (st.started) {
+            ::syscall(SYS_pidfd_send_signal, st.process.get(), sig == SIGPWR ? SIGTERM : sig, nullptr, 0);
             continue;
         }
         for (int t : kTerminating)
@@ -306,6 +288,13 @@ void on_signals(State& st) {
     }
 }
 
+// A pid of this namespace, with SCM_CREDENTIALS naming it when the init may (the receiver gets its host pid).
+void send_pid(int conn, Type type, pid_t pid) {
+    ucred cr{pid, ::getuid(), ::getgid()};
+    if (pid <= 0 || !send(conn, type, std::to_string(pid), {}, &cr))
+        (void)send(conn, type, std::to_string(pid));
+}
+
 void serve(State& st) {
     Fd conn(::accept4(st.listen.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn.valid()) return;
@@ -314,7 +303,7 @@ void serve(State& st) {
     auto m = receive(conn.get(), Clock::now() + kPeerTimeout);
     if (!m) {
         // A connection closed without a word (a probe) is no harm; garbage before start fails the create.
-        if (m.error().kind() == ErrorKind::Invalid && !st.child)
+        if (m.error().kind() == ErrorKind::Invalid && !st.started)
             fatal(st, "bad message on " + st.socket_path + ": " + m.error().message());
         return;
     }
@@ -322,6 +311,10 @@ void serve(State& st) {
     case Type::Process: {
         if (st.attached) return refuse(conn.get(), "a stand-in is attached to this container already");
         if (auto r = take_process(st, *m, conn.get()); !r) {
+            if (r.error().kind() == ErrorKind::Gone) { // killed right after it sent the process
+                log_line(r.error().message());
+                finish(st, W_EXITCODE(kExitNeverStarted, 0));
+            }
             refuse(conn.get(), r.error().message());
             wait_for_close(conn.get());
             fatal(st, r.error().message());
@@ -333,24 +326,22 @@ void serve(State& st) {
     }
     case Type::Start: {
         if (!st.attached) return refuse(conn.get(), "no process was handed over yet");
-        if (st.child) return refuse(conn.get(), "the process was started already");
-        auto pid = start_process(st, m->payload);
-        if (!pid) {
-            refuse(conn.get(), pid.error().message());
-            fatal(st, pid.error().message());
+        if (st.started) return refuse(conn.get(), "the process was started already");
+        // The stand-in, waiting in the CT, runs the process itself (exec_process): it is the pid file's.
+        if (auto r = send(st.session.get(), Type::Start, m->payload); !r) {
+            refuse(conn.get(), r.error().message());
+            fatal(st, "start: " + r.error().message());
         }
-        st.child = *pid;
-        ucred cr{st.child, ::getuid(), ::getgid()};
-        if (!send(conn.get(), Type::Started, std::to_string(st.child), {}, &cr))
-            (void)send(conn.get(), Type::Started, std::to_string(st.child));
+        st.started = true;
+        send_pid(conn.get(), Type::Started, st.process_pid);
         return;
     }
     case Type::QueryPid:
-        (void)send(conn.get(), Type::Pid, std::to_string(st.child));
+        send_pid(conn.get(), Type::Pid, st.started ? st.process_pid : 0);
         return;
     default:
         refuse(conn.get(), "unexpected " + std::string(type_name(m->type)) + " message");
-        if (!st.child)
+        if (!st.started)
             fatal(st, "unexpected " + std::string(type_name(m->type)) + " message on " + st.socket_path);
         return;
     }
@@ -368,15 +359,18 @@ int run_attach_mode(const std::string& socket_path) {
     if (!listen) fatal(st, "attach socket: " + listen.error().message());
     st.listen = std::move(*listen);
     for (;;) {
-        pollfd p[3] = {
-            {st.listen.get(), POLLIN, 0}, {st.sigfd.get(), POLLIN, 0}, {st.session.get(), POLLIN, 0}};
-        int r = ::poll(p, 3, -1);
+        pollfd p[4] = {{st.listen.get(), POLLIN, 0},
+                       {st.sigfd.get(), POLLIN, 0},
+                       {st.session.get(), POLLIN, 0},
+                       {st.process.get(), POLLIN, 0}};
+        int r = ::poll(p, 4, -1);
         if (r < 0) {
             if (errno == EINTR) continue;
             fatal(st, std::string("poll: ") + std::strerror(errno));
         }
         if (p[1].revents) on_signals(st);
         if (p[2].revents && st.session.valid()) on_session_readable(st);
+        if (p[3].revents && st.process.valid()) on_process_exit(st);
         if (p[0].revents) serve(st);
     }
 }

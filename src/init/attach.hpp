@@ -6,35 +6,33 @@
 // /proc/<init host pid>/root/.lxcri/attach.sock. Only peers outside the CT's pid namespace are served (their
 // SO_PEERCRED pid reads 0 inside it); a process of the CT is refused.
 //
-// Framing, version 1: every message is a 12-byte header, then `length` payload bytes.
-//   uint32 magic "LXAT" (0x5441584c as read on this host) | uint16 version (1) | uint16 type | uint32 length
+// Framing, version 2: every message is a 12-byte header, then `length` payload bytes.
+//   uint32 magic "LXAT" (0x5441584c as read on this host) | uint16 version (2) | uint16 type | uint32 length
 // Host byte order (both ends run on one host). Descriptors travel as SCM_RIGHTS with the header's bytes, at
 // most kMaxFds per message. A payload above kMaxPayload, an unknown magic, version or type, a truncated
 // message or descriptors on a message that takes none are errors: the receiver drops the connection, and the
 // init exits 127 while the OCI process is not running yet (a create-time failure).
 //
-// Conversation:
+// Conversation (the stand-in becomes the OCI process; the init only keeps the CT alive):
 //   session (the stand-in, one per CT; a second Process on another connection gets Error and is closed):
-//     -> Process  payload: plan::InitConfig JSON; fds: stdin, stdout, stderr (process.terminal false) then
-//                 the preserve_fds descriptors 3..3+n-1
-//     <- Pty      (process.terminal true) payload: "/dev/pts/N"; fds: the pty master, made in the CT's devpts
+//     -> Process  payload: plan::InitConfig JSON; fds: the stand-in's own pidfd (the init watches it)
+//     <- Pty      (process.terminal true) payload: "/dev/pts/N"; fds: the pty master and slave, made in the
+//                 CT's devpts (the stand-in forwards the master to --console-socket, keeps the slave)
 //     <- Ready    the create-time checks passed (executable found, rlimits set, seccomp profile built)
 //      | Error    payload: why; the init then exits 127
-//     <- Exit     payload: the process's raw wait status in decimal; once the stand-in closed the connection
-//                 (it lives in the CT's pid namespace, which the init's exit SIGKILLs; at most 5 s) the init
-//                 exits with the same code (128+signal after a signal death), and the CT stops
+//     <- Start    payload: the OCI state JSON: the stand-in runs exec_process() (the session is
+//     close-on-exec)
+//     <- Exit     (before Start only) payload: a raw wait status the stand-in dies like, as the init exits
 //   start (any connection, once):
 //     -> Start    payload: the OCI state JSON (stdin of the startContainer hooks; may be empty)
-//     <- Started  payload: the process's pid in the CT's pid namespace, decimal; SCM_CREDENTIALS naming the
-//                 process (the kernel gives the receiver its host pid, even once it is reaped), when the init
-//                 may send them (CAP_SYS_ADMIN over its pid namespace)
+//     <- Started  payload: the process's pid in the CT's pid namespace, decimal; SCM_CREDENTIALS naming it
+//                 (the kernel gives the receiver its host pid), when the init may send them
 //      | Error
 //   query (any connection, any time):
 //     -> QueryPid
-//     <- Pid      payload: the process's pid in the CT's pid namespace, "0" before start
+//     <- Pid      payload: the process's pid in the CT's pid namespace, "0" before start; SCM_CREDENTIALS
 // The session's end before Start makes the init exit 1 (never started, as the lxc backend's init does when
-// the fifo closes without a byte); after Start it SIGKILLs the process: the pid-file process is the
-// container.
+// the fifo closes without a byte); after Start the init exits when the process's pidfd reports its end.
 #pragma once
 #include "base/result.hpp"
 #include "sys/fd.hpp"
@@ -55,7 +53,7 @@ inline constexpr const char* kDir = "/.lxcri";           // in the CT's rootfs: 
 inline constexpr const char* kInitPath = "/.lxcri/init"; // the init helper inside the template
 inline constexpr const char* kSocketPath = "/.lxcri/attach.sock"; // where the init listens
 inline constexpr uint32_t kMagic = 0x5441584c;                    // "LXAT"
-inline constexpr uint16_t kVersion = 1;
+inline constexpr uint16_t kVersion = 2;
 inline constexpr uint32_t kMaxPayload = 16u << 20; // as any other JSON input of the runtime
 inline constexpr size_t kMaxFds = 3 + 64;          // stdio plus up to 64 preserved descriptors
 inline constexpr size_t kHeaderSize = 12;

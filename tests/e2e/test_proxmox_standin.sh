@@ -181,17 +181,19 @@ test_proxmox_standin_signals() {
     pve_ct_gone
     pve_ct_cleanup
 
-    # SIGTERM to the stand-in (what a client may signal: the pid file) goes on to the process.
+    # The pid file names the process itself (the stand-in became it); PVE's shutdown (SIGPWR to the CT's
+    # init) reaches it as SIGTERM, and the CT stops once it exited.
     pve_ct_start 5
     rc=0
-    "$drv" run "$PVE_INIT" --pid-file "$E2E_WORK/standin.pid" -- sleep 1000 >"$E2E_WORK/out" 2>"$E2E_WORK/err" &
+    "$drv" run "$PVE_INIT" --pid-file "$E2E_WORK/standin.pid" -- \
+        sh -c 'trap "echo got-term; exit 4" TERM; while :; do sleep 0.05; done' >"$E2E_WORK/out" 2>"$E2E_WORK/err" &
     job=$!
     pid=$(pve_wait_started "$job")
-    kill -TERM "$(cat "$E2E_WORK/standin.pid")"
+    assert_eq "$pid" "$(cat "$E2E_WORK/standin.pid")" "the pid file's process is the container's"
+    kill -PWR "$PVE_INIT"
     wait "$job" || rc=$?
-    assert_eq 143 "$rc" "driver's code after SIGTERM through the stand-in"
-    assert_contains "$(cat "$E2E_WORK/err")" "standin: signaled 15" "the stand-in's wait status"
-    pid_alive "$pid" && fail "the process survived"
+    assert_eq 4 "$rc" "exit code of the process's TERM handler after SIGPWR to the CT's init"
+    assert_eq "got-term" "$(cat "$E2E_WORK/out")" "the handler's output"
     pve_ct_gone
 }
 
@@ -208,7 +210,8 @@ test_proxmox_standin_terminal() {
     RECVTTY_INPUT=$'typed-in\n' RECVTTY_TIMEOUT=30 "$recv" "$E2E_WORK/console.sock" >"$E2E_WORK/tty.out" 2>"$E2E_WORK/tty.err" &
     local recv_job=$!
     wait_file "$E2E_WORK/console.sock"
-    # create's output read to EOF returns while the stand-in and the process live on.
+    # create's output read to EOF returns while the stand-in waits for start (holding, as runc's waiting init,
+    # the pty's slave only: neither the caller's pipes nor the master).
     # shellcheck disable=SC2016 # expanded by the container's shell
     out=$(timeout 20 "$drv" create "$PVE_INIT" --tty --console-socket "$E2E_WORK/console.sock" \
         --pid-file "$E2E_WORK/standin.pid" -- sh -c 'read x; echo "got:$x"; tty; exit 5')
@@ -219,7 +222,7 @@ test_proxmox_standin_terminal() {
     local fd target
     for fd in "/proc/$standin/fd/"*; do
         target=$(readlink "$fd" || true)
-        [[ $target == pipe:* || $target == /dev/pts/* ]] && fail "the stand-in holds $fd -> $target"
+        [[ $target == pipe:* || $target == *ptmx ]] && fail "the stand-in holds $fd -> $target"
     done
     "$drv" start "$PVE_INIT" >/dev/null
     local i
@@ -261,10 +264,10 @@ test_proxmox_standin_ct_stopped() {
     pid=$("$drv" pid "$PVE_INIT")
     assert_eq "$pid" "$started" "the host pid start returned"
     assert_eq "sleep" "$(cat "/proc/$pid/comm")" "the process"
-    kill -KILL "$(cat "$E2E_WORK/standin.pid")"
+    # The stand-in became the process: the pid file names it, and its death stops the CT.
+    assert_eq "$pid" "$(cat "$E2E_WORK/standin.pid")" "the pid file's process"
+    kill -KILL "$pid"
     pve_ct_gone
-    pid_alive "$pid" && fail "the process outlived its stand-in"
-    assert_contains "$(cat "$PVE_LXCPATH/ct.stderr")" "the stand-in went away: killing the process" "the init's log"
     pve_ct_cleanup
 
     # Killed before start: the init ends without running anything (the CT stops).
@@ -321,7 +324,7 @@ EOF
     pve_ct_start 4
     out=$("$reaper" "$E2E_WORK/standin.pid" \
         "'$drv' create $PVE_INIT --pid-file '$E2E_WORK/standin.pid' -- true &&
-         python3 -c 'import socket,struct,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(struct.pack(\"=IHHI\", 0x5441584c, 1, 5, 1<<30)); time.sleep(0.5)' /proc/$PVE_INIT/root/.lxcri/attach.sock")
+         python3 -c 'import socket,struct,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(struct.pack(\"=IHHI\", 0x5441584c, 2, 5, 1<<30)); time.sleep(0.5)' /proc/$PVE_INIT/root/.lxcri/attach.sock")
     echo "$out"
     assert_contains "$out" "exited 127" "the stand-in's status after the init failed"
     pve_ct_gone
@@ -404,10 +407,19 @@ test_proxmox_standin_unprivileged() {
 
 # pve_in_ct PID WHAT: PID is in every namespace of the CT's init and in its cgroups (every hierarchy).
 pve_in_ct() {
-    local pid=$1 what=$2 ns
-    for ns in pid mnt uts ipc net cgroup; do
+    local pid=$1 what=$2 ns ctpid
+    for ns in uts ipc net cgroup; do
         assert_eq "$(readlink "/proc/$PVE_INIT/ns/$ns")" "$(readlink "/proc/$pid/ns/$ns")" "$what: $ns namespace"
     done
+    # Its own pid namespace, a child of the CT's, whose PID 1 it is (as runc's init): the CT's /proc (that
+    # of the CT's pid namespace) shows it under its pid at the CT's level; its mount namespace is a copy of
+    # the CT's (the same root) with a /proc of its own.
+    read -r -a ctpid < <(awk '/^NSpid:/ {print $3, $4}' "/proc/$pid/status")
+    assert_eq 1 "${ctpid[1]:-}" "$what: its pid in its own pid namespace"
+    assert_eq "$(readlink "/proc/$pid/ns/pid")" "$(readlink "/proc/$PVE_INIT/root/proc/${ctpid[0]}/ns/pid" || true)" \
+        "$what: listed in the CT's pid namespace as ${ctpid[0]}"
+    assert_eq "$(stat -L -c %d:%i "/proc/$PVE_INIT/root/.lxcri")" "$(stat -L -c %d:%i "/proc/$pid/root/.lxcri")" \
+        "$what: the CT's root"
     assert_eq "$(cat "/proc/$PVE_INIT/cgroup")" "$(cat "/proc/$pid/cgroup")" "$what: cgroups"
 }
 
@@ -425,7 +437,7 @@ test_proxmox_standin_in_ct_namespaces() {
     # Its pid inside the CT (the innermost NSpid) differs from the host's: it is a process of the CT.
     local nspid
     nspid=$(awk '/^NSpid:/ {print NF - 1}' "/proc/$standin/status")
-    assert_eq 2 "$nspid" "pid namespace levels of the stand-in (host, CT)"
+    assert_eq 3 "$nspid" "pid namespace levels of the stand-in (host, CT, its own)"
     # The CT's own cgroup2 directory lists it (what memory/pids accounting reads).
     local rel
     rel=$(sed -n 's/^0:://p' "/proc/$PVE_INIT/cgroup")
@@ -437,17 +449,12 @@ test_proxmox_standin_in_ct_namespaces() {
             fail "the stand-in $standin is not in the CT's cgroup /sys/fs/cgroup$rel"
     fi
     pid=$("$drv" start "$PVE_INIT")
-    # nsenter -t PID as podman top and users do: the CT's processes only (its init as 1, the process, the
-    # stand-in), not the host's (lxc-start, this shell).
+    assert_eq "$standin" "$pid" "the pid file's process is the container's after start"
+    # nsenter -t PID as podman top and users do: the container's process only, as PID 1 (as with runc), not
+    # the CT's init nor the host's processes (lxc-start, this shell).
     out=$(nsenter -t "$standin" -p -m -- ps -o pid,comm)
     echo "$out"
-    assert_contains "$out" "init" "the CT's init listed"
-    assert_contains "$out" "sleep" "the process listed"
-    grep -q '^ *1 ' <<<"$out" || fail "no pid 1 in the CT's process list"
-    grep -q 'lxc-start' <<<"$out" && fail "nsenter -t the pid-file process lists the host's processes"
-    local n
-    n=$(($(wc -l <<<"$out") - 1))
-    ((n <= 5)) || fail "nsenter -t the pid-file process lists $n processes: the host's, not the CT's"
+    assert_eq "1 sleep" "$(grep -v ' ps$' <<<"$out" | tail -n +2 | awk '{$1=$1; print}')" "nsenter -t the pid-file process: ps"
     # The uts namespace too: the CT's hostname.
     assert_eq "$PVE_CT" "$(nsenter -t "$standin" -u -- hostname)" "hostname through the pid-file process"
     kill -KILL "$pid"
@@ -482,9 +489,12 @@ test_proxmox_standin_ct_subreaper_status() {
     local drv reaper out _p pid _q parent _s self
     drv=$(pve_driver)
     reaper=$(helper subreaper)
-    local k code want
+    local k code want after
     for k in 2 3; do
-        if [[ $k == 2 ]]; then code='exit 7' want="exited 7"; else code='kill -KILL $$' want="signaled 9"; fi
+        # (the process is PID 1 of its pid namespace, as runc's: it cannot SIGKILL itself; the host does)
+        after=true
+        # shellcheck disable=SC2016 # $p is expanded by the subreaper's shell
+        if [[ $k == 2 ]]; then code='exit 7' want="exited 7"; else code='sleep 1000' want="signaled 9" after='kill -KILL $p'; fi
         pve_ct_start "$k"
         local initns
         initns=$(readlink "/proc/$PVE_INIT/ns/pid")
@@ -493,7 +503,8 @@ test_proxmox_standin_ct_subreaper_status() {
         out=$("$reaper" "$E2E_WORK/standin.pid" \
             "'$drv' create $PVE_INIT --pid-file '$E2E_WORK/standin.pid' -- sh -c 'while [ ! -e /go ]; do sleep 0.05; done; $code' &&
              '$drv' start $PVE_INIT >/dev/null &&
-             readlink /proc/\$(cat '$E2E_WORK/standin.pid')/ns/pid >'$E2E_WORK/standin.ns' && touch '$PVE_ROOTFS/go'")
+             p=\$(cat '$E2E_WORK/standin.pid') && ct=\$(awk '/^NSpid:/ {print \$3}' /proc/\$p/status) &&
+             readlink /proc/\$p/ns/pid >'$E2E_WORK/standin.ns' && readlink /proc/$PVE_INIT/root/proc/\$ct/ns/pid >'$E2E_WORK/standin.ctns' && touch '$PVE_ROOTFS/go' && $after")
         echo "$out"
         assert_contains "$out" "$want" "the stand-in's status as the subreaper sees it"
         read -r _p pid _q parent _s self < <(grep '^pid ' <<<"$out")
@@ -501,7 +512,8 @@ test_proxmox_standin_ct_subreaper_status() {
         pve_ct_gone
         # Recorded while it ran: the stand-in was in the CT's pid namespace.
         [[ -s $E2E_WORK/standin.ns ]] || fail "the stand-in's pid namespace was not recorded"
-        assert_eq "$initns" "$(cat "$E2E_WORK/standin.ns")" "the stand-in's pid namespace"
+        assert_eq "$(cat "$E2E_WORK/standin.ctns")" "$(cat "$E2E_WORK/standin.ns")" "the stand-in, seen in the CT's pid namespace"
+        [[ $initns != "$(cat "$E2E_WORK/standin.ns")" ]] || fail "the stand-in is not PID 1 of its own pid namespace"
         pve_ct_cleanup
     done
 }

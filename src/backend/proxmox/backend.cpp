@@ -491,8 +491,17 @@ class ProxmoxBackend final : public backend::Backend {
         TRY(on_node_only(r, "exec"));
         if (!alive(r.init_pid, r.init_start_time)) return fail(ErrorKind::Gone, "container is not running");
         auto cg = TRY(cgroup::Cgroup::of_pid(r.init_pid));
-        lxc::ExecRequest er{.init_pid = r.init_pid,
-                            .init_start_time = r.init_start_time,
+        // The namespaces of the container's process (PID 1 of its own pid and mount namespaces inside the
+        // CT's) once it runs, as runc's exec joins its init's; before start, the CT init's.
+        pid_t join = r.init_pid;
+        uint64_t join_start = r.init_start_time;
+        if (auto p = process_pid(r.init_pid, req.deadline); p && *p > 0)
+            if (auto t = sys::process_start_time(*p)) {
+                join = *p;
+                join_start = *t;
+            }
+        lxc::ExecRequest er{.init_pid = join,
+                            .init_start_time = join_start,
                             .cgroup_paths = TRY(cgroup::sub_cgroup_paths(cg.paths(), req.sub_cgroups)),
                             .process = req.process,
                             .deadline = req.deadline,

@@ -3,6 +3,8 @@
 #include "base/parse.hpp"
 #include "cgroup/cgroup.hpp"
 #include "init/attach.hpp"
+#include "init/process.hpp"
+#include "init/setup.hpp"
 #include "sys/fd.hpp"
 #include "sys/fs.hpp"
 #include "sys/pidfd.hpp"
@@ -13,6 +15,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -35,11 +38,6 @@ using sys::Fd;
 namespace {
 
 constexpr int kMaxPreserveFds = static_cast<int>(attach::kMaxFds) - 3;
-// Forwarded by the stand-in to the CT's init, which passes them on to the process (or, before start, ends on
-// the terminating ones): the stand-in stands for the process.
-constexpr int kForwarded[] = {SIGHUP,   SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
-                              SIGWINCH, SIGCONT, SIGPWR,  SIGTSTP, SIGTTIN, SIGTTOU};
-
 // poll(2)'s timeout for a deadline: -1 for none, else the time left (at most INT_MAX ms).
 int poll_ms(Deadline d) {
     if (d == kNoDeadline) return -1;
@@ -97,39 +95,11 @@ Result<attach::Message> expect(int sock, attach::Type want, Deadline deadline) {
     return m;
 }
 
-// A pid of the init's pid namespace as the host sees it: the init's child whose innermost NSpid matches.
-Result<pid_t> host_pid_of_child(pid_t init_pid, pid_t ns_pid) {
-    std::string base = "/proc/" + std::to_string(init_pid) + "/task/" + std::to_string(init_pid);
-    auto children = sys::read_file(base + "/children");
-    if (!children) return fail(ErrorKind::Gone, "the CT's init is gone");
-    std::istringstream in(*children);
-    for (std::string word; in >> word;) {
-        auto status = sys::read_file("/proc/" + word + "/status");
-        if (!status) continue;
-        auto at = status->find("\nNSpid:");
-        if (at == std::string::npos) continue;
-        auto eol = status->find('\n', at + 1);
-        std::string line =
-            status->substr(at + 7, eol == std::string::npos ? std::string::npos : eol - at - 7);
-        auto last = line.find_last_of(" \t");
-        auto inner = parse_number<pid_t>(last == std::string::npos ? line : line.substr(last + 1));
-        if (inner && *inner == ns_pid) return TRY(parse_number<pid_t>(word));
-    }
-    return fail(ErrorKind::Gone, "process already finished");
-}
-
 Result<pid_t> ns_pid_of(const attach::Message& m) {
     return TRY_CTX(parse_number<pid_t>(m.payload), "the CT's init sent a bad pid");
 }
 
 // ---- the stand-in (child side) ----
-
-int g_pidfd = -1;
-void forward_signal(int sig) {
-    int saved = errno;
-    ::syscall(SYS_pidfd_send_signal, g_pidfd, sig, nullptr, 0);
-    errno = saved;
-}
 
 [[noreturn]] void die_like(int status) {
     if (WIFSIGNALED(status)) {
@@ -176,6 +146,27 @@ std::vector<int> keep_only(int preserve_fds, std::vector<int> extra) {
     return moved;
 }
 
+// Rewrites this process's command line (the runtime's, inherited by fork: `create ... ID`) in place, as
+// runc's waiting init reads `runc init`: nothing that names the container is left of the runtime's call.
+void set_cmdline(const char* name) {
+    auto stat = sys::read_file("/proc/self/stat");
+    if (!stat) return;
+    auto paren = stat->rfind(')');
+    if (paren == std::string::npos) return;
+    std::istringstream in(stat->substr(paren + 1));
+    std::string field;
+    unsigned long start = 0, end = 0;
+    for (int i = 3; i <= 49 && (in >> field); ++i) {
+        if (i == 48) start = std::strtoul(field.c_str(), nullptr, 10);
+        if (i == 49) end = std::strtoul(field.c_str(), nullptr, 10);
+    }
+    if (start == 0 || end <= start) return;
+    auto* area = reinterpret_cast<char*>(start);
+    size_t size = end - start;
+    std::memset(area, 0, size);
+    std::strncpy(area, name, size - 1);
+}
+
 struct Child {
     const StandinRequest* req;
     std::string json;
@@ -214,13 +205,15 @@ struct Child {
         if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
     ::signal(SIGPIPE, SIG_IGN);
     ::prctl(PR_SET_NAME, "lxcri-standin");
-    auto fds = keep_only(n, {c.ready_w, c.pidfd, terminal ? req.console_fd : -1, c.sock, c.devnull});
-    int ready_w = fds[0], console = fds[2];
-    g_pidfd = fds[1];
-    Fd sock(fds[3]);
-    g_devnull = fds[4];
+    set_cmdline("lxcri-standin");
+    auto fds = keep_only(n, {c.ready_w, terminal ? req.console_fd : -1, c.sock, c.devnull});
+    int ready_w = fds[0], console = fds[1];
+    Fd sock(fds[2]);
+    g_devnull = fds[3];
     // With a terminal nothing of the caller's stdio stays open here (go-runc reads create's output to EOF).
     if (terminal) null_stdio();
+    // The init watches this pidfd: the stand-in becomes the process, whose exit ends the CT.
+    Fd self(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
     auto report = [&](const std::string& msg) {
         std::string text = msg.empty() ? std::string("the stand-in failed") : msg;
         (void)!::write(ready_w, text.data(), text.size());
@@ -228,33 +221,24 @@ struct Child {
     };
 
     if (!sock.valid()) report("no connection to the CT's init");
-    std::vector<int> send_fds;
-    if (!terminal)
-        for (int fd = 0; fd <= 2; ++fd)
-            send_fds.push_back(fd);
-    for (int fd = 3; fd < 3 + n; ++fd)
-        send_fds.push_back(fd);
-    if (auto r = attach::send(sock.get(), attach::Type::Process, c.json, send_fds); !r)
+    if (!self.valid()) report(std::string("pidfd_open of the stand-in: ") + std::strerror(errno));
+    int self_fd = self.get();
+    if (auto r = attach::send(sock.get(), attach::Type::Process, c.json, std::span<const int>(&self_fd, 1));
+        !r)
         report("hand the process to the CT's init: " + r.error().message());
+    self.reset();
+    Fd slave;
     if (terminal) {
         auto pty = expect(sock.get(), attach::Type::Pty, req.deadline);
         if (!pty) report("receive the terminal from the CT's init: " + pty.error().message());
-        if (pty->fds.size() != 1) report("the CT's init sent no terminal");
+        if (pty->fds.size() != 2) report("the CT's init sent no terminal");
         if (auto r = sys::send_fd(console, pty->fds[0].get(), pty->payload); !r)
             report("send pty master over console socket: " + r.error().message());
         ::close(console);
+        slave = std::move(pty->fds[1]);
     }
     if (auto ready = expect(sock.get(), attach::Type::Ready, req.deadline); !ready)
         report(ready.error().message());
-    // The process has its own copies now: the stand-in holds none of the caller's descriptors.
-    for (int fd = 3; fd < 3 + n; ++fd)
-        ::close(fd);
-    if (!terminal) null_stdio();
-    struct sigaction sa {};
-    sa.sa_handler = forward_signal;
-    sa.sa_flags = SA_RESTART;
-    for (int s : kForwarded)
-        ::sigaction(s, &sa, nullptr);
     // From here the stand-in outlives the runtime; a runtime that died before it read this byte makes the
     // write fail, and the stand-in goes (the init then ends before start).
     ::prctl(PR_SET_PDEATHSIG, 0);
@@ -262,12 +246,64 @@ struct Child {
     if (::write(ready_w, &byte, 1) != 1) ::_exit(1);
     ::close(ready_w);
 
+    // Waits for `start` (as the lxc backend's init waits on its fifo), then becomes the OCI process.
     auto m = attach::receive(sock.get(), attach::Clock::time_point::max());
     if (m && m->type == attach::Type::Exit) {
         if (auto status = parse_number<int>(m->payload)) die_like(*status);
     }
-    // The CT ended without a status (stopped by PVE: lxc-stop -k kills its init): as if SIGKILLed.
-    die_like(SIGKILL);
+    // The CT ended before start (stopped by PVE: lxc-stop -k kills its init): as if SIGKILLed.
+    if (!m || m->type != attach::Type::Start) die_like(SIGKILL);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::close(g_devnull);
+    plan::InitConfig cfg = req.process;
+    cfg.console_fd = cfg.ready_fd = cfg.seccomp_fd = -1;
+    cfg.fifo.clear();
+    cfg.cleanup_dir.clear();
+    cfg.seccomp_socket.clear();
+    Status s = terminal ? init::become_controlling_terminal(slave.get()) : ok();
+    if (s && !terminal && ::setsid() < 0) s = fail_errno("setsid");
+    const std::string& state_json = m->payload;
+    // The socket is close-on-exec: the init sees it close when the process runs (or this fails).
+    if (s)
+        s = init::exec_process(cfg, true,
+                               [&] { return init::run_start_hooks(cfg.start_container_hooks, state_json); });
+    const Error& e = s.error();
+    std::string line = "proxmox-lxcri-init: " + e.message() + "\n";
+    (void)!::write(2, line.data(), line.size());
+    bool refused = (e.code() == EACCES || e.code() == ENOEXEC) && e.kind() == ErrorKind::NotExecuted;
+    ::_exit(refused ? 126 : 127);
+}
+
+// In the CT's namespaces (a child of the runtime): makes a pid namespace for its child, the stand-in, which
+// is its PID 1 (as runc's init is the container's), in a mount namespace of its own with a /proc of that pid
+// namespace: `podman top`, `nsenter -t PID -p -m ps` list the container's process, not the CT's init. Sends
+// the stand-in's pid as credentials (the runtime gets its host pid) and exits.
+[[noreturn]] void mid_main(const Child& c, int report_fd, int cred_fd) {
+    auto report = [&](const std::string& what) {
+        std::string m = what + ": " + std::strerror(errno);
+        (void)!::write(report_fd, m.data(), m.size());
+        ::_exit(1);
+    };
+    if (c.joined_user) {
+        (void)::setresgid(0, 0, 0);
+        (void)::setgroups(0, nullptr);
+        (void)::setresuid(0, 0, 0);
+    }
+    if (::unshare(CLONE_NEWPID) < 0) report("unshare the container's pid namespace");
+    pid_t standin =
+        static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0));
+    if (standin < 0) report("clone the stand-in");
+    if (standin == 0) {
+        ::close(cred_fd);
+        // Nothing of this mount namespace goes back to the CT's; its /proc shows this pid namespace (best
+        // effort: an unprivileged CT's locked /proc overmounts may refuse a new proc).
+        (void)::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr);
+        (void)::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+        standin_main(c);
+    }
+    ucred cr{standin, 0, 0};
+    (void)attach::send(cred_fd, attach::Type::Pid, std::to_string(standin), {}, &cr);
+    ::_exit(0);
 }
 
 } // namespace
@@ -320,6 +356,12 @@ Result<pid_t> spawn_standin(const StandinRequest& req) {
     Fd ready_r(p[0]), ready_w(p[1]);
     if (::pipe2(p, O_CLOEXEC) < 0) return fail_errno("pipe");
     Fd pid_r(p[0]), pid_w(p[1]);
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) return fail_errno("socketpair");
+    Fd cred_r(sp[0]), cred_w(sp[1]);
+    int one = 1;
+    if (::setsockopt(cred_r.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
+        return fail_errno("SO_PASSCRED");
     c.pidfd = pidfd.get();
     c.ready_w = ready_w.get();
     c.sock = sock.get();
@@ -333,27 +375,25 @@ Result<pid_t> spawn_standin(const StandinRequest& req) {
     if (joiner == 0) {
         ready_r.reset();
         pid_r.reset();
-        // The CT's OOM killer must take the process, not the small stand-in that reports its status (best
-        // effort: lowering needs CAP_SYS_RESOURCE). The init's children (the process) do not inherit it.
-        (void)sys::write_file("/proc/self/oom_score_adj", "-1000");
         if (auto j = sys::join_container(cgroups, pidfd.get(), ns_flags); !j) {
             std::string m = j.error().message();
             (void)!::write(ready_w.get(), m.data(), m.size());
             ::_exit(1);
         }
-        pid_t standin = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0));
-        if (standin == 0) {
+        pid_t mid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0));
+        if (mid == 0) {
             ::close(pid_w.get());
-            standin_main(c);
+            mid_main(c, ready_w.get(), cred_w.get());
         }
-        if (standin < 0) {
+        if (mid < 0) {
             std::string m = std::string("clone the stand-in: ") + std::strerror(errno);
             (void)!::write(ready_w.get(), m.data(), m.size());
             ::_exit(1);
         }
-        (void)!::write(pid_w.get(), &standin, sizeof standin);
+        (void)!::write(pid_w.get(), &mid, sizeof mid);
         ::_exit(0);
     }
+    cred_w.reset();
     ready_w.reset();
     pid_w.reset();
     pidfd.reset();
@@ -362,8 +402,17 @@ Result<pid_t> spawn_standin(const StandinRequest& req) {
     int jst = 0;
     while (::waitpid(joiner, &jst, 0) < 0)
         if (errno != EINTR) return fail_errno("wait for the stand-in's joiner");
+    pid_t mid = 0;
+    if (::read(pid_r.get(), &mid, sizeof mid) != static_cast<ssize_t>(sizeof mid)) mid = 0;
     pid_t pid = 0;
-    if (::read(pid_r.get(), &pid, sizeof pid) != static_cast<ssize_t>(sizeof pid)) pid = 0;
+    if (mid > 0) {
+        // The stand-in's host pid: the kernel translates the pid the middle child names in its credentials.
+        auto m = attach::receive(cred_r.get(), req.deadline);
+        if (m && m->creds && m->creds->pid > 0 && m->creds->pid != mid) pid = m->creds->pid;
+        int mst;
+        while (::waitpid(mid, &mst, 0) < 0 && errno == EINTR) {
+        }
+    }
 
     auto reap = [&](Error e) -> Result<pid_t> {
         if (pid <= 0) return std::unexpected(std::move(e).with_context("the CT's stand-in"));
@@ -401,22 +450,25 @@ Result<pid_t> release(pid_t init_host_pid, const std::string& state_json, Deadli
     TRY_CTX(attach::send(sock.get(), attach::Type::Start, state_json), "start");
     auto started = TRY_CTX(expect(sock.get(), attach::Type::Started, deadline), "start");
     pid_t ns_pid = TRY(ns_pid_of(started));
-    // The kernel's translation of the process's pid (valid even when it has ended already); else the init's
-    // children, which a process that ended already is no longer among: then 0.
+    // The kernel's translation of the process's pid (the stand-in's, which became the process); 0 when the
+    // init could not send it.
+    (void)ns_pid;
     if (started.creds && started.creds->pid > 0 && started.creds->pid != init_host_pid)
         return started.creds->pid;
-    auto pid = host_pid_of_child(init_host_pid, ns_pid);
-    if (!pid && pid.error().kind() == ErrorKind::Gone) return 0;
-    return pid;
+    return 0;
 }
 
 Result<pid_t> process_pid(pid_t init_host_pid, Deadline deadline) {
     Fd sock = TRY(connect_init(init_host_pid, -1, deadline));
+    int one = 1;
+    if (::setsockopt(sock.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
+        return fail_errno("SO_PASSCRED");
     TRY(attach::send(sock.get(), attach::Type::QueryPid, ""));
     auto answer = TRY(expect(sock.get(), attach::Type::Pid, deadline));
     pid_t ns_pid = TRY(ns_pid_of(answer));
     if (ns_pid == 0) return fail(ErrorKind::WrongState, "the container's process has not started");
-    return host_pid_of_child(init_host_pid, ns_pid);
+    if (answer.creds && answer.creds->pid > 0 && answer.creds->pid != init_host_pid) return answer.creds->pid;
+    return fail(ErrorKind::Gone, "the CT's init could not name the process's host pid");
 }
 
 } // namespace lxcri::backend::proxmox

@@ -30,22 +30,22 @@ struct StandinRequest {
 };
 
 // Forks the stand-in (a child of the caller, so that it is reparented to the caller's subreaper when the
-// runtime exits) inside the CT: in the CT init's cgroups and namespaces, pid namespace included, so that
-// what clients do with the pid-file pid (podman top, nsenter -t, cgroup metrics) reaches the container. It
-// hands the process and the caller's stdin/stdout/stderr (or, with a terminal, forwards the pty master the
-// init made to console_fd and holds none of the caller's stdio) to the init, and this returns once the init
-// has them, ran the create-time checks and waits for start. Returns the stand-in's pid: the pid file's
-// process. It then waits for the process's wait status and exits with it (or dies of the same signal);
-// signals it gets go on to the process; the CT gone without a status makes it die of SIGKILL. On error the
-// stand-in is gone (killed and reaped) and the init exits (the CT stops).
+// runtime exits) inside the CT: in the CT init's cgroups and namespaces, so that what clients do with the
+// pid-file pid (podman top, nsenter -t, cgroup metrics) reaches the container; it is
+// PID 1 of its own pid namespace (a child of the CT's) with its own mount namespace and /proc. It hands the
+// process to the init (for the create-time checks; with a terminal it forwards the pty master the init made
+// to console_fd and holds none of the caller's stdio), and this returns once the init ran the checks and
+// waits for start. Returns the stand-in's pid: the pid file's process. At start it becomes the OCI process
+// (exec_process with the caller's stdio, or the pty slave); the CT gone before start makes it die of
+// SIGKILL. On error the stand-in is gone (killed and reaped) and the init exits (the CT stops).
 Result<pid_t> spawn_standin(const StandinRequest& req);
 
 // `start`: the init runs the process; state_json is what its startContainer hooks get on stdin. Returns the
 // process's host pid (0 when it could not be learnt because the process ended already).
 Result<pid_t> release(pid_t init_host_pid, const std::string& state_json, Deadline deadline);
 
-// The host pid of the OCI process (the init's child) once started: ErrorKind::WrongState before start,
-// ErrorKind::Gone when the CT's init is gone.
+// The host pid of the OCI process (the stand-in, the pid file's) once started: ErrorKind::WrongState before
+// start, ErrorKind::Gone when the CT's init is gone.
 Result<pid_t> process_pid(pid_t init_host_pid, Deadline deadline);
 
 } // namespace lxcri::backend::proxmox

@@ -69,8 +69,8 @@ TEST(AttachFraming, BadHeadersAreRefusedWithTheReason) {
         EXPECT_NE(std::string::npos, h.error().message().find(words)) << h.error().message();
     };
     expect_invalid(attach::encode_header(attach::Type::Start, 0, 1, 0x31474552), "bad magic");
-    expect_invalid(attach::encode_header(attach::Type::Start, 0, 2),
-                   "attach protocol version 2 (this side speaks 1)");
+    expect_invalid(attach::encode_header(attach::Type::Start, 0, 1),
+                   "attach protocol version 1 (this side speaks 2)");
     expect_invalid(attach::encode_header(static_cast<attach::Type>(0), 0), "unknown message type 0");
     expect_invalid(attach::encode_header(static_cast<attach::Type>(99), 0), "unknown message type 99");
     expect_invalid(attach::encode_header(attach::Type::Process, attach::kMaxPayload + 1),
