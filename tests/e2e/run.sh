@@ -10,6 +10,8 @@ source "$here/lib.sh"
 dups=$(grep -ho '^[A-Za-z_][A-Za-z_0-9]*() *{' "$here"/lib.sh "$here"/services.sh "$here"/test_*.sh | sort | uniq -d)
 [[ -z $dups ]] || { echo "e2e: shell functions defined in more than one file: $dups" >&2; exit 2; }
 for f in "$here"/test_*.sh; do
+    # A file that does not parse would define only the tests before its error, and the rest would not run.
+    bash -n "$f" || { echo "e2e: $f does not parse" >&2; exit 2; }
     # shellcheck disable=SC1090
     source "$f"
 done

@@ -356,6 +356,13 @@ test_proxmox_checkpoint_criu_refused() {
     rid=$(new_id pveckr)
     assert_fails_with "PVE has no CRIU" prt restore --image-path "$PVE_DIR/img2" --bundle "$b" -d "$rid"
     [[ $(rt list -q) != *"$rid"* ]] || fail "the refused restore left container $rid"
+    prt kill "$id" KILL
+    wait_status "$id" stopped
+    prt delete "$id"
+    assert_pve_empty
+    pve_down
+}
+
 # Off the node ("on_node": false): the runtime is not on the PVE node, so the CT's init is no process of this
 # host. The CT runs the OCI process itself (PVE 9.1's entrypoint/env); only the detached verbs work.
 test_proxmox_offnode_lifecycle() {
