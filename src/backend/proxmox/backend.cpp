@@ -524,7 +524,7 @@ class ProxmoxBackend final : public backend::Backend {
             log::warn("unsupported: " + gap.field + ": " + gap.reason);
         if (q.empty()) return ok();
         pve::Client api(cfg, "");
-        TRY(api.put("/nodes/" + r.node + "/lxc/" + std::to_string(r.vmid) + "/config", q, d));
+        TRY(api.put(ct_path(r.node, r.vmid) + "/config", q, d));
         return ok();
     }
 
@@ -583,7 +583,7 @@ class ProxmoxBackend final : public backend::Backend {
             }
         }
         for (uint32_t vmid : vmids) {
-            std::string ct = "/nodes/" + r.node + "/lxc/" + std::to_string(vmid);
+            std::string ct = ct_path(r.node, vmid);
             for (;;) {
                 auto del = api.run_task(
                     "DELETE", ct, {{"force", "1"}, {"purge", "1"}, {"destroy-unreferenced-disks", "1"}}, d);
@@ -665,8 +665,7 @@ class ProxmoxBackend final : public backend::Backend {
     static Result<pve::CtStatus> ct_status(const Record& r, backend::Deadline d) {
         auto cfg = TRY(load(r.config));
         pve::Client api(cfg, "");
-        return pve::parse_ct_status(
-            TRY(api.get("/nodes/" + r.node + "/lxc/" + std::to_string(r.vmid) + "/status/current", {}, d)));
+        return pve::parse_ct_status(TRY(api.get(ct_path(r.node, r.vmid) + "/status/current", {}, d)));
     }
 
     // Off the node a signal is what PVE can do to a CT: SIGTERM a shutdown (the CT's init gets lxc's halt
@@ -683,7 +682,7 @@ class ProxmoxBackend final : public backend::Backend {
         }
         auto cfg = TRY(load(r.config));
         pve::Client api(cfg, "");
-        std::string ct = "/nodes/" + r.node + "/lxc/" + std::to_string(r.vmid);
+        std::string ct = ct_path(r.node, r.vmid);
         if (sig == SIGKILL) return api.run_task("POST", ct + "/status/stop", {}, d);
         auto up = api.post(ct + "/status/shutdown", {}, d);
         if (!up)
@@ -695,7 +694,7 @@ class ProxmoxBackend final : public backend::Backend {
         auto r = Record::from_json(h.record);
         auto cfg = TRY(load(r.config));
         pve::Client api(cfg, "");
-        return api.run_task("POST", "/nodes/" + r.node + "/lxc/" + std::to_string(r.vmid) + what, {}, d);
+        return api.run_task("POST", ct_path(r.node, r.vmid) + what, {}, d);
     }
 };
 

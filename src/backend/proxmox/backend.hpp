@@ -39,6 +39,11 @@ struct Record {
     nlohmann::json to_json() const;
 };
 
+// The API path of a CT: /nodes/{node}/lxc/{vmid}.
+inline std::string ct_path(const std::string& node, uint32_t vmid) {
+    return "/nodes/" + node + "/lxc/" + std::to_string(vmid);
+}
+
 std::unique_ptr<backend::Backend> make_backend();
 
 } // namespace lxcri::backend::proxmox

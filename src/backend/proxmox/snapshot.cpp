@@ -38,8 +38,7 @@ Result<Ct> ct_of(const Handle& h) {
     if (!r.vmid || r.config.empty())
         return fail(ErrorKind::WrongState, "container " + h.id + " has no CT yet");
     auto cfg = TRY(pve::load_config(r.config));
-    return Ct{std::move(cfg), "/nodes/" + r.node + "/lxc/" + std::to_string(r.vmid),
-              "CT " + std::to_string(r.vmid)};
+    return Ct{std::move(cfg), ct_path(r.node, r.vmid), "CT " + std::to_string(r.vmid)};
 }
 
 } // namespace
